@@ -1,0 +1,109 @@
+"""Deterministic synthetic churn data: training, live traffic, drifted traffic, late labels.
+
+The features are the seed's: ``total_purchases`` and ``days_since_last_visit`` are integer
+counts, ``avg_session_duration`` is seconds. The label ``churned`` follows a fixed logistic
+rule plus noise, so a model can learn it and quality metrics mean something. The same
+``seed`` always gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from recipes.errors import ParameterError
+
+FEATURES = ("total_purchases", "avg_session_duration", "days_since_last_visit")
+KEY = "customer_id"
+LABEL = "churned"
+
+# Baseline distribution of each feature: (mean, standard deviation).
+_BASE = {
+    "total_purchases": (12.0, 6.0),
+    "avg_session_duration": (300.0, 90.0),
+    "days_since_last_visit": (20.0, 12.0),
+}
+
+
+def _check(n_rows: int, drift: float) -> None:
+    if not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1:
+        raise ParameterError(f"n_rows must be a positive int, got {n_rows!r}.")
+    if not isinstance(drift, int | float) or drift < 0:
+        raise ParameterError(f"drift must be a number >= 0 (in standard deviations), got {drift!r}.")
+
+
+def make_churn(
+    n_rows: int = 5000,
+    seed: int = 0,
+    *,
+    drift: float = 0.0,
+    drifted_features: Iterable[str] = ("days_since_last_visit",),
+    id_offset: int = 0,
+) -> pd.DataFrame:
+    """Make a churn data set.
+
+    Args:
+        n_rows: number of customers.
+        seed: random seed; the same seed gives the same rows.
+        drift: shift, in standard deviations, added to each of ``drifted_features``.
+            0 is the training distribution; 1.5 is clearly drifted.
+        drifted_features: which features the drift shifts.
+        id_offset: first ``customer_id`` (keeps ids of several batches apart).
+
+    Returns:
+        Columns ``customer_id`` (int64), the three features (int64, float64, int64) and
+        ``churned`` (int64, 0/1).
+    """
+    _check(n_rows, drift)
+    drifted = set(drifted_features)
+    unknown = drifted - set(FEATURES)
+    if unknown:
+        raise ParameterError(
+            f"Unknown drifted feature(s) {sorted(unknown)}: use any of {', '.join(FEATURES)}."
+        )
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    for name, (mean, std) in _BASE.items():
+        shift = drift * std if name in drifted else 0.0
+        cols[name] = rng.normal(mean + shift, std, n_rows)
+    purchases = np.clip(np.rint(cols["total_purchases"]), 0, None).astype("int64")
+    duration = np.clip(cols["avg_session_duration"], 5.0, None).round(1)
+    days = np.clip(np.rint(cols["days_since_last_visit"]), 0, None).astype("int64")
+    logit = 0.09 * days - 0.14 * purchases - 0.006 * duration + 1.6
+    churned = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-logit))).astype("int64")
+    return pd.DataFrame(
+        {
+            KEY: np.arange(id_offset, id_offset + n_rows, dtype="int64"),
+            "total_purchases": purchases,
+            "avg_session_duration": duration,
+            "days_since_last_visit": days,
+            LABEL: churned,
+        }
+    )
+
+
+def split(df: pd.DataFrame, test_fraction: float = 0.25, seed: int = 0):
+    """Split into (train, test) deterministically."""
+    if not 0 < test_fraction < 1:
+        raise ParameterError(f"test_fraction must be between 0 and 1, got {test_fraction!r}.")
+    test = df.sample(frac=test_fraction, random_state=seed)
+    return df.drop(test.index), test
+
+
+def live_traffic(n_rows: int, seed: int = 1, drift: float = 0.0, **kwargs) -> pd.DataFrame:
+    """Requests as a serving endpoint would see them: keys and features, no label."""
+    df = make_churn(n_rows, seed, drift=drift, id_offset=1_000_000, **kwargs)
+    return df.drop(columns=[LABEL])
+
+
+def late_labels(n_rows: int, seed: int = 1, drift: float = 0.0, **kwargs) -> pd.DataFrame:
+    """The labels for :func:`live_traffic` with the same arguments, as they arrive later."""
+    df = make_churn(n_rows, seed, drift=drift, id_offset=1_000_000, **kwargs)
+    return df[[KEY, LABEL]]
+
+
+def seed_record() -> dict[str, int]:
+    """The seed module's example request record, integers as it sends them."""
+    return {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}

@@ -1,0 +1,120 @@
+"""Where things run: ``local`` (the embedded default) or ``databricks``.
+
+Everything that differs between a laptop and a workspace is decided here, once:
+``MDK_HOME``, the MLflow tracking and registry URIs, and the experiment path. Nothing
+happens at import time; :func:`use_target` is the one call that configures MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from recipes.errors import ParameterError
+
+TARGETS = ("local", "databricks")
+DEFAULT_EXPERIMENT = "churn-predictor"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target.
+
+    Attributes:
+        name: ``"local"`` or ``"databricks"``.
+        home: ``MDK_HOME``, where all local state lives.
+        tracking_uri: the MLflow tracking URI.
+        registry_uri: the MLflow model-registry URI.
+        artifact_location: where new experiments keep artifacts (local sqlite only).
+    """
+
+    name: str
+    home: Path
+    tracking_uri: str
+    registry_uri: str
+    artifact_location: str | None
+
+    @property
+    def is_local(self) -> bool:
+        return self.name == "local"
+
+    @property
+    def unity_catalog(self) -> bool:
+        """True when the registry is Unity Catalog, which has aliases but no stages."""
+        return self.registry_uri.startswith("databricks-uc")
+
+    def experiment_path(self, name: str = DEFAULT_EXPERIMENT) -> str:
+        """The experiment name for this target (workspaces need an absolute path)."""
+        if self.name == "databricks" and not name.startswith("/"):
+            return f"/Shared/mdk/{name}"
+        return name
+
+
+def repo_root() -> Path:
+    """The kit's checkout (the folder holding ``pyproject.toml``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def mdk_home() -> Path:
+    """``$MDK_HOME`` or ``.mdk/`` at the repo root. Not created here."""
+    env = os.environ.get("MDK_HOME")
+    return Path(env).expanduser().resolve() if env else repo_root() / ".mdk"
+
+
+def resolve(target: str | None = None) -> Target:
+    """Resolve a target from the argument, else ``MDK_TARGET``, else ``local``.
+
+    Args:
+        target: ``"local"``, ``"databricks"`` or None for the environment's choice.
+
+    Raises:
+        ParameterError: for an unknown target name.
+    """
+    name = (target or os.environ.get("MDK_TARGET") or "local").strip().lower()
+    if name not in TARGETS:
+        raise ParameterError(
+            f"Unknown target {name!r}: use one of {', '.join(TARGETS)} "
+            "(parameter `target` or env MDK_TARGET)."
+        )
+    home = mdk_home()
+    if name == "databricks":
+        registry = (
+            "databricks"
+            if os.environ.get("MDK_REGISTRY", "uc").lower() == "workspace"
+            else "databricks-uc"
+        )
+        return Target(name, home, "databricks", registry, None)
+    tracking = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
+    registry = os.environ.get("MLFLOW_REGISTRY_URI") or tracking
+    artifacts = (home / "mlartifacts").as_uri() if tracking.startswith("sqlite:") else None
+    return Target(name, home, tracking, registry, artifacts)
+
+
+def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) -> Target:
+    """Point MLflow at the target and select (creating if needed) the experiment.
+
+    Args:
+        target: see :func:`resolve`.
+        experiment: experiment name; on Databricks it is placed under ``/Shared/mdk/``.
+
+    Returns:
+        The resolved :class:`Target`.
+    """
+    import mlflow
+
+    t = resolve(target)
+    if t.is_local:
+        t.home.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(t.tracking_uri)
+    mlflow.set_registry_uri(t.registry_uri)
+    path = t.experiment_path(experiment)
+    client = mlflow.MlflowClient()
+    if client.get_experiment_by_name(path) is None:
+        try:
+            client.create_experiment(path, artifact_location=t.artifact_location)
+        except mlflow.MlflowException as exc:  # another process created it first
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+    mlflow.set_experiment(path)
+    return t

@@ -1,0 +1,84 @@
+"""Shared fixtures: every test gets its own MDK_HOME and its own sqlite MLflow store.
+
+The notebook tests (tests/notebooks/) use the real tracking server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+_ENV = ("MDK_HOME", "MDK_TARGET", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def _point_at(home) -> None:
+    os.environ.update(
+        MDK_HOME=str(home), MDK_TARGET="local", MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}"
+    )
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
+def _reset_mlflow() -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+
+
+@pytest.fixture(autouse=True)
+def mdk_home(tmp_path, monkeypatch):
+    """A fresh MDK_HOME, with MLflow tracking and registry in sqlite under it (autouse)."""
+    home = tmp_path / "mdk"
+    home.mkdir()
+    for k in _ENV:  # recorded so that teardown restores the caller's environment
+        monkeypatch.delenv(k, raising=False)
+    _point_at(home)
+    yield home
+    _reset_mlflow()
+
+
+@pytest.fixture
+def mlflow_local(mdk_home):
+    """MLflow pointed at the isolated store through recipes.target.use_target()."""
+    from recipes.target import use_target
+
+    return use_target("local")
+
+
+@pytest.fixture(scope="session")
+def _trained_store(tmp_path_factory):
+    """A store made once per session holding 'churn-predictor' v1 (C=0.001) and v2 (C=1.0)."""
+    from recipes.target import use_target
+    from recipes.train import train_and_log
+
+    home = tmp_path_factory.mktemp("trained") / "mdk"
+    home.mkdir()
+    saved = {k: os.environ.get(k) for k in _ENV}
+    try:
+        _point_at(home)
+        use_target("local")
+        train_and_log(1500, seed=0, C=0.001, registered_model_name="churn-predictor")
+        train_and_log(1500, seed=0, C=1.0, registered_model_name="churn-predictor")
+    finally:
+        _reset_mlflow()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return home
+
+
+@pytest.fixture
+def trained(_trained_store, mdk_home):
+    """A private copy of the session store with two versions of 'churn-predictor'.
+
+    Returns the model name. Tests may change stages and aliases freely.
+    """
+    from recipes.target import use_target
+
+    shutil.copy(_trained_store / "mlflow.db", mdk_home / "mlflow.db")
+    use_target("local")
+    return "churn-predictor"
