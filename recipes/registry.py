@@ -447,3 +447,50 @@ def validate_challenger(
     if ch == champ:
         reason = f"version {ch} already is the champion"
     return Verdict(passed, metric, ch, champ, ch_score, champ_score, min_improvement, reason)
+
+
+def ensure_alias(name: str, alias: str, version) -> AliasChange:
+    """Set ``alias`` to ``version`` only when the alias is not set yet (never moves it)."""
+    alias = _check_alias(alias)
+    current = aliases(name).get(alias)
+    if current is not None:
+        return AliasChange(name, alias, current, current, False)
+    return set_alias(name, alias, version)
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    """Split ``models:/<name>@alias`` or ``models:/<name>/<ref>`` into (name, ref for resolve)."""
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise ParameterError(
+            f"Not a registry URI: {uri!r}: use models:/<name>@<alias> or models:/<name>/<version|stage|latest>."
+        )
+    body = uri[len("models:/") :]
+    if "@" in body:
+        name, alias = body.rsplit("@", 1)
+        return name, "@" + alias
+    name, sep, ref = body.rpartition("/")
+    if not sep or not name or not ref:
+        raise ParameterError(f"Registry URI {uri!r} lacks a version, stage, 'latest' or @alias.")
+    return name, ref
+
+
+def load_uris(uris: list[str], record: dict | None = None) -> pd.DataFrame:
+    """Load each URI with ``mlflow.pyfunc.load_model`` and predict one record.
+
+    Returns:
+        One row per URI: ``uri``, the ``version`` it resolves to, and the ``prediction`` for
+        ``record`` (default: the seed's integer record).
+    """
+    import mlflow
+
+    from recipes.data import seed_record
+
+    record = record or seed_record()
+    rows = []
+    for uri in uris:
+        name, ref = parse_uri(uri)
+        version = resolve(name, ref)
+        model = mlflow.pyfunc.load_model(uri)
+        pred = model.predict(pd.DataFrame([record]))
+        rows.append({"uri": uri, "version": version, "prediction": int(pd.Series(pred).iloc[0])})
+    return pd.DataFrame(rows, columns=["uri", "version", "prediction"])

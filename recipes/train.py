@@ -148,3 +148,27 @@ def predict_records(model_uri: str, records: list[dict[str, Any]]) -> list:
 
     out = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame(records))
     return np.asarray(out).tolist()
+
+
+def ensure_versions(
+    name: str, minimum: int = 2, *, n_rows: int = 5000, seed: int = 0
+) -> list[int]:
+    """Make sure ``name`` has at least ``minimum`` versions, training new ones if needed.
+
+    Each new version ``k`` uses ``C`` from a fixed ladder, so later versions differ from
+    earlier ones. Returns all version numbers, oldest first.
+    """
+    from recipes import registry
+
+    try:
+        have = [int(mv.version) for mv in registry.versions(name)]
+    except registry.NotFoundError:
+        have = []
+    ladder = (0.001, 1.0, 0.05, 10.0)
+    for k in range(len(have), minimum):
+        result = train_and_log(
+            n_rows, seed, C=ladder[k % len(ladder)], registered_model_name=name,
+            tags={"mdk.made_by": "ensure_versions"},
+        )
+        have.append(result.version)
+    return sorted(have)

@@ -1,0 +1,70 @@
+"""Deterministic synthetic churn data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recipes import data
+from recipes.errors import ParameterError
+
+
+def test_same_seed_same_rows_other_seed_other_rows():
+    a, b, c = data.make_churn(500, 1), data.make_churn(500, 1), data.make_churn(500, 2)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_columns_and_types_match_the_seed_request():
+    df = data.make_churn(200)
+    assert list(df.columns) == ["customer_id", *data.FEATURES, "churned"]
+    assert str(df["total_purchases"].dtype) == "int64"
+    assert str(df["days_since_last_visit"].dtype) == "int64"
+    assert str(df["avg_session_duration"].dtype) == "float64"
+    assert set(df["churned"]) == {0, 1}
+    assert df["customer_id"].is_unique
+    assert set(data.seed_record()) == set(data.FEATURES)
+
+
+def test_label_is_learnable_and_balanced():
+    df = data.make_churn(5000)
+    assert 0.3 < df["churned"].mean() < 0.7
+    # more days since the last visit -> more churn
+    assert df.groupby(df["days_since_last_visit"] > 20)["churned"].mean().diff().iloc[-1] > 0.1
+
+
+def test_drift_moves_only_the_named_features():
+    base = data.make_churn(20000, 3)
+    drifted = data.make_churn(20000, 3, drift=1.0, drifted_features=["days_since_last_visit"])
+    shift = drifted[list(data.FEATURES)].mean() - base[list(data.FEATURES)].mean()
+    assert shift["days_since_last_visit"] == pytest.approx(12.0, abs=1.0)
+    assert shift["total_purchases"] == 0 and shift["avg_session_duration"] == 0
+
+
+def test_live_traffic_and_late_labels_line_up():
+    live, labels = data.live_traffic(100, seed=4), data.late_labels(100, seed=4)
+    assert "churned" not in live.columns
+    assert live["customer_id"].tolist() == labels["customer_id"].tolist()
+    assert live["customer_id"].min() == 1_000_000
+
+
+def test_split_is_deterministic_and_disjoint():
+    df = data.make_churn(400)
+    tr, te = data.split(df, 0.25, seed=1)
+    tr2, te2 = data.split(df, 0.25, seed=1)
+    assert len(te) == 100 and te.index.equals(te2.index)
+    assert set(tr.index).isdisjoint(te.index)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: data.make_churn(0), "positive int"),
+        (lambda: data.make_churn(10, drift=-1), ">= 0"),
+        (lambda: data.make_churn(10, drift=1, drifted_features=["age"]), "Unknown drifted feature"),
+        (lambda: data.split(data.make_churn(10), 1.5), "between 0 and 1"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ParameterError, match=match):
+        call()
