@@ -31,7 +31,9 @@ def _check(n_rows: int, drift: float) -> None:
     if not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1:
         raise ParameterError(f"n_rows must be a positive int, got {n_rows!r}.")
     if not isinstance(drift, int | float) or drift < 0:
-        raise ParameterError(f"drift must be a number >= 0 (in standard deviations), got {drift!r}.")
+        raise ParameterError(
+            f"drift must be a number >= 0 (in standard deviations), got {drift!r}."
+        )
 
 
 def make_churn(

@@ -213,7 +213,9 @@ def transition_stage(
     to_archive = []
     if archive_existing and stage in ("Staging", "Production"):
         to_archive = [
-            int(o.version) for o in versions(name) if o.current_stage == stage and int(o.version) != v
+            int(o.version)
+            for o in versions(name)
+            if o.current_stage == stage and int(o.version) != v
         ]
     if dry_run or (previous == stage and not to_archive):
         return StageChange(name, v, stage, previous, to_archive, previous != stage, dry_run)
@@ -345,7 +347,9 @@ def resolve(name: str, ref="latest") -> int:
     return found[alias]
 
 
-def model_uri(name: str, *, alias: str | None = None, stage: str | None = None, version=None) -> str:
+def model_uri(
+    name: str, *, alias: str | None = None, stage: str | None = None, version=None
+) -> str:
     """Build a ``models:/`` URI; with no selector it is ``models:/<name>/latest``."""
     given = [x for x in (alias, stage, version) if x is not None]
     if len(given) > 1:
@@ -434,8 +438,16 @@ def validate_challenger(
         champ = None
     ch_score = _score_version(name, ch, data, metric)
     if champ is None:
-        return Verdict(True, metric, ch, None, ch_score, None, min_improvement,
-                       f"no champion yet: version {ch} may take the alias")
+        return Verdict(
+            True,
+            metric,
+            ch,
+            None,
+            ch_score,
+            None,
+            min_improvement,
+            f"no champion yet: version {ch} may take the alias",
+        )
     champ_score = _score_version(name, champ, data, metric)
     delta = round(ch_score - champ_score, 4)
     passed = ch != champ and delta >= min_improvement

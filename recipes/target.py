@@ -8,6 +8,8 @@ happens at import time; :func:`use_target` is the one call that configures MLflo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +120,30 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
                 raise
     mlflow.set_experiment(path)
     return t
+
+
+@contextmanager
+def scoped_env(**values: str | None) -> Iterator[None]:
+    """Set (or, with None, unset) environment variables inside the block, then restore them.
+
+    Also resets MLflow's process-wide tracking and registry URIs on the way out, since
+    ``mlflow.set_tracking_uri`` writes ``MLFLOW_TRACKING_URI`` into the environment.
+    """
+    saved = {k: os.environ.get(k) for k in (*values, "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        import mlflow
+
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -52,7 +52,9 @@ def fit(train: pd.DataFrame, *, C: float = 1.0, seed: int = 0):
         raise ParameterError(f"C must be > 0, got {C!r}.")
     missing = [c for c in (*FEATURES, LABEL) if c not in train.columns]
     if missing:
-        raise ParameterError(f"Training data lacks columns {missing}: use recipes.data.make_churn().")
+        raise ParameterError(
+            f"Training data lacks columns {missing}: use recipes.data.make_churn()."
+        )
     pipe = make_pipeline(
         StandardScaler(),
         LogisticRegression(C=C, max_iter=1000, random_state=seed),
@@ -150,9 +152,7 @@ def predict_records(model_uri: str, records: list[dict[str, Any]]) -> list:
     return np.asarray(out).tolist()
 
 
-def ensure_versions(
-    name: str, minimum: int = 2, *, n_rows: int = 5000, seed: int = 0
-) -> list[int]:
+def ensure_versions(name: str, minimum: int = 2, *, n_rows: int = 5000, seed: int = 0) -> list[int]:
     """Make sure ``name`` has at least ``minimum`` versions, training new ones if needed.
 
     Each new version ``k`` uses ``C`` from a fixed ladder, so later versions differ from
@@ -167,7 +167,10 @@ def ensure_versions(
     ladder = (0.001, 1.0, 0.05, 10.0)
     for k in range(len(have), minimum):
         result = train_and_log(
-            n_rows, seed, C=ladder[k % len(ladder)], registered_model_name=name,
+            n_rows,
+            seed,
+            C=ladder[k % len(ladder)],
+            registered_model_name=name,
             tags={"mdk.made_by": "ensure_versions"},
         )
         have.append(result.version)

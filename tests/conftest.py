@@ -5,19 +5,20 @@ The notebook tests (tests/notebooks/) use the real tracking server instead.
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
 
-_ENV = ("MDK_HOME", "MDK_TARGET", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+from recipes.target import scoped_env
 
 
-def _point_at(home) -> None:
-    os.environ.update(
-        MDK_HOME=str(home), MDK_TARGET="local", MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}"
-    )
-    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+def _env_for(home) -> dict[str, str | None]:
+    return {
+        "MDK_HOME": str(home),
+        "MDK_TARGET": "local",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": None,
+    }
 
 
 def _reset_mlflow() -> None:
@@ -32,9 +33,11 @@ def mdk_home(tmp_path, monkeypatch):
     """A fresh MDK_HOME, with MLflow tracking and registry in sqlite under it (autouse)."""
     home = tmp_path / "mdk"
     home.mkdir()
-    for k in _ENV:  # recorded so that teardown restores the caller's environment
-        monkeypatch.delenv(k, raising=False)
-    _point_at(home)
+    for k, v in _env_for(home).items():  # monkeypatch restores the caller's environment
+        if v is None:
+            monkeypatch.delenv(k, raising=False)
+        else:
+            monkeypatch.setenv(k, v)
     yield home
     _reset_mlflow()
 
@@ -55,19 +58,10 @@ def _trained_store(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("trained") / "mdk"
     home.mkdir()
-    saved = {k: os.environ.get(k) for k in _ENV}
-    try:
-        _point_at(home)
+    with scoped_env(**_env_for(home)):
         use_target("local")
         train_and_log(1500, seed=0, C=0.001, registered_model_name="churn-predictor")
         train_and_log(1500, seed=0, C=1.0, registered_model_name="churn-predictor")
-    finally:
-        _reset_mlflow()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return home
 
 

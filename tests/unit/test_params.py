@@ -18,7 +18,12 @@ def good(**over):
 
 
 def test_valid_parameters_come_back():
-    assert check_parameters(good()) == {"target": "local", "n_rows": 10, "ratio": 0.5, "apply": True}
+    assert check_parameters(good()) == {
+        "target": "local",
+        "n_rows": 10,
+        "ratio": 0.5,
+        "apply": True,
+    }
 
 
 def test_int_widens_to_float():

@@ -70,8 +70,18 @@ def test_ensure_alias_never_moves(trained):
     assert not kept.changed and registry.aliases(trained)["champion"] == 1
 
 
-@pytest.mark.parametrize("ref,expected", [("latest", 2), (1, 1), ("2", 2), ("@champion", 1),
-                                          ("champion", 1), ("Production", 2), ("production", 2)])
+@pytest.mark.parametrize(
+    "ref,expected",
+    [
+        ("latest", 2),
+        (1, 1),
+        ("2", 2),
+        ("@champion", 1),
+        ("champion", 1),
+        ("Production", 2),
+        ("production", 2),
+    ],
+)
 def test_resolve(trained, ref, expected):
     registry.set_alias(trained, "champion", 1)
     registry.transition_stage(trained, 2, "Production")
@@ -90,8 +100,12 @@ def test_model_uri_forms():
 def test_load_uris_resolves_each_form(trained):
     registry.set_alias(trained, "champion", 1)
     registry.transition_stage(trained, 2, "Production")
-    uris = [f"models:/{trained}/Production", f"models:/{trained}@champion",
-            f"models:/{trained}/1", f"models:/{trained}/latest"]
+    uris = [
+        f"models:/{trained}/Production",
+        f"models:/{trained}@champion",
+        f"models:/{trained}/1",
+        f"models:/{trained}/latest",
+    ]
     table = registry.load_uris(uris)
     assert table["version"].tolist() == [2, 1, 1, 2]
     assert set(table["prediction"]) <= {0, 1}
@@ -137,16 +151,25 @@ def test_gate_for_other_version_is_refused(trained):
 @pytest.mark.parametrize(
     "call,error,match",
     [
-        (lambda m: registry.transition_stage(m, 7, "Production"), NotFoundError,
-         "has no version 7: existing versions are 1, 2"),
-        (lambda m: registry.set_alias("no-such-model", "champion", 1), NotFoundError,
-         "does not exist: register it first"),
+        (
+            lambda m: registry.transition_stage(m, 7, "Production"),
+            NotFoundError,
+            "has no version 7: existing versions are 1, 2",
+        ),
+        (
+            lambda m: registry.set_alias("no-such-model", "champion", 1),
+            NotFoundError,
+            "does not exist: register it first",
+        ),
         (lambda m: registry.set_alias(m, "latest", 1), ParameterError, "reserved"),
         (lambda m: registry.set_alias(m, "v1", 1), ParameterError, "reserved"),
         (lambda m: registry.set_alias(m, "V2", 1), ParameterError, "reserved"),
         (lambda m: registry.set_alias(m, "bad alias!", 1), ParameterError, "letters, digits"),
-        (lambda m: registry.transition_stage(m, 1, "Prod"), ParameterError,
-         "use one of None, Staging, Production, Archived"),
+        (
+            lambda m: registry.transition_stage(m, 1, "Prod"),
+            ParameterError,
+            "use one of None, Staging, Production, Archived",
+        ),
         (lambda m: registry.resolve(m, "Staging"), NotFoundError, "no version in stage"),
         (lambda m: registry.resolve(m, "@ghost"), NotFoundError, "set it with set_alias"),
         (lambda m: registry.transition_stage(m, 0, "Production"), ParameterError, "positive"),

@@ -35,7 +35,11 @@ def test_default_home_is_repo_dot_mdk(monkeypatch):
 def test_databricks_target_uses_unity_catalog(monkeypatch):
     monkeypatch.setenv("MDK_TARGET", "databricks")
     t = target.resolve()
-    assert (t.tracking_uri, t.registry_uri, t.unity_catalog) == ("databricks", "databricks-uc", True)
+    assert (t.tracking_uri, t.registry_uri, t.unity_catalog) == (
+        "databricks",
+        "databricks-uc",
+        True,
+    )
     assert t.experiment_path("churn") == "/Shared/mdk/churn"
     monkeypatch.setenv("MDK_REGISTRY", "workspace")
     assert target.resolve().registry_uri == "databricks"

@@ -1,0 +1,86 @@
+"""Golden notebook outputs for nbval: keep them in marked cells only, and refresh them.
+
+A committed notebook holds outputs only in cells whose source starts with
+``# NBVAL_CHECK_OUTPUT``; ``pytest --nbval-lax`` re-runs the notebook and compares those.
+:func:`refresh` re-executes notebooks in a fresh, embedded ``MDK_HOME`` (so versions start
+at 1, exactly as in the nbval run) and writes back the golden outputs alone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+
+from recipes.target import scoped_env
+
+MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def is_golden(cell) -> bool:
+    """True for a code cell whose first line is the nbval golden mark."""
+    return cell.get("cell_type") == "code" and cell.get("source", "").lstrip().startswith(MARK)
+
+
+def stray_outputs(nb) -> list[int]:
+    """Indexes of code cells that hold outputs or an execution count but are not golden."""
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and not is_golden(cell)
+        and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+
+
+def clean(nb, golden_from=None):
+    """Strip every output except golden ones (taken from ``golden_from`` when given).
+
+    Args:
+        nb: the notebook to clean, changed in place and returned.
+        golden_from: an executed copy of the same notebook; its golden outputs replace
+            ``nb``'s. Cells are matched by source.
+    """
+    fresh = {}
+    if golden_from is not None:
+        fresh = {c.source: c.get("outputs", []) for c in golden_from.cells if is_golden(c)}
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if not is_golden(cell):
+            cell.outputs = []
+        elif cell.source in fresh:
+            cell.outputs = [_drop_counts(o) for o in fresh[cell.source]]
+    nb.metadata.pop("papermill", None)
+    return nb
+
+
+def _drop_counts(output):
+    output.pop("execution_count", None)
+    if output.get("output_type") == "execute_result":
+        output["execution_count"] = None
+    return output
+
+
+def refresh(paths: Iterable[Path]) -> list[Path]:
+    """Execute ``paths`` in order in one fresh embedded store and rewrite their golden cells."""
+    from recipes.runner import run_notebooks
+
+    paths = [Path(p) for p in paths]
+    with tempfile.TemporaryDirectory(prefix="mdk-golden-") as tmp:
+        home = str(Path(tmp) / "home")
+        with scoped_env(MDK_HOME=home, MLFLOW_TRACKING_URI=None, MDK_TARGET=None):
+            results = run_notebooks(paths, {}, out_dir=Path(tmp) / "out")
+        failed = [r for r in results if r.status != "ok"]
+        if failed:
+            raise RuntimeError(f"{failed[0].notebook} failed: {failed[0].error}")
+        for path, result in zip(paths, results, strict=True):
+            nb = nbformat.read(path, as_version=4)
+            clean(nb, nbformat.read(result.output, as_version=4))
+            nbformat.write(nb, path)
+    return paths
