@@ -16,6 +16,8 @@ def test_seed_registry_snippets_as_written(mdk_home, monkeypatch):
     assert t.tracking_uri.startswith("sqlite:///") and str(mdk_home) in t.tracking_uri
     df = data.make_churn(600, 0)
     model = train.fit(df)
+    # The seed's snippets, exactly as the module prints them:
+    # fmt: off
 
     # Method 1: Register during logging (twice, so that the seed's version 3 exists below)
     for _ in range(2):
@@ -70,5 +72,6 @@ def test_seed_registry_snippets_as_written(mdk_home, monkeypatch):
     model = mlflow.pyfunc.load_model("models:/churn-predictor/3")
     predictions.append(model.predict(seed_request))
 
+    # fmt: on
     assert [int(p[0]) for p in predictions] == [int(model.predict(seed_request)[0])] * 3
     assert model.metadata.run_id == run_id
