@@ -1,0 +1,156 @@
+"""The ``mdk`` command: a thin typer layer over :mod:`recipes.stack`, :mod:`recipes.runner`
+and :mod:`recipes.doctor`.
+
+Every :class:`~recipes.errors.KitError` is printed as ``error: <message>`` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from recipes.errors import KitError, ParameterError
+
+app = typer.Typer(
+    name="mdk",
+    help="Model Deployment Kit: the local stack, notebook runs and a machine check.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _kit_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a KitError as one ``error:`` line and exit 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KitError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain left-aligned text table."""
+    cells = [list(map(str, headers)), *[["" if v is None else str(v) for v in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@app.command()
+@_kit_errors
+def up(
+    port: Annotated[
+        int | None, typer.Option(help="Port for mlflow server (default: free).")
+    ] = None,
+) -> None:
+    """Start the local MLflow tracking server in the background."""
+    from recipes import stack
+
+    svc = stack.start_mlflow_server(port=port)
+    typer.echo(f"mlflow server running at {svc.url} (pid {svc.pid})")
+    typer.echo(f"logs: {stack.log_path('mlflow')}")
+    typer.echo(f"export MLFLOW_TRACKING_URI={svc.url}")
+
+
+@app.command()
+@_kit_errors
+def down() -> None:
+    """Stop the background services that `mdk up` started."""
+    from recipes import stack
+
+    for name in stack.SERVICES:
+        pid = stack.stop(name)
+        typer.echo(f"{name}: stopped pid {pid}" if pid else f"{name}: not running")
+
+
+@app.command()
+@_kit_errors
+def status() -> None:
+    """Show the background services and whether they are healthy."""
+    from recipes import stack
+
+    rows = [
+        (s.name, s.pid, s.port, s.url, "yes" if s.alive else "no", "yes" if s.healthy else "no")
+        for s in stack.status()
+    ]
+    typer.echo(table(("service", "pid", "port", "url", "alive", "healthy"), rows))
+
+
+def split_run_args(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Split ``run``'s arguments into notebook names and ``-p NAME VALUE`` pairs."""
+    names: list[str] = []
+    params: dict[str, str] = {}
+    it = iter(args)
+    for token in it:
+        if token in ("-p", "--param", "--parameters"):
+            pair = [next(it, None), next(it, None)]
+            if None in pair:
+                raise ParameterError(f"{token} needs a name and a value: e.g. -p n_rows 5000.")
+            params[pair[0]] = pair[1]
+        elif token.startswith("-"):
+            raise ParameterError(f"Unknown option {token!r}: see mdk run --help.")
+        else:
+            names.append(token)
+    return names, params
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+@_kit_errors
+def run(
+    args: Annotated[
+        list[str] | None, typer.Argument(metavar="[NOTEBOOK]... [-p NAME VALUE]...")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: MDK_HOME/runs/<time>).")
+    ] = None,
+) -> None:
+    """Run notebooks with papermill (all of notebooks/NN_*.ipynb by default).
+
+    NOTEBOOK is 01_register, 01, 01_register.ipynb or a path. -p NAME VALUE sets a
+    parameter in every selected notebook that declares it; all are checked before any run.
+    """
+    from recipes import runner
+
+    names, raw = split_run_args(args or [])
+    paths = runner.notebook_paths(names)
+
+    def progress(event: str, path: Path, result: runner.RunResult | None) -> None:
+        if result is None:
+            typer.echo(f"▶ {path.name} ...")
+        else:
+            mark = "✓" if result.status == "ok" else "✗"
+            tail = f": {result.error}" if result.error else ""
+            typer.echo(f"{mark} {path.name} {result.status} in {result.seconds:.1f}s{tail}")
+
+    results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
+    rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output) for r in results]
+    typer.echo("\n" + table(("notebook", "status", "seconds", "output"), rows))
+    if any(r.status != "ok" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+@_kit_errors
+def doctor() -> None:
+    """Check Python, Java, packages, the tracking server and ports; print the fix for each gap."""
+    from recipes import doctor as checks_
+
+    checks = checks_.run_checks()
+    for c in checks:
+        note = "" if c.ok or c.required else " (informational)"
+        typer.echo(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}{note}")
+        if not c.ok and c.fix:
+            typer.echo(f"    fix: {c.fix}")
+    if checks_.required_failures(checks):
+        raise typer.Exit(1)

@@ -1,0 +1,196 @@
+"""``mdk doctor``: check the machine for what the kit needs, and name the fix for each gap.
+
+Each check is a small function returning a :class:`Check`; the inputs that differ
+between machines (versions, installed packages, command output) are parameters, so the
+logic is testable without changing the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+PYTHON = (3, 12)
+JAVA_MIN = 17
+MLFLOW_RANGE = (">=3.17", "<3.18")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor result.
+
+    Attributes:
+        name: what was checked.
+        ok: whether it passed.
+        required: whether a failure stops the kit from working (else informational).
+        detail: what was found.
+        fix: the command or step that fixes a failure (empty when ok).
+    """
+
+    name: str
+    ok: bool
+    required: bool
+    detail: str
+    fix: str = ""
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of a distribution, or None."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_python(version: tuple[int, ...] | None = None) -> Check:
+    """Python must be 3.12 (databricks-connect and Spark Connect UDFs need it)."""
+    version = tuple(sys.version_info[:3]) if version is None else version
+    found, ok = ".".join(map(str, version)), tuple(version[:2]) == PYTHON
+    fix = "pyenv install 3.12 && pyenv local 3.12.1, then python3.12 -m venv .venv"
+    return Check("python 3.12", ok, True, f"Python {found} ({sys.executable})", "" if ok else fix)
+
+
+def parse_java_version(text: str) -> int | None:
+    """The Java feature version from ``java -version`` output (``1.8`` → 8), or None."""
+    m = re.search(r'version "(\d+)(?:\.(\d+))?[^"]*"', text)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major
+
+
+def java_binary() -> Path | None:
+    """``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else ``java`` on PATH."""
+    if os.environ.get("JAVA_HOME"):
+        return Path(os.environ["JAVA_HOME"]) / "bin" / "java"
+    found = shutil.which("java")
+    return Path(found) if found else None
+
+
+def _java_home_hint() -> str:
+    """``export JAVA_HOME=…`` derived from ``readlink -f $(which java)``, minus ``/bin/java``."""
+    found = shutil.which("java")
+    if found:
+        return f"export JAVA_HOME={Path(found).resolve().parent.parent} (if that is Java 17+)"
+    return "export JAVA_HOME=$(dirname $(dirname $(readlink -f $(which java))))"
+
+
+def check_java(java: Path | None = None, needed: bool | None = None) -> Check:
+    """Java 17+ for local Spark; required only when pyspark is installed.
+
+    Args:
+        java: the java binary; defaults to :func:`java_binary`.
+        needed: whether Spark needs it; defaults to "pyspark is installed".
+    """
+    needed = installed_version("pyspark") is not None if needed is None else needed
+    java = java or java_binary()
+    fix = f"apt-get install openjdk-17-jdk-headless, then {_java_home_hint()}"
+    if java is None or not java.exists():
+        where = "JAVA_HOME/bin/java" if os.environ.get("JAVA_HOME") else "java on PATH"
+        return Check("java 17+", False, needed, f"no {where} ({java or 'not found'})", fix)
+    try:
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+        text = out.stderr + out.stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("java 17+", False, needed, f"{java} -version failed: {exc}", fix)
+    version = parse_java_version(text)
+    first = text.strip().splitlines()[0] if text.strip() else "no output"
+    ok = version is not None and version >= JAVA_MIN
+    return Check("java 17+", ok, needed, f"{first} ({java})", "" if ok else fix)
+
+
+def check_spark_conflict(
+    version_of: Callable[[str], str | None] = installed_version,
+) -> Check:
+    """pyspark and databricks-connect must not share a venv (each breaks the other)."""
+    spark, connect = version_of("pyspark"), version_of("databricks-connect")
+    found = f"pyspark {spark or 'absent'}, databricks-connect {connect or 'absent'}"
+    ok = not (spark and connect)
+    fix = (
+        "use separate venvs: pip uninstall -y databricks-connect && pip install --force-reinstall "
+        "pyspark (local), or pip uninstall -y pyspark && pip install --force-reinstall "
+        "databricks-connect (workspace)"
+    )
+    return Check("pyspark xor databricks-connect", ok, True, found, "" if ok else fix)
+
+
+def check_mlflow(version: str | None = None) -> Check:
+    """mlflow must be in the pinned range ``>=3.17,<3.18``."""
+    from packaging.specifiers import SpecifierSet
+
+    version = version if version is not None else installed_version("mlflow")
+    spec = SpecifierSet(",".join(MLFLOW_RANGE))
+    ok = version is not None and spec.contains(version)
+    return Check(
+        f"mlflow {','.join(MLFLOW_RANGE)}", ok, True, f"mlflow {version or 'not installed'}",
+        "" if ok else 'pip install "mlflow>=3.17.2,<3.18"',
+    )  # fmt: skip
+
+
+def check_tracking(uri: str | None = None, timeout: float = 3.0) -> Check:
+    """The tracking server answers ``/health`` (http URIs); else report the local store."""
+    from recipes.target import mdk_home
+
+    uri = uri if uri is not None else os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri.startswith(("http://", "https://")):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(uri.rstrip("/") + "/health", timeout=timeout) as resp:
+                ok, detail = resp.status == 200, f"{uri} answers {resp.status}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            ok, detail = False, f"{uri} unreachable ({getattr(exc, 'reason', exc)})"
+        fix = "mdk up and export the MLFLOW_TRACKING_URI it prints, or unset MLFLOW_TRACKING_URI"
+        return Check("tracking server", ok, True, detail, "" if ok else fix)
+    if not uri:
+        uri = f"sqlite:///{mdk_home() / 'mlflow.db'}"
+    if uri.startswith(("sqlite:", "file:")) or ("://" not in uri and uri != "databricks"):
+        return Check("tracking server", True, True, f"embedded store {uri}")
+    return Check("tracking server", True, True, f"{uri} (not probed here)")
+
+
+def check_stack(home: Path | None = None) -> list[Check]:
+    """Loopback ports can be bound, and any service ``mdk up`` recorded is healthy."""
+    from recipes import stack
+
+    try:
+        port = stack.free_port()
+        checks = [Check("free port", True, False, f"127.0.0.1:{port} can be bound")]
+    except OSError as exc:
+        checks = [Check("free port", False, False, f"cannot bind 127.0.0.1: {exc}",
+                        "free a port on 127.0.0.1 or check the loopback interface")]  # fmt: skip
+    for row in stack.status(home):
+        if row.pid is None:
+            checks.append(Check(f"mdk up: {row.name}", True, False, "not running (mdk up)"))
+        else:
+            state = "healthy" if row.healthy else ("alive, not healthy" if row.alive else "dead")
+            checks.append(Check(
+                f"mdk up: {row.name}", row.healthy, False, f"pid {row.pid} at {row.url}: {state}",
+                "" if row.healthy else "mdk down && mdk up",
+            ))  # fmt: skip
+    return checks
+
+
+def run_checks() -> list[Check]:
+    """Every check, in the order ``mdk doctor`` prints them."""
+    return [
+        check_python(),
+        check_java(),
+        check_spark_conflict(),
+        check_mlflow(),
+        check_tracking(),
+        *check_stack(),
+    ]
+
+
+def required_failures(checks: list[Check]) -> list[Check]:
+    """The failed checks that are required (``mdk doctor`` exits 1 if any)."""
+    return [c for c in checks if c.required and not c.ok]

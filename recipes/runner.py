@@ -1,0 +1,286 @@
+"""Run the kit's notebooks with papermill, with parameters checked before any work starts.
+
+papermill only logs a parameter a notebook does not declare, and injects any value it is
+given. Here every parameter must be declared by a selected notebook and match the type
+inferred from its ``parameters`` cell (``n_rows: int = 5000``); each notebook gets only
+the parameters it declares. Results go to ``$MDK_HOME/runs/<time>/`` with a ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from recipes.errors import NotFoundError, ParameterError
+from recipes.target import mdk_home, repo_root
+
+_KINDS = {"int": int, "float": float, "str": str, "bool": bool}
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one notebook run.
+
+    Attributes:
+        notebook: the notebook's file name.
+        status: ``"ok"`` or ``"failed"``.
+        seconds: wall time of the run.
+        output: the executed notebook.
+        error: one line, ``"<ename>: <evalue>"``, when the run failed.
+    """
+
+    notebook: str
+    status: str
+    seconds: float
+    output: Path
+    error: str | None = None
+
+
+ProgressFn = Callable[[str, Path, RunResult | None], None]
+"""Called with ``("start", path, None)`` before and ``("end", path, result)`` after each run."""
+
+
+def notebooks_dir() -> Path:
+    """The kit's ``notebooks/`` folder."""
+    return repo_root() / "notebooks"
+
+
+def notebook_paths(names: Iterable[str] | None = None, root: Path | None = None) -> list[Path]:
+    """Resolve notebook names to paths.
+
+    Args:
+        names: ``01_register``, ``01``, ``01_register.ipynb`` or a path; None or empty
+            selects every ``NN_*.ipynb`` in order.
+        root: the notebooks folder; defaults to :func:`notebooks_dir`.
+
+    Raises:
+        NotFoundError: a name matches no notebook; the message lists the available ones.
+    """
+    root = Path(root) if root is not None else notebooks_dir()
+    available = sorted(root.glob("[0-9][0-9]_*.ipynb"))
+    names = list(names or [])
+    if not names:
+        if not available:
+            raise NotFoundError(f"No notebooks NN_*.ipynb in {root}: pass a notebook path.")
+        return available
+    found = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb" and path.is_file():
+            found.append(path.resolve())
+            continue
+        stem = path.name.removesuffix(".ipynb")
+        hits = [p for p in available if p.stem == stem or p.stem.split("_", 1)[0] == stem]
+        if len(hits) != 1:
+            listing = ", ".join(p.stem for p in available) or "none"
+            raise NotFoundError(f"No notebook {name!r} in {root}: available are {listing}.")
+        found.append(hits[0])
+    return found
+
+
+def parse_value(text: str, kind: str | None = None) -> Any:
+    """Turn a command-line value into a Python value.
+
+    Args:
+        text: the value as typed.
+        kind: the declared type (``int``, ``float``, ``str``, ``bool``); None infers it:
+            ``true``/``false`` (any case) → bool, then int, then float, else str.
+
+    Raises:
+        ParameterError: ``text`` cannot be read as ``kind``.
+    """
+    low = text.strip().lower()
+    if kind == "str":
+        return text
+    if kind in (None, "bool") and low in ("true", "false"):
+        return low == "true"
+    if kind in (None, "int") and _INT.fullmatch(low):
+        return int(low)
+    if kind in (None, "float") and _FLOAT.fullmatch(low):
+        return float(low)
+    if kind in _KINDS:
+        article = "an" if kind == "int" else "a"
+        raise ParameterError(f"{text!r} is not {article} {kind}: pass e.g. {_example(kind)}.")
+    return text
+
+
+def _example(kind: str) -> str:
+    return {"int": "5000", "float": "0.5", "bool": "true", "str": "churn-predictor"}[kind]
+
+
+def declared(path: Path) -> dict[str, str]:
+    """The notebook's parameters mapped to their inferred type names (``"None"`` if untyped)."""
+    import papermill
+
+    try:
+        info = papermill.inspect_notebook(str(path))
+    except ValueError as exc:  # e.g. no kernelspec in the notebook's metadata
+        raise ParameterError(f"Cannot inspect {path.name}: {exc} Fix its metadata.") from exc
+    return {name: p["inferred_type_name"] for name, p in info.items()}
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if kind not in _KINDS:
+        return True  # untyped or a type we do not check
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind == "float":
+        return isinstance(value, int | float)
+    return isinstance(value, _KINDS[kind])
+
+
+def _typed(nb: str, name: str, value: Any, kind: str, from_cli: bool) -> Any:
+    if from_cli and isinstance(value, str):
+        # on a parse error keep the text: the message below names the parameter and the fix
+        with contextlib.suppress(ParameterError):
+            value = parse_value(value, kind if kind in _KINDS else None)
+    if not _matches(value, kind):
+        raise ParameterError(
+            f"{nb} parameter {name!r} is {kind}, got {type(value).__name__} {value!r}: "
+            f"pass e.g. -p {name} {_example(kind)}."
+        )
+    return float(value) if kind == "float" else value
+
+
+def _unknown(name: str, who: str, whose: str, known: Iterable[str]) -> ParameterError:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    listing = ", ".join(known) or "none"
+    return ParameterError(f"{who} no parameter {name!r}{hint}: {whose} parameters are {listing}")
+
+
+def check_parameters(path: Path, params: Mapping[str, Any], from_cli: bool = False) -> dict:
+    """Check parameters against one notebook's ``parameters`` cell.
+
+    Args:
+        path: the notebook.
+        params: names and values; all must be declared by the notebook.
+        from_cli: values are command-line strings, read with the declared type.
+
+    Returns:
+        The parameters, with ints widened to float where a float is declared.
+
+    Raises:
+        ParameterError: an unknown name or a value of the wrong type.
+    """
+    path = Path(path)
+    types = declared(path)
+    for name in params:
+        if name not in types:
+            raise _unknown(name, f"{path.name} has", "its", types)
+    return {n: _typed(path.name, n, v, types[n], from_cli) for n, v in params.items()}
+
+
+def plan(
+    paths: Iterable[Path], params: Mapping[str, Any], from_cli: bool = False
+) -> dict[Path, dict[str, Any]]:
+    """Give each notebook the parameters it declares, checking all before any run.
+
+    Every parameter must be declared by at least one notebook and is type-checked in
+    each notebook that declares it.
+
+    Raises:
+        ParameterError: an unknown name or a value of the wrong type.
+    """
+    types = {Path(p): declared(Path(p)) for p in paths}
+    every = list(dict.fromkeys(n for t in types.values() for n in t))
+    for name in params:
+        if name not in every:
+            raise _unknown(name, "The selected notebooks have", "their", every)
+    return {
+        p: {n: _typed(p.name, n, v, t[n], from_cli) for n, v in params.items() if n in t}
+        for p, t in types.items()
+    }
+
+
+def _one_line(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue if evalue is not None else exc}"
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _write_summary(out_dir: Path, started: str, plan_: dict, results: list[RunResult]) -> None:
+    rows = [
+        {**asdict(r), "output": str(r.output), "parameters": plan_[path]}
+        for r, path in zip(results, plan_, strict=False)
+    ]
+    summary = {"started_at": started, "results": rows}
+    tmp = out_dir / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str))
+    tmp.replace(out_dir / "summary.json")
+
+
+def run_notebooks(
+    paths: Iterable[Path],
+    params: Mapping[str, Any] | None = None,
+    out_dir: Path | None = None,
+    kernel_name: str = "python3",
+    progress: ProgressFn | None = None,
+    from_cli: bool = False,
+) -> list[RunResult]:
+    """Execute notebooks in order with papermill; a failure does not stop the rest.
+
+    Args:
+        paths: the notebooks (see :func:`notebook_paths`).
+        params: parameters; each notebook gets those it declares (see :func:`plan`).
+        out_dir: where executed notebooks and ``summary.json`` go; defaults to
+            ``$MDK_HOME/runs/<YYYYmmdd-HHMMSS>/``.
+        kernel_name: the Jupyter kernel to run them with.
+        progress: called before and after each notebook (see :data:`ProgressFn`).
+        from_cli: parameter values are command-line strings (see :func:`parse_value`).
+
+    Returns:
+        One :class:`RunResult` per notebook, also written to ``summary.json``.
+
+    Raises:
+        ParameterError: a parameter is unknown or mistyped; nothing has run.
+    """
+    import papermill
+
+    params = dict(params or {})
+    per_notebook = plan(list(paths), params, from_cli=from_cli)
+    now = datetime.now()
+    if out_dir is None:
+        base = mdk_home() / "runs" / now.strftime("%Y%m%d-%H%M%S")
+        out_dir, n = base, 1
+        while out_dir.exists():  # two runs in the same second get separate folders
+            n += 1
+            out_dir = base.with_name(f"{base.name}-{n}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = now.isoformat(timespec="seconds")
+    results: list[RunResult] = []
+    for path, nb_params in per_notebook.items():
+        if progress:
+            progress("start", path, None)
+        output = out_dir / path.name
+        t0 = time.perf_counter()
+        error = None
+        try:
+            papermill.execute_notebook(
+                str(path), str(output), parameters=nb_params, kernel_name=kernel_name,
+                progress_bar=False, cwd=str(repo_root()),
+            )  # fmt: skip
+        except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
+            error = _one_line(exc)
+        result = RunResult(
+            path.name, "failed" if error else "ok", time.perf_counter() - t0, output, error
+        )
+        results.append(result)
+        _write_summary(out_dir, started, per_notebook, results)
+        if progress:
+            progress("end", path, result)
+    return results

@@ -1,0 +1,320 @@
+"""Start, stop and report the local stack's background services.
+
+Each service is a detached process (its own session, so its own process group) whose pid,
+port and command are recorded in ``$MDK_HOME/run/<name>.json`` and whose output goes to
+``$MDK_HOME/logs/<name>.log``. Only recorded processes are ever signalled, and only after
+checking that the pid still runs our command. A new service is one more :data:`SERVICES`
+entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recipes.errors import KitError, MissingDependency
+from recipes.target import mdk_home
+
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+POLL_INTERVAL = 0.2
+STOP_TIMEOUT = 10.0
+
+
+class ServiceError(KitError):
+    """A local service failed to start, or its port is taken."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to run one background service.
+
+    Attributes:
+        name: the service name, used for the record, the log and ``mdk`` output.
+        command: builds the argv from ``(port, home)``; may create the folders it needs.
+        marker: a string that must appear in the process's command line before we signal it.
+        health_path: the path that answers 200 once the service is ready.
+        env: extra environment variables for the process.
+    """
+
+    name: str
+    command: Callable[[int, Path], list[str]]
+    marker: str
+    health_path: str = "/health"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running service as recorded in ``$MDK_HOME/run/<name>.json``."""
+
+    name: str
+    pid: int
+    port: int
+    url: str
+    started_at: str
+    cmd: list[str]
+    create_time: float | None = None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of :func:`status`; ``pid``/``port``/``url`` are None when nothing is recorded."""
+
+    name: str
+    pid: int | None
+    port: int | None
+    url: str | None
+    alive: bool
+    healthy: bool
+
+
+def _bin_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def _mlflow_command(port: int, home: Path) -> list[str]:
+    exe = _bin_dir() / "mlflow"
+    if not exe.exists():
+        raise MissingDependency(f"{exe} not found: install the kit with `pip install -e .`.")
+    server = home / "server"
+    (server / "mlartifacts").mkdir(parents=True, exist_ok=True)
+    return [
+        str(exe), "server", "--host", HOST, "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{server / 'mlflow.db'}",
+        "--artifacts-destination", str(server / "mlartifacts"),
+    ]  # fmt: skip
+
+
+#: The known services; the serving endpoint will be one more entry.
+SERVICES: dict[str, ServiceSpec] = {
+    "mlflow": ServiceSpec(
+        "mlflow", _mlflow_command, marker="mlflow",
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
+    ),
+}  # fmt: skip
+
+
+def _spec(name: str) -> ServiceSpec:
+    if name not in SERVICES:
+        raise KitError(f"Unknown service {name!r}: use one of {', '.join(SERVICES)}.")
+    return SERVICES[name]
+
+
+def _home(home: Path | str | None) -> Path:
+    return Path(home).expanduser().resolve() if home is not None else mdk_home()
+
+
+def _paths(name: str, home: Path | str | None) -> tuple[Path, Path]:
+    """The service's record and log files."""
+    return _home(home) / "run" / f"{name}.json", _home(home) / "logs" / f"{name}.log"
+
+
+def log_path(name: str = "mlflow", home: Path | str | None = None) -> Path:
+    """Where the service's output goes: ``$MDK_HOME/logs/<name>.log``."""
+    return _paths(name, home)[1]
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port on ``host`` that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _port_in_use(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex((host, port)) == 0
+
+
+def _healthy(url: str, path: str = "/health", timeout: float = 1.0) -> bool:
+    """True when ``GET url+path`` answers 200 (never through an HTTP proxy)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url + path, timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def read_record(name: str = "mlflow", home: Path | None = None) -> Service | None:
+    """The recorded service, or None when there is no (readable) record."""
+    record, _ = _paths(name, home)
+    try:
+        return Service(**json.loads(record.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _ours(svc: Service):
+    """The psutil process if ``svc.pid`` still runs our command, else None."""
+    import psutil
+
+    try:
+        proc = psutil.Process(svc.pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if svc.create_time is not None and abs(proc.create_time() - svc.create_time) > 1.0:
+            return None  # the pid was reused by another process
+        if _spec(svc.name).marker not in " ".join(proc.cmdline()):
+            return None
+        return proc
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
+
+
+def _tail(log: Path, offset: int, lines: int = 5) -> str:
+    """The log's last exception line since ``offset``, else its last lines, as one line."""
+    try:
+        with log.open("rb") as f:
+            f.seek(offset)
+            text = [ln.strip() for ln in f.read().decode(errors="replace").splitlines()]
+    except OSError:
+        return "(no log)"
+    errors = [ln for ln in text if _ERROR_LINE.match(ln)]
+    return errors[-1] if errors else " | ".join(ln for ln in text[-lines:] if ln)
+
+
+def start(
+    name: str = "mlflow",
+    port: int | None = None,
+    home: Path | None = None,
+    timeout: float = START_TIMEOUT,
+) -> Service:
+    """Start a service in the background and wait until it is healthy (idempotent).
+
+    Args:
+        name: a key of :data:`SERVICES`.
+        port: the port to listen on; None picks a free one.
+        home: the state folder; defaults to :func:`recipes.target.mdk_home`.
+        timeout: seconds to wait for the health check.
+
+    Returns:
+        The running service: the recorded one if it is alive and healthy.
+
+    Raises:
+        ServiceError: the port is taken, or the process died or never became healthy.
+    """
+    import psutil
+
+    spec = _spec(name)
+    home = _home(home)
+    record, log = _paths(name, home)
+    current = read_record(name, home)
+    if current is not None and _ours(current) is not None:
+        still_ours = lambda: _ours(current) is not None  # noqa: E731
+        if _wait_healthy(current.url, spec.health_path, timeout, still_ours):
+            return current
+        stop(name, home)
+    record.unlink(missing_ok=True)
+    if port is None:
+        port = free_port()
+    elif _port_in_use(port):
+        raise ServiceError(f"Port {port} is in use: pick another with --port, or omit it.")
+    cmd = spec.command(port, home)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **spec.env}
+    env["PATH"] = os.pathsep.join([str(_bin_dir()), env.get("PATH", "")])
+    offset = log.stat().st_size if log.exists() else 0
+    with log.open("ab") as out:
+        popen = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=env, cwd=home, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://{HOST}:{port}"
+    svc = Service(
+        name=name, pid=popen.pid, port=port, url=url,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        cmd=cmd, create_time=psutil.Process(popen.pid).create_time(),
+    )  # fmt: skip
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(svc), indent=2))
+    tmp.replace(record)
+    if _wait_healthy(url, spec.health_path, timeout, lambda: popen.poll() is None):
+        return svc
+    died = popen.poll() is not None
+    stop(name, home)
+    what = f"exited with code {popen.returncode}" if died else f"not healthy after {timeout:.0f}s"
+    raise ServiceError(f"{name} server {what}; see {log}: {_tail(log, offset)}")
+
+
+def _wait_healthy(url: str, path: str, timeout: float, alive: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _healthy(url, path):
+            return True
+        if not alive():
+            return False
+        time.sleep(POLL_INTERVAL)
+    return False
+
+
+def start_mlflow_server(port: int | None = None, home: Path | None = None) -> Service:
+    """Start (or return the running) local ``mlflow server``; see :func:`start`."""
+    return start("mlflow", port=port, home=home)
+
+
+def stop(name: str = "mlflow", home: Path | None = None) -> int | None:
+    """Stop a recorded service: SIGTERM its process group, SIGKILL after 10 s.
+
+    Nothing is signalled unless the recorded pid still runs our command; a stale
+    record is simply removed.
+
+    Returns:
+        The pid that was stopped, or None when nothing of ours was running.
+    """
+    import psutil
+
+    record, _ = _paths(name, home)
+    svc = read_record(name, home)
+    proc = _ours(svc) if svc is not None else None
+    stopped = None
+    if proc is not None:
+        procs = [proc, *proc.children(recursive=True)]
+        try:
+            if os.getpgid(svc.pid) != svc.pid:  # not the group leader we started
+                raise PermissionError
+            os.killpg(svc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            for p in procs:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.terminate()
+        _, alive = psutil.wait_procs(procs, timeout=STOP_TIMEOUT)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(alive, timeout=STOP_TIMEOUT)
+        stopped = svc.pid
+    record.unlink(missing_ok=True)
+    return stopped
+
+
+def status(home: Path | None = None) -> list[ServiceStatus]:
+    """The state of every known service, recorded or not."""
+    rows = []
+    for name, spec in SERVICES.items():
+        svc = read_record(name, home)
+        if svc is None:
+            rows.append(ServiceStatus(name, None, None, None, alive=False, healthy=False))
+            continue
+        alive = _ours(svc) is not None
+        healthy = alive and _healthy(svc.url, spec.health_path)
+        rows.append(ServiceStatus(name, svc.pid, svc.port, svc.url, alive, healthy))
+    return rows

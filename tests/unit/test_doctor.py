@@ -1,0 +1,159 @@
+"""recipes.doctor: each check's logic, with the machine-specific inputs passed in."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from recipes import doctor, stack
+
+JAVA_OUTPUTS = {
+    17: 'openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6)\n',
+    21: 'openjdk version "21" 2023-09-19\nOpenJDK Runtime Environment (build 21+35-2513)\n',
+    11: 'openjdk version "11.0.22" 2024-01-16\nOpenJDK 64-Bit Server VM (build 11.0.22+7)\n',
+    8: 'java version "1.8.0_392"\nJava(TM) SE Runtime Environment (build 1.8.0_392-b08)\n',
+    25: 'Picked up JAVA_TOOL_OPTIONS: -Xss4m\nopenjdk version "25-ea" 2025-09-16\n',
+}
+
+
+@pytest.mark.parametrize(("expected", "text"), JAVA_OUTPUTS.items())
+def test_parse_java_version(expected, text):
+    assert doctor.parse_java_version(text) == expected
+
+
+def test_parse_java_version_of_garbage_is_none():
+    assert doctor.parse_java_version("bash: java: command not found") is None
+
+
+def _fake_java_home(tmp_path, output: str):
+    """A JAVA_HOME whose bin/java prints ``output`` on stderr, like the real one."""
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{output}EOF\n")
+    java.chmod(0o755)
+    return home
+
+
+@pytest.mark.parametrize(("version", "ok"), [(17, True), (21, True), (11, False), (8, False)])
+def test_check_java_uses_java_home_and_needs_17(tmp_path, monkeypatch, version, ok):
+    monkeypatch.setenv("JAVA_HOME", str(_fake_java_home(tmp_path, JAVA_OUTPUTS[version])))
+    check = doctor.check_java(needed=True)
+    assert (check.ok, check.required) == (ok, True)
+    assert str(tmp_path / "jdk" / "bin" / "java") in check.detail
+    if ok:
+        assert check.fix == ""
+    else:
+        assert "apt-get install openjdk-17-jdk-headless" in check.fix
+        assert "export JAVA_HOME=" in check.fix
+
+
+def test_check_java_missing_binary_is_required_only_with_pyspark(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    needed = doctor.check_java(needed=True)
+    assert not needed.ok and needed.required and "JAVA_HOME/bin/java" in needed.detail
+    assert not doctor.check_java(needed=False).required
+
+
+def test_java_binary_prefers_java_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    assert doctor.java_binary() == tmp_path / "bin" / "java"
+
+
+@pytest.mark.parametrize(
+    ("installed", "ok"),
+    [
+        ({"pyspark": "4.3.0"}, True),
+        ({"databricks-connect": "19.3.0"}, True),
+        ({}, True),
+        ({"pyspark": "4.3.0", "databricks-connect": "19.3.0"}, False),
+    ],
+)
+def test_spark_conflict_check(installed, ok):
+    check = doctor.check_spark_conflict(installed.get)
+    assert check.ok is ok and check.required
+    assert ("pip uninstall" in check.fix) is not ok
+    assert "pyspark" in check.detail and "databricks-connect" in check.detail
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"), [("3.17.2", True), ("3.17.0", True), ("3.18.0", False), ("3.16.1", False)]
+)
+def test_mlflow_version_check(version, ok):
+    check = doctor.check_mlflow(version)
+    assert check.ok is ok and check.required and version in check.detail
+    assert (check.fix != "") is not ok
+
+
+def test_mlflow_not_installed_fails(monkeypatch):
+    monkeypatch.setattr(doctor, "installed_version", lambda dist: None)
+    assert not doctor.check_mlflow().ok
+
+
+@pytest.mark.parametrize(("version", "ok"), [((3, 12, 1), True), ((3, 11, 7), False)])
+def test_python_check(version, ok):
+    check = doctor.check_python(version)
+    assert check.ok is ok and check.required
+    assert ("pyenv install 3.12" in check.fix) is not ok
+
+
+def test_this_interpreter_passes_the_python_check():
+    assert doctor.check_python().ok
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_tracking_check_probes_http_health():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        check = doctor.check_tracking(f"http://127.0.0.1:{server.server_port}")
+        assert check.ok and check.required and "answers 200" in check.detail
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tracking_check_fails_for_an_unreachable_server():
+    check = doctor.check_tracking(f"http://127.0.0.1:{stack.free_port()}", timeout=1)
+    assert not check.ok and check.required and "unreachable" in check.detail
+    assert "mdk up" in check.fix
+
+
+def test_tracking_check_reports_the_embedded_store(mdk_home, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    check = doctor.check_tracking()
+    assert check.ok and str(mdk_home / "mlflow.db") in check.detail
+
+
+def test_stack_check_is_informational(mdk_home):
+    port, service = doctor.check_stack()
+    assert port.ok and not port.required
+    assert service.ok and "not running" in service.detail
+    (mdk_home / "run").mkdir()
+    record = {"name": "mlflow", "pid": 2**22 + 1, "port": 1, "url": "http://127.0.0.1:1",
+              "started_at": "2026-01-01T00:00:00+00:00", "cmd": ["mlflow"]}  # fmt: skip
+    (mdk_home / "run" / "mlflow.json").write_text(json.dumps(record))
+    _, dead = doctor.check_stack()
+    assert not dead.ok and not dead.required and dead.fix == "mdk down && mdk up"
+
+
+def test_run_checks_covers_everything_and_required_failures_filters():
+    checks = doctor.run_checks()
+    names = [c.name for c in checks]
+    for expected in ("python 3.12", "java 17+", "pyspark xor databricks-connect",
+                     "mlflow >=3.17,<3.18", "tracking server", "free port", "mdk up: mlflow"):  # fmt: skip
+        assert expected in names
+    fake = [doctor.Check("a", False, True, ""), doctor.Check("b", False, False, ""),
+            doctor.Check("c", True, True, "")]  # fmt: skip
+    assert [c.name for c in doctor.required_failures(fake)] == ["a"]

@@ -1,0 +1,150 @@
+"""recipes.runner: notebook selection, CLI values, the parameter contract and real papermill runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recipes import runner
+from recipes.errors import NotFoundError, ParameterError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks"
+TYPED = FIXTURES / "typed_parameters.ipynb"
+BROKEN = FIXTURES / "broken1.ipynb"
+
+
+@pytest.fixture
+def numbered(tmp_path) -> Path:
+    """A notebooks folder holding 02_beta, 01_alpha and a non-numbered notebook."""
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    shutil.copy(TYPED, root / "02_beta.ipynb")
+    shutil.copy(TYPED, root / "01_alpha.ipynb")
+    shutil.copy(TYPED, root / "scratch.ipynb")
+    return root
+
+
+def test_notebook_paths_default_is_numbered_notebooks_in_order(numbered):
+    assert [p.name for p in runner.notebook_paths(None, root=numbered)] == [
+        "01_alpha.ipynb",
+        "02_beta.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("name", ["01_alpha", "01", "01_alpha.ipynb"])
+def test_notebook_paths_accepts_stem_number_or_file_name(numbered, name):
+    assert runner.notebook_paths([name], root=numbered) == [numbered / "01_alpha.ipynb"]
+
+
+def test_notebook_paths_accepts_a_path_outside_the_folder(numbered):
+    assert runner.notebook_paths([str(TYPED)], root=numbered) == [TYPED]
+
+
+def test_notebook_paths_unknown_name_lists_the_available_ones(numbered):
+    with pytest.raises(NotFoundError, match="available are 01_alpha, 02_beta"):
+        runner.notebook_paths(["03"], root=numbered)
+
+
+def test_notebook_paths_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(NotFoundError, match="No notebooks"):
+        runner.notebook_paths([], root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("true", True), ("False", False), ("42", 42), ("-3", -3), ("0.5", 0.5), ("1e3", 1000.0),
+     ("abc", "abc"), ("1.2.3", "1.2.3"), ("", "")],
+)  # fmt: skip
+def test_parse_value_infers_bool_int_float_else_str(text, expected):
+    value = runner.parse_value(text)
+    assert value == expected and type(value) is type(expected)
+
+
+def test_parse_value_with_a_declared_kind():
+    assert runner.parse_value("2024", "str") == "2024"
+    assert runner.parse_value("1", "float") == 1.0
+    assert isinstance(runner.parse_value("1", "float"), float)
+    with pytest.raises(ParameterError, match="'1.5' is not an int"):
+        runner.parse_value("1.5", "int")
+
+
+def test_check_parameters_accepts_declared_names_and_widens_int_to_float():
+    got = runner.check_parameters(TYPED, {"n": 3, "ratio": 1, "flag": True})
+    assert got == {"n": 3, "ratio": 1.0, "flag": True}
+    assert isinstance(got["ratio"], float)
+
+
+def test_check_parameters_rejects_an_unknown_name_in_one_line():
+    with pytest.raises(ParameterError) as info:
+        runner.check_parameters(TYPED, {"nn": 3})
+    msg = str(info.value)
+    assert msg.startswith("typed_parameters.ipynb has no parameter 'nn'")
+    assert msg.endswith("its parameters are n, name, ratio, flag")
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("n", "3"), ("n", 1.5), ("n", True), ("flag", 1), ("name", 5)]
+)
+def test_check_parameters_rejects_a_value_of_the_wrong_type(name, value):
+    with pytest.raises(ParameterError, match=f"parameter '{name}' is "):
+        runner.check_parameters(TYPED, {name: value})
+
+
+def test_check_parameters_from_cli_reads_text_with_the_declared_type():
+    got = runner.check_parameters(TYPED, {"n": "7", "name": "2024", "flag": "true"}, True)
+    assert got == {"n": 7, "name": "2024", "flag": True}
+    with pytest.raises(ParameterError, match="'n' is int, got str 'x'"):
+        runner.check_parameters(TYPED, {"n": "x"}, from_cli=True)
+
+
+def test_plan_gives_each_notebook_only_what_it_declares():
+    got = runner.plan([TYPED, BROKEN], {"name": "y", "n": 2})
+    assert got == {TYPED: {"name": "y", "n": 2}, BROKEN: {"n": 2}}
+    with pytest.raises(ParameterError, match="selected notebooks have no parameter 'zz'"):
+        runner.plan([TYPED, BROKEN], {"zz": 1})
+
+
+def test_run_notebooks_ok_and_failed_keep_going_and_write_summary(tmp_path, mdk_home):
+    seen = []
+    results = runner.run_notebooks(
+        [BROKEN, TYPED],
+        {"n": "5", "name": "out", "reason": "for the test"},
+        out_dir=tmp_path / "run",
+        progress=lambda event, path, result: seen.append((event, path.name)),
+        from_cli=True,
+    )
+    broken, typed = results
+    assert (broken.status, typed.status) == ("failed", "ok")
+    assert broken.error == "ValueError: broken for the test n=5"
+    assert typed.error is None and typed.seconds > 0
+    assert broken.output.exists() and typed.output == tmp_path / "run" / TYPED.name
+    assert json.loads((mdk_home / "out.json").read_text()) == {
+        "n": 5, "name": "out", "ratio": 0.5, "flag": False,
+    }  # fmt: skip
+    assert seen == [("start", BROKEN.name), ("end", BROKEN.name),
+                    ("start", TYPED.name), ("end", TYPED.name)]  # fmt: skip
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [(r["notebook"], r["status"], r["parameters"]) for r in summary["results"]] == [
+        ("broken1.ipynb", "failed", {"n": 5, "reason": "for the test"}),
+        ("typed_parameters.ipynb", "ok", {"n": 5, "name": "out"}),
+    ]
+    assert summary["results"][0]["error"] == broken.error
+
+
+def test_run_notebooks_defaults_to_mdk_home_runs(mdk_home):
+    (first,) = runner.run_notebooks([TYPED], {"name": "default"})
+    (second,) = runner.run_notebooks([TYPED], {"name": "default"})
+    assert first.status == second.status == "ok"
+    assert first.output.parent.parent == mdk_home / "runs"
+    assert (first.output.parent / "summary.json").exists()
+    assert second.output.parent != first.output.parent and second.output.exists()
+
+
+def test_run_notebooks_checks_parameters_before_running_any(tmp_path):
+    with pytest.raises(ParameterError):
+        runner.run_notebooks([TYPED], {"n": "x"}, out_dir=tmp_path / "run", from_cli=True)
+    assert not (tmp_path / "run").exists()

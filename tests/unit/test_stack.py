@@ -1,0 +1,129 @@
+"""recipes.stack against a real ``mlflow server`` process (one per module, stopped last)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import psutil
+import pytest
+
+from recipes import stack
+from recipes.errors import KitError
+
+
+@pytest.fixture(scope="module")
+def server_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("stack") / "mdk"
+    svc = stack.start_mlflow_server(home=home)
+    yield home, svc
+    stack.stop("mlflow", home=home)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_free_port_can_be_bound():
+    port = stack.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+    assert 1024 < port < 65536
+
+
+def test_server_answers_health_and_is_recorded(server_home):
+    home, svc = server_home
+    with urllib.request.urlopen(f"{svc.url}/health", timeout=5) as resp:
+        assert resp.status == 200
+    record = json.loads((home / "run" / "mlflow.json").read_text())
+    assert record["pid"] == svc.pid and record["port"] == svc.port
+    assert record["url"] == f"http://127.0.0.1:{svc.port}" and record["started_at"]
+    assert record["cmd"][1:4] == ["server", "--host", "127.0.0.1"]
+    assert "--workers" in record["cmd"] and (home / "server" / "mlflow.db").exists()
+    assert (home / "logs" / "mlflow.log").stat().st_size > 0
+
+
+def test_server_runs_in_its_own_process_group(server_home):
+    _, svc = server_home
+    assert psutil.Process(svc.pid).is_running()
+    assert os.getpgid(svc.pid) == svc.pid != os.getpgid(0)
+
+
+def test_status_shows_it_alive_and_healthy(server_home):
+    home, svc = server_home
+    (row,) = stack.status(home)
+    assert (row.name, row.pid, row.port, row.alive, row.healthy) == (
+        "mlflow", svc.pid, svc.port, True, True,
+    )  # fmt: skip
+
+
+def test_second_start_returns_the_same_server(server_home):
+    home, svc = server_home
+    again = stack.start_mlflow_server(home=home)
+    assert again.pid == svc.pid and again.url == svc.url
+
+
+def test_start_on_a_taken_port_is_a_one_line_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(KitError, match=f"Port {port} is in use"):
+            stack.start_mlflow_server(port=port, home=tmp_path)
+    assert not (tmp_path / "run" / "mlflow.json").exists()
+
+
+def test_stop_kills_the_server_and_removes_the_record(server_home):
+    home, svc = server_home
+    children = [p.pid for p in psutil.Process(svc.pid).children(recursive=True)]
+    assert stack.stop("mlflow", home=home) == svc.pid
+    assert _gone(svc.pid) and all(_gone(c) for c in children)
+    assert not (home / "run" / "mlflow.json").exists()
+    (row,) = stack.status(home)
+    assert row.pid is None and not row.alive and not row.healthy
+
+
+def test_stop_when_nothing_runs_is_a_no_op(mdk_home):
+    assert stack.stop("mlflow") is None
+    assert stack.stop("mlflow") is None
+
+
+def test_stop_never_signals_a_process_that_is_not_ours(mdk_home):
+    """A record whose pid runs something else (pid reuse) is dropped, the process spared."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = mdk_home / "run"
+        run.mkdir()
+        record = {"name": "mlflow", "pid": sleeper.pid, "port": 1, "url": "http://127.0.0.1:1",
+                  "started_at": "2026-01-01T00:00:00+00:00", "cmd": ["x"]}  # fmt: skip
+        (run / "mlflow.json").write_text(json.dumps(record))
+        (row,) = stack.status()
+        assert row.pid == sleeper.pid and not row.alive
+        assert stack.stop("mlflow") is None
+        assert sleeper.poll() is None
+        assert not (run / "mlflow.json").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_server_that_dies_at_start_raises_with_its_log(tmp_path, monkeypatch):
+    """Also: a relative home is resolved once, not again under the server's cwd."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rel" / "server").mkdir(parents=True)
+    (tmp_path / "rel" / "server" / "mlflow.db").write_text("not a sqlite database\n" * 100)
+    with pytest.raises(KitError) as info:
+        stack.start_mlflow_server(home="rel")
+    assert re.fullmatch(
+        r"mlflow server exited with code \d+; see \S+mlflow.log: .+", str(info.value)
+    )
+    assert "file is not a database" in str(info.value)
+    assert not (tmp_path / "rel" / "run" / "mlflow.json").exists()
