@@ -154,3 +154,18 @@ def doctor() -> None:
             typer.echo(f"    fix: {c.fix}")
     if checks_.required_failures(checks):
         raise typer.Exit(1)
+
+
+@app.command()
+@_kit_errors
+def golden(
+    notebooks: Annotated[list[str] | None, typer.Argument(metavar="[NOTEBOOK]...")] = None,
+) -> None:
+    """Re-run notebooks in a fresh embedded store and rewrite only their golden (nbval) cells."""
+    from recipes import golden as golden_
+    from recipes import runner
+
+    paths = runner.notebook_paths(notebooks or [])
+    typer.echo(f"re-executing {len(paths)} notebook(s) in a fresh MDK_HOME ...")
+    for path in golden_.refresh(paths):
+        typer.echo(f"✓ {path.name}: golden outputs rewritten, all others stripped")

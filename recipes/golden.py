@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from recipes.errors import KitError
 from recipes.target import scoped_env
 
 MARK = "# NBVAL_CHECK_OUTPUT"
@@ -45,26 +46,20 @@ def clean(nb, golden_from=None):
     """
     fresh = {}
     if golden_from is not None:
-        fresh = {c.source: c.get("outputs", []) for c in golden_from.cells if is_golden(c)}
+        fresh = {c.source: c for c in golden_from.cells if is_golden(c)}
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         if not is_golden(cell):
+            cell.execution_count = None
             cell.outputs = []
-        elif cell.source in fresh:
-            cell.outputs = [_drop_counts(o) for o in fresh[cell.source]]
+        elif cell.source in fresh:  # nbval skips golden cells that have no execution count
+            cell.execution_count = fresh[cell.source].execution_count
+            cell.outputs = fresh[cell.source].get("outputs", [])
     nb.metadata.pop("papermill", None)
     return nb
-
-
-def _drop_counts(output):
-    output.pop("execution_count", None)
-    if output.get("output_type") == "execute_result":
-        output["execution_count"] = None
-    return output
 
 
 def refresh(paths: Iterable[Path]) -> list[Path]:
@@ -78,7 +73,9 @@ def refresh(paths: Iterable[Path]) -> list[Path]:
             results = run_notebooks(paths, {}, out_dir=Path(tmp) / "out")
         failed = [r for r in results if r.status != "ok"]
         if failed:
-            raise RuntimeError(f"{failed[0].notebook} failed: {failed[0].error}")
+            raise KitError(
+                f"{failed[0].notebook} failed, goldens left as they were: {failed[0].error}"
+            )
         for path, result in zip(paths, results, strict=True):
             nb = nbformat.read(path, as_version=4)
             clean(nb, nbformat.read(result.output, as_version=4))

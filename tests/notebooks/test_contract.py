@@ -1,0 +1,84 @@
+"""The notebooks' contract: parameters, thinness and clean golden outputs."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import papermill
+import pytest
+
+from recipes.golden import is_golden, stray_outputs
+from tests.notebooks.nbtools import NOTEBOOKS, committed_notebooks
+
+# name -> (inferred type, default) as papermill.inspect_notebook reports them
+CONTRACT = {
+    "01_register": {
+        "target": ("str", '"local"'),
+        "model_name": ("str", '"churn-predictor"'),
+        "n_rows": ("int", "5000"),
+        "seed": ("int", "0"),
+    },
+    "02_promote": {
+        "target": ("str", '"local"'),
+        "model_name": ("str", '"churn-predictor"'),
+        "stage": ("str", '"Production"'),
+        "stage_version": ("int", "0"),
+        "archive_existing_versions": ("bool", "True"),
+        "alias": ("str", '"champion"'),
+        "alias_version": ("int", "0"),
+        "apply": ("bool", "True"),
+    },
+}
+
+
+def test_every_notebook_has_a_contract():
+    assert sorted(p.stem for p in committed_notebooks()) == sorted(CONTRACT)
+    for path in committed_notebooks():
+        assert re.fullmatch(r"\d\d_[a-z_]+", path.stem), path.name
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_parameter_contract(name):
+    found = papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
+    got = {k: (v["inferred_type_name"], v["default"]) for k, v in found.items()}
+    assert got == CONTRACT[name]
+    assert all(v["help"] for v in found.values()), "every parameter needs a help comment"
+
+
+@pytest.mark.parametrize("path", committed_notebooks(), ids=lambda p: p.stem)
+def test_structure(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [1], "exactly one `parameters` cell, right after the opening markdown"
+    first_code = next(c for c in nb.cells[2:] if c.cell_type == "code")
+    assert "check_parameters(" in first_code.source, "the first check validates the parameters"
+
+
+@pytest.mark.parametrize("path", committed_notebooks(), ids=lambda p: p.stem)
+def test_no_def_or_class_in_notebooks(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        tree = ast.parse("\n".join(lines))
+        defs = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda)
+        ]
+        assert not defs, f"cell {i} defines logic: move it into recipes/ or widgets/"
+        assert "sys.path" not in cell.source, f"cell {i}: the kit is installed, no sys.path hacks"
+
+
+@pytest.mark.parametrize("path", committed_notebooks(), ids=lambda p: p.stem)
+def test_committed_notebooks_hold_only_golden_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    assert stray_outputs(nb) == [], "strip outputs outside golden cells: `mdk golden`"
+    golden = [c for c in nb.cells if is_golden(c)]
+    assert golden, "each notebook keeps at least one nbval golden cell"
+    assert all(c.outputs for c in golden), "golden cells must hold their expected output"
+    assert "papermill" not in nb.metadata

@@ -1,0 +1,54 @@
+"""02_promote executed with papermill, after 01 and on its own; asserts on registry state."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipes import registry
+from tests.notebooks.nbtools import outputs_text
+
+
+@pytest.mark.notebook
+def test_promote_after_register(run_notebook, model_name):
+    run_notebook("01_register", model_name=model_name, n_rows=1000)
+    nb = run_notebook("02_promote", model_name=model_name)
+    assert registry.describe(model_name)["stage"].tolist() == ["Archived", "Production"]
+    assert registry.aliases(model_name) == {"champion": 2, "challenger": 2}
+    text = outputs_text(nb)
+    assert "archived: [1]" in text and "gate passed" in text
+    assert f"models:/{model_name}/Production" in text
+
+
+@pytest.mark.notebook
+def test_promote_alone_staging_without_archiving(run_notebook, model_name):
+    run_notebook(
+        "02_promote",
+        model_name=model_name,
+        stage="Staging",
+        archive_existing_versions=False,
+        alias="challenger",
+        alias_version=1,
+    )
+    table = registry.describe(model_name)
+    assert table["version"].tolist() == [1, 2]  # made by the notebook itself
+    assert table["stage"].tolist() == ["Staging", "Staging"]
+    assert registry.aliases(model_name) == {"champion": 1, "challenger": 1}
+
+
+@pytest.mark.notebook
+def test_gate_blocks_a_worse_challenger_and_apply_false_changes_nothing(run_notebook, model_name):
+    # v1 (C=0.001) is the champion; the panel would move it to v1 again via the gate: no-op.
+    run_notebook("02_promote", model_name=model_name, stage_version=1, alias_version=1)
+    assert registry.aliases(model_name)["champion"] == 1
+    nb = run_notebook("02_promote", model_name=model_name, apply=False, alias="release")
+    assert "release" not in registry.aliases(model_name)
+    assert "not applied" in outputs_text(nb)
+
+
+@pytest.mark.notebook
+def test_unknown_stage_fails_in_the_first_check(run_notebook, model_name):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as exc:
+        run_notebook("02_promote", model_name=model_name, stage="Prod")
+    assert exc.value.ename == "ParameterError" and "'Production'" in exc.value.evalue
