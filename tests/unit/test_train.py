@@ -1,0 +1,191 @@
+"""recipes.train: the logged churn model takes the seed's integer record in every path.
+
+Paths: ``pyfunc.predict`` on a pandas frame, ``spark_udf`` on bigint and double Spark
+columns, and the real MLflow scoring server (FastAPI) over HTTP with JSON ints and floats.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from recipes.data import FEATURES, LABEL, make_churn, seed_record
+from recipes.errors import ParameterError
+from recipes.train import fit, predict_records, train_and_log
+
+MODEL_URI = "models:/churn-predictor/2"  # C=1.0 in the shared `trained` store
+
+# The seed's integer record, plus a customer who clearly churns (so both classes appear).
+INT_RECORDS = [
+    seed_record(),
+    {"total_purchases": 1, "avg_session_duration": 60, "days_since_last_visit": 70},
+    {"total_purchases": 30, "avg_session_duration": 500, "days_since_last_visit": 0},
+]
+FLOAT_RECORDS = [{k: float(v) for k, v in r.items()} for r in INT_RECORDS]
+FRACTIONAL_RECORDS = [
+    {"total_purchases": 15.5, "avg_session_duration": 320.25, "days_since_last_visit": 7.5}
+]
+
+
+def _raw_predictions(model_uri: str, records) -> list[int]:
+    """The sklearn pipeline itself on float64 input: no MLflow schema enforcement."""
+    model = mlflow.sklearn.load_model(model_uri)
+    frame = pd.DataFrame(records, dtype="float64")[list(FEATURES)]
+    return [int(p) for p in model.predict(frame)]
+
+
+@pytest.fixture
+def expected(trained) -> list[int]:
+    preds = _raw_predictions(MODEL_URI, FLOAT_RECORDS)
+    assert preds[0] == 0 and preds[1] == 1  # the seed customer stays, the other churns
+    return preds
+
+
+# --------------------------------------------------------------------------- pyfunc
+
+
+def test_pyfunc_accepts_int_and_float_records(trained, expected):
+    model = mlflow.pyfunc.load_model(MODEL_URI)
+    ints = pd.DataFrame(INT_RECORDS)
+    assert all(str(t) == "int64" for t in ints.dtypes)  # what the seed's JSON becomes
+    for frame in (ints, pd.DataFrame(FLOAT_RECORDS)):
+        out = np.asarray(model.predict(frame))
+        assert out.tolist() == expected
+        assert np.issubdtype(out.dtype, np.integer)
+    assert predict_records(MODEL_URI, [seed_record()]) == [expected[0]]
+    fractional = model.predict(pd.DataFrame(FRACTIONAL_RECORDS))
+    assert np.asarray(fractional).tolist() == _raw_predictions(MODEL_URI, FRACTIONAL_RECORDS)
+
+
+def test_pyfunc_accepts_the_training_data_dtypes(trained):
+    data = make_churn(200, seed=5)  # int64, float64, int64 features, as trained
+    out = mlflow.pyfunc.load_model(MODEL_URI).predict(data[list(FEATURES)])
+    assert np.asarray(out).tolist() == _raw_predictions(MODEL_URI, data[list(FEATURES)])
+
+
+# --------------------------------------------------------------------------- spark_udf
+
+
+@pytest.mark.spark
+def test_spark_udf_on_bigint_and_double_columns(spark, trained, expected):
+    from pyspark.sql.types import DoubleType, LongType
+
+    udf = mlflow.pyfunc.spark_udf(spark, model_uri=MODEL_URI, env_manager="local")
+    for records, spark_type in ((INT_RECORDS, LongType()), (FLOAT_RECORDS, DoubleType())):
+        pdf = pd.DataFrame(records).assign(row=range(len(records)))
+        df = spark.createDataFrame(pdf).coalesce(1)  # one task: one worker loads the model
+        assert {df.schema[c].dataType for c in FEATURES} == {spark_type}
+        out = df.withColumn("prediction", udf(*FEATURES))
+        assert out.schema["prediction"].dataType == LongType()  # from the signature
+        rows = out.orderBy("row").select("prediction").collect()
+        assert [r.prediction for r in rows] == expected
+
+
+# --------------------------------------------------------------------------- REST
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def scoring_server(trained, monkeypatch):
+    """MLflow's own scoring app for MODEL_URI on uvicorn, in a thread on a loopback port."""
+    import uvicorn
+    from mlflow.pyfunc import scoring_server as ss
+
+    # init() marks the process as a serving environment; let monkeypatch undo that.
+    monkeypatch.delenv("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", raising=False)
+    app = ss.init(mlflow.pyfunc.load_model(MODEL_URI))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "scoring server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_rest_scoring_server_takes_ints_and_floats(scoring_server, expected):
+    import requests
+
+    url = f"{scoring_server}/invocations"
+    cols = list(FEATURES)
+    for records in (INT_RECORDS, FLOAT_RECORDS):
+        split = {"columns": cols, "data": [[r[c] for c in cols] for r in records]}
+        for body in ({"dataframe_records": records}, {"dataframe_split": split}):
+            resp = requests.post(url, json=body, timeout=30)
+            assert resp.status_code == 200, resp.text
+            assert resp.json() == {"predictions": expected}
+    # A schema error is the caller's fault: 4xx, never 5xx.
+    bad = [{"total_purchases": 15, "avg_session_duration": 320}]
+    resp = requests.post(url, json={"dataframe_records": bad}, timeout=30)
+    assert 400 <= resp.status_code < 500, resp.text
+    assert "days_since_last_visit" in resp.text
+
+
+# --------------------------------------------------------------------------- train_and_log
+
+
+def test_train_and_log_result_and_register(mlflow_local):
+    result = train_and_log(400, seed=3, C=0.5, registered_model_name="churn-logged")
+    assert result.version == 1 and isinstance(result.version, int)
+    assert result.model_uri == f"runs:/{result.run_id}/model"
+    assert result.logged_model_uri.startswith("models:/m-")
+    run = mlflow.get_run(result.run_id)
+    assert run.data.metrics == result.metrics
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc"} <= set(result.metrics)
+    assert result.metrics["roc_auc"] > 0.6  # it learned the rule, not noise
+    assert run.data.params["C"] == "0.5" and run.data.params["n_rows"] == "400"
+
+    mv = mlflow.register_model(result.model_uri, "churn-from-run")
+    assert int(mv.version) == 1
+    preds = predict_records("models:/churn-from-run/1", [seed_record()])
+    assert preds == predict_records("models:/churn-logged/1", [seed_record()])
+    assert preds[0] in (0, 1)
+
+
+def test_trained_store_versions_are_ints(trained):
+    versions = mlflow.MlflowClient().search_model_versions(f"name='{trained}'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]
+    assert all(isinstance(v.version, int) for v in versions)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+@pytest.fixture(scope="module")
+def small() -> pd.DataFrame:
+    return make_churn(200, seed=1)
+
+
+@pytest.mark.parametrize("C", [0, -1.0])
+def test_fit_rejects_a_non_positive_c(small, C):
+    with pytest.raises(ParameterError, match="C must be > 0"):
+        fit(small, C=C)
+
+
+@pytest.mark.parametrize("missing", [LABEL, "total_purchases"])
+def test_fit_rejects_missing_columns(small, missing):
+    with pytest.raises(ParameterError, match=missing):
+        fit(small.drop(columns=[missing]))
+
+
+def test_fit_learns(small):
+    model = fit(small, C=1.0)
+    assert set(model.predict(small[list(FEATURES)])) == {0, 1}
