@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -15,15 +14,7 @@ from mlflow.exceptions import MlflowException
 
 from recipes import registry
 from recipes.errors import NotFoundError, ParameterError
-
-# In pytest's default "prepend" import mode tests/ is on sys.path, and this folder shadows the
-# kit's `widgets` as a namespace package (the editable install's finder is consulted after it).
-# A regular package on sys.path wins over a namespace one, so put the repo root there. Remove
-# this once pyproject.toml runs pytest with --import-mode=importlib.
-if not getattr(sys.modules.get("widgets"), "__file__", None):
-    sys.modules.pop("widgets", None)
-    sys.path.append(str(Path(__file__).resolve().parents[2]))
-from widgets import AliasPanel  # noqa: E402
+from widgets import AliasPanel
 
 pytestmark = pytest.mark.filterwarnings("ignore:Model stages are deprecated:FutureWarning")
 
