@@ -8,8 +8,6 @@ logic is testable without changing the machine.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -19,8 +17,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from recipes.java import MIN_JAVA, java_executable, java_home_hint, java_version
+
 PYTHON = (3, 12)
-JAVA_MIN = 17
 MLFLOW_RANGE = (">=3.17", "<3.18")
 
 
@@ -59,53 +58,29 @@ def check_python(version: tuple[int, ...] | None = None) -> Check:
     return Check("python 3.12", ok, True, f"Python {found} ({sys.executable})", "" if ok else fix)
 
 
-def parse_java_version(text: str) -> int | None:
-    """The Java feature version from ``java -version`` output (``1.8`` → 8), or None."""
-    m = re.search(r'version "(\d+)(?:\.(\d+))?[^"]*"', text)
-    if not m:
-        return None
-    major = int(m.group(1))
-    return int(m.group(2) or 0) if major == 1 else major
-
-
-def java_binary() -> Path | None:
-    """``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else ``java`` on PATH."""
-    if os.environ.get("JAVA_HOME"):
-        return Path(os.environ["JAVA_HOME"]) / "bin" / "java"
-    found = shutil.which("java")
-    return Path(found) if found else None
-
-
-def _java_home_hint() -> str:
-    """``export JAVA_HOME=…`` derived from ``readlink -f $(which java)``, minus ``/bin/java``."""
-    found = shutil.which("java")
-    if found:
-        return f"export JAVA_HOME={Path(found).resolve().parent.parent} (if that is Java 17+)"
-    return "export JAVA_HOME=$(dirname $(dirname $(readlink -f $(which java))))"
-
-
 def check_java(java: Path | None = None, needed: bool | None = None) -> Check:
     """Java 17+ for local Spark; required only when pyspark is installed.
 
     Args:
-        java: the java binary; defaults to :func:`java_binary`.
+        java: the java binary; defaults to :func:`recipes.java.java_executable`.
         needed: whether Spark needs it; defaults to "pyspark is installed".
     """
     needed = installed_version("pyspark") is not None if needed is None else needed
-    java = java or java_binary()
-    fix = f"apt-get install openjdk-17-jdk-headless, then {_java_home_hint()}"
+    if java is None and (found := java_executable()):
+        java = Path(found)
+    fix = f"apt-get install openjdk-17-jdk-headless, then {java_home_hint()}"
+    name = f"java {MIN_JAVA}+"
     if java is None or not java.exists():
-        where = "JAVA_HOME/bin/java" if os.environ.get("JAVA_HOME") else "java on PATH"
-        return Check("java 17+", False, needed, f"no {where} ({java or 'not found'})", fix)
+        home = os.environ.get("JAVA_HOME")
+        where = "JAVA_HOME/bin/java" if home else "java on PATH"
+        shown = java or (Path(home) / "bin" / "java" if home else "not found")
+        return Check(name, False, needed, f"no {where} ({shown})", fix)
     try:
-        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
-        text = out.stderr + out.stdout
+        version, first = java_version(str(java))
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("java 17+", False, needed, f"{java} -version failed: {exc}", fix)
-    version = parse_java_version(text)
-    first = text.strip().splitlines()[0] if text.strip() else "no output"
-    ok = version is not None and version >= JAVA_MIN
-    return Check("java 17+", ok, needed, f"{first} ({java})", "" if ok else fix)
+        return Check(name, False, needed, f"{java} -version failed: {exc}", fix)
+    ok = version is not None and version >= MIN_JAVA
+    return Check(name, ok, needed, f"{first or 'no output'} ({java})", "" if ok else fix)
 
 
 def check_spark_conflict(

@@ -18,11 +18,8 @@ process-wide flag, so classic and Connect sessions cannot be mixed. Switch with
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
-import shutil
-import subprocess
 import sys
 import threading
 import weakref
@@ -30,14 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import KitError, MissingDependency, ParameterError
+from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve
 
 DEFAULT_MASTER = "local[2]"
-MIN_JAVA = 17
-JAVA_FIX = (
-    "install a JDK 17 (sudo apt-get install openjdk-17-jdk-headless; on macOS "
-    "brew install openjdk@17) or set JAVA_HOME to a JDK 17 or 21"
-)
 LOCAL_INSTALL = 'pip install -e ".[local]"'
 DATABRICKS_INSTALL = (
     "Databricks Connect is not installed: in a separate venv (never the one with pyspark: "
@@ -48,67 +41,6 @@ DATABRICKS_INSTALL = (
 _lock = threading.RLock()
 # Sessions made here -> (kind, remote URL), for describe_session().
 _made: weakref.WeakKeyDictionary[Any, tuple[str, str | None]] = weakref.WeakKeyDictionary()
-
-
-# --------------------------------------------------------------------------- Java
-
-
-def parse_java_version(text: str) -> int | None:
-    """The major version in ``java -version`` output (``"1.8.0_392"`` is 8), or None."""
-    m = re.search(r'version\s+"(\d+)(?:\.(\d+))?[^"]*"', text)
-    if not m:
-        return None
-    major = int(m.group(1))
-    return int(m.group(2) or 0) if major == 1 else major
-
-
-def java_executable() -> str | None:
-    """The ``java`` Spark will launch: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    if home:
-        path = Path(home).expanduser() / "bin" / "java"
-        return str(path) if path.exists() else None
-    return shutil.which("java")
-
-
-@functools.lru_cache(maxsize=8)
-def _java_major(java: str) -> tuple[int | None, str]:
-    try:
-        out = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, str(exc)
-    text = out.stderr + out.stdout
-    return parse_java_version(text), text.strip().splitlines()[0] if text.strip() else ""
-
-
-def check_java() -> tuple[str, int]:
-    """Check, before any JVM starts, that Java 17+ is there. Returns (path, major version).
-
-    Raises:
-        MissingDependency: no java (``JAVA_HOME`` wrong or nothing on PATH).
-        KitError: java older than 17, or its version cannot be read.
-    """
-    java = java_executable()
-    if java is None:
-        where = (
-            f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
-            if os.environ.get("JAVA_HOME")
-            else "no `java` is on PATH and JAVA_HOME is unset"
-        )
-        raise MissingDependency(f"Local Spark needs Java {MIN_JAVA}+, but {where}: {JAVA_FIX}.")
-    major, first_line = _java_major(java)
-    if major is None:
-        raise KitError(
-            f"Could not read the version of {java} ({first_line or 'no output'}): {JAVA_FIX}."
-        )
-    if major < MIN_JAVA:
-        raise KitError(
-            f"Spark 4 needs Java {MIN_JAVA}+, but {java} is Java {major}: {JAVA_FIX} "
-            "(e.g. JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64)."
-        )
-    return java, major
 
 
 # --------------------------------------------------------------------------- sessions
@@ -278,7 +210,7 @@ def _classic(SparkSession, app_name: str):
             "MDK_TARGET=databricks."
         )
     os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)  # left by a stopped Connect session
-    check_java()
+    require_java()
     conf = classic_conf(app_name)
     env = classic_env()
     os.environ.update(env)  # read by the JVM launch and by pandas UDF workers

@@ -18,6 +18,8 @@ def _env_for(home) -> dict[str, str | None]:
         "MDK_TARGET": "local",
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "MLFLOW_REGISTRY_URI": None,
+        "SPARK_REMOTE": None,
+        "MDK_SPARK_REMOTE": None,
     }
 
 

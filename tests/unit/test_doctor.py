@@ -9,38 +9,12 @@ import threading
 import pytest
 
 from recipes import doctor, stack
-
-JAVA_OUTPUTS = {
-    17: 'openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6)\n',
-    21: 'openjdk version "21" 2023-09-19\nOpenJDK Runtime Environment (build 21+35-2513)\n',
-    11: 'openjdk version "11.0.22" 2024-01-16\nOpenJDK 64-Bit Server VM (build 11.0.22+7)\n',
-    8: 'java version "1.8.0_392"\nJava(TM) SE Runtime Environment (build 1.8.0_392-b08)\n',
-    25: 'Picked up JAVA_TOOL_OPTIONS: -Xss4m\nopenjdk version "25-ea" 2025-09-16\n',
-}
-
-
-@pytest.mark.parametrize(("expected", "text"), JAVA_OUTPUTS.items())
-def test_parse_java_version(expected, text):
-    assert doctor.parse_java_version(text) == expected
-
-
-def test_parse_java_version_of_garbage_is_none():
-    assert doctor.parse_java_version("bash: java: command not found") is None
-
-
-def _fake_java_home(tmp_path, output: str):
-    """A JAVA_HOME whose bin/java prints ``output`` on stderr, like the real one."""
-    home = tmp_path / "jdk"
-    (home / "bin").mkdir(parents=True)
-    java = home / "bin" / "java"
-    java.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{output}EOF\n")
-    java.chmod(0o755)
-    return home
+from tests.fakes import JAVA_OUTPUTS, fake_java_home
 
 
 @pytest.mark.parametrize(("version", "ok"), [(17, True), (21, True), (11, False), (8, False)])
 def test_check_java_uses_java_home_and_needs_17(tmp_path, monkeypatch, version, ok):
-    monkeypatch.setenv("JAVA_HOME", str(_fake_java_home(tmp_path, JAVA_OUTPUTS[version])))
+    monkeypatch.setenv("JAVA_HOME", str(fake_java_home(tmp_path / "jdk", JAVA_OUTPUTS[version])))
     check = doctor.check_java(needed=True)
     assert (check.ok, check.required) == (ok, True)
     assert str(tmp_path / "jdk" / "bin" / "java") in check.detail
@@ -58,9 +32,14 @@ def test_check_java_missing_binary_is_required_only_with_pyspark(tmp_path, monke
     assert not doctor.check_java(needed=False).required
 
 
-def test_java_binary_prefers_java_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    assert doctor.java_binary() == tmp_path / "bin" / "java"
+def test_check_java_reports_a_java_that_cannot_run(tmp_path, monkeypatch):
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("not executable")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    check = doctor.check_java(needed=True)
+    assert not check.ok and f"{java} -version failed" in check.detail
+    assert "apt-get install openjdk-17-jdk-headless" in check.fix
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import stat
 import subprocess
 import sys
 import textwrap
@@ -17,14 +16,13 @@ import pytest
 
 from recipes.errors import KitError, MissingDependency, ParameterError
 from recipes.spark import (
-    check_java,
     classic_conf,
     classic_env,
     describe_session,
     get_spark,
-    parse_java_version,
     redact,
 )
+from tests.fakes import fake_java_home
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -165,55 +163,9 @@ def test_missing_connect_packages(monkeypatch):
 # --------------------------------------------------------------------------- Java
 
 
-@pytest.mark.parametrize(
-    ("text", "major"),
-    [
-        ('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment', 17),
-        ('java version "1.8.0_392"\nJava(TM) SE Runtime Environment', 8),
-        ('openjdk version "21" 2023-09-19', 21),
-        ('openjdk version "25-ea" 2025-09-16', 25),
-        ('openjdk version "11.0.2" 2019-01-15', 11),
-        ("bash: java: command not found", None),
-    ],
-)
-def test_parse_java_version(text, major):
-    assert parse_java_version(text) == major
-
-
-def _fake_java_home(root: Path, version_line: str) -> Path:
-    java = root / "bin" / "java"
-    java.parent.mkdir(parents=True)
-    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
-    java.chmod(java.stat().st_mode | stat.S_IXUSR)
-    return root
-
-
-def test_this_machine_has_java_17_or_later():
-    path, major = check_java()
-    assert major >= 17 and Path(path).exists()
-
-
-def test_java_missing_or_too_old(tmp_path, monkeypatch):
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
-    with pytest.raises(MissingDependency) as err:
-        check_java()
-    assert "JAVA_HOME" in str(err.value) and "openjdk-17-jdk-headless" in str(err.value)
-
-    monkeypatch.setenv(
-        "JAVA_HOME", str(_fake_java_home(tmp_path / "jdk8", 'java version "1.8.0_392"'))
-    )
-    with pytest.raises(KitError, match=r"is Java 8: .*openjdk-17-jdk-headless"):
-        check_java()
-
-    monkeypatch.delenv("JAVA_HOME")
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(MissingDependency, match="no `java` is on PATH"):
-        check_java()
-
-
 def test_old_java_fails_before_any_jvm_starts(tmp_path):
     """In a fresh process, get_spark() stops at the Java check: no JVM, no files."""
-    jdk = _fake_java_home(tmp_path / "jdk11", 'openjdk version "11.0.2" 2019-01-15')
+    jdk = fake_java_home(tmp_path / "jdk11", 'openjdk version "11.0.2" 2019-01-15')
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "MDK_SPARK_REMOTE")}
     env |= {"JAVA_HOME": str(jdk), "MDK_HOME": str(tmp_path / "mdk"), "PYTHONPATH": str(ROOT)}
     code = "from recipes.spark import get_spark\nget_spark('local')"
