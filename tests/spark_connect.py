@@ -193,6 +193,28 @@ def connect_server(workdir: Path, **kwargs) -> Iterator[ConnectServer]:
         server.stop()
 
 
+def run_python(
+    code: str, *, env: dict[str, str] | None = None, cwd=None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that imports the kit from this checkout.
+
+    The child gets this process's environment without the Spark Connect mode flag, plus ``env``.
+    """
+    child_env = {k: v for k, v in os.environ.items() if k != "SPARK_CONNECT_MODE_ENABLED"}
+    child_env.update(env or {})
+    root = str(Path(__file__).resolve().parent.parent)
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH")) if p)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_client(code: str, *, env: dict[str, str] | None = None, timeout: float = 180):
     """Run ``code`` in a fresh interpreter (no classic session there); return the result.
 
@@ -200,18 +222,7 @@ def run_client(code: str, *, env: dict[str, str] | None = None, timeout: float =
     """
     import json
 
-    child_env = {k: v for k, v in os.environ.items() if k != "SPARK_CONNECT_MODE_ENABLED"}
-    child_env.update(env or {})
-    root = str(Path(__file__).resolve().parent.parent)
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH")) if p)
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    out = run_python(code, env=env, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"client failed ({out.returncode}):\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

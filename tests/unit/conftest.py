@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from recipes.target import scoped_env
+
 _SPARK_ENV = ("MDK_HOME", "MDK_SPARK_REMOTE", "SPARK_REMOTE", "MDK_SPARK_MASTER", "MDK_TARGET")
 
 
@@ -23,7 +25,6 @@ class SparkRun:
 
     home: Path  # its MDK_HOME
     launch_dir: Path  # the (empty) working directory the JVM was started from
-    startup_seconds: float
 
 
 @pytest.fixture(scope="session")
@@ -32,32 +33,21 @@ def spark_run(tmp_path_factory) -> SparkRun:
     home, launch = root / "mdk", root / "cwd"
     home.mkdir()
     launch.mkdir()
-    return SparkRun(home, launch, 0.0)
+    return SparkRun(home, launch)
 
 
 @pytest.fixture(scope="session")
 def spark(spark_run):
     """The classic ``local[2]`` SparkSession from ``get_spark("local")``, stopped at the end."""
-    import time
-
     from recipes.spark import get_spark, stop_spark
 
-    saved = {k: os.environ.get(k) for k in _SPARK_ENV}
     cwd = os.getcwd()
-    for k in _SPARK_ENV:
-        os.environ.pop(k, None)
-    os.environ["MDK_HOME"] = str(spark_run.home)
-    try:
-        os.chdir(spark_run.launch_dir)
-        t0 = time.perf_counter()
-        session = get_spark("local")
-        spark_run.startup_seconds = time.perf_counter() - t0
-    finally:
-        os.chdir(cwd)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    cleared = dict.fromkeys(_SPARK_ENV) | {"MDK_HOME": str(spark_run.home)}
+    with scoped_env(**cleared):
+        try:
+            os.chdir(spark_run.launch_dir)
+            session = get_spark("local")
+        finally:
+            os.chdir(cwd)
     yield session
     stop_spark()
