@@ -90,12 +90,13 @@ def _mlflow_command(port: int, home: Path) -> list[str]:
     exe = _bin_dir() / "mlflow"
     if not exe.exists():
         raise MissingDependency(f"{exe} not found: install the kit with `pip install -e .`.")
-    server = home / "server"
-    (server / "mlartifacts").mkdir(parents=True, exist_ok=True)
+    # The same store as the embedded default (recipes.target), so `mdk up` after `mdk run`
+    # shows the runs and models the notebooks made, and both can be used side by side.
+    (home / "mlartifacts").mkdir(parents=True, exist_ok=True)
     return [
         str(exe), "server", "--host", HOST, "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{server / 'mlflow.db'}",
-        "--artifacts-destination", str(server / "mlartifacts"),
+        "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
+        "--artifacts-destination", str(home / "mlartifacts"),
     ]  # fmt: skip
 
 

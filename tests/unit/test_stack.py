@@ -47,7 +47,7 @@ def test_server_answers_health_and_is_recorded(server_home):
     assert record["pid"] == svc.pid and record["port"] == svc.port
     assert record["url"] == f"http://127.0.0.1:{svc.port}" and record["started_at"]
     assert record["cmd"][1:4] == ["server", "--host", "127.0.0.1"]
-    assert "--workers" in record["cmd"] and (home / "server" / "mlflow.db").exists()
+    assert "--workers" in record["cmd"] and (home / "mlflow.db").exists()
     assert (home / "logs" / "mlflow.log").stat().st_size > 0
 
 
@@ -63,6 +63,17 @@ def test_status_shows_it_alive_and_healthy(server_home):
     assert (row.name, row.pid, row.port, row.alive, row.healthy) == (
         "mlflow", svc.pid, svc.port, True, True,
     )  # fmt: skip
+
+
+def test_server_shares_the_embedded_store(server_home):
+    """What notebooks write on the embedded default (no server) shows up through `mdk up`."""
+    from mlflow import MlflowClient
+
+    home, svc = server_home
+    embedded = MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
+    embedded.create_registered_model("made-embedded", tags={"via": "sqlite"})
+    seen = MlflowClient(tracking_uri=svc.url, registry_uri=svc.url)
+    assert seen.get_registered_model("made-embedded").tags == {"via": "sqlite"}
 
 
 def test_second_start_returns_the_same_server(server_home):
@@ -118,8 +129,8 @@ def test_stop_never_signals_a_process_that_is_not_ours(mdk_home):
 def test_a_server_that_dies_at_start_raises_with_its_log(tmp_path, monkeypatch):
     """Also: a relative home is resolved once, not again under the server's cwd."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "rel" / "server").mkdir(parents=True)
-    (tmp_path / "rel" / "server" / "mlflow.db").write_text("not a sqlite database\n" * 100)
+    (tmp_path / "rel").mkdir(parents=True)
+    (tmp_path / "rel" / "mlflow.db").write_text("not a sqlite database\n" * 100)
     with pytest.raises(KitError) as info:
         stack.start_mlflow_server(home="rel")
     assert re.fullmatch(
