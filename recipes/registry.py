@@ -105,10 +105,23 @@ def _stage(stage: str) -> str:
     raise ParameterError(f"Unknown stage {stage!r}: use one of {', '.join(STAGES)}.")
 
 
+def check_model_name(name: str) -> str:
+    """A valid registered-model name for the current registry (three levels on Unity Catalog)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError("Model name must be a non-empty string such as 'churn-predictor'.")
+    if _unity_catalog() and len(name.split(".")) != 3:
+        raise ParameterError(
+            f"Unity Catalog model names have three levels, got {name!r}: "
+            "pass e.g. model_name='main.default.churn_predictor'."
+        )
+    return name
+
+
 def require_model(name: str):
     """The registered model, or a :class:`NotFoundError` that says how to make one."""
     from mlflow.exceptions import MlflowException
 
+    check_model_name(name)
     try:
         return _client().get_registered_model(name)
     except MlflowException as exc:
@@ -159,6 +172,7 @@ def register(
         raise ParameterError(
             f"model_uri must look like runs:/<run_id>/model or models:/m-<id>, got {model_uri!r}."
         )
+    check_model_name(name)
     mv = mlflow.register_model(model_uri=model_uri, name=name, tags=tags)
     version = int(mv.version)
     if description:

@@ -120,6 +120,10 @@ def train_and_log(
     """
     import mlflow
 
+    from recipes.registry import check_model_name
+
+    if registered_model_name is not None:
+        check_model_name(registered_model_name)
     df = data if data is not None else make_churn(n_rows, seed)
     train, test = split(df, seed=seed)
     model = fit(train, C=C, seed=seed)

@@ -199,3 +199,15 @@ def test_unity_catalog_refuses_stages_and_latest(call):
     with pytest.raises(UnsupportedOnTarget, match="alias") as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+def test_unity_catalog_needs_three_level_names():
+    mlflow.set_registry_uri("databricks-uc")
+    with pytest.raises(ParameterError, match="three levels, got 'churn-predictor'"):
+        registry.require_model("churn-predictor")
+    with pytest.raises(ParameterError, match="main.default.churn_predictor"):
+        registry.register("runs:/abc/model", "churn")
+    from recipes.train import train_and_log
+
+    with pytest.raises(ParameterError, match="three levels"):  # before any training
+        train_and_log(100, registered_model_name="churn-predictor")
