@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.errors import ParameterError
+from recipes.errors import KitError, ParameterError
 
 TARGETS = ("local", "databricks")
 DEFAULT_EXPERIMENT = "churn-predictor"
@@ -93,6 +93,26 @@ def resolve(target: str | None = None) -> Target:
     return Target(name, home, tracking, registry, artifacts)
 
 
+def databricks_config(retry_timeout_seconds: int = 30):
+    """The Databricks SDK's unified auth config, or one line saying how to provide it.
+
+    Raises:
+        KitError: when no host and credentials are configured (env or ``~/.databrickscfg``).
+    """
+    try:
+        from databricks.sdk.core import Config
+    except ImportError:  # pragma: no cover - databricks-sdk is a core dependency
+        raise KitError('databricks-sdk is missing: pip install -e ".[databricks]".') from None
+    try:
+        return Config(retry_timeout_seconds=retry_timeout_seconds)
+    except ValueError as exc:
+        raise KitError(
+            "No Databricks credentials for target 'databricks': set DATABRICKS_HOST and "
+            "DATABRICKS_TOKEN, or a ~/.databrickscfg profile via DATABRICKS_CONFIG_PROFILE "
+            f"(SDK: {str(exc).split('.')[0]})."
+        ) from None
+
+
 def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) -> Target:
     """Point MLflow at the target and select (creating if needed) the experiment.
 
@@ -108,6 +128,8 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
     t = resolve(target)
     if t.is_local:
         t.home.mkdir(parents=True, exist_ok=True)
+    else:
+        databricks_config()
     mlflow.set_tracking_uri(t.tracking_uri)
     mlflow.set_registry_uri(t.registry_uri)
     path = t.experiment_path(experiment)

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 from recipes import target
-from recipes.errors import ParameterError
+from recipes.errors import KitError, ParameterError
 
 
 def test_local_default_is_sqlite_under_mdk_home(mdk_home, monkeypatch):
@@ -65,3 +65,14 @@ def test_use_target_creates_experiment_with_artifacts_under_home(mdk_home, monke
     assert (mdk_home / "mlartifacts" / run.info.run_id / "artifacts" / "note.txt").exists()
     target.use_target("local", experiment="exp-a")  # idempotent
     assert mlflow.get_experiment_by_name("exp-a").experiment_id == exp.experiment_id
+
+
+def test_databricks_without_credentials_is_one_line(monkeypatch, tmp_path):
+    for k in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no.databrickscfg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(KitError, match="set DATABRICKS_HOST and DATABRICKS_TOKEN") as exc:
+        target.use_target("databricks")
+    assert "\n" not in str(exc.value)
+    assert mlflow.get_tracking_uri() != "databricks"  # nothing was switched
