@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: setup  ## run every notebook on the embedded local default; outputs in .mdk/runs/<time>/
 	$(BIN)/mdk run
 
-test: setup test-unit test-golden  ## unit, widget and notebook tests, then nbval golden cells
+test: setup lint test-unit test-golden  ## ruff, unit, widget and notebook tests, then nbval golden cells
 
 test-unit: setup
 	$(BIN)/python -m pytest
