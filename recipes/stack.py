@@ -91,12 +91,16 @@ def _mlflow_command(port: int, home: Path) -> list[str]:
     if not exe.exists():
         raise MissingDependency(f"{exe} not found: install the kit with `pip install -e .`.")
     # The same store as the embedded default (recipes.target), so `mdk up` after `mdk run`
-    # shows the runs and models the notebooks made, and both can be used side by side.
-    (home / "mlartifacts").mkdir(parents=True, exist_ok=True)
+    # shows the runs and models the notebooks made, and both can be used side by side. New
+    # experiments get a file:// artifact root, not mlflow-artifacts:/ (which only a client
+    # talking to the server can use), so either kind of client can log into any experiment.
+    artifacts = home / "mlartifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
     return [
         str(exe), "server", "--host", HOST, "--port", str(port), "--workers", "1",
         "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
-        "--artifacts-destination", str(home / "mlartifacts"),
+        "--default-artifact-root", artifacts.as_uri(),
+        "--artifacts-destination", str(artifacts),
     ]  # fmt: skip
 
 

@@ -134,7 +134,18 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
     mlflow.set_registry_uri(t.registry_uri)
     path = t.experiment_path(experiment)
     client = mlflow.MlflowClient()
-    if client.get_experiment_by_name(path) is None:
+    found = client.get_experiment_by_name(path)
+    if (
+        found is not None
+        and found.artifact_location.startswith("mlflow-artifacts:")
+        and not t.tracking_uri.startswith("http")
+    ):
+        raise KitError(
+            f"Experiment {path!r} keeps its artifacts behind an MLflow server (mlflow-artifacts:/), "
+            "which a direct sqlite client cannot reach: run `mdk up` and export the "
+            "MLFLOW_TRACKING_URI it prints, or use another MDK_HOME."
+        )
+    if found is None:
         try:
             client.create_experiment(path, artifact_location=t.artifact_location)
         except mlflow.MlflowException as exc:  # another process created it first

@@ -8,7 +8,9 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -66,14 +68,25 @@ def test_status_shows_it_alive_and_healthy(server_home):
 
 
 def test_server_shares_the_embedded_store(server_home):
-    """What notebooks write on the embedded default (no server) shows up through `mdk up`."""
+    """Notebooks on the embedded default and on `mdk up` use one store, in both directions."""
+    import mlflow
     from mlflow import MlflowClient
 
     home, svc = server_home
     embedded = MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
+    served = MlflowClient(tracking_uri=svc.url, registry_uri=svc.url)
     embedded.create_registered_model("made-embedded", tags={"via": "sqlite"})
-    seen = MlflowClient(tracking_uri=svc.url, registry_uri=svc.url)
-    assert seen.get_registered_model("made-embedded").tags == {"via": "sqlite"}
+    assert served.get_registered_model("made-embedded").tags == {"via": "sqlite"}
+    # An experiment made through the server must take artifacts from an embedded client too.
+    exp_id = served.create_experiment("made-by-server")
+    assert served.get_experiment(exp_id).artifact_location.startswith("file://")
+    run = embedded.create_run(exp_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        note = Path(tmp) / "note.txt"
+        note.write_text("hi")
+        embedded.log_artifact(run.info.run_id, str(note))
+    assert [f.path for f in served.list_artifacts(run.info.run_id)] == ["note.txt"]
+    assert mlflow.artifacts.load_text(f"{run.info.artifact_uri}/note.txt") == "hi"
 
 
 def test_second_start_returns_the_same_server(server_home):

@@ -76,3 +76,11 @@ def test_databricks_without_credentials_is_one_line(monkeypatch, tmp_path):
         target.use_target("databricks")
     assert "\n" not in str(exc.value)
     assert mlflow.get_tracking_uri() != "databricks"  # nothing was switched
+
+
+def test_experiment_behind_a_server_is_refused_without_the_server(mdk_home, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    client = mlflow.MlflowClient(f"sqlite:///{mdk_home / 'mlflow.db'}")
+    client.create_experiment("served-exp", artifact_location="mlflow-artifacts:/served-exp")
+    with pytest.raises(KitError, match="run `mdk up` and export the MLFLOW_TRACKING_URI"):
+        target.use_target("local", experiment="served-exp")
