@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import re
 import time
@@ -223,6 +224,32 @@ def _write_summary(out_dir: Path, started: str, plan_: dict, results: list[RunRe
     tmp.replace(out_dir / "summary.json")
 
 
+@functools.cache
+def ipc_kernel_manager() -> type:
+    """A kernel manager whose kernel talks over unix sockets, not loopback TCP.
+
+    The kernel is local anyway; IPC keeps its traffic off the network stack and spares every
+    run ipykernel's "running over TCP without encryption" warning. The sockets live in the
+    temp folder under a random prefix and are removed at kernel shutdown.
+    """
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            return str(Path(tempfile.gettempdir()) / f"mdk-kernel-{uuid.uuid4().hex[:12]}")
+
+    return IPCKernelManager
+
+
 def run_notebooks(
     paths: Iterable[Path],
     params: Mapping[str, Any] | None = None,
@@ -273,6 +300,7 @@ def run_notebooks(
             papermill.execute_notebook(
                 str(path), str(output), parameters=nb_params, kernel_name=kernel_name,
                 progress_bar=False, cwd=str(repo_root()),
+                kernel_manager_class=ipc_kernel_manager(),
             )  # fmt: skip
         except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
             error = _one_line(exc)

@@ -144,6 +144,18 @@ def test_run_notebooks_defaults_to_mdk_home_runs(mdk_home):
     assert second.output.parent != first.output.parent and second.output.exists()
 
 
+def test_kernel_talks_over_ipc_and_leaves_no_sockets(mdk_home, capfd):
+    import glob
+    import tempfile
+
+    before = set(glob.glob(f"{tempfile.gettempdir()}/mdk-kernel-*"))
+    (result,) = runner.run_notebooks([TYPED], {"name": "ipc"})
+    assert result.status == "ok"
+    assert "without encryption" not in capfd.readouterr().err  # ipykernel's TCP warning
+    assert runner.ipc_kernel_manager()().transport == "ipc"
+    assert set(glob.glob(f"{tempfile.gettempdir()}/mdk-kernel-*")) == before
+
+
 def test_run_notebooks_checks_parameters_before_running_any(tmp_path):
     with pytest.raises(ParameterError):
         runner.run_notebooks([TYPED], {"n": "x"}, out_dir=tmp_path / "run", from_cli=True)
