@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from recipes.data import FEATURES, LABEL, make_churn, split
-from recipes.errors import ParameterError
+from recipes.errors import NotFoundError, ParameterError
 
 MAIN_METRIC = "roc_auc"
 
@@ -166,7 +166,7 @@ def ensure_versions(name: str, minimum: int = 2, *, n_rows: int = 5000, seed: in
 
     try:
         have = [int(mv.version) for mv in registry.versions(name)]
-    except registry.NotFoundError:
+    except NotFoundError:
         have = []
     ladder = (0.001, 1.0, 0.05, 10.0)
     for k in range(len(have), minimum):

@@ -7,6 +7,7 @@ import papermill
 import pytest
 
 from recipes import registry
+from recipes.errors import NotFoundError
 
 
 def _version_tags(name):
@@ -55,5 +56,5 @@ def test_bad_parameter_fails_in_the_first_check(run_notebook, model_name, params
     assert exc.value.ename == ename and match in exc.value.evalue
     # the first code cell after the parameters (and papermill's injected cell) failed
     assert exc.value.exec_count == 3
-    with pytest.raises(registry.NotFoundError):
+    with pytest.raises(NotFoundError):
         registry.require_model(model_name)  # nothing was written

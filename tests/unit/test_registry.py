@@ -39,7 +39,7 @@ def test_transition_dry_run_writes_nothing(trained):
 
 
 def test_stage_deprecation_warns_once(trained, monkeypatch):
-    monkeypatch.setattr(registry, "_stage_warning_shown", False)
+    monkeypatch.setattr(registry.stages, "_stage_warning_shown", False)
     with pytest.warns(FutureWarning, match="set_alias") as record:
         registry.transition_stage(trained, 1, "Staging")
         registry.transition_stage(trained, 2, "Staging")

@@ -1,0 +1,51 @@
+"""The MLflow Model Registry verbs: register, stages, aliases, tags, URIs, describe, the gate.
+
+Every verb checks before it writes, can dry-run, and answers bad input with one
+:class:`~recipes.errors.KitError` line naming the fix. Version numbers come back from MLflow
+as int (sqlite) or str (REST); here they are always int.
+
+- :mod:`~recipes.registry.models`: names, lookups, ``register``, ``annotate``, ``describe``;
+- :mod:`~recipes.registry.stages`: ``transition_stage`` (deprecated; not on Unity Catalog);
+- :mod:`~recipes.registry.aliases`: ``set_alias``, ``delete_alias``, ``ensure_alias``;
+- :mod:`~recipes.registry.uris`: ``resolve``, ``model_uri``, ``parse_uri``, ``load_uris``;
+- :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``Verdict``.
+"""
+
+from recipes.registry.aliases import AliasChange, delete_alias, ensure_alias, set_alias
+from recipes.registry.gate import Verdict, validate_challenger
+from recipes.registry.models import (
+    aliases,
+    annotate,
+    check_model_name,
+    describe,
+    register,
+    require_model,
+    require_version,
+    versions,
+)
+from recipes.registry.stages import STAGES, StageChange, transition_stage
+from recipes.registry.uris import load_uris, model_uri, parse_uri, resolve
+
+__all__ = [
+    "STAGES",
+    "AliasChange",
+    "StageChange",
+    "Verdict",
+    "aliases",
+    "annotate",
+    "check_model_name",
+    "delete_alias",
+    "describe",
+    "ensure_alias",
+    "load_uris",
+    "model_uri",
+    "parse_uri",
+    "register",
+    "require_model",
+    "require_version",
+    "resolve",
+    "set_alias",
+    "transition_stage",
+    "validate_challenger",
+    "versions",
+]
