@@ -37,9 +37,11 @@ def test_promote_alone_staging_without_archiving(run_notebook, model_name):
 
 @pytest.mark.notebook
 def test_gate_blocks_a_worse_challenger_and_apply_false_changes_nothing(run_notebook, model_name):
-    # v1 (C=0.001) is the champion; the panel would move it to v1 again via the gate: no-op.
-    run_notebook("02_promote", model_name=model_name, stage_version=1, alias_version=1)
-    assert registry.aliases(model_name)["champion"] == 1
+    run_notebook("02_promote", model_name=model_name)  # makes v1 (C=0.001), v2 (C=1.0)
+    assert registry.aliases(model_name)["champion"] == 2
+    nb = run_notebook("02_promote", model_name=model_name, alias_version=1)
+    assert registry.aliases(model_name) == {"champion": 2, "challenger": 1}
+    assert "gate failed: version 1 roc_auc=" in outputs_text(nb)
     nb = run_notebook("02_promote", model_name=model_name, apply=False, alias="release")
     assert "release" not in registry.aliases(model_name)
     assert "not applied" in outputs_text(nb)
