@@ -46,33 +46,38 @@ def test_clean_takes_fresh_golden_outputs_from_an_executed_copy():
     assert nb.cells[2].outputs == [] and nb.cells[2].execution_count is None
 
 
-def test_refresh_reruns_in_a_fresh_store_and_rewrites_only_golden_cells(tmp_path, mdk_home):
-    cells = [
-        nbformat.v4.new_markdown_cell("# golden"),
-        nbformat.v4.new_code_cell('import os\nhome = os.environ["MDK_HOME"]'),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(6 * 7)"),
-        nbformat.v4.new_code_cell("print(home)"),
-    ]
-    cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="stale\n")]
-    cells[2].execution_count = 1
-    path = tmp_path / "golden_output.ipynb"
+def _write(path, *sources: str, golden_output: str):
+    """A notebook of code cells; the golden one already holds ``golden_output``."""
+    cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    for cell in filter(is_golden, cells):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=golden_output)]
+        cell.execution_count = 1
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_refresh_reruns_in_a_fresh_store_and_rewrites_only_golden_cells(tmp_path, mdk_home):
+    path = _write(
+        tmp_path / "golden_output.ipynb",
+        'import os\nhome = os.environ["MDK_HOME"]',
+        "# NBVAL_CHECK_OUTPUT\nprint(6 * 7)",
+        "print(home)",
+        golden_output="stale\n",
+    )
     refresh([path])
     nb = nbformat.read(path, as_version=4)
-    assert nb.cells[2].outputs[0]["text"] == "42\n" and nb.cells[2].execution_count
-    assert nb.cells[3].outputs == [] and stray_outputs(nb) == []
+    assert nb.cells[1].outputs[0]["text"] == "42\n" and nb.cells[1].execution_count
+    assert nb.cells[2].outputs == [] and stray_outputs(nb) == []
     assert not (mdk_home / "runs").exists()  # ran in its own temporary MDK_HOME
 
 
 def test_refresh_leaves_goldens_alone_when_a_notebook_fails(tmp_path):
-    cells = [
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
-        nbformat.v4.new_code_cell("raise ValueError('broken on purpose')"),
-    ]
-    cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
-    cells[0].execution_count = 1
-    path = tmp_path / "broken_golden.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    path = _write(
+        tmp_path / "broken_golden.ipynb",
+        "# NBVAL_CHECK_OUTPUT\nprint(1)",
+        "raise ValueError('broken on purpose')",
+        golden_output="1\n",
+    )
     before = path.read_text()
     with pytest.raises(KitError, match="goldens left as they were: ValueError: broken on purpose"):
         refresh([path])
