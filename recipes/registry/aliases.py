@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from recipes.errors import ParameterError
-from recipes.registry.models import _client, aliases, require_model, require_version
+from recipes.registry.models import _client, aliases, require_version
 
 if TYPE_CHECKING:
     from recipes.registry.gate import Verdict
@@ -64,8 +64,7 @@ def set_alias(
         dry_run: report what would change without writing.
     """
     alias = _check_alias(alias)
-    require_model(name)
-    v = int(require_version(name, version).version)
+    v = int(require_version(name, version).version)  # also: the model exists
     previous = aliases(name).get(alias)
     if gate is not None:
         if gate.challenger_version != v:

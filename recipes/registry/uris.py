@@ -36,7 +36,7 @@ def resolve(name: str, ref="latest") -> int:
         if not found:
             raise NotFoundError(f"Model {name!r} has no versions yet: register one first.")
         return int(found[-1].version)
-    if ref.lstrip("@").lower() in (s.lower() for s in STAGES) and not ref.startswith("@"):
+    if ref.lower() in (s.lower() for s in STAGES):
         stage = _stage(ref)
         _no_stages_in_uc(f"the stage reference {stage!r}")
         in_stage = [mv for mv in versions(name) if mv.current_stage == stage]
