@@ -12,7 +12,6 @@ loads it anywhere without trusting custom code. The output is ``long`` (the 0/1 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,14 +145,6 @@ def train_and_log(
         version=int(version) if version is not None else None,
         metrics=metrics,
     )
-
-
-def predict_records(model_uri: str, records: list[dict[str, Any]]) -> list:
-    """Load ``model_uri`` with pyfunc and predict a list of records (ints or floats)."""
-    import mlflow
-
-    out = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame(records))
-    return np.asarray(out).tolist()
 
 
 def ensure_versions(name: str, minimum: int = 2, *, n_rows: int = 5000, seed: int = 0) -> list[int]:

@@ -17,7 +17,7 @@ import pytest
 
 from recipes.data import FEATURES, LABEL, make_churn, seed_record
 from recipes.errors import ParameterError
-from recipes.train import fit, predict_records, train_and_log
+from recipes.train import fit, train_and_log
 
 MODEL_URI = "models:/churn-predictor/2"  # C=1.0 in the shared `trained` store
 
@@ -50,6 +50,10 @@ def expected(trained) -> list[int]:
 # --------------------------------------------------------------------------- pyfunc
 
 
+def _pyfunc(uri: str, records: list[dict]) -> list:
+    return np.asarray(mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(records))).tolist()
+
+
 def test_pyfunc_accepts_int_and_float_records(trained, expected):
     model = mlflow.pyfunc.load_model(MODEL_URI)
     ints = pd.DataFrame(INT_RECORDS)
@@ -58,7 +62,7 @@ def test_pyfunc_accepts_int_and_float_records(trained, expected):
         out = np.asarray(model.predict(frame))
         assert out.tolist() == expected
         assert np.issubdtype(out.dtype, np.integer)
-    assert predict_records(MODEL_URI, [seed_record()]) == [expected[0]]
+    assert model.predict(pd.DataFrame([seed_record()])).tolist() == [expected[0]]
     fractional = model.predict(pd.DataFrame(FRACTIONAL_RECORDS))
     assert np.asarray(fractional).tolist() == _raw_predictions(MODEL_URI, FRACTIONAL_RECORDS)
 
@@ -155,8 +159,8 @@ def test_train_and_log_result_and_register(mlflow_local):
 
     mv = mlflow.register_model(result.model_uri, "churn-from-run")
     assert int(mv.version) == 1
-    preds = predict_records("models:/churn-from-run/1", [seed_record()])
-    assert preds == predict_records("models:/churn-logged/1", [seed_record()])
+    preds = _pyfunc("models:/churn-from-run/1", [seed_record()])
+    assert preds == _pyfunc("models:/churn-logged/1", [seed_record()])
     assert preds[0] in (0, 1)
 
 
