@@ -155,6 +155,22 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
     return t
 
 
+def reset_mlflow_uris() -> None:
+    """Forget the process-wide tracking and registry URIs set by :func:`use_target`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+
+
+def _apply_env(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextmanager
 def scoped_env(**values: str | None) -> Iterator[None]:
     """Set (or, with None, unset) environment variables inside the block, then restore them.
@@ -163,20 +179,9 @@ def scoped_env(**values: str | None) -> Iterator[None]:
     ``mlflow.set_tracking_uri`` writes ``MLFLOW_TRACKING_URI`` into the environment.
     """
     saved = {k: os.environ.get(k) for k in (*values, "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    for k, v in values.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    _apply_env(values)
     try:
         yield
     finally:
-        import mlflow
-
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        reset_mlflow_uris()
+        _apply_env(saved)

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from recipes.target import scoped_env
+from recipes.target import reset_mlflow_uris, scoped_env
 
 
 def _env_for(home) -> dict[str, str | None]:
@@ -23,13 +23,6 @@ def _env_for(home) -> dict[str, str | None]:
     }
 
 
-def _reset_mlflow() -> None:
-    import mlflow
-
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-
-
 @pytest.fixture(autouse=True)
 def mdk_home(tmp_path, monkeypatch):
     """A fresh MDK_HOME, with MLflow tracking and registry in sqlite under it (autouse)."""
@@ -41,7 +34,7 @@ def mdk_home(tmp_path, monkeypatch):
         else:
             monkeypatch.setenv(k, v)
     yield home
-    _reset_mlflow()
+    reset_mlflow_uris()
 
 
 @pytest.fixture

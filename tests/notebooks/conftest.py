@@ -38,21 +38,14 @@ def tracking_server(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def mdk_home(tmp_path, monkeypatch, tracking_server):
-    """A fresh MDK_HOME per test, with MLflow on the shared tracking server."""
-    home = tmp_path / "mdk"
-    home.mkdir()
-    monkeypatch.setenv("MDK_HOME", str(home))
-    monkeypatch.setenv("MDK_TARGET", "local")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+def mdk_home(mdk_home, monkeypatch, tracking_server):
+    """The shared fixture's fresh MDK_HOME, with MLflow on the tracking server instead."""
     import mlflow
 
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     mlflow.set_tracking_uri(tracking_server)
     mlflow.set_registry_uri(tracking_server)
-    yield home
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
+    return mdk_home
 
 
 @pytest.fixture
