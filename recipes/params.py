@@ -26,27 +26,32 @@ def _type_of(annotation: Any) -> type:
     return annotation
 
 
-def _coerce(name: str, value: Any, kind: type) -> Any:
-    # bool is a subclass of int: never accept True for an int, nor 1 for a bool.
+def conforms(value: Any, kind: type) -> bool:
+    """Whether ``value`` may stand for a parameter declared ``kind`` (int widens to float).
+
+    bool is a subclass of int: True is never an int or float, nor 1 a bool.
+    """
     if kind is bool:
-        ok = isinstance(value, bool)
-    elif kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, str)
-    if not ok:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def example(kind: type) -> str:
+    """A value of ``kind`` as one would pass it with ``-p NAME VALUE``."""
+    return {int: "5000", float: "1.5", bool: "True", str: "churn-predictor"}[kind]
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if not conforms(value, kind):
         raise ParameterError(
             f"Parameter {name!r} must be {kind.__name__}, got {type(value).__name__} {value!r}: "
-            f"pass e.g. -p {name} {_example(kind)}."
+            f"pass e.g. -p {name} {example(kind)}."
         )
-    return value
-
-
-def _example(kind: type) -> str:
-    return {int: "5000", float: "1.5", bool: "True", str: "churn-predictor"}[kind]
+    return float(value) if kind is float else value
 
 
 def check_parameters(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import NotFoundError, ParameterError
+from recipes.params import conforms, example
 from recipes.target import mdk_home, repo_root
 
 _KINDS = {"int": int, "float": float, "str": str, "bool": bool}
@@ -111,12 +112,10 @@ def parse_value(text: str, kind: str | None = None) -> Any:
         return float(low)
     if kind in _KINDS:
         article = "an" if kind == "int" else "a"
-        raise ParameterError(f"{text!r} is not {article} {kind}: pass e.g. {_example(kind)}.")
+        raise ParameterError(
+            f"{text!r} is not {article} {kind}: pass e.g. {example(_KINDS[kind])}."
+        )
     return text
-
-
-def _example(kind: str) -> str:
-    return {"int": "5000", "float": "0.5", "bool": "true", "str": "churn-predictor"}[kind]
 
 
 def declared(path: Path) -> dict[str, str]:
@@ -131,13 +130,7 @@ def declared(path: Path) -> dict[str, str]:
 
 
 def _matches(value: Any, kind: str) -> bool:
-    if kind not in _KINDS:
-        return True  # untyped or a type we do not check
-    if isinstance(value, bool):
-        return kind == "bool"
-    if kind == "float":
-        return isinstance(value, int | float)
-    return isinstance(value, _KINDS[kind])
+    return kind not in _KINDS or conforms(value, _KINDS[kind])  # untyped: not checked
 
 
 def _typed(nb: str, name: str, value: Any, kind: str, from_cli: bool) -> Any:
@@ -148,7 +141,7 @@ def _typed(nb: str, name: str, value: Any, kind: str, from_cli: bool) -> Any:
     if not _matches(value, kind):
         raise ParameterError(
             f"{nb} parameter {name!r} is {kind}, got {type(value).__name__} {value!r}: "
-            f"pass e.g. -p {name} {_example(kind)}."
+            f"pass e.g. -p {name} {example(_KINDS[kind])}."
         )
     return float(value) if kind == "float" else value
 
