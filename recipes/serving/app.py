@@ -1,0 +1,186 @@
+"""The local Model Serving endpoint: a FastAPI app speaking the Databricks REST API.
+
+Control plane under ``/api/2.0/serving-endpoints``; data plane at
+``/serving-endpoints/{name}/invocations`` (and per served entity). Every answer other than
+a success is ``{"error_code", "message"}`` with the status the databricks-sdk maps
+(400/401/404/409/503). The app holds no model: workers do (see :mod:`.entity`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recipes.serving.apierror import ApiError, bad_request
+from recipes.serving.auth import bearer_ok
+from recipes.serving.endpoints import Manager
+from recipes.serving.payload import MAX_BYTES
+
+log = logging.getLogger("mdk.serving")
+
+API = "/api/2.0/serving-endpoints"
+JSON = "application/json"
+
+
+def _error(exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body; past 16 MB the rest is drained, not kept, and a 400 follows."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) <= MAX_BYTES:
+        return await request.body()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= MAX_BYTES:
+            chunks.append(chunk)
+    if size > MAX_BYTES:
+        raise bad_request(
+            f"Request body is {size / 2**20:.1f} MB; the limit is 16 MB: send fewer rows."
+        )
+    return b"".join(chunks)
+
+
+async def _json(request: Request):
+    body = await _body(request)
+    if not body:
+        return {}
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise bad_request(f"Malformed JSON: {exc}.") from None
+
+
+def create_app(
+    *,
+    home: Path,
+    token: str,
+    make_manager: Callable[[], Manager],
+    capture=None,
+    info: dict | None = None,
+) -> FastAPI:
+    """Build the app. ``make_manager`` runs at startup (inside the event loop)."""
+    expected = f"Bearer {token}"
+    state: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        manager = make_manager()
+        state["manager"] = manager
+        restored = await manager.restore()
+        if restored:
+            log.warning("restored endpoints: %s", ", ".join(restored))
+        scaler = asyncio.ensure_future(manager.scale_loop())
+        try:
+            yield
+        finally:
+            scaler.cancel()
+            await manager.shutdown()
+            if capture is not None:
+                capture.close()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    def manager(request: Request) -> Manager:
+        header = request.headers.get("authorization")
+        if header != expected and not bearer_ok(header, token):
+            raise ApiError(
+                401, "UNAUTHENTICATED", "Missing or wrong bearer token: see `mdk token`."
+            )
+        return state["manager"]
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return _error(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "ENDPOINT_NOT_FOUND", 405: "BAD_REQUEST"}.get(exc.status_code, "BAD_REQUEST")
+        msg = f"No API at {request.method} {request.url.path}."
+        return JSONResponse({"error_code": code, "message": msg}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        log.exception("internal error on %s", request.url.path)
+        body = {"error_code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/health")
+    async def health():
+        m = state.get("manager")
+        return {"status": "ok", "endpoints": len(m.endpoints) if m else 0, **(info or {})}
+
+    @app.get("/.well-known/databricks-config")
+    async def well_known():
+        return JSONResponse(
+            {"error_code": "NOT_FOUND", "message": "Local serving: no workspace config."},
+            status_code=404,
+        )
+
+    @app.post(API)
+    async def create(request: Request):
+        m = manager(request)
+        return await m.create(await _json(request))
+
+    @app.get(API)
+    async def list_endpoints(request: Request):
+        return manager(request).list()
+
+    @app.get(API + "/{name}")
+    async def get(name: str, request: Request):
+        return manager(request).get(name)
+
+    @app.delete(API + "/{name}")
+    async def delete(name: str, request: Request):
+        await manager(request).delete(name)
+        return {}
+
+    @app.put(API + "/{name}/config")
+    async def update_config(name: str, request: Request):
+        m = manager(request)
+        return await m.update_config(name, await _json(request))
+
+    @app.patch(API + "/{name}/tags")
+    async def patch_tags(name: str, request: Request):
+        m = manager(request)
+        return m.patch_tags(name, await _json(request))
+
+    @app.get(API + "/{name}/served-models/{served}/logs")
+    async def logs(name: str, served: str, request: Request):
+        return manager(request).logs(name, served)
+
+    @app.get(API + "/{name}/served-models/{served}/build-logs")
+    async def build_logs(name: str, served: str, request: Request):
+        return manager(request).logs(name, served)
+
+    @app.get(API + "/{name}/metrics")
+    async def metrics(name: str, request: Request):
+        m = manager(request)
+        ep = m._get(name)
+        return PlainTextResponse(m.metrics.text(name, ep.entities), media_type="text/plain")
+
+    async def _invoke(name: str, served: str | None, request: Request) -> Response:
+        m = manager(request)
+        status, out, label = await m.invoke(name, await _body(request), served)
+        headers = {"served-model-name": label} if label else None
+        return Response(out, status_code=status, media_type=JSON, headers=headers)
+
+    @app.post("/serving-endpoints/{name}/invocations")
+    async def invocations(name: str, request: Request):
+        return await _invoke(name, None, request)
+
+    @app.post("/serving-endpoints/{name}/served-models/{served}/invocations")
+    async def served_invocations(name: str, served: str, request: Request):
+        return await _invoke(name, served, request)
+
+    return app

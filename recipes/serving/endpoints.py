@@ -1,0 +1,368 @@
+"""Endpoints: the state machine behind the control plane, and the invocation path.
+
+An :class:`Endpoint` serves its ``active`` config while a ``pending`` one deploys; the swap
+is one assignment on the event loop once every new entity's worker is ready, so no request
+is lost or sees a half-applied config. Entities whose spec does not change are kept (a
+traffic-only update starts nothing). Configs persist as JSON under
+``$MDK_HOME/serving/endpoints/`` and come back when the server restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recipes.serving import payload, render
+from recipes.serving.apierror import (
+    ApiError,
+    already_exists,
+    conflict,
+    invalid,
+    not_found,
+    unavailable,
+)
+from recipes.serving.config import EndpointConfig, check_endpoint_name, from_json, parse_config
+from recipes.serving.entity import Entity, EntityFailed
+from recipes.serving.metrics import Metrics
+
+log = logging.getLogger("mdk.serving")
+
+IDLE_TAG = "mdk_idle_seconds"
+REQUEST_TIMEOUT = 120.0
+
+
+class Router:
+    """Weighted random choice of a served entity by ``traffic_percentage``."""
+
+    def __init__(self, routes: tuple[tuple[str, int], ...], rng: random.Random):
+        live = [(n, p) for n, p in routes if p > 0]
+        self.names = [n for n, _ in live]
+        self.bounds, total = [], 0
+        for _, p in live:
+            total += p
+            self.bounds.append(total)
+        self.rng = rng
+
+    def pick(self) -> str:
+        if len(self.names) == 1:
+            return self.names[0]
+        return self.names[bisect.bisect_right(self.bounds, self.rng.random() * 100)]
+
+
+@dataclass
+class Endpoint:
+    name: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    updated_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    tags: dict[str, str] = field(default_factory=dict)
+    active: EndpointConfig | None = None
+    pending: EndpointConfig | None = None
+    pending_started_ms: int | None = None
+    entities: dict[str, Entity] = field(default_factory=dict)
+    pending_entities: dict[str, Entity] = field(default_factory=dict)
+    update_state: str = "NOT_UPDATING"
+    message: str = ""
+    router: Router | None = None
+    task: asyncio.Task | None = None
+
+    def entity(self, name: str) -> Entity | None:
+        return self.entities.get(name) or self.pending_entities.get(name)
+
+
+class Manager:
+    """All endpoints of one server, their persistence, and the request path.
+
+    Args:
+        home: ``$MDK_HOME``; configs go to ``home/serving/endpoints``, logs to
+            ``home/serving/logs``.
+        env: extra environment for model workers (the MLflow tracking and registry URIs).
+        idle_seconds: default scale-to-zero idle time (an ``mdk_idle_seconds`` endpoint tag
+            overrides it).
+        check_model: raises ``ApiError`` when ``(name, version)`` is not registered.
+        capture: an object with ``add(table, row)`` (the inference-table writer), or None.
+        seed: seeds the traffic router, for reproducible splits.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        env: dict[str, str],
+        idle_seconds: float,
+        check_model: Callable[[str, str], None],
+        capture=None,
+        seed: int | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ):
+        self.dir = home / "serving" / "endpoints"
+        self.logs = home / "serving" / "logs"
+        self.env = env
+        self.idle_seconds = idle_seconds
+        self.check_model = check_model
+        self.capture = capture
+        self.rng = random.Random(seed)
+        self.request_timeout = request_timeout
+        self.endpoints: dict[str, Endpoint] = {}
+        self.metrics = Metrics()
+
+    # -- persistence -----------------------------------------------------------------
+    def _save(self, ep: Endpoint) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "name": ep.name, "id": ep.id, "creation_timestamp": ep.created_ms,
+            "last_updated_timestamp": ep.updated_ms, "tags": ep.tags,
+            "config": ep.active.to_json() if ep.active else None,
+            "pending_config": ep.pending.to_json() if ep.pending else None,
+        }  # fmt: skip
+        tmp = self.dir / f".{ep.name}.json.tmp"
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(self.dir / f"{ep.name}.json")
+
+    async def restore(self) -> list[str]:
+        """Bring back every persisted endpoint; workers start in the background."""
+        names = []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
+            try:
+                doc = json.loads(path.read_text())
+                ep = Endpoint(doc["name"], doc["id"], doc["creation_timestamp"],
+                              doc["last_updated_timestamp"], dict(doc.get("tags") or {}))  # fmt: skip
+                active = doc.get("config") and from_json(doc["config"], endpoint=ep.name)
+                pending = doc.get("pending_config") and from_json(
+                    doc["pending_config"], endpoint=ep.name
+                )
+            except (OSError, ValueError, KeyError, ApiError) as exc:
+                log.error("skipping unreadable endpoint config %s: %s", path, exc)
+                continue
+            self.endpoints[ep.name] = ep
+            if active:
+                ep.active, ep.router = active, Router(active.routes, self.rng)
+                ep.entities = {s.name: self._entity(ep, s) for s in active.entities}
+                for ent in ep.entities.values():
+                    asyncio.ensure_future(self._quiet_start(ent))
+            if pending or not active:
+                self._begin_update(ep, pending or active)
+            names.append(ep.name)
+        return names
+
+    @staticmethod
+    async def _quiet_start(ent: Entity) -> None:
+        with contextlib.suppress(EntityFailed):
+            await ent.start()
+
+    def _entity(self, ep: Endpoint, spec) -> Entity:
+        return Entity(spec, endpoint=ep.name, env=self.env,
+                      log_path=self.logs / ep.name / f"{spec.name}.log")  # fmt: skip
+
+    # -- control plane ---------------------------------------------------------------
+    def _get(self, name: str) -> Endpoint:
+        ep = self.endpoints.get(name)
+        if ep is None:
+            raise not_found(f"Endpoint {name!r} does not exist.")
+        return ep
+
+    async def _check_models(self, cfg: EndpointConfig) -> None:
+        for spec in cfg.entities:
+            await asyncio.to_thread(self.check_model, spec.entity_name, spec.entity_version)
+
+    async def create(self, body: Any) -> dict:
+        if not isinstance(body, dict):
+            raise invalid("The body must be a JSON object with name and config.")
+        name = check_endpoint_name(body.get("name"))
+        if name in self.endpoints:
+            raise already_exists(f"Endpoint with name '{name}' already exists.")
+        cfg = parse_config(body.get("config"), endpoint=name)
+        tags = _tags(body.get("tags"))
+        await self._check_models(cfg)
+        if name in self.endpoints:  # created while we looked the models up
+            raise already_exists(f"Endpoint with name '{name}' already exists.")
+        ep = Endpoint(name, tags=tags)
+        self.endpoints[name] = ep
+        self._begin_update(ep, cfg)
+        return render.endpoint(ep)
+
+    async def update_config(self, name: str, body: Any) -> dict:
+        ep = self._get(name)
+        if ep.pending is not None:
+            raise conflict(
+                f"Endpoint {name!r} is being updated (config_update IN_PROGRESS): "
+                "wait for NOT_UPDATING, then update again."
+            )
+        version = max(c.version for c in (ep.active, ep.pending) if c) + 1 if ep.active else 1
+        cfg = parse_config(body, endpoint=name, version=version)
+        await self._check_models(cfg)
+        if ep.pending is not None or self.endpoints.get(name) is not ep:
+            raise conflict(f"Endpoint {name!r} changed while this update was checked: retry.")
+        self._begin_update(ep, cfg)
+        return render.endpoint(ep)
+
+    def _begin_update(self, ep: Endpoint, cfg: EndpointConfig) -> None:
+        ep.pending, ep.pending_started_ms = cfg, int(time.time() * 1000)
+        ep.update_state, ep.message = "IN_PROGRESS", f"Deploying config version {cfg.version}."
+        ep.pending_entities = {}
+        for spec in cfg.entities:
+            ent = ep.entities.get(spec.name)
+            keep = ent is not None and ent.spec == spec
+            ep.pending_entities[spec.name] = ent if keep else self._entity(ep, spec)
+        self._save(ep)
+        ep.task = asyncio.ensure_future(self._deploy(ep, cfg))
+
+    async def _deploy(self, ep: Endpoint, cfg: EndpointConfig) -> None:
+        new = dict(ep.pending_entities)
+        fresh = [e for n, e in new.items() if ep.entities.get(n) is not e]
+        results = await asyncio.gather(*(e.start() for e in fresh), return_exceptions=True)
+        if self.endpoints.get(ep.name) is not ep:  # deleted meanwhile
+            for e in fresh:
+                await e.stop(drain_timeout=0)
+            return
+        failures = [str(r) for r in results if isinstance(r, BaseException)]
+        if failures:
+            for e in fresh:
+                await e.stop(drain_timeout=0)
+            ep.pending, ep.pending_entities = None, {}
+            ep.update_state = "UPDATE_FAILED"
+            ep.message = f"Config version {cfg.version} failed: {failures[0]}"
+            log.error("%s: %s", ep.name, ep.message)
+            self._save(ep)
+            return
+        old = ep.entities
+        ep.active, ep.entities, ep.router = cfg, new, Router(cfg.routes, self.rng)
+        ep.pending, ep.pending_entities = None, {}
+        ep.update_state, ep.updated_ms = "NOT_UPDATING", int(time.time() * 1000)
+        ep.message = f"Serving config version {cfg.version}."
+        self._save(ep)
+        for name, e in old.items():
+            if new.get(name) is not e:
+                asyncio.ensure_future(e.stop())
+
+    def get(self, name: str) -> dict:
+        return render.endpoint(self._get(name))
+
+    def list(self) -> dict:
+        return {"endpoints": [render.summary(ep) for _, ep in sorted(self.endpoints.items())]}
+
+    async def delete(self, name: str) -> None:
+        ep = self._get(name)
+        del self.endpoints[name]
+        (self.dir / f"{name}.json").unlink(missing_ok=True)
+        if ep.task is not None and not ep.task.done():
+            ep.task.cancel()
+        ents = {id(e): e for e in [*ep.entities.values(), *ep.pending_entities.values()]}
+        await asyncio.gather(*(e.stop() for e in ents.values()), return_exceptions=True)
+
+    def patch_tags(self, name: str, body: Any) -> dict:
+        ep = self._get(name)
+        body = body if isinstance(body, dict) else {}
+        ep.tags.update(_tags(body.get("add_tags")))
+        for key in body.get("delete_tags") or []:
+            ep.tags.pop(key, None)
+        if IDLE_TAG in ep.tags:
+            _idle(ep.tags[IDLE_TAG])
+        self._save(ep)
+        return {"tags": render.tags(ep)}
+
+    def logs(self, name: str, served: str) -> dict:
+        ent = self._get(name).entity(served)
+        if ent is None:
+            raise not_found(f"Served entity {served!r} does not exist in endpoint {name!r}.")
+        try:
+            data = ent.log_path.read_bytes()[-1_000_000:]
+        except OSError:
+            data = b""
+        return {"logs": data.decode(errors="replace")}
+
+    def idle_seconds_of(self, ep: Endpoint) -> float:
+        tag = ep.tags.get(IDLE_TAG)
+        return _idle(tag) if tag is not None else self.idle_seconds
+
+    async def scale_loop(self, period: float = 0.5) -> None:
+        """Scale idle entities to zero, forever (cancelled at shutdown)."""
+        while True:
+            await asyncio.sleep(period)
+            for ep in list(self.endpoints.values()):
+                idle = self.idle_seconds_of(ep)
+                for ent in list(ep.entities.values()):
+                    with contextlib.suppress(Exception):
+                        await ent.scale_to_zero(idle)
+
+    async def shutdown(self) -> None:
+        ents = {id(e): e for ep in self.endpoints.values()
+                for e in [*ep.entities.values(), *ep.pending_entities.values()]}  # fmt: skip
+        await asyncio.gather(*(e.stop(drain_timeout=10) for e in ents.values()),
+                             return_exceptions=True)  # fmt: skip
+
+    # -- data plane ------------------------------------------------------------------
+    async def invoke(self, name: str, body: bytes, served: str | None = None):
+        """Answer one invocation: ``(status, json_bytes, served_entity_name | None)``."""
+        t0 = time.perf_counter()
+        ep = self.endpoints.get(name)
+        if ep is None:
+            err = not_found(f"Endpoint {name!r} does not exist.")
+            return err.status, json.dumps(err.body()).encode(), None
+        ent, cfg, status, out, crid = None, ep.active, 200, b"", None
+        try:
+            if cfg is None:
+                raise unavailable(f"Endpoint {name!r} is not ready yet ({ep.message})")
+            pick = served if served is not None else ep.router.pick()
+            ent = ep.entities.get(pick)
+            if ent is None:
+                raise not_found(f"Served entity {pick!r} does not exist in endpoint {name!r}.")
+            inv = payload.parse(payload.decode(body))
+            crid = inv.client_request_id
+            await ent.ready(self.request_timeout)
+            kinds = ent.kinds
+            if ent.fast_path:
+                kinds = ["number" if k == "any" else k for k in kinds]
+            inv = payload.conform(inv, ent.columns, kinds)
+            preds = await ent.predict(inv.columns, inv.rows, self.request_timeout)
+            out = json.dumps({"predictions": preds}).encode()
+        except ApiError as exc:
+            status, out = exc.status, json.dumps(exc.body()).encode()
+        ms = (time.perf_counter() - t0) * 1000
+        label = ent.spec.name if ent is not None else ""
+        self.metrics.observe(name, label, status, ms)
+        if cfg is not None and cfg.capture is not None and cfg.capture.enabled and self.capture:
+            self._capture(ep, cfg, ent, body, out, status, ms, crid)
+        return status, out, label or None
+
+    def _capture(self, ep, cfg, ent, body, out, status, ms, crid) -> None:
+        from recipes.serving.capture import make_row
+
+        spec = ent.spec if ent is not None else None
+        row = make_row(
+            request_id=str(uuid.uuid4()), client_request_id=crid, status_code=status,
+            execution_time_ms=int(round(ms)), request=body.decode(errors="replace"),
+            response=out.decode(), endpoint_name=ep.name,
+            model_name=spec.entity_name if spec else None,
+            model_version=spec.entity_version if spec else None,
+            served_entity_name=spec.name if spec else None,
+        )  # fmt: skip
+        self.capture.add(cfg.capture.payload_table, row)
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, list) or not all(isinstance(t, dict) and t.get("key") for t in raw):
+        raise invalid("tags must be a list of {key, value} objects.")
+    return {str(t["key"]): "" if t.get("value") is None else str(t["value"]) for t in raw}
+
+
+def _idle(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise invalid(f"Tag {IDLE_TAG} must be seconds between 0 and 86400, got {value!r}.")
+    return seconds

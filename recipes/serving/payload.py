@@ -1,0 +1,164 @@
+"""Invocation payloads: the four Databricks input formats → rows in the model's column order.
+
+Exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or ``inputs`` is
+allowed, plus optional ``params`` and ``client_request_id``. Columns are checked against the
+model's signature before anything reaches the worker, so a missing column or a string
+where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from recipes.serving.apierror import bad_request
+
+FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+OPTIONAL = ("params", "client_request_id")
+MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed request: rows in ``columns`` order, and its optional extras."""
+
+    columns: list[str]
+    rows: list[list]
+    client_request_id: str | None = None
+    params: dict | None = None
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The JSON object in ``body``, or a 400."""
+    if len(body) > MAX_BYTES:
+        raise bad_request(
+            f"Request body is {len(body) / 2**20:.1f} MB; the limit is 16 MB: send fewer rows."
+        )
+    try:
+        obj = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request(f"Malformed JSON: {exc}.") from None
+    if not isinstance(obj, dict):
+        raise bad_request(f"The body must be a JSON object with one of {', '.join(FORMATS)}.")
+    return obj
+
+
+def _records(records: Any, key: str) -> tuple[list[str], list[list]]:
+    if not isinstance(records, list) or not records:
+        raise bad_request(f"{key} must be a non-empty list of records.")
+    columns: dict[str, None] = {}
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise bad_request(f"{key}[{i}] must be an object mapping column to value.")
+        columns.update(dict.fromkeys(rec))
+    cols = list(columns)
+    return cols, [[rec.get(c, _MISSING) for c in cols] for rec in records]
+
+
+def _split(split: Any) -> tuple[list[str], list[list]]:
+    if not isinstance(split, dict):
+        raise bad_request("dataframe_split must be an object with columns and data.")
+    cols, data = split.get("columns"), split.get("data")
+    if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+        raise bad_request("dataframe_split.columns must be a list of column names.")
+    if not isinstance(data, list) or not data:
+        raise bad_request("dataframe_split.data must be a non-empty list of rows.")
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(cols):
+            raise bad_request(
+                f"dataframe_split.data[{i}] must be a list of {len(cols)} values (one per column)."
+            )
+    return cols, data
+
+
+def _columnar(inputs: dict, key: str) -> tuple[list[str], list[list]]:
+    cols = list(inputs)
+    values = [v if isinstance(v, list) else [v] for v in inputs.values()]
+    lengths = {len(v) for v in values}
+    if len(lengths) != 1 or 0 in lengths:
+        raise bad_request(f"{key} columns must be non-empty lists of the same length.")
+    return cols, [list(r) for r in zip(*values, strict=True)]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "missing"
+
+
+_MISSING = _Missing()
+
+
+def parse(obj: dict[str, Any]) -> Invocation:
+    """Pick the one input format and return its rows (not yet checked against a model)."""
+    given = [k for k in FORMATS if k in obj]
+    unknown = [k for k in obj if k not in FORMATS and k not in OPTIONAL]
+    if unknown:
+        raise bad_request(
+            f"Unknown key(s) {unknown}: use one of {', '.join(FORMATS)}, plus optional params."
+        )
+    if len(given) != 1:
+        raise bad_request(
+            f"Give exactly one of {', '.join(FORMATS)}; got {len(given)}"
+            + (f" ({', '.join(given)})." if given else ".")
+        )
+    key = given[0]
+    value = obj[key]
+    if key == "dataframe_split":
+        cols, rows = _split(value)
+    elif isinstance(value, dict) and key in ("inputs", "instances"):
+        cols, rows = _columnar(value, key)
+    else:
+        cols, rows = _records(value, key)
+    params = obj.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise bad_request("params must be an object.")
+    crid = obj.get("client_request_id")
+    if crid is not None and not isinstance(crid, str):
+        raise bad_request("client_request_id must be a string.")
+    return Invocation(cols, rows, crid, params)
+
+
+_NUMBER = (int, float)
+
+
+def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Invocation:
+    """Reorder ``inv`` to the model's columns and check each value's type.
+
+    Args:
+        columns: the model's input columns (None: no signature, pass as given).
+        kinds: per column ``number``/``string``/``any``.
+
+    Raises:
+        ApiError: 400 for a missing column or a value of the wrong type.
+    """
+    if columns is None:
+        for i, row in enumerate(inv.rows):
+            if any(v is _MISSING for v in row):
+                raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
+        return inv
+    index = {c: i for i, c in enumerate(inv.columns)}
+    missing = [c for c in columns if c not in index]
+    if missing:
+        raise bad_request(f"Missing column(s) {missing}: the model expects {', '.join(columns)}.")
+    order = [index[c] for c in columns]
+    same = order == list(range(len(inv.columns)))
+    rows = inv.rows if same else [[row[j] for j in order] for row in inv.rows]
+    checks = [(j, c) for j, (c, k) in enumerate(zip(columns, kinds, strict=True)) if k != "any"]
+    strings = {j for j, k in enumerate(kinds) if k == "string"}
+    for i, row in enumerate(rows):
+        for j, col in checks:
+            v = row[j]
+            if v is None or (type(v) in _NUMBER if j not in strings else type(v) is str):
+                continue
+            if v is _MISSING:
+                raise bad_request(
+                    f"Record {i} lacks column {col!r}: give every record all columns."
+                )
+            want = "a string" if j in strings else "a number"
+            raise bad_request(
+                f"Column {col!r} expects {want}; record {i} has {v!r} ({type(v).__name__})."
+            )
+        if not checks and _MISSING in row:
+            raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
+    return Invocation(list(columns), rows, inv.client_request_id, inv.params)
