@@ -1,0 +1,172 @@
+"""Thin client helpers: the same databricks-sdk calls and REST URLs on either target.
+
+Locally the host is the background ``serving`` service (see :mod:`recipes.stack`) and the
+token is :func:`recipes.serving.auth.token`; on Databricks both come from the SDK's unified
+auth config. Notebook cells call these and never branch on the target.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from recipes import stack
+from recipes import target as _target
+from recipes.errors import KitError
+from recipes.serving import auth
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
+
+SERVICE = "serving"
+NOT_RUNNING = "The local serving endpoint is not running: start it with `mdk up` (or `mdk serve`)."
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where to send REST calls and which bearer token to send (the token is kept out of repr).
+
+    Attributes:
+        host: the base URL, e.g. ``http://127.0.0.1:8123`` or ``https://<workspace>``.
+        token: the bearer token.
+    """
+
+    host: str
+    token: str = field(repr=False)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for ``requests``."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def invocations_url(self, endpoint_name: str) -> str:
+        """The endpoint's scoring URL on this host; see :func:`invocations_url`."""
+        return invocations_url(endpoint_name, host=self.host)
+
+
+def invocations_url(endpoint_name: str, *, host: str) -> str:
+    """``<host>/serving-endpoints/<name>/invocations``, the data-plane scoring URL.
+
+    Args:
+        endpoint_name: the serving endpoint.
+        host: the base URL (a trailing slash is ignored).
+    """
+    return f"{host.rstrip('/')}/serving-endpoints/{quote(endpoint_name, safe='')}/invocations"
+
+
+def local_url(*, start: bool = True) -> str:
+    """The local serving endpoint's base URL.
+
+    Args:
+        start: start the ``serving`` service if needed (idempotent); False only reads its record.
+
+    Raises:
+        KitError: ``start`` is False and no serving service is recorded.
+    """
+    if start:
+        return stack.start(SERVICE).url
+    svc = stack.read_record(SERVICE)
+    if svc is None:
+        raise KitError(NOT_RUNNING)
+    return svc.url
+
+
+@functools.cache
+def _isolated_config_class() -> type[Config]:
+    """A ``Config`` that uses only its arguments: no ``DATABRICKS_*`` env, no profile, no probe.
+
+    The local endpoint must not pick up a workspace's settings (``DATABRICKS_CLIENT_ID`` would
+    add a second auth method, ``DATABRICKS_CONFIG_PROFILE`` a profile to load, and
+    ``DATABRICKS_WORKSPACE_ID`` a header), and it has no host metadata to discover.
+    """
+    from databricks.sdk.config import Config
+
+    class IsolatedConfig(Config):
+        @classmethod
+        def attributes(cls):  # Config caches these per class, from the class's own __dict__
+            return Config.attributes()
+
+        def _load_from_env(self) -> None:
+            pass
+
+        def _known_file_config_loader(self) -> None:
+            pass
+
+        def _resolve_host_metadata(self) -> None:
+            pass
+
+    return IsolatedConfig
+
+
+def local_config(*, host: str, token: str, retry_timeout_seconds: int = 15) -> Config:
+    """An SDK config for a PAT on ``host`` that ignores the environment and ``~/.databrickscfg``.
+
+    Args:
+        host: the base URL (``http://`` is fine).
+        token: the bearer token.
+        retry_timeout_seconds: how long the SDK retries refused connections and 429/503 answers.
+    """
+    cls = _isolated_config_class()
+    return cls(host=host, token=token, auth_type="pat", retry_timeout_seconds=retry_timeout_seconds)
+
+
+def workspace_client(
+    target: str | None = None, *, start: bool = True, retry_timeout_seconds: int = 15
+) -> WorkspaceClient:
+    """A databricks-sdk ``WorkspaceClient`` for the target's serving endpoints.
+
+    Locally it talks to the ``serving`` service with :func:`recipes.serving.auth.token`; on
+    Databricks it uses the SDK's unified auth (env or ``~/.databrickscfg`` profile).
+
+    Args:
+        target: ``"local"``, ``"databricks"`` or None for ``MDK_TARGET`` (default local).
+        start: locally, start the serving service if needed; False requires it to be running.
+        retry_timeout_seconds: how long the SDK retries refused connections and retryable errors.
+
+    Raises:
+        KitError: the local endpoint is not running (``start=False``), or there are no
+            Databricks credentials.
+    """
+    from databricks.sdk import WorkspaceClient
+
+    if _target.resolve(target).name == "local":
+        cfg = local_config(
+            host=local_url(start=start),
+            token=auth.token(),
+            retry_timeout_seconds=retry_timeout_seconds,
+        )
+    else:
+        cfg = _target.databricks_config(retry_timeout_seconds=retry_timeout_seconds)
+    return WorkspaceClient(config=cfg)
+
+
+def connection(
+    target: str | None = None, *, start: bool = True, retry_timeout_seconds: int = 15
+) -> Connection:
+    """The host and bearer token for plain REST calls, e.g. with ``requests``.
+
+    ``requests.post(conn.invocations_url(name), headers=conn.headers, json=...)`` works on
+    either target.
+
+    Args:
+        target: ``"local"``, ``"databricks"`` or None for ``MDK_TARGET`` (default local).
+        start: locally, start the serving service if needed; False requires it to be running.
+        retry_timeout_seconds: on Databricks, bounds the SDK's host-metadata probe.
+
+    Raises:
+        KitError: the local endpoint is not running (``start=False``), there are no
+            Databricks credentials, or the Databricks auth is not a personal access token.
+    """
+    if _target.resolve(target).name == "local":
+        return Connection(host=local_url(start=start), token=auth.token())
+    cfg = _target.databricks_config(retry_timeout_seconds=retry_timeout_seconds)
+    if cfg.auth_type != "pat" or not cfg.token:
+        raise KitError(
+            f"Target 'databricks' authenticates with {cfg.auth_type!r}, not a personal access "
+            "token, so there is no fixed bearer token: set DATABRICKS_TOKEN (a PAT), or call "
+            "the endpoint with workspace_client().serving_endpoints.query(...)."
+        )
+    return Connection(host=cfg.host.rstrip("/"), token=cfg.token)
