@@ -53,13 +53,21 @@ def up(
     port: Annotated[
         int | None, typer.Option(help="Port for mlflow server (default: free).")
     ] = None,
+    serving_port: Annotated[
+        int | None, typer.Option(help="Port for the serving endpoint (default: free).")
+    ] = None,
 ) -> None:
-    """Start the local MLflow tracking server in the background."""
+    """Start the local MLflow tracking server and the serving endpoint in the background."""
     from recipes import stack
+    from recipes.target import resolve
 
     svc = stack.start_mlflow_server(port=port)
     typer.echo(f"mlflow server running at {svc.url} (pid {svc.pid})")
     typer.echo(f"logs: {stack.log_path('mlflow')}")
+    serving = stack.start("serving", port=serving_port)
+    typer.echo(f"serving endpoint running at {serving.url} (pid {serving.pid})")
+    typer.echo(f"  models from {resolve().tracking_uri}; token: `mdk token`")
+    typer.echo(f"  logs: {stack.log_path('serving')}")
     typer.echo(f"export MLFLOW_TRACKING_URI={svc.url}")
 
 
@@ -69,9 +77,36 @@ def down() -> None:
     """Stop the background services that `mdk up` started."""
     from recipes import stack
 
-    for name in stack.SERVICES:
+    for name in reversed(stack.SERVICES):
         pid = stack.stop(name)
         typer.echo(f"{name}: stopped pid {pid}" if pid else f"{name}: not running")
+
+
+@app.command()
+@_kit_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    idle_seconds: Annotated[
+        float | None,
+        typer.Option(help="Scale-to-zero idle time (default: MDK_SERVING_IDLE_SECONDS or 300)."),
+    ] = None,
+) -> None:
+    """Run the local Model Serving endpoint in the foreground (Ctrl-C stops it)."""
+    from recipes.serving.server import serve as serve_
+
+    typer.echo(f"serving endpoint on http://{host}:{port}; Ctrl-C stops it. In another shell:")
+    typer.echo(f"  export MDK_SERVING_URL=http://{host}:{port}  # token: `mdk token`")
+    serve_(host, port, idle_seconds=idle_seconds)
+
+
+@app.command()
+@_kit_errors
+def token() -> None:
+    """Print the local serving endpoint's bearer token (kept in MDK_HOME, mode 0600)."""
+    from recipes.serving.auth import token as token_
+
+    typer.echo(token_())
 
 
 @app.command()

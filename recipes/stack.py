@@ -104,12 +104,18 @@ def _mlflow_command(port: int, home: Path) -> list[str]:
     ]  # fmt: skip
 
 
-#: The known services; the serving endpoint will be one more entry.
+def _serving_command(port: int, home: Path) -> list[str]:
+    # MDK_HOME is set for the child by start(); models come from the caller's tracking URI.
+    return [sys.executable, "-m", "recipes.serving", "--host", HOST, "--port", str(port)]
+
+
+#: The known services, in start order (`mdk up`); stopped in reverse order.
 SERVICES: dict[str, ServiceSpec] = {
     "mlflow": ServiceSpec(
         "mlflow", _mlflow_command, marker="mlflow",
         env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
     ),
+    "serving": ServiceSpec("serving", _serving_command, marker="recipes.serving"),
 }  # fmt: skip
 
 
@@ -235,7 +241,7 @@ def start(
     cmd = spec.command(port, home)
     record.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **spec.env}
+    env = {**os.environ, **spec.env, "MDK_HOME": str(home)}
     env["PATH"] = os.pathsep.join([str(_bin_dir()), env.get("PATH", "")])
     offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:

@@ -1,5 +1,6 @@
 """Notebook panels: ipywidgets VBox subclasses over the recipes; importing has no side effects."""
 
 from widgets.alias_panel import AliasPanel
+from widgets.traffic_panel import TrafficPanel
 
-__all__ = ["AliasPanel"]
+__all__ = ["AliasPanel", "TrafficPanel"]

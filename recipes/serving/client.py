@@ -8,6 +8,7 @@ auth config. Notebook cells call these and never branch on the target.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -60,18 +61,44 @@ def invocations_url(endpoint_name: str, *, host: str) -> str:
 def local_url(*, start: bool = True) -> str:
     """The local serving endpoint's base URL.
 
+    ``MDK_SERVING_URL`` wins when set (a foreground ``mdk serve``). Otherwise the recorded
+    ``serving`` service is used, and it must read models from this session's tracking store.
+
     Args:
         start: start the ``serving`` service if needed (idempotent); False only reads its record.
 
     Raises:
-        KitError: ``start`` is False and no serving service is recorded.
+        KitError: ``start`` is False and no serving service is recorded, or the server reads
+            models from another tracking store.
     """
-    if start:
-        return stack.start(SERVICE).url
-    svc = stack.read_record(SERVICE)
+    url = os.environ.get("MDK_SERVING_URL")
+    if url:  # e.g. a foreground `mdk serve`
+        return url.rstrip("/")
+    svc = stack.start(SERVICE) if start else stack.read_record(SERVICE)
     if svc is None:
         raise KitError(NOT_RUNNING)
+    _check_same_store(svc.url)
     return svc.url
+
+
+def _check_same_store(url: str) -> None:
+    """Refuse a server that reads models from another tracking store than this session."""
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url + "/health", timeout=5) as resp:
+            served = json.loads(resp.read()).get("tracking_uri")
+    except (OSError, ValueError):
+        return  # not answering yet: the SDK's own retries report it
+    ours = _target.resolve().tracking_uri
+    if served and served != ours:
+        raise KitError(
+            f"The serving endpoint at {url} reads models from {served}, but this session "
+            f"registers them in {ours}: run `mdk down` and retry, or set "
+            f"MLFLOW_TRACKING_URI={served}."
+        )
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from recipes.serving.apierror import (
 from recipes.serving.config import EndpointConfig, check_endpoint_name, from_json, parse_config
 from recipes.serving.entity import Entity, EntityFailed
 from recipes.serving.metrics import Metrics
+from recipes.serving.pool import WorkerPool
 
 log = logging.getLogger("mdk.serving")
 
@@ -115,6 +116,7 @@ class Manager:
         self.request_timeout = request_timeout
         self.endpoints: dict[str, Endpoint] = {}
         self.metrics = Metrics()
+        self.pool = WorkerPool(env, self.logs)
 
     # -- persistence -----------------------------------------------------------------
     def _save(self, ep: Endpoint) -> None:
@@ -131,6 +133,7 @@ class Manager:
 
     async def restore(self) -> list[str]:
         """Bring back every persisted endpoint; workers start in the background."""
+        self.pool.fill()
         names = []
         for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
             try:
@@ -161,7 +164,7 @@ class Manager:
             await ent.start()
 
     def _entity(self, ep: Endpoint, spec) -> Entity:
-        return Entity(spec, endpoint=ep.name, env=self.env,
+        return Entity(spec, endpoint=ep.name, pool=self.pool,
                       log_path=self.logs / ep.name / f"{spec.name}.log")  # fmt: skip
 
     # -- control plane ---------------------------------------------------------------
@@ -300,6 +303,7 @@ class Manager:
                 for e in [*ep.entities.values(), *ep.pending_entities.values()]}  # fmt: skip
         await asyncio.gather(*(e.stop(drain_timeout=10) for e in ents.values()),
                              return_exceptions=True)  # fmt: skip
+        await self.pool.close()
 
     # -- data plane ------------------------------------------------------------------
     async def invoke(self, name: str, body: bytes, served: str | None = None):

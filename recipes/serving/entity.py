@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 from recipes.serving import protocol
 from recipes.serving.apierror import ApiError, unavailable
 from recipes.serving.config import EntitySpec
+from recipes.serving.pool import WorkerPool
 
 log = logging.getLogger("mdk.serving")
 
@@ -73,10 +71,10 @@ class Entity:
         stats: counters for ``/metrics`` and the API.
     """
 
-    def __init__(self, spec: EntitySpec, *, endpoint: str, env: dict[str, str], log_path: Path):
+    def __init__(self, spec: EntitySpec, *, endpoint: str, pool: WorkerPool, log_path: Path):
         self.spec = spec
         self.endpoint = endpoint
-        self.env = env
+        self.pool = pool
         self.log_path = log_path
         self.deployment = "DEPLOYMENT_CREATING"
         self.message = "Starting the model worker."
@@ -116,20 +114,13 @@ class Entity:
 
     async def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        cmd = [sys.executable, "-m", "recipes.serving.worker", "--fd", str(theirs.fileno()),
-               "--model-uri", self.spec.model_uri]  # fmt: skip
-        env = {**os.environ, **self.env, **self.spec.environment_vars}
-        try:
-            with self.log_path.open("ab") as out:
-                self._proc = await asyncio.create_subprocess_exec(
-                    *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                    pass_fds=(theirs.fileno(),), env=env,
-                )  # fmt: skip
-        finally:
-            theirs.close()
+        spare = await self.pool.take()
+        spare.log_path.unlink(missing_ok=True)
+        self._proc, reader, writer = spare.proc, spare.reader, spare.writer
         self.pid = self._proc.pid
-        reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**26)
+        order = {"model_uri": self.spec.model_uri, "env": self.spec.environment_vars,
+                 "log_path": str(self.log_path)}  # fmt: skip
+        writer.write(protocol.pack(order))
         try:
             hello = await asyncio.wait_for(protocol.read_message(reader), START_TIMEOUT)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):

@@ -1,8 +1,10 @@
 """A served entity's model worker: one process per entity, isolated from the HTTP front.
 
-Started by :mod:`recipes.serving.entity` as ``python -m recipes.serving.worker --fd N
---model-uri models:/<name>/<version>``; it loads the model, sends a handshake describing
-its input columns, then answers batches until the front closes the socket (or dies).
+Started by :mod:`recipes.serving.pool` as ``python -m recipes.serving.worker --fd N``, it
+imports MLflow and opens the registry first (the slow part, ~3 s), says so, and waits as a
+warm spare. An entity then sends it ``{"model_uri", "env"}``; it loads the model (~0.1 s
+warm), sends a handshake describing its input columns, then answers batches until the
+front closes the socket (or dies).
 
 A batch is a list of items, each ``(columns, rows)`` in the model's column order (the front
 has already checked names and types). Fast path: for the ``sklearn`` flavor with named
@@ -15,6 +17,7 @@ retried alone so one bad request cannot fail its neighbours.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import socket
@@ -115,18 +118,54 @@ def _load(uri: str):
     return mlflow.pyfunc.load_model(uri)
 
 
+def _warm() -> None:
+    """Import MLflow and sklearn and open the registry, so a model loads in ~0.1 s later."""
+    import mlflow.pyfunc  # noqa: F401
+    import mlflow.sklearn  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    from mlflow import MlflowClient
+
+    with contextlib.suppress(ImportError):
+        import skops.io  # noqa: F401 - MLflow 3's sklearn format
+    try:
+        # load_model compares the model's requirements with what is installed; the first
+        # comparison maps every installed package to its modules (~2 s), then it is cached.
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+        _init_packages_to_modules_map()
+    except Exception as exc:  # noqa: BLE001 - a private helper: only a warm-up
+        log.warning("requirements warm-up skipped: %s", exc)
+    try:
+        MlflowClient().search_registered_models(max_results=1)
+    except Exception as exc:  # noqa: BLE001 - the registry may be down now and up later
+        log.warning("registry warm-up failed: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recipes.serving.worker")
     parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--model-uri", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     sock = socket.socket(fileno=args.fd)
     parent = os.getppid()
     t0 = time.perf_counter()
-    log.info("pid %d loading %s", os.getpid(), args.model_uri)
+    _warm()
+    protocol.send(sock, {"ok": True, "spare": True, "warm_seconds": time.perf_counter() - t0})
     try:
-        model = _load(args.model_uri)
+        order = protocol.recv(sock)  # {"model_uri": ..., "env": {...}}
+    except (EOFError, OSError):
+        return 0
+    os.environ.update(order.get("env") or {})
+    if order.get("log_path"):  # from now on, log to the entity's own file
+        out = os.open(order["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(out)
+    uri = order["model_uri"]
+    t0 = time.perf_counter()
+    log.info("pid %d loading %s", os.getpid(), uri)
+    try:
+        model = _load(uri)
         columns, kinds = _columns(model)
         predictor = Predictor(model, columns, kinds)
     except Exception as exc:  # noqa: BLE001 - reported to the front in the handshake

@@ -219,7 +219,9 @@ def test_local_workspace_client_talks_to_the_service_with_the_token(running):
         "pat",
     )
     assert ws.config.retry_timeout_seconds == 3
-    assert running.requests == []  # construction makes no request
+    # construction only checks the server's tracking store (GET /health), no API call
+    assert [path for path, _ in running.requests] in ([], ["/health"])
+    running.requests.clear()
     assert ws.serving_endpoints.get("churn").state.ready.value == "READY"
     [(path, headers)] = running.requests
     assert path == "/api/2.0/serving-endpoints/churn"
@@ -244,6 +246,7 @@ def test_local_client_ignores_databricks_env_and_profiles(monkeypatch, tmp_path,
     c = ws.config
     assert (c.host, c.token, c.auth_type) == (running.url, auth.token(), "pat")
     assert (c.client_id, c.workspace_id, c.profile, c.cluster_id) == (None, None, None, None)
+    running.requests.clear()  # drop the store check's GET /health
     ws.serving_endpoints.get("churn")
     [(_, headers)] = running.requests
     assert headers["Authorization"] == f"Bearer {auth.token()}"

@@ -67,9 +67,9 @@ def test_run_prints_progress_and_a_summary_and_exits_1_on_failure(tmp_path):
 def test_status_with_nothing_running():
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 0
-    header, _, row = result.stdout.strip().splitlines()
+    header, _, *rows = result.stdout.strip().splitlines()
     assert header.split() == ["service", "pid", "port", "url", "alive", "healthy"]
-    assert row.split() == ["mlflow", "no", "no"]
+    assert [row.split() for row in rows] == [["mlflow", "no", "no"], ["serving", "no", "no"]]
 
 
 def test_down_with_nothing_running():

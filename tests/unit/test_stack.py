@@ -61,7 +61,7 @@ def test_server_runs_in_its_own_process_group(server_home):
 
 def test_status_shows_it_alive_and_healthy(server_home):
     home, svc = server_home
-    (row,) = stack.status(home)
+    (row, _) = stack.status(home)  # mlflow, serving
     assert (row.name, row.pid, row.port, row.alive, row.healthy) == (
         "mlflow", svc.pid, svc.port, True, True,
     )  # fmt: skip
@@ -111,7 +111,7 @@ def test_stop_kills_the_server_and_removes_the_record(server_home):
     assert stack.stop("mlflow", home=home) == svc.pid
     assert _gone(svc.pid) and all(_gone(c) for c in children)
     assert not (home / "run" / "mlflow.json").exists()
-    (row,) = stack.status(home)
+    (row, _) = stack.status(home)  # mlflow, serving
     assert row.pid is None and not row.alive and not row.healthy
 
 
@@ -129,7 +129,7 @@ def test_stop_never_signals_a_process_that_is_not_ours(mdk_home):
         record = {"name": "mlflow", "pid": sleeper.pid, "port": 1, "url": "http://127.0.0.1:1",
                   "started_at": "2026-01-01T00:00:00+00:00", "cmd": ["x"]}  # fmt: skip
         (run / "mlflow.json").write_text(json.dumps(record))
-        (row,) = stack.status()
+        (row, _) = stack.status()  # mlflow, serving
         assert row.pid == sleeper.pid and not row.alive
         assert stack.stop("mlflow") is None
         assert sleeper.poll() is None
