@@ -168,7 +168,11 @@ def run(
             tail = f": {result.error}" if result.error else ""
             typer.echo(f"{mark} {path.name} {result.status} in {result.seconds:.1f}s{tail}")
 
-    results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
+    from recipes import stack
+
+    # the notebooks may start the serving endpoint: stop it afterwards unless it was running
+    with stack.stopping_new_services(report=typer.echo):
+        results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
     rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output) for r in results]
     typer.echo("\n" + table(("notebook", "status", "seconds", "output"), rows))
     if any(r.status != "ok" for r in results):

@@ -65,11 +65,16 @@ def clean(nb, golden_from=None):
 def refresh(paths: Iterable[Path]) -> list[Path]:
     """Execute ``paths`` in order in one fresh embedded store and rewrite their golden cells."""
     from recipes.runner import run_notebooks
+    from recipes.stack import stopping_new_services
 
     paths = [Path(p) for p in paths]
     with tempfile.TemporaryDirectory(prefix="mdk-golden-") as tmp:
         home = str(Path(tmp) / "home")
-        with scoped_env(MDK_HOME=home, MLFLOW_TRACKING_URI=None, MDK_TARGET=None):
+        # the serving endpoint a notebook starts in this home is stopped before it goes away
+        with (
+            scoped_env(MDK_HOME=home, MLFLOW_TRACKING_URI=None, MDK_TARGET=None),
+            stopping_new_services(),
+        ):
             results = run_notebooks(paths, {}, out_dir=Path(tmp) / "out")
         failed = [r for r in results if r.status != "ok"]
         if failed:

@@ -59,6 +59,7 @@ def check_parameters(
     *,
     choices: Mapping[str, Iterable[Any]] | None = None,
     minimum: Mapping[str, float] | None = None,
+    maximum: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Validate the notebook's annotated parameters.
 
@@ -66,6 +67,7 @@ def check_parameters(
         namespace: the notebook's ``globals()``; its ``__annotations__`` are the contract.
         choices: allowed values per parameter name.
         minimum: inclusive lower bounds per numeric parameter name.
+        maximum: inclusive upper bounds per numeric parameter name.
 
     Returns:
         The parameters as a dict (floats given as ints are widened to float).
@@ -95,5 +97,10 @@ def check_parameters(
         if params[name] < low:
             raise ParameterError(
                 f"Parameter {name!r} got {params[name]!r}: it must be at least {low}."
+            )
+    for name, high in (maximum or {}).items():
+        if params[name] > high:
+            raise ParameterError(
+                f"Parameter {name!r} got {params[name]!r}: it must be at most {high}."
             )
     return params

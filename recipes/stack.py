@@ -329,3 +329,21 @@ def status(home: Path | None = None) -> list[ServiceStatus]:
         healthy = alive and _healthy(svc.url, spec.health_path)
         rows.append(ServiceStatus(name, svc.pid, svc.port, svc.url, alive, healthy))
     return rows
+
+
+@contextlib.contextmanager
+def stopping_new_services(home: Path | None = None, report: Callable[[str], None] | None = None):
+    """Stop, on exit, the services that started inside the block (e.g. by a notebook).
+
+    Services already running on entry are left alone, so ``mdk up`` keeps its stack.
+    """
+    home = _home(home)
+    running = {s.name for s in status(home) if s.alive}
+    try:
+        yield
+    finally:
+        for svc in status(home):
+            if svc.alive and svc.name not in running:
+                stop(svc.name, home)
+                if report is not None:
+                    report(f"stopped {svc.name} (pid {svc.pid}), which this run started")

@@ -53,6 +53,9 @@ def test_choices_and_minimum():
         check_parameters(good(target="cloud"), choices={"target": ("local", "databricks")})
     with pytest.raises(ParameterError, match="at least 100"):
         check_parameters(good(n_rows=5), minimum={"n_rows": 100})
+    with pytest.raises(ParameterError, match="at most 10"):
+        check_parameters(good(n_rows=50), maximum={"n_rows": 10})
+    assert check_parameters(good(n_rows=10), maximum={"n_rows": 10})["n_rows"] == 10
 
 
 def test_string_annotations_and_missing_contract():

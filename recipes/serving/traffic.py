@@ -1,0 +1,218 @@
+"""Send bounded traffic to an endpoint and compare the split it saw with the routes.
+
+Used by the A/B notebook: :func:`send` fires ``n`` single-record requests from a few
+keep-alive clients; :func:`background` keeps traffic flowing while a config changes; the
+split is read twice, from each response's ``served-model-name`` header and from the
+inference table (matched by ``client_request_id``), and :func:`compare_split` checks it
+against the configured percentages within a stated binomial tolerance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from recipes.errors import ParameterError
+
+TIMEOUT = 30.0
+SIGMAS = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
+MAX_REQUESTS = 100_000
+
+
+def records(n_rows: int, seed: int = 1) -> list[dict]:
+    """``n_rows`` feature records of live traffic (floats, as a client would send)."""
+    from recipes.data import FEATURES, live_traffic
+
+    return live_traffic(n_rows, seed=seed)[list(FEATURES)].to_dict(orient="records")
+
+
+@dataclass
+class TrafficResult:
+    """What the clients saw: one row per request.
+
+    Attributes:
+        frame: ``client_request_id``, ``status`` (-1 for a transport error),
+            ``served_model_name``, ``ms``, ``phase`` and ``error``.
+        seconds: wall time of the whole run.
+    """
+
+    frame: pd.DataFrame
+    seconds: float
+
+    @property
+    def sent(self) -> int:
+        return len(self.frame)
+
+    @property
+    def failed(self) -> int:
+        return int((self.frame["status"] != 200).sum()) if self.sent else 0
+
+    def split(self, phase: str | None = None) -> pd.Series:
+        """Successful requests per served entity (from the response header)."""
+        f = self.frame if phase is None else self.frame[self.frame["phase"] == phase]
+        return f[f["status"] == 200]["served_model_name"].value_counts().sort_index()
+
+
+class _Clients:
+    """``concurrency`` threads, each with a keep-alive session, sending until told to stop."""
+
+    def __init__(self, conn, endpoint: str, *, concurrency: int, limit: int, tag: str,
+                 seed: int, timeout: float):  # fmt: skip
+        if concurrency < 1 or limit < 1:
+            raise ParameterError("concurrency and the request count must be >= 1.")
+        self.url = conn.invocations_url(endpoint)
+        self.headers = conn.headers
+        self.pool = records(min(limit, 1000), seed)
+        self.limit, self.tag, self.timeout = limit, tag, timeout
+        self.counter = itertools.count()
+        self.rows: list[tuple] = []
+        self.phase = "during"
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(concurrency)]
+
+    def _run(self) -> None:
+        import requests
+
+        with requests.Session() as session:
+            while not self.stop.is_set():
+                i = next(self.counter)
+                if i >= self.limit:
+                    return
+                crid, phase = f"{self.tag}-{i}", self.phase
+                body = {"dataframe_records": [self.pool[i % len(self.pool)]],
+                        "client_request_id": crid}  # fmt: skip
+                t0 = time.perf_counter()
+                try:
+                    r = session.post(self.url, json=body, headers=self.headers,
+                                     timeout=self.timeout)  # fmt: skip
+                    row = (crid, r.status_code, r.headers.get("served-model-name"), phase,
+                           None if r.status_code == 200 else r.text[:300])  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 - counted as a failed request
+                    row = (crid, -1, None, phase, f"{type(exc).__name__}: {exc}"[:300])
+                ms = (time.perf_counter() - t0) * 1000
+                self.rows.append((*row[:3], round(ms, 2), *row[3:]))
+
+    def start(self) -> _Clients:
+        self.t0 = time.perf_counter()
+        for t in self.threads:
+            t.start()
+        return self
+
+    def join(self) -> TrafficResult:
+        for t in self.threads:
+            t.join()
+        cols = ["client_request_id", "status", "served_model_name", "ms", "phase", "error"]
+        frame = pd.DataFrame(self.rows, columns=cols)
+        return TrafficResult(frame, round(time.perf_counter() - self.t0, 3))
+
+
+def _tag(tag: str | None) -> str:
+    return tag or f"mdk-{uuid.uuid4().hex[:8]}"
+
+
+def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: int = 1,
+         tag: str | None = None, timeout: float = TIMEOUT) -> TrafficResult:  # fmt: skip
+    """Send ``n_requests`` single-record requests from ``concurrency`` keep-alive clients.
+
+    Args:
+        conn: a :class:`recipes.serving.client.Connection` (host and token).
+        endpoint: the serving endpoint's name.
+        tag: prefix of each ``client_request_id`` (``<tag>-<i>``); random when None.
+    """
+    if not 1 <= n_requests <= MAX_REQUESTS:
+        raise ParameterError(f"n_requests must be 1..{MAX_REQUESTS}, got {n_requests}.")
+    clients = _Clients(conn, endpoint, concurrency=concurrency, limit=n_requests,
+                       tag=_tag(tag), seed=seed, timeout=timeout)  # fmt: skip
+    clients.phase = "all"
+    return clients.start().join()
+
+
+@dataclass
+class Background:
+    """Traffic that flows while the ``with`` block runs; ``result`` is set on exit."""
+
+    clients: _Clients
+    min_seconds: float
+    result: TrafficResult | None = field(default=None)
+
+    def __enter__(self) -> Background:
+        self.clients.phase = "before"
+        self.clients.start()
+        time.sleep(self.min_seconds / 2)  # traffic is flowing before the change
+        self.clients.phase = "during"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(self.min_seconds / 2)  # and keeps flowing after it
+        self.clients.phase = "after"
+        time.sleep(self.min_seconds / 4)
+        self.clients.stop.set()
+        self.result = self.clients.join()
+
+
+def background(conn, endpoint: str, *, concurrency: int = 4, seconds: float = 4.0,
+               tag: str | None = None, timeout: float = TIMEOUT) -> Background:  # fmt: skip
+    """Keep traffic flowing around a ``with`` block (``seconds`` split before/after it)."""
+    clients = _Clients(conn, endpoint, concurrency=concurrency, limit=MAX_REQUESTS,
+                       tag=_tag(tag), seed=2, timeout=timeout)  # fmt: skip
+    return Background(clients, seconds)
+
+
+def routes(endpoint) -> dict[str, int]:
+    """``{served entity: traffic %}`` of a ``ServingEndpointDetailed``'s live config."""
+    cfg = endpoint.config
+    return {(r.served_model_name or r.served_entity_name): r.traffic_percentage
+            for r in cfg.traffic_config.routes}  # fmt: skip
+
+
+def compare_split(observed: pd.Series, expected: dict[str, int], *,
+                  sigmas: float = SIGMAS) -> pd.DataFrame:  # fmt: skip
+    """Observed vs configured shares, each with a tolerance of ``sigmas`` standard errors.
+
+    The tolerance for a share ``p`` over ``n`` requests is ``sigmas * sqrt(p(1-p)/n)``
+    (binomial), at least 1 percentage point.
+    """
+    n = int(observed.sum())
+    rows = []
+    for name, pct in expected.items():
+        p = pct / 100
+        got = int(observed.get(name, 0))
+        share = 100 * got / n if n else 0.0
+        tol = max(1.0, 100 * sigmas * math.sqrt(p * (1 - p) / n)) if n else 100.0
+        rows.append({"served_entity": name, "expected_%": pct, "observed_%": round(share, 1),
+                     "requests": got, "tolerance_pp": round(tol, 1),
+                     "within": abs(share - pct) <= tol})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
+                   home=None) -> pd.Series:  # fmt: skip
+    """Requests per served entity in the inference table, for the given request ids.
+
+    Waits up to ``timeout`` seconds for the writer's flush (at most every second locally).
+    """
+    from recipes import tables
+    from recipes.errors import NotFoundError
+
+    wanted = set(client_request_ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            df = tables.read(table, home=home)
+            df = df[df["client_request_id"].isin(wanted)]
+        except NotFoundError:
+            df = pd.DataFrame(columns=["client_request_id", "request_metadata"])
+        if len(df) >= len(wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    entity = df["request_metadata"].map(lambda m: dict(m or {}).get("served_entity_name"))
+    counts = entity.value_counts().sort_index()
+    counts.attrs["rows"] = len(df)
+    return counts
