@@ -28,11 +28,14 @@ test-unit: setup
 
 # nbval re-runs the committed notebooks in a fresh embedded store (so versions start at 1)
 # and compares the cells marked `# NBVAL_CHECK_OUTPUT`.
+# The serve notebooks start a serving endpoint in that store; it is stopped afterwards.
 test-golden: setup
 	rm -rf $(NBVAL_HOME)
-	env -u MLFLOW_TRACKING_URI -u MDK_TARGET MDK_HOME=$(abspath $(NBVAL_HOME)) \
+	env -u MLFLOW_TRACKING_URI -u MDK_TARGET -u MDK_SERVING_URL -u MDK_SERVING_TOKEN \
+	  MDK_HOME=$(abspath $(NBVAL_HOME)) \
 	  $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/notebooks/sanitize.cfg \
-	  -p no:cacheprovider notebooks
+	  -p no:cacheprovider notebooks; \
+	status=$$?; MDK_HOME=$(abspath $(NBVAL_HOME)) $(BIN)/mdk down >/dev/null; exit $$status
 
 golden: setup  ## re-execute the notebooks and rewrite their golden outputs
 	$(BIN)/mdk golden

@@ -113,8 +113,8 @@ class _Clients:
         return TrafficResult(frame, round(time.perf_counter() - self.t0, 3))
 
 
-def _tag(tag: str | None) -> str:
-    return tag or f"mdk-{uuid.uuid4().hex[:8]}"
+def _tag(tag: str | None, kind: str) -> str:
+    return tag or f"{kind}-{uuid.uuid4().hex[:8]}"
 
 
 def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: int = 1,
@@ -124,12 +124,13 @@ def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: in
     Args:
         conn: a :class:`recipes.serving.client.Connection` (host and token).
         endpoint: the serving endpoint's name.
-        tag: prefix of each ``client_request_id`` (``<tag>-<i>``); random when None.
+        tag: prefix of each ``client_request_id`` (``<tag>-<i>``); ``split-<random>`` when
+            None (:func:`background` uses ``change-<random>``).
     """
     if not 1 <= n_requests <= MAX_REQUESTS:
         raise ParameterError(f"n_requests must be 1..{MAX_REQUESTS}, got {n_requests}.")
     clients = _Clients(conn, endpoint, concurrency=concurrency, limit=n_requests,
-                       tag=_tag(tag), seed=seed, timeout=timeout)  # fmt: skip
+                       tag=_tag(tag, "split"), seed=seed, timeout=timeout)  # fmt: skip
     clients.phase = "all"
     return clients.start().join()
 
@@ -161,7 +162,7 @@ def background(conn, endpoint: str, *, concurrency: int = 4, seconds: float = 4.
                tag: str | None = None, timeout: float = TIMEOUT) -> Background:  # fmt: skip
     """Keep traffic flowing around a ``with`` block (``seconds`` split before/after it)."""
     clients = _Clients(conn, endpoint, concurrency=concurrency, limit=MAX_REQUESTS,
-                       tag=_tag(tag), seed=2, timeout=timeout)  # fmt: skip
+                       tag=_tag(tag, "change"), seed=2, timeout=timeout)  # fmt: skip
     return Background(clients, seconds)
 
 

@@ -8,8 +8,11 @@ name, so tests never see each other's versions.
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 import uuid
+from pathlib import Path
 
 import nbformat
 import papermill
@@ -19,6 +22,7 @@ from recipes.target import repo_root
 from tests.notebooks.nbtools import NOTEBOOKS
 
 _CI_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")  # read before any fixture runs
+_CI_HOME = os.environ.get("MDK_HOME", "")
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +39,52 @@ def tracking_server(tmp_path_factory):
         yield service.url
     finally:
         stack.stop("mlflow", home=home)
+
+
+def _ci_serving_home(tracking_uri: str) -> Path | None:
+    """The CI's home when ``.ci/run`` started a serving endpoint on this tracking server."""
+    from recipes import stack
+
+    if not _CI_HOME:
+        return None
+    home = Path(_CI_HOME)
+    row = next(s for s in stack.status(home) if s.name == "serving")
+    if not row.healthy:
+        return None
+    with urllib.request.urlopen(row.url + "/health", timeout=5) as resp:
+        served = json.loads(resp.read()).get("tracking_uri")
+    return home if served == tracking_uri else None
+
+
+@pytest.fixture(scope="session")
+def serving_home(tracking_server, tmp_path_factory):
+    """An MDK_HOME whose recorded serving endpoint reads models from ``tracking_server``.
+
+    The CI's (started by ``.ci/run``), else one this session starts and stops by pid. The
+    serve and A/B notebooks run with this MDK_HOME, so they find the endpoint, its token
+    and its inference tables.
+    """
+    from recipes import stack
+    from recipes.target import scoped_env
+
+    home = _ci_serving_home(tracking_server)
+    if home is not None:
+        yield home
+        return
+    home = tmp_path_factory.mktemp("serving-home")
+    with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server):
+        stack.start("serving", home=home)
+    try:
+        yield home
+    finally:
+        stack.stop("serving", home=home)
+
+
+@pytest.fixture
+def served(serving_home, monkeypatch):
+    """Run this test's notebooks against the session's serving endpoint (its MDK_HOME)."""
+    monkeypatch.setenv("MDK_HOME", str(serving_home))
+    return serving_home
 
 
 @pytest.fixture(autouse=True)

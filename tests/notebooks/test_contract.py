@@ -30,6 +30,26 @@ CONTRACT = {
         "alias_version": ("int", "0"),
         "apply": ("bool", "True"),
     },
+    "03_serve": {
+        "target": ("str", '"local"'),
+        "model_name": ("str", '"churn-predictor"'),
+        "endpoint_name": ("str", '"churn-predictor-endpoint"'),
+        "entity_version": ("int", "0"),
+        "scale_to_zero_enabled": ("bool", "True"),
+        "idle_seconds": ("int", "5"),
+    },
+    "04_ab_split": {
+        "target": ("str", '"local"'),
+        "model_name": ("str", '"churn-predictor"'),
+        "endpoint_name": ("str", '"churn-ab"'),
+        "champion_version": ("int", "0"),
+        "challenger_version": ("int", "0"),
+        "challenger_traffic": ("int", "10"),
+        "n_requests": ("int", "500"),
+        "catalog": ("str", '"main"'),
+        "schema": ("str", '"mdk"'),
+        "apply": ("bool", "True"),
+    },
 }
 
 
