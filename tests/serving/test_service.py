@@ -1,0 +1,46 @@
+"""The serving endpoint as a stack service (`mdk up`, `mdk token`): start, health, stop."""
+
+from __future__ import annotations
+
+import psutil
+import requests
+from typer.testing import CliRunner
+
+from recipes import stack
+from recipes.cli import app
+from recipes.serving import auth
+
+
+def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home):
+    svc = stack.start("serving")
+    try:
+        assert svc.url.startswith("http://127.0.0.1:")
+        assert stack.start("serving").pid == svc.pid  # idempotent
+        health = requests.get(svc.url + "/health", timeout=5).json()
+        assert health["tracking_uri"] == f"sqlite:///{mdk_home / 'mlflow.db'}"
+        assert health["home"] == str(mdk_home)
+        r = requests.get(svc.url + "/api/2.0/serving-endpoints", timeout=5,
+                         headers={"Authorization": f"Bearer {auth.token()}"})  # fmt: skip
+        assert r.status_code == 200 and r.json() == {"endpoints": []}
+        assert requests.get(svc.url + "/api/2.0/serving-endpoints", timeout=5).status_code == 401
+        row = next(s for s in stack.status() if s.name == "serving")
+        assert row.alive and row.healthy and row.pid == svc.pid
+        children = psutil.Process(svc.pid).children(recursive=True)  # the warm spare worker
+    finally:
+        assert stack.stop("serving") == svc.pid
+    assert not psutil.pid_exists(svc.pid) or psutil.Process(svc.pid).status() == "zombie"
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert stack.read_record("serving") is None
+
+
+def test_mdk_token_prints_the_token_file(mdk_home):
+    result = CliRunner().invoke(app, ["token"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == auth.token() == auth.token_path().read_text().strip()
+    assert auth.token_path().stat().st_mode & 0o077 == 0
+
+
+def test_mdk_token_prefers_the_environment(mdk_home, monkeypatch):
+    monkeypatch.setenv("MDK_SERVING_TOKEN", "mdk-from-env")
+    assert CliRunner().invoke(app, ["token"]).stdout.strip() == "mdk-from-env"
