@@ -1,0 +1,384 @@
+"""Serving benchmark: ``mlflow models serve`` against the kit's local endpoint, side by side.
+
+Run from the repo root::
+
+    .venv/bin/python benchmarks/serving.py [--duration 10] [--repeats 3] [--quick] [--keep]
+
+One run trains ``churn-predictor`` v1/v2 into a fresh temporary ``MDK_HOME``, starts both
+servers on 127.0.0.1, and measures three targets with the same body (the seed's record),
+the same sequential client and the same load generator:
+
+* ``mlflow``: ``mlflow models serve -m models:/churn-predictor/1`` (1 worker), ``/invocations``;
+* ``entity``: the kit, ``/serving-endpoints/bench-entity/served-models/champion/invocations``;
+* ``split``: the kit, ``/serving-endpoints/bench-split/invocations``: champion/challenger
+  (both v1) at 90/10 with ``auto_capture_config`` on (table ``main.bench.ab_payload``).
+
+After a warm-up, ``--repeats`` rounds run per target, interleaved (A,B,C,A,B,C,...): a share
+of ``--seq`` sequential single-record requests over one keep-alive connection (p50/p99 over
+all of them), then ``--duration`` s with 8 keep-alive clients (``wrk -t2 -c8``; a Python
+asyncio generator if wrk is missing). Throughput is the median of the rounds.
+
+Goals: ``throughput_x`` = entity rps / mlflow rps >= 3; ``seq_p50_ratio`` = entity p50 /
+mlflow p50 <= 0.5; ``routing_capture_added_p50_ms`` = split p50 - entity p50 <= 1.0; and the
+inference table holds at least as many rows as 2xx answers the split target gave.
+The last printed line is a JSON summary. ``MDK_BENCH_PROFILE=<file>`` runs the kit's server
+under cProfile and writes its stats there (this slows the kit: diagnosis only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable  # the venv's python (not resolved: its bin/ is what mlflow needs on PATH)
+HOST = "127.0.0.1"
+MODEL = "churn-predictor"
+BODY = json.dumps(
+    {"dataframe_records": [{"total_purchases": 15, "avg_session_duration": 320,
+                            "days_since_last_visit": 7}]}  # fmt: skip
+).encode()
+TABLE = "main.bench.ab_payload"
+CAPTURE = {"catalog_name": "main", "schema_name": "bench", "table_name_prefix": "ab"}
+LUA = """wrk.method = "POST"
+wrk.body = [[%(body)s]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%%d,"duration_us":%%d,"connect":%%d,"read":%%d,' ..
+    '"write":%%d,"status":%%d,"timeout":%%d,"p50_us":%%d,"p99_us":%%d}\\n', summary.requests,
+    summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    path: str
+    seq: list[float] = field(default_factory=list)  # ms per sequential request
+    rps: list[float] = field(default_factory=list)  # one per throughput run
+    ok: int = 0  # 2xx answers, all phases
+    errors: int = 0  # non-2xx answers and socket errors, all phases
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def call(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    """One control-plane or check request on a fresh connection: (status, decoded JSON)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    try:
+        conn.request(method, path, data, headers(token))
+        resp = conn.getresponse()
+        raw = resp.read()
+    finally:
+        conn.close()
+    with contextlib.suppress(ValueError):
+        return resp.status, json.loads(raw) if raw else None
+    return resp.status, raw.decode(errors="replace")
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+
+
+def stop(proc: subprocess.Popen, *, group: bool, sig: int = signal.SIGTERM) -> None:
+    """Signal the process (or its whole group), SIGKILL its group after 10 s; by pid only."""
+    with contextlib.suppress(ProcessLookupError):
+        (os.killpg if group else os.kill)(proc.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    with contextlib.suppress(ProcessLookupError):  # leftovers in the session we started
+        os.killpg(proc.pid, signal.SIGKILL)  # (model workers, uvicorn): pgid == our pid
+    proc.wait(10)
+
+
+def wait_up(proc: subprocess.Popen, port: int, path: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args[:4]} exited ({proc.returncode}):\n{log.read_text()}")
+        with contextlib.suppress(OSError):
+            if call(port, "GET", path, "")[0] == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{proc.args[:4]} not up after {timeout:.0f} s; see {log}")
+
+
+def create_endpoint(port: int, token: str, name: str, entities: list[str],
+                    routes: list[int], capture: dict | None) -> None:  # fmt: skip
+    served = [{"name": e, "entity_name": MODEL, "entity_version": "1", "workload_size": "Small",
+               "scale_to_zero_enabled": False} for e in entities]  # fmt: skip
+    config: dict[str, Any] = {"served_entities": served, "traffic_config": {"routes": [
+        {"served_model_name": e, "traffic_percentage": p} for e, p in zip(entities, routes, strict=True)]}}
+    if capture:
+        config["auto_capture_config"] = capture
+    status, out = call(port, "POST", "/api/2.0/serving-endpoints", token,
+                       {"name": name, "config": config})  # fmt: skip
+    if status != 200:
+        raise SystemExit(f"creating {name}: {status} {out}")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = call(port, "GET", f"/api/2.0/serving-endpoints/{name}", token)[1]["state"]
+        if state["config_update"] == "NOT_UPDATING" and state["ready"] == "READY":
+            return
+        if state["config_update"] == "UPDATE_FAILED":
+            raise SystemExit(f"endpoint {name} failed: {state}")
+        time.sleep(0.2)
+    raise SystemExit(f"endpoint {name} not ready after 180 s")
+
+
+def sequential(t: Target, n: int, token: str, limit_s: float = 90) -> None:
+    """n requests, one at a time, on one keep-alive connection; each timed."""
+    conn, head = http.client.HTTPConnection(HOST, t.port, timeout=30), headers(token)
+    end = time.perf_counter() + limit_s
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            conn.request("POST", t.path, BODY, head)
+            resp = conn.getresponse()
+            resp.read()
+            t.seq.append((time.perf_counter() - t0) * 1000)
+            good = 200 <= resp.status < 300
+            t.ok, t.errors = t.ok + good, t.errors + (not good)
+            if t0 > end:
+                break
+    finally:
+        conn.close()
+
+
+def wrk_load(t: Target, seconds: float, script: Path) -> dict[str, float]:
+    cmd = ["wrk", "-t2", "-c8", f"-d{max(1, round(seconds))}s", "-s", str(script),
+           f"http://{HOST}:{t.port}{t.path}"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    match = re.search(r"^WRKJSON (\{.*\})$", out, re.M)
+    if not match:
+        raise SystemExit(f"wrk gave no summary for {t.name}:\n{out}")
+    s = json.loads(match.group(1))
+    errors = s["connect"] + s["read"] + s["write"] + s["status"] + s["timeout"]
+    return {"requests": s["requests"], "ok": s["requests"] - s["status"], "errors": errors,
+            "rps": s["requests"] / (s["duration_us"] / 1e6)}  # fmt: skip
+
+
+def py_load(t: Target, seconds: float, token: str) -> dict[str, float]:
+    """Fallback generator: 8 asyncio raw-socket keep-alive clients (slower than wrk)."""
+    req = (f"POST {t.path} HTTP/1.1\r\nHost: {HOST}:{t.port}\r\nAuthorization: Bearer {token}"
+           f"\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode()
+    tally = {"requests": 0, "ok": 0, "status": 0, "errors": 0}
+
+    async def client(end: float) -> None:
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection(HOST, t.port)
+            while time.perf_counter() < end:
+                writer.write(req + BODY)
+                status, length = int((await reader.readline()).split()[1]), 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    key, _, value = line.partition(b":")
+                    length = int(value) if key.strip().lower() == b"content-length" else length
+                await reader.readexactly(length)
+                tally["requests"] += 1
+                tally["ok" if 200 <= status < 300 else "status"] += 1
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            tally["errors"] += 1
+        finally:
+            if writer is not None:
+                writer.close()
+
+    async def run() -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(t0 + seconds) for _ in range(8)))
+        return time.perf_counter() - t0
+
+    elapsed = asyncio.run(asyncio.wait_for(run(), seconds + 60))
+    return {"requests": tally["requests"], "ok": tally["ok"],
+            "errors": tally["status"] + tally["errors"], "rps": tally["requests"] / elapsed}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def captured_rows(home: Path) -> int:
+    from recipes import tables
+    from recipes.errors import NotFoundError
+
+    try:
+        return tables.row_count(TABLE, home=home)
+    except NotFoundError:
+        return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--duration", type=float, default=None, help="seconds per throughput run")
+    ap.add_argument("--repeats", type=int, default=None, help="throughput runs per target")
+    ap.add_argument("--seq", type=int, default=None, help="sequential requests per target")
+    ap.add_argument("--quick", action="store_true", help="short runs (3 s, 1 repeat, 300 seq)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary MDK_HOME")
+    ap.add_argument("--no-wrk", action="store_true", help="use the Python load generator")
+    args = ap.parse_args()
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    repeats = args.repeats or (1 if args.quick else 3)
+    n_seq = args.seq or (300 if args.quick else 2000)
+    warm = 1.0 if args.quick else 2.0
+
+    home = Path(tempfile.mkdtemp(prefix="mdk-bench-"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}  # fmt: skip
+    env.update(MDK_HOME=str(home), PATH=f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}",
+               MDK_SERVING_IDLE_SECONDS="3600", PYTHONWARNINGS="ignore")  # fmt: skip
+    procs: dict[str, subprocess.Popen] = {}
+    kit_port, mlflow_port = free_port(), free_port()
+    token, made, status = "", [], 1
+    prof = os.environ.get("MDK_BENCH_PROFILE")
+    try:
+        t0 = time.monotonic()
+        code = (f"from recipes import target, train; target.use_target(); "
+                f"print(train.ensure_versions({MODEL!r}, 2))")  # fmt: skip
+        with (home / "train.log").open("wb") as out:
+            done = subprocess.run([PY, "-c", code], cwd=REPO, env=env, timeout=600, stdout=out,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
+        if done.returncode:
+            raise SystemExit(f"training failed:\n{(home / 'train.log').read_text()[-3000:]}")
+        print(f"trained {MODEL} v1, v2 in {time.monotonic() - t0:.1f} s (MDK_HOME={home})")
+        ml_env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
+        procs["mlflow"] = start(
+            [PY, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/1", "--env-manager",
+             "local", "--host", HOST, "-p", str(mlflow_port)], ml_env, home / "mlflow-serve.log")
+        runner = ["-m", "cProfile", "-o", str(Path(prof).resolve())] if prof else []
+        procs["kit"] = start([PY, *runner, "-m", "recipes.serving", "--host", HOST, "--port",
+                              str(kit_port)], env, home / "kit-server.log")  # fmt: skip
+        wait_up(procs["kit"], kit_port, "/health", home / "kit-server.log", 120)
+        wait_up(procs["mlflow"], mlflow_port, "/ping", home / "mlflow-serve.log", 180)
+        print(f"servers up after {time.monotonic() - t0:.1f} s")
+        sys.path.insert(0, str(REPO))
+        from recipes.serving.auth import token as serving_token
+
+        token = serving_token(home)
+        create_endpoint(kit_port, token, "bench-entity", ["champion"], [100], None)
+        made.append("bench-entity")
+        create_endpoint(kit_port, token, "bench-split", ["champion", "challenger"], [90, 10],
+                        CAPTURE)  # fmt: skip
+        made.append("bench-split")
+        targets = [
+            Target("mlflow", mlflow_port, "/invocations"),
+            Target("entity", kit_port, "/serving-endpoints/bench-entity/served-models/champion/invocations"),
+            Target("split", kit_port, "/serving-endpoints/bench-split/invocations"),
+        ]  # fmt: skip
+        answers = {}  # every target must answer 200 with the same predictions
+        for t in targets:
+            code, out = call(t.port, "POST", t.path, token, BODY)
+            t.ok += code == 200
+            answers[t.name] = (code, out.get("predictions") if isinstance(out, dict) else out)
+        if len({json.dumps(a) for a in answers.values()}) != 1 or answers["mlflow"][0] != 200:
+            raise SystemExit(f"targets disagree on the predictions: {answers}")
+        print(f"all targets answer {answers['mlflow'][1]} for the seed's record")
+
+        use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+        generator = "wrk -t2 -c8 (Lua POST script)" if use_wrk else "python asyncio, 8 conns"
+        if not use_wrk:
+            print("NOTE: not using wrk: the Python asyncio load generator runs instead")
+        script = home / "post.lua"
+        script.write_text(LUA % {"body": BODY.decode(), "token": token})
+
+        def load(t: Target, seconds: float) -> float:
+            r = wrk_load(t, seconds, script) if use_wrk else py_load(t, seconds, token)
+            t.ok, t.errors = t.ok + int(r["ok"]), t.errors + int(r["errors"])
+            if r["errors"]:
+                print(f"!! {t.name}: {r['errors']:.0f} non-2xx/socket errors in one run")
+            return r["rps"]
+
+        for t in targets:  # warm up, then rounds interleave the targets: A,B,C,A,B,C,...
+            load(t, warm)
+            sequential(t, 100, token)
+            t.seq.clear()
+        for i in range(repeats):
+            for t in targets:
+                sequential(t, n_seq // repeats + (i < n_seq % repeats), token)
+                t.rps.append(load(t, duration))
+                print(f"round {i + 1}/{repeats} {t.name:7s} seq p50 {pct(t.seq, 50):6.3f} ms  "
+                      f"{t.rps[-1]:8.1f} req/s")  # fmt: skip
+        sent, deadline = targets[2].ok, time.monotonic() + 8
+        while (captured := captured_rows(home)) < sent and time.monotonic() < deadline:
+            time.sleep(0.25)  # the capture writer flushes every second
+
+        med = {t.name: {"seq_p50_ms": round(pct(t.seq, 50), 3), "seq_p99_ms": round(pct(t.seq, 99), 3),
+                        "seq_n": len(t.seq), "rps_median": round(statistics.median(t.rps), 1),
+                        "rps_runs": [round(r, 1) for r in t.rps], "ok": t.ok, "errors": t.errors}
+               for t in targets}  # fmt: skip
+        print(f"\n{'target':8s} {'seq p50 ms':>10s} {'seq p99 ms':>10s} {'rps median':>11s}  runs")
+        for name, m in med.items():
+            print(f"{name:8s} {m['seq_p50_ms']:10.3f} {m['seq_p99_ms']:10.3f} "
+                  f"{m['rps_median']:11.1f}  {m['rps_runs']}")  # fmt: skip
+        ml, ent, spl = (med[t.name] for t in targets)
+        result = {"throughput_x": round(ent["rps_median"] / ml["rps_median"], 2),
+                  "seq_p50_ratio": round(ent["seq_p50_ms"] / ml["seq_p50_ms"], 3),
+                  "routing_capture_added_p50_ms": round(spl["seq_p50_ms"] - ent["seq_p50_ms"], 3),
+                  "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2)}  # fmt: skip
+        errors = sum(t.errors for t in targets)
+        goals = {"throughput_x_ge_3": result["throughput_x"] >= 3,
+                 "seq_p50_ratio_le_0_5": result["seq_p50_ratio"] <= 0.5,
+                 "routing_capture_added_le_1ms": result["routing_capture_added_p50_ms"] <= 1.0,
+                 "capture_complete": captured >= sent, "no_errors": errors == 0}  # fmt: skip
+        print()
+        for key, what, goal in [("throughput_x", "entity rps / mlflow rps", ">= 3"),
+                                ("seq_p50_ratio", "entity p50 / mlflow p50", "<= 0.5"),
+                                ("routing_capture_added_p50_ms", "split p50 - entity p50", "<= 1.0"),
+                                ("split_throughput_x", "split rps / mlflow rps", "")]:  # fmt: skip
+            print(f"{key:29s} {result[key]:8.3f}  ({what}){'  goal ' + goal if goal else ''}")
+        print(f"capture: {captured} rows in {TABLE} for {sent} 2xx answers from split")
+        print(f"errors (non-2xx + socket): {errors}; load generator: {generator}; goals: "
+              + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in goals.items()))
+        print(json.dumps({**result, "medians": med, "load_generator": generator,
+                          "cpu_count": os.cpu_count(), "duration_s": duration, "repeats": repeats,
+                          "seq_requests": n_seq, "captured_rows": captured,
+                          "capture_sent_2xx": sent, "errors": errors, "goals": goals}))  # fmt: skip
+        status = 0 if goals["capture_complete"] and goals["no_errors"] else 1
+    finally:
+        for name in made:
+            with contextlib.suppress(OSError):
+                call(kit_port, "DELETE", f"/api/2.0/serving-endpoints/{name}", token)
+        for name, proc in procs.items():  # uvicorn re-raises the signal it got: with SIGTERM
+            sig = signal.SIGINT if prof and name == "kit" else signal.SIGTERM  # cProfile
+            stop(proc, group=name == "mlflow", sig=sig)  # would not write its stats
+        if args.keep:
+            print(f"kept {home}", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
