@@ -1,7 +1,8 @@
 """The local Model Serving endpoint: a FastAPI app speaking the Databricks REST API.
 
-Control plane under ``/api/2.0/serving-endpoints``; data plane at
-``/serving-endpoints/{name}/invocations`` (and per served entity). Every answer other than
+Control plane under ``/api/2.0/serving-endpoints`` (FastAPI); data plane at
+``/serving-endpoints/{name}/invocations`` (and per served entity), answered by the plain
+ASGI :class:`~recipes.serving.fastpath.DataPlane` in front of it. Every answer other than
 a success is ``{"error_code", "message"}`` with the status the databricks-sdk maps
 (400/401/404/409/503). The app holds no model: workers do (see :mod:`.entity`).
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recipes.serving.apierror import ApiError, bad_request
@@ -27,7 +28,6 @@ from recipes.serving.payload import MAX_BYTES
 log = logging.getLogger("mdk.serving")
 
 API = "/api/2.0/serving-endpoints"
-JSON = "application/json"
 
 
 def _error(exc: ApiError) -> JSONResponse:
@@ -68,8 +68,12 @@ def create_app(
     make_manager: Callable[[], Manager],
     capture=None,
     info: dict | None = None,
-) -> FastAPI:
-    """Build the app. ``make_manager`` runs at startup (inside the event loop)."""
+):
+    """Build the ASGI app. ``make_manager`` runs at startup (inside the event loop).
+
+    Returns a :class:`~recipes.serving.fastpath.DataPlane` that answers the invocation
+    routes itself and hands everything else (and the lifespan) to the FastAPI app.
+    """
     expected = f"Bearer {token}"
     state: dict = {}
 
@@ -169,18 +173,7 @@ def create_app(
         ep = m._get(name)
         return PlainTextResponse(m.metrics.text(name, ep.entities), media_type="text/plain")
 
-    async def _invoke(name: str, served: str | None, request: Request) -> Response:
-        m = manager(request)
-        status, out, label = await m.invoke(name, await _body(request), served)
-        headers = {"served-model-name": label} if label else None
-        return Response(out, status_code=status, media_type=JSON, headers=headers)
+    from recipes.serving.fastpath import DataPlane
 
-    @app.post("/serving-endpoints/{name}/invocations")
-    async def invocations(name: str, request: Request):
-        return await _invoke(name, None, request)
-
-    @app.post("/serving-endpoints/{name}/served-models/{served}/invocations")
-    async def served_invocations(name: str, served: str, request: Request):
-        return await _invoke(name, served, request)
-
-    return app
+    # the data plane: POST /serving-endpoints/{name}[/served-models/{served}]/invocations
+    return DataPlane(app, token=token, manager=lambda: state.get("manager"))

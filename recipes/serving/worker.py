@@ -76,12 +76,22 @@ class Predictor:
         self.model = model
         self.columns = columns
         self.estimator = _fast_estimator(model, kinds) if columns else None
+        self.kernel = None  # numpy arithmetic equal to the estimator's predict (see .linear)
+        if self.estimator is not None:
+            import warnings
+
+            from recipes.serving.linear import compile_linear
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.kernel = compile_linear(self.estimator, len(columns))
 
     def _predict_rows(self, columns, rows):
         if self.estimator is not None:
             import numpy as np
 
-            return self.estimator.predict(np.asarray(rows, dtype=np.float64))
+            X = np.asarray(rows, dtype=np.float64)
+            return (self.kernel or self.estimator.predict)(X)
         import pandas as pd
 
         return self.model.predict(pd.DataFrame(rows, columns=columns))
@@ -118,6 +128,16 @@ def _load(uri: str):
     return mlflow.pyfunc.load_model(uri)
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGTERM when the front dies, even while still warming up."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _warm() -> None:
     """Import MLflow and sklearn and open the registry, so a model loads in ~0.1 s later."""
     import mlflow.pyfunc  # noqa: F401
@@ -146,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    _die_with_parent()
     sock = socket.socket(fileno=args.fd)
     parent = os.getppid()
     t0 = time.perf_counter()
@@ -175,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     load_s = time.perf_counter() - t0
     fast = predictor.estimator is not None
-    log.info("ready in %.2fs; columns=%s fast_path=%s", load_s, columns, fast)
+    log.info("ready in %.2fs; columns=%s fast_path=%s numpy_kernel=%s", load_s, columns, fast,
+             predictor.kernel is not None)  # fmt: skip
     protocol.send(
         sock,
         {"ok": True, "columns": columns, "kinds": kinds, "fast_path": fast,
