@@ -51,8 +51,11 @@ PY = sys.executable  # the venv's python (not resolved: its bin/ is what mlflow 
 HOST = "127.0.0.1"
 MODEL = "churn-predictor"
 BODY = json.dumps(
-    {"dataframe_records": [{"total_purchases": 15, "avg_session_duration": 320,
-                            "days_since_last_visit": 7}]}  # fmt: skip
+    {
+        "dataframe_records": [
+            {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
+        ]
+    }  # fmt: skip
 ).encode()
 TABLE = "main.bench.ab_payload"
 CAPTURE = {"catalog_name": "main", "schema_name": "bench", "table_name_prefix": "ab"}
@@ -139,8 +142,15 @@ def create_endpoint(port: int, token: str, name: str, entities: list[str],
                     routes: list[int], capture: dict | None) -> None:  # fmt: skip
     served = [{"name": e, "entity_name": MODEL, "entity_version": "1", "workload_size": "Small",
                "scale_to_zero_enabled": False} for e in entities]  # fmt: skip
-    config: dict[str, Any] = {"served_entities": served, "traffic_config": {"routes": [
-        {"served_model_name": e, "traffic_percentage": p} for e, p in zip(entities, routes, strict=True)]}}
+    config: dict[str, Any] = {
+        "served_entities": served,
+        "traffic_config": {
+            "routes": [
+                {"served_model_name": e, "traffic_percentage": p}
+                for e, p in zip(entities, routes, strict=True)
+            ]
+        },
+    }
     if capture:
         config["auto_capture_config"] = capture
     status, out = call(port, "POST", "/api/2.0/serving-endpoints", token,
@@ -192,8 +202,10 @@ def wrk_load(t: Target, seconds: float, script: Path) -> dict[str, float]:
 
 def py_load(t: Target, seconds: float, token: str) -> dict[str, float]:
     """Fallback generator: 8 asyncio raw-socket keep-alive clients (slower than wrk)."""
-    req = (f"POST {t.path} HTTP/1.1\r\nHost: {HOST}:{t.port}\r\nAuthorization: Bearer {token}"
-           f"\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode()
+    req = (
+        f"POST {t.path} HTTP/1.1\r\nHost: {HOST}:{t.port}\r\nAuthorization: Bearer {token}"
+        f"\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
+    ).encode()
     tally = {"requests": 0, "ok": 0, "status": 0, "errors": 0}
 
     async def client(end: float) -> None:
@@ -221,8 +233,12 @@ def py_load(t: Target, seconds: float, token: str) -> dict[str, float]:
         return time.perf_counter() - t0
 
     elapsed = asyncio.run(asyncio.wait_for(run(), seconds + 60))
-    return {"requests": tally["requests"], "ok": tally["ok"],
-            "errors": tally["status"] + tally["errors"], "rps": tally["requests"] / elapsed}
+    return {
+        "requests": tally["requests"],
+        "ok": tally["ok"],
+        "errors": tally["status"] + tally["errors"],
+        "rps": tally["requests"] / elapsed,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -275,8 +291,24 @@ def main() -> int:
         print(f"trained {MODEL} v1, v2 in {time.monotonic() - t0:.1f} s (MDK_HOME={home})")
         ml_env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
         procs["mlflow"] = start(
-            [PY, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/1", "--env-manager",
-             "local", "--host", HOST, "-p", str(mlflow_port)], ml_env, home / "mlflow-serve.log")
+            [
+                PY,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                f"models:/{MODEL}/1",
+                "--env-manager",
+                "local",
+                "--host",
+                HOST,
+                "-p",
+                str(mlflow_port),
+            ],
+            ml_env,
+            home / "mlflow-serve.log",
+        )
         runner = ["-m", "cProfile", "-o", str(Path(prof).resolve())] if prof else []
         procs["kit"] = start([PY, *runner, "-m", "recipes.serving", "--host", HOST, "--port",
                               str(kit_port)], env, home / "kit-server.log")  # fmt: skip
@@ -359,8 +391,10 @@ def main() -> int:
                                 ("split_throughput_x", "split rps / mlflow rps", "")]:  # fmt: skip
             print(f"{key:29s} {result[key]:8.3f}  ({what}){'  goal ' + goal if goal else ''}")
         print(f"capture: {captured} rows in {TABLE} for {sent} 2xx answers from split")
-        print(f"errors (non-2xx + socket): {errors}; load generator: {generator}; goals: "
-              + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in goals.items()))
+        print(
+            f"errors (non-2xx + socket): {errors}; load generator: {generator}; goals: "
+            + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in goals.items())
+        )
         print(json.dumps({**result, "medians": med, "load_generator": generator,
                           "cpu_count": os.cpu_count(), "duration_s": duration, "repeats": repeats,
                           "seq_requests": n_seq, "captured_rows": captured,
