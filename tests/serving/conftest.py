@@ -1,0 +1,267 @@
+"""A real serving server per test module, reading 'churn-predictor' v1/v2 from one store.
+
+The store is the session's trained store (tests/conftest.py builds it once); each server
+gets its own MDK_HOME and port, and is stopped (with its model workers) at teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from recipes.serving.auth import token as read_token
+from recipes.stack import free_port
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 40.0
+READY_TIMEOUT = 90.0
+MODEL = "churn-predictor"
+RECORD = {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
+
+# the environment a server must not inherit from the test process or a workspace
+_SCRUB = (
+    "MLFLOW_REGISTRY_URI",
+    "MDK_SERVING_TOKEN",
+    "MDK_SERVING_IDLE_SECONDS",
+    "SPARK_REMOTE",
+    "MDK_SPARK_REMOTE",
+)
+
+
+class Server:
+    """One ``python -m recipes.serving`` process on 127.0.0.1 (see the ``server`` fixture).
+
+    Attributes:
+        url: ``http://127.0.0.1:<port>``.
+        token: the bearer token kept in ``home``.
+        home: the server's ``MDK_HOME``.
+        pid: the running server's pid (None while stopped).
+    """
+
+    def __init__(self, home: Path, store: Path, *, idle_seconds: float = 2, seed: int = 7):
+        self.home = home
+        self.store = store
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.idle_seconds = idle_seconds
+        self.seed = seed
+        self.proc: subprocess.Popen | None = None
+        self.token = read_token(home)
+        self.log = home / "server.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def start(self) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _SCRUB and not k.startswith("DATABRICKS_")
+        }
+        env.update(
+            MDK_HOME=str(self.home),
+            MDK_TARGET="local",
+            MLFLOW_TRACKING_URI=f"sqlite:///{self.store / 'mlflow.db'}",
+            MLFLOW_DISABLE_TELEMETRY="true",  # the tests talk to 127.0.0.1 only
+            DO_NOT_TRACK="true",
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "recipes.serving",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--idle-seconds",
+            str(self.idle_seconds),
+            "--seed",
+            str(self.seed),
+        ]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not healthy within {START_TIMEOUT}s: {self.tail()}")
+
+    def children(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except (psutil.NoSuchProcess, AttributeError):
+            return []
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        """Signal the server, wait for it, then kill any child it left; its exit code."""
+        proc = self.proc
+        if proc is None:
+            return None
+        kids = self.children()
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        try:
+            code = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            kids += self.children()
+            proc.kill()
+            code = proc.wait(10)
+        _, alive = psutil.wait_procs(kids, timeout=10)
+        for child in alive:  # only our own children, by pid
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        psutil.wait_procs(alive, timeout=5)
+        return code
+
+    def restart(self) -> None:
+        """SIGTERM, wait, and start again on the same home and port."""
+        self.stop()
+        self.start()
+
+    def client(self):
+        """The official databricks-sdk client for this server."""
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+
+        cfg = Config(host=self.url, token=self.token, auth_type="pat", retry_timeout_seconds=10)
+        return WorkspaceClient(config=cfg)
+
+    def tail(self, n: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-n:]
+        except OSError:
+            return "(no log)"
+
+    # -- raw REST helpers --------------------------------------------------------------
+    def api(self, method: str, path: str = "", **kwargs) -> requests.Response:
+        kwargs.setdefault("headers", self.headers)
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, f"{self.url}/api/2.0/serving-endpoints{path}", **kwargs)
+
+    def invoke(self, name: str, body, *, served: str | None = None, **kwargs):
+        path = f"/serving-endpoints/{name}"
+        path += f"/served-models/{served}/invocations" if served else "/invocations"
+        kwargs.setdefault("headers", self.headers)
+        kwargs.setdefault("timeout", 30)
+        if isinstance(body, bytes | str):
+            return requests.post(self.url + path, data=body, **kwargs)
+        return requests.post(self.url + path, json=body, **kwargs)
+
+    def endpoint(self, name: str) -> dict:
+        resp = self.api("GET", f"/{name}")
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def create(self, name: str, config: dict, **extra) -> dict:
+        resp = self.api("POST", json={"name": name, "config": config, **extra})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def wait_ready(self, name: str, timeout: float = READY_TIMEOUT) -> dict:
+        """Poll GET until READY and NOT_UPDATING (fails on UPDATE_FAILED or the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ep = self.endpoint(name)
+            state = ep["state"]
+            if state == {"ready": "READY", "config_update": "NOT_UPDATING"}:
+                return ep
+            assert state["config_update"] != "UPDATE_FAILED", json.dumps(ep)
+            assert time.monotonic() < deadline, f"{name} not ready: {json.dumps(ep)}"
+            time.sleep(0.1)
+
+
+def entity(name: str, version: str | int = 1, *, scale_to_zero: bool = False) -> dict:
+    """A served-entity JSON object for churn-predictor."""
+    return {
+        "name": name,
+        "entity_name": MODEL,
+        "entity_version": str(version),
+        "workload_size": "Small",
+        "scale_to_zero_enabled": scale_to_zero,
+    }
+
+
+def routes(**percent: int) -> dict:
+    return {
+        "routes": [{"served_model_name": n, "traffic_percentage": p} for n, p in percent.items()]
+    }
+
+
+def capture(prefix: str, *, catalog: str = "main", schema: str = "serving") -> dict:
+    return {
+        "catalog_name": catalog,
+        "schema_name": schema,
+        "table_name_prefix": prefix,
+        "enabled": True,
+    }
+
+
+def read_payload(home: Path, table: str, expect: int, timeout: float = 5.0):
+    """The inference table once it holds ``expect`` rows (or whatever it holds at ``timeout``)."""
+    from recipes import tables
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = tables.read(table, home=home) if tables.exists(table, home=home) else None
+        n = 0 if rows is None else len(rows)
+        if n >= expect or time.monotonic() >= deadline:
+            return rows
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def churn_store(_trained_store) -> Path:
+    """The session's trained store (built once by tests/conftest.py): v1 and v2."""
+    return _trained_store
+
+
+@pytest.fixture(scope="session")
+def pyfunc_models(churn_store) -> dict:
+    """``{1: model, 2: model}``: churn-predictor loaded with ``mlflow.pyfunc.load_model``."""
+    import mlflow.pyfunc
+
+    from recipes.target import scoped_env
+
+    uri = f"sqlite:///{churn_store / 'mlflow.db'}"
+    with scoped_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=None):
+        return {v: mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}") for v in (1, 2)}
+
+
+def _start(tmp_path_factory, store: Path, **kwargs):
+    home = tmp_path_factory.mktemp("serving") / "mdk"
+    home.mkdir()
+    srv = Server(home, store, **kwargs)
+    srv.start()
+    return srv
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, churn_store):
+    """A real server for the module (``--idle-seconds 2 --seed 7``), stopped at teardown."""
+    srv = _start(tmp_path_factory, churn_store)
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -1,0 +1,498 @@
+"""The control and data planes of a real server, through the official databricks-sdk and REST.
+
+One server for the module; each test uses its own endpoint names. The ``api-seed`` endpoint
+follows the seed's lifecycle in file order: create, tag, scale to zero, query, A/B update,
+logs, metrics, delete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+import requests
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service.serving import (
+    EndpointCoreConfigInput,
+    EndpointStateConfigUpdate,
+    EndpointStateReady,
+    EndpointTag,
+    Route,
+    ServedEntityInput,
+    ServedModelStateDeployment,
+    TrafficConfig,
+)
+
+from recipes import tables
+from recipes.data import FEATURES
+from tests.serving.conftest import (
+    MODEL,
+    RECORD,
+    capture,
+    entity,
+    read_payload,
+    routes,
+)
+
+WAIT = timedelta(seconds=180)
+SEED = "api-seed"
+PAYLOAD_COLUMNS = {
+    "databricks_request_id",
+    "client_request_id",
+    "date",
+    "timestamp_ms",
+    "status_code",
+    "execution_time_ms",
+    "sampling_fraction",
+    "request",
+    "response",
+    "request_metadata",
+}
+
+
+def _rows(n: int = 200, seed: int = 3) -> list[dict]:
+    """Random records mixing JSON ints and floats in every column, plus edge values."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        purchases = int(rng.integers(0, 60))
+        duration = round(float(rng.uniform(5, 900)), 2)
+        days = int(rng.integers(0, 120))
+        if i % 4 == 1:  # floats where the seed sends ints, ints where it sends floats
+            purchases, duration, days = purchases + 0.5, int(duration), float(days)
+        out.append(dict(zip(FEATURES, (purchases, duration, days), strict=True)))
+    out += [
+        RECORD,
+        dict.fromkeys(FEATURES, 0),
+        {"total_purchases": 1e6, "avg_session_duration": -3.25, "days_since_last_visit": 10**9},
+    ]
+    return out
+
+
+ROWS = _rows()
+
+
+def _expected(model, rows: list[dict]) -> list:
+    return pd.Series(model.predict(pd.DataFrame(rows))).tolist()
+
+
+def _error(resp: requests.Response) -> dict:
+    body = resp.json()
+    assert set(body) == {"error_code", "message"}, body
+    return body
+
+
+@pytest.fixture(scope="module")
+def main(server) -> str:
+    """``api-main``: champion (v1) takes all traffic, challenger (v2) only the per-entity route."""
+    name = "api-main"
+    config = {
+        "served_entities": [entity("champion", 1), entity("challenger", 2)],
+        "traffic_config": routes(champion=100, challenger=0),
+    }
+    server.create(name, config)
+    server.wait_ready(name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def seed(server):
+    """``api-seed``, created exactly as the seed does, then waited on with ``.result()``."""
+    w = server.client()
+    waiter = w.serving_endpoints.create(
+        name=SEED,
+        config=EndpointCoreConfigInput(
+            name=SEED,
+            served_entities=[
+                ServedEntityInput(
+                    entity_name="churn-predictor",
+                    entity_version="1",
+                    workload_size="Small",
+                    scale_to_zero_enabled=True,
+                )
+            ],
+        ),
+    )
+    return waiter, waiter.result(timeout=WAIT)
+
+
+# -- probes and the control plane --------------------------------------------------------
+def test_well_known_probe_is_a_404_json_without_auth(server):
+    resp = requests.get(server.url + "/.well-known/databricks-config", timeout=5)
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/json")
+    assert _error(resp)["error_code"]
+
+
+def test_seed_create_returns_a_ready_endpoint(server, seed):
+    waiter, ep = seed
+    assert waiter.response.name == SEED  # the POST answered at once, before the worker was up
+    assert ep.name == SEED and ep.id
+    assert ep.state.ready == EndpointStateReady.READY
+    assert ep.state.config_update == EndpointStateConfigUpdate.NOT_UPDATING
+    assert ep.pending_config is None
+    (se,) = ep.config.served_entities
+    assert (se.name, se.entity_name, se.entity_version) == ("churn-predictor-1", MODEL, "1")
+    assert se.workload_size == "Small" and se.scale_to_zero_enabled is True
+    assert se.state.deployment == ServedModelStateDeployment.DEPLOYMENT_READY
+    (route,) = ep.config.traffic_config.routes
+    assert (route.served_model_name, route.traffic_percentage) == ("churn-predictor-1", 100)
+
+
+def test_get_and_list_through_the_sdk(server, seed):
+    w = server.client()
+    got = w.serving_endpoints.get(SEED)
+    assert got.id == seed[1].id and got.config.served_entities[0].entity_version == "1"
+    listed = {e.name: e for e in w.serving_endpoints.list()}
+    assert SEED in listed and listed[SEED].id == got.id
+    assert listed[SEED].state.ready == EndpointStateReady.READY
+
+
+def test_patch_tags_then_scale_to_zero_and_a_measured_cold_start(server, seed, pyfunc_models):
+    w = server.client()
+    tags = w.serving_endpoints.patch(
+        SEED, add_tags=[EndpointTag(key="mdk_idle_seconds", value="2")]
+    )
+    assert {(t.key, t.value) for t in tags.tags} == {("mdk_idle_seconds", "2")}
+    assert server.endpoint(SEED)["tags"] == [{"key": "mdk_idle_seconds", "value": "2"}]
+
+    def mdk() -> dict:
+        return server.endpoint(SEED)["config"]["served_entities"][0]["mdk"]
+
+    deadline = time.monotonic() + 30
+    while not mdk()["scaled_to_zero"]:
+        assert time.monotonic() < deadline, mdk()
+        time.sleep(0.2)
+    before = mdk()
+    assert before["worker_pid"] is None and before["cold_starts"] == 0
+
+    resp = server.invoke(SEED, {"dataframe_records": [RECORD]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"predictions": _expected(pyfunc_models[1], [RECORD])}
+    after = mdk()
+    assert after["cold_starts"] == 1 and after["last_cold_start_ms"] > 0
+    assert after["worker_pid"] is not None and after["scaled_to_zero"] is False
+
+
+def test_query_through_the_sdk_reads_the_served_model_name(server, seed, pyfunc_models):
+    w = server.client()
+    resp = w.serving_endpoints.query(SEED, dataframe_records=[RECORD])
+    assert resp.predictions == _expected(pyfunc_models[1], [RECORD])
+    assert resp.served_model_name == "churn-predictor-1"
+
+
+def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, seed):
+    w = server.client()
+    w.serving_endpoints.patch(SEED, add_tags=[EndpointTag(key="mdk_idle_seconds", value="600")])
+    warm = server.invoke(SEED, {"dataframe_records": [RECORD]})  # a worker up for the update
+    assert warm.status_code == 200, warm.text
+    waiter = w.serving_endpoints.update_config(
+        SEED,
+        served_entities=[
+            ServedEntityInput(
+                name="champion",
+                entity_name=MODEL,
+                entity_version="1",
+                workload_size="Small",
+                scale_to_zero_enabled=False,
+            ),
+            ServedEntityInput(
+                name="challenger",
+                entity_name=MODEL,
+                entity_version="2",
+                workload_size="Small",
+                scale_to_zero_enabled=False,
+            ),
+        ],
+        traffic_config=TrafficConfig(
+            routes=[
+                Route(served_model_name="champion", traffic_percentage=90),
+                Route(served_model_name="challenger", traffic_percentage=10),
+            ]
+        ),
+    )
+    during = server.endpoint(SEED)  # new workers must start, so the update is still running
+    assert during["state"]["config_update"] == "IN_PROGRESS"
+    pending = during["pending_config"]
+    assert [e["name"] for e in pending["served_entities"]] == ["champion", "challenger"]
+    assert pending["start_time"] > 0 and pending["config_version"] == 2
+    assert [e["name"] for e in during["config"]["served_entities"]] == ["churn-predictor-1"]
+    old = server.invoke(SEED, {"dataframe_records": [RECORD]})  # the old config keeps serving
+    assert old.status_code == 200 and old.headers["served-model-name"] == "churn-predictor-1"
+
+    ep = waiter.result(timeout=WAIT)
+    assert ep.state.config_update == EndpointStateConfigUpdate.NOT_UPDATING
+    assert ep.pending_config is None
+    assert [(e.name, e.entity_version) for e in ep.config.served_entities] == [
+        ("champion", "1"),
+        ("challenger", "2"),
+    ]
+    assert [
+        (r.served_model_name, r.traffic_percentage) for r in ep.config.traffic_config.routes
+    ] == [
+        ("champion", 90),
+        ("challenger", 10),
+    ]
+    assert ep.config.config_version == 2
+
+
+def test_traffic_follows_the_split_and_names_the_served_entity(server, seed):
+    with requests.Session() as s:
+        names = [
+            s.post(
+                f"{server.url}/serving-endpoints/{SEED}/invocations",
+                headers=server.headers,
+                json={"dataframe_records": [RECORD]},
+                timeout=30,
+            ).headers["served-model-name"]
+            for _ in range(200)
+        ]
+    counts = {n: names.count(n) for n in set(names)}
+    assert set(counts) == {"champion", "challenger"}
+    assert 150 <= counts["champion"] <= 199, counts  # 90 % of 200, far beyond 5 sigma
+
+
+def test_per_entity_route_reaches_that_entity(server, seed, pyfunc_models):
+    for served, version in (("challenger", 2), ("champion", 1)):
+        resp = server.invoke(SEED, {"dataframe_records": ROWS}, served=served)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["served-model-name"] == served
+        assert resp.json()["predictions"] == _expected(pyfunc_models[version], ROWS)
+
+
+def test_logs_return_the_worker_log(server, seed):
+    w = server.client()
+    logs = w.serving_endpoints.logs(SEED, "challenger").logs
+    pid = server.endpoint(SEED)["config"]["served_entities"][1]["mdk"]["worker_pid"]
+    assert f"worker pid {pid} loading models:/{MODEL}/2" in logs
+    assert "ready in" in logs and "fast_path=True" in logs
+    raw = server.api("GET", f"/{SEED}/served-models/champion/logs")
+    assert raw.status_code == 200 and f"models:/{MODEL}/1" in raw.json()["logs"]
+
+
+def test_metrics_are_prometheus_text(server, seed):
+    for _ in range(5):
+        assert server.invoke(SEED, {"dataframe_records": [RECORD]}, served="champion").ok
+    assert server.invoke(SEED, {"dataframe_records": [{}]}, served="champion").status_code == 400
+    resp = server.api("GET", f"/{SEED}/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    text = resp.text
+    assert "# TYPE mdk_requests_total counter" in text
+    lines = [ln for ln in text.splitlines() if ln.startswith("mdk_requests_total{")]
+    by_entity = {}
+    for ln in lines:
+        labels, value = ln.rsplit(" ", 1)
+        assert f'endpoint="{SEED}"' in labels
+        by_entity[labels] = int(value)
+    ok = f'mdk_requests_total{{endpoint="{SEED}",served_entity="champion",status="200"}}'
+    assert by_entity[ok] >= 5
+    assert by_entity[ok.replace('"200"', '"400"')] >= 1
+    assert "# TYPE mdk_request_latency_ms histogram" in text
+    sdk_text = server.client().serving_endpoints.export_metrics(SEED).contents.read().decode()
+    assert ok in sdk_text
+
+
+def test_delete_removes_the_endpoint_and_stops_its_workers(server, seed):
+    w = server.client()
+    pids = [e["mdk"]["worker_pid"] for e in server.endpoint(SEED)["config"]["served_entities"]]
+    assert all(pids)
+    w.serving_endpoints.delete(SEED)
+    with pytest.raises(NotFound):
+        w.serving_endpoints.get(SEED)
+    assert SEED not in {e.name for e in w.serving_endpoints.list()}
+    resp = server.invoke(SEED, {"dataframe_records": [RECORD]})
+    assert resp.status_code == 404 and _error(resp)["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    procs = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            procs.append(psutil.Process(pid))
+    _, alive = psutil.wait_procs(procs, timeout=30)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_delete_while_creating_leaves_no_worker_behind(server):
+    name = "api-short-lived"
+    server.create(name, {"served_entities": [entity("only", 1)]})
+    resp = server.api("DELETE", f"/{name}")
+    assert resp.status_code == 200 and resp.json() == {}
+    assert server.api("GET", f"/{name}").status_code == 404
+    assert name not in {e["name"] for e in server.api("GET").json()["endpoints"]}
+    log = server.home / "serving" / "logs" / name / "only.log"
+    deadline, pid = time.monotonic() + 20, None
+    while pid is None and time.monotonic() < deadline:  # the worker may have started anyway
+        found = re.search(r"worker pid (\d+) loading", log.read_text() if log.exists() else "")
+        pid = int(found[1]) if found else None
+        time.sleep(0.2)
+    if pid is not None:
+        try:
+            gone = psutil.Process(pid).wait(20) is not None or True
+        except psutil.NoSuchProcess:
+            gone = True
+        except psutil.TimeoutExpired:
+            gone = False
+        assert gone, f"worker {pid} of the deleted endpoint {name} still runs"
+
+
+# -- the data plane: the four formats against pyfunc -------------------------------------
+def _formats(rows: list[dict]) -> dict[str, dict]:
+    cols = list(FEATURES)
+    reordered = cols[::-1]  # a column order other than the model's
+    return {
+        "dataframe_records": {"dataframe_records": rows},
+        "dataframe_split": {
+            "dataframe_split": {
+                "columns": reordered,
+                "data": [[r[c] for c in reordered] for r in rows],
+            }
+        },
+        "instances": {"instances": rows},
+        "inputs": {"inputs": {c: [r[c] for r in rows] for c in cols}},
+        "inputs_records": {"inputs": rows},
+    }
+
+
+@pytest.mark.parametrize("fmt", list(_formats(ROWS[:1])))
+def test_every_format_predicts_as_pyfunc_does(server, main, pyfunc_models, fmt):
+    expected = _expected(pyfunc_models[1], ROWS)
+    assert set(expected) == {0, 1}  # the rows straddle the decision boundary
+    resp = server.invoke(main, _formats(ROWS)[fmt])
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["served-model-name"] == "champion"
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.json() == {"predictions": expected}
+
+
+def test_the_fast_path_serves_both_versions(server, main, pyfunc_models):
+    ents = {e["name"]: e for e in server.endpoint(main)["config"]["served_entities"]}
+    assert ents["champion"]["mdk"]["fast_path"] and ents["challenger"]["mdk"]["fast_path"]
+    expected = _expected(pyfunc_models[2], ROWS)
+    assert expected != _expected(pyfunc_models[1], ROWS)  # the versions really differ
+    resp = server.invoke(main, {"dataframe_records": ROWS}, served="challenger")
+    assert resp.json() == {"predictions": expected}
+
+
+def test_concurrent_single_rows_are_batched_without_mixing_answers(server, main, pyfunc_models):
+    expected = _expected(pyfunc_models[1], ROWS)
+
+    def one(i: int):
+        return i, requests.post(
+            f"{server.url}/serving-endpoints/{main}/invocations",
+            headers=server.headers,
+            timeout=30,
+            json={"dataframe_records": [ROWS[i]]},
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(len(ROWS))))
+    assert all(r.status_code == 200 for _, r in results)
+    assert [r.json()["predictions"] for _, r in results] == [[p] for p in expected]
+
+
+def test_zero_traffic_route_gets_no_requests(server, main):
+    with requests.Session() as s:
+        names = {
+            s.post(
+                f"{server.url}/serving-endpoints/{main}/invocations",
+                headers=server.headers,
+                json={"dataframe_records": [RECORD]},
+                timeout=30,
+            ).headers["served-model-name"]
+            for _ in range(50)
+        }
+    assert names == {"champion"}
+
+
+# -- scale to zero: the idle clock -------------------------------------------------------
+def test_entities_are_not_scaled_to_zero_the_moment_their_config_goes_live(server):
+    """The idle time counts from when an entity can first be reached, not from its creation.
+
+    Three entities start at once, so all but the first wait for a warm worker (seconds,
+    more than the 2 s idle time). When the endpoint turns READY no request could have
+    reached any of them yet, so none may be stopped for idleness in the next second.
+    """
+    name = "api-idle-clock"
+    ents = [entity(f"e{i}", 1, scale_to_zero=True) for i in range(3)]
+    server.create(name, {"served_entities": ents})
+    early = server.invoke(name, {"dataframe_records": [RECORD]})
+    assert early.status_code == 503  # nothing serves before the first config is live
+    assert _error(early)["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    try:
+        server.wait_ready(name)
+        seen = []
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until:
+            seen += [e["mdk"] for e in server.endpoint(name)["config"]["served_entities"]]
+            time.sleep(0.05)
+        stopped = [m for m in seen if m["scaled_to_zero"] or m["worker_pid"] is None]
+        assert not stopped, f"scaled to zero right after the config went live: {stopped[0]}"
+    finally:
+        server.api("DELETE", f"/{name}")
+
+
+# -- the inference table -----------------------------------------------------------------
+def test_inference_table_holds_one_row_per_request(server, pyfunc_models):
+    name = "api-capture"
+    table = "main.serving.api_capture_payload"
+    config = {
+        "served_entities": [entity("champion", 1)],
+        "auto_capture_config": capture("api_capture"),
+    }
+    server.create(name, config)
+    ep = server.wait_ready(name)
+    acc = ep["config"]["auto_capture_config"]
+    assert (acc["catalog_name"], acc["schema_name"], acc["table_name_prefix"]) == (
+        "main",
+        "serving",
+        "api_capture",
+    )
+    assert acc["enabled"] is True and acc["state"]["payload_table"]["name"] == "api_capture_payload"
+
+    sent = []
+    for i in range(10):
+        body = {"dataframe_records": ROWS[i : i + 1 + i % 3]}
+        if i % 2 == 0:
+            body["client_request_id"] = f"req-{i}"
+        sent.append((body, server.invoke(name, body)))
+    bad = {"dataframe_records": [{"total_purchases": "many"}], "client_request_id": "bad-1"}
+    sent.append((bad, server.invoke(name, bad)))
+    assert [r.status_code for _, r in sent] == [200] * 10 + [400]
+
+    rows = read_payload(server.home, table, len(sent))
+    assert rows is not None and len(rows) == len(sent)
+    assert set(rows.columns) == PAYLOAD_COLUMNS
+    assert rows["databricks_request_id"].is_unique
+    by_request = {
+        json.dumps(json.loads(r), sort_keys=True): row
+        for r, row in zip(rows["request"], rows.to_dict("records"), strict=True)
+    }
+    for body, resp in sent:
+        row = by_request[json.dumps(body, sort_keys=True)]
+        assert json.loads(row["response"]) == resp.json()
+        assert row["status_code"] == resp.status_code
+        assert row["client_request_id"] == body.get("client_request_id")
+        assert row["request_metadata"] == {
+            "endpoint_name": name,
+            "model_name": MODEL,
+            "model_version": "1",
+            "served_entity_name": "champion",
+        }
+        assert row["sampling_fraction"] == 1.0 and row["execution_time_ms"] >= 0
+        assert row["timestamp_ms"] > 0 and str(row["date"]) == time.strftime(
+            "%Y-%m-%d", time.gmtime(row["timestamp_ms"] / 1000)
+        )
+    ok = [
+        json.loads(r)
+        for r, s in zip(rows["response"], rows["status_code"], strict=True)
+        if s == 200
+    ]
+    assert all(set(r) == {"predictions"} for r in ok)
+    assert tables.row_count(table, home=server.home) == len(sent)
+    server.api("DELETE", f"/{name}")
