@@ -1,0 +1,86 @@
+"""score_table once more, against a real local Spark Connect server on a free port.
+
+The client runs in a subprocess: pyspark cannot hold this suite's classic session and a
+Connect session in one process.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.spark_connect import FORBIDDEN_PORT, connect_server, pid_alive, run_client
+
+_CLIENT = textwrap.dedent(
+    """
+    import json, os, shutil, uuid
+    from types import SimpleNamespace
+
+    from recipes import batch, registry, tables
+    from recipes.data import live_traffic
+    from recipes.spark import describe_session, get_spark, stop_spark
+    from recipes.target import use_target
+
+    if not hasattr(tables, "write_table"):  # stand-in until recipes.tables grows it
+        def write_table(name, data, *, mode="overwrite", home=None):
+            path = tables.table_path(name, home)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+            data.write.parquet(str(tmp))
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+            if path.exists():
+                os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+            return SimpleNamespace(rows=None)
+
+        def read_table(name, *, spark=None, home=None):
+            return spark.read.parquet(str(tables.table_path(name, home)))
+
+        tables.write_table, tables.read_table = write_table, read_table
+
+    use_target("local")
+    registry.set_alias("churn-predictor", "champion", 2)
+    spark = get_spark()
+    kind = describe_session(spark)["kind"]
+    tables.write_table("main.raw.traffic", spark.createDataFrame(live_traffic(300, seed=5)))
+    result = batch.score_table(
+        "models:/churn-predictor@champion", "main.raw.traffic", "main.predictions.connect"
+    )
+    df = tables.read_table("main.predictions.connect", spark=spark)
+    lineage = [r.asDict() for r in df.select("model_name", "model_version").distinct().collect()]
+    out = {
+        "kind": kind,
+        "rows": result.rows,
+        "version": result.model_version,
+        "table_rows": df.count(),
+        "types": dict(df.dtypes),
+        "lineage": lineage,
+        "scored_at": df.select("scored_at").distinct().count(),
+        "classes": sorted(r[0] for r in df.select("prediction").distinct().collect()),
+    }
+    stop_spark()
+    print(json.dumps(out))
+    """
+)
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(300)
+def test_score_table_over_spark_connect(tmp_path, trained, mdk_home):
+    with connect_server(tmp_path / "connect", timeout=120) as server:
+        assert server.port != FORBIDDEN_PORT
+        result = run_client(
+            _CLIENT, env={"MDK_SPARK_REMOTE": server.url, "MDK_HOME": str(mdk_home)}, timeout=200
+        )
+        pid = server.pid
+    assert not pid_alive(pid)
+    assert result["kind"] == "connect"
+    assert result["rows"] == result["table_rows"] == 300
+    assert result["version"] == 2
+    assert result["lineage"] == [{"model_name": trained, "model_version": 2}]
+    assert result["scored_at"] == 1
+    assert result["types"]["prediction"] == "bigint"
+    assert result["types"]["scored_at"] == "timestamp"
+    assert set(result["classes"]) <= {0, 1}
