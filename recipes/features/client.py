@@ -1,0 +1,322 @@
+"""The local ``FeatureEngineeringClient``: the real client's methods and keyword-only arguments.
+
+Every method takes keywords only, as in databricks-feature-engineering 0.18.2, so a cell
+written against this client runs unchanged against the real one (:func:`feature_client`
+picks). ``log_model`` stores the feature spec as ``feature_spec.yaml`` inside the logged
+MLflow model, and ``score_batch`` reads it back from the model URI alone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from recipes.errors import MissingDependency, NotFoundError, ParameterError
+from recipes.features import lookup, store
+from recipes.target import resolve
+
+SPEC_FILE = "feature_spec.yaml"
+INSTALL = (
+    "databricks-feature-engineering is not installed: run "
+    "pip install databricks-feature-engineering (in the databricks venv)."
+)
+
+
+def real_module() -> ModuleType:
+    """``databricks.feature_engineering``, imported on demand."""
+    try:
+        import databricks.feature_engineering as fe
+    except ImportError as exc:
+        raise MissingDependency(f"{INSTALL} ({exc})") from exc
+    return fe
+
+
+def feature_client(target: str | None = None, **kwargs):
+    """The feature client for ``target``: the real one on databricks, the local mirror else.
+
+    Args:
+        target: ``"local"``, ``"databricks"`` or None for ``MDK_TARGET``.
+        **kwargs: passed to the client's constructor.
+
+    Raises:
+        MissingDependency: on databricks without databricks-feature-engineering.
+    """
+    if resolve(target).name == "databricks":
+        return real_module().FeatureEngineeringClient(**kwargs)
+    return FeatureEngineeringClient(**kwargs)
+
+
+@dataclass(frozen=True)
+class FeatureModelInfo:
+    """What :meth:`FeatureEngineeringClient.log_model` logged (the real one returns None).
+
+    Attributes:
+        model_uri: ``models:/m-<id>``, the logged model.
+        model_id: MLflow 3's logged-model id.
+        run_id: the active run, if any.
+        registered_model_name: the name it was registered under, or None.
+        registered_model_version: the registered version (int), or None.
+        feature_spec: the spec stored as ``feature_spec.yaml`` in the model.
+    """
+
+    model_uri: str
+    model_id: str
+    run_id: str | None
+    registered_model_name: str | None
+    registered_model_version: int | None
+    feature_spec: dict[str, Any] | None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_feature_spec(model_uri: str) -> dict[str, Any]:
+    """The feature spec stored in the model at ``model_uri``.
+
+    Raises:
+        NotFoundError: the model cannot be found, or it holds no feature spec.
+    """
+    import yaml
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    try:
+        repo = get_artifact_repository(model_uri)
+        names = {Path(f.path).name for f in repo.list_artifacts("")}
+    except Exception as exc:
+        raise NotFoundError(f"Cannot open model {model_uri!r}: {_first_line(exc)}") from None
+    if SPEC_FILE not in names:
+        raise NotFoundError(
+            f"Model {model_uri!r} has no {SPEC_FILE}: it was not logged with its features; "
+            "log it with fs.log_model(model=..., flavor=..., training_set=...) and score that."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        return yaml.safe_load(Path(repo.download_artifacts(SPEC_FILE, tmp)).read_text())
+
+
+class FeatureEngineeringClient:
+    """A local mirror of ``databricks.feature_engineering.FeatureEngineeringClient``.
+
+    Args:
+        spark: the session for methods given no DataFrame (``read_table``, ``create_table``
+            with ``schema=``); None for ``recipes.spark.get_spark()``.
+        home: the kit home holding tables and metadata; None for ``$MDK_HOME``.
+    """
+
+    def __init__(self, *, spark=None, home: Path | str | None = None, **_ignored):
+        self._spark_session = spark
+        self._home = Path(home).expanduser() if home is not None else None
+
+    def _spark(self):
+        if self._spark_session is None:
+            from recipes.spark import get_spark
+
+            return get_spark()
+        return self._spark_session
+
+    # ------------------------------------------------------------------- tables
+
+    def create_table(
+        self,
+        *,
+        name: str,
+        primary_keys: str | list[str],
+        df=None,
+        timeseries_column: str | None = None,
+        partition_columns: str | list[str] | None = None,
+        schema=None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        timestamp_keys: str | list[str] | None = None,
+    ) -> store.FeatureTable:
+        """Create a feature table from ``df`` (or an empty one from ``schema``).
+
+        ``timestamp_keys`` is the older name of ``timeseries_column``; either must be one of
+        ``primary_keys``. ``partition_columns`` is accepted and ignored locally.
+
+        Raises:
+            KitError: the table exists (use ``write_table``).
+            ParameterError: key columns missing, or null or duplicate primary keys.
+        """
+        ts = store.as_list(timeseries_column) or store.as_list(timestamp_keys)
+        spark = self._spark_session if df is not None else self._spark()
+        return store.create(
+            name,
+            store.as_list(primary_keys),
+            df,
+            schema,
+            ts,
+            description,
+            tags,
+            spark,
+            self._home,
+        )
+
+    def write_table(self, *, name: str, df, mode: str = "merge", **_streaming) -> None:
+        """Upsert ``df`` on the primary keys (``"merge"``), or replace the rows (``"overwrite"``).
+
+        New columns become new features; columns ``df`` lacks keep their values for the
+        keys it updates (and are null for keys it adds).
+        """
+        store.write(name, df, mode, self._spark_session, self._home)
+
+    def read_table(self, *, name: str, **_kwargs):
+        """The feature table as a Spark DataFrame."""
+        return store.read(name, self._spark(), self._home)
+
+    def get_table(self, *, name: str) -> store.FeatureTable:
+        """The feature table's metadata (primary keys, timestamp keys, features, ...)."""
+        return store.load_meta(name, self._home)
+
+    def drop_table(self, *, name: str) -> None:
+        """Delete the feature table's data and metadata."""
+        store.drop(name, self._home)
+
+    # ------------------------------------------------------------------- training
+
+    def create_training_set(
+        self,
+        *,
+        df,
+        feature_lookups: list | None = None,
+        label: str | list[str] | None,
+        exclude_columns: list[str] | None = None,
+        **kwargs,
+    ) -> lookup.TrainingSet:
+        """A :class:`~recipes.features.lookup.TrainingSet`; ``.load_df()`` joins the features.
+
+        Raises:
+            ParameterError: lookup keys or label missing from df, unknown features, a feature
+                name that would appear twice, an unknown excluded column.
+        """
+        unsupported = sorted(k for k, v in kwargs.items() if v not in (None, False))
+        if unsupported:
+            raise ParameterError(
+                f"create_training_set: {unsupported} not supported locally; use "
+                "feature_lookups=[FeatureLookup(...)]."
+            )
+        return lookup.training_set(df, feature_lookups, label, exclude_columns, self._home)
+
+    def log_model(
+        self,
+        *,
+        model: Any,
+        artifact_path: str | None = None,
+        flavor: ModuleType,
+        training_set: lookup.TrainingSet | None = None,
+        registered_model_name: str | None = None,
+        await_registration_for: int = 300,
+        infer_input_example: bool = False,
+        name: str | None = None,
+        **kwargs,
+    ) -> FeatureModelInfo:
+        """Log ``model`` with ``flavor.log_model`` and store the training set's feature spec in it.
+
+        Unless ``signature=`` is given, the signature is inferred from up to 100 rows of
+        ``training_set.load_df()`` (features in, label out). Registration happens after
+        the spec is stored, so every version carries it.
+
+        Args:
+            name: the model's name in the run (MLflow 3); ``artifact_path`` is the real
+                client's spelling of the same thing.
+            **kwargs: passed to ``flavor.log_model``.
+        """
+        import mlflow
+        import yaml
+
+        model_name = name or artifact_path or "model"
+        spec = training_set.feature_spec() if training_set is not None else None
+        if training_set is not None and (
+            "signature" not in kwargs or (infer_input_example and "input_example" not in kwargs)
+        ):
+            sample = training_set.load_df().limit(100).toPandas()
+            inputs = sample[training_set.feature_columns]
+            if "signature" not in kwargs:
+                labels = training_set.label or []
+                output = sample[labels[0]] if len(labels) == 1 else None
+                with warnings.catch_warnings():  # the integer-columns hint, on every log
+                    warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer")
+                    kwargs["signature"] = mlflow.models.infer_signature(inputs, output)
+            if infer_input_example and "input_example" not in kwargs:
+                kwargs["input_example"] = inputs.head(5)
+        info = flavor.log_model(model, name=model_name, **kwargs)
+        if spec is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / SPEC_FILE
+                path.write_text(yaml.safe_dump(spec, sort_keys=False))
+                mlflow.MlflowClient().log_model_artifact(info.model_id, str(path))
+        version = None
+        if registered_model_name is not None:
+            mv = mlflow.register_model(
+                info.model_uri,
+                registered_model_name,
+                await_registration_for=await_registration_for or 0,
+            )
+            version = int(mv.version)
+        return FeatureModelInfo(
+            model_uri=info.model_uri,
+            model_id=info.model_id,
+            run_id=info.run_id,
+            registered_model_name=registered_model_name,
+            registered_model_version=version,
+            feature_spec=spec,
+        )
+
+    # ------------------------------------------------------------------- scoring
+
+    def score_batch(
+        self,
+        *,
+        model_uri: str,
+        df,
+        result_type: str = "double",
+        env_manager: str = "local",
+        params: dict[str, Any] | None = None,
+        **_kwargs,
+    ):
+        """Score ``df`` (lookup keys are enough): join the model's features, add ``prediction``.
+
+        Features already in ``df`` are used as given, as the real client does. Scoring uses
+        ``mlflow.pyfunc.spark_udf(spark, model_uri, env_manager=..., result_type=...)`` on the
+        features in the order the model was trained on.
+
+        Returns:
+            A Spark DataFrame: df's columns, the looked-up features, then ``prediction``.
+
+        Raises:
+            NotFoundError: the model is missing or holds no feature spec; a feature table is
+                gone.
+            ParameterError: df lacks lookup keys or source columns, or has ``prediction``.
+        """
+        import mlflow
+
+        spec = load_feature_spec(model_uri)
+        df = store.to_spark(df, self._spark_session)
+        lookups = spec.get("feature_lookups") or []
+        active = [lk for lk in lookups if any(o not in df.columns for o in lk["output_names"])]
+        needed = [*lookup.required_columns(active), *spec.get("source_columns", [])]
+        missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
+        if missing:
+            raise ParameterError(
+                f"score_batch: df lacks column(s) {missing} that model {model_uri!r} needs "
+                f"(lookup keys and non-feature-table inputs); it has {df.columns}."
+            )
+        if "prediction" in df.columns:
+            raise ParameterError(
+                "score_batch: df has a 'prediction' column, which is reserved for the output; "
+                "rename or drop it."
+            )
+        joined = lookup.join_lookups(df, active, home=self._home, skip_present=True)
+        udf = mlflow.pyfunc.spark_udf(
+            store.spark_of(df),
+            model_uri=model_uri,
+            result_type=result_type,
+            env_manager=env_manager,
+            params=params,
+        )
+        return joined.withColumn("prediction", udf(*spec["input_columns"]))

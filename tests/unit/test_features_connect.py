@@ -1,0 +1,81 @@
+"""recipes.features under Spark Connect: create_table → training set → log_model → score_batch.
+
+The client runs in a subprocess (this process may hold the classic session) against a local
+Spark Connect server on a free port (never 15002), stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.spark_connect import connect_server, pid_alive, run_client
+
+CLIENT = textwrap.dedent(
+    """
+    import json, os, sys
+    import mlflow
+    import numpy as np
+    from tests.unit.test_features import install_tables_shim
+
+    install_tables_shim()
+    from recipes.data import FEATURES, KEY, LABEL, make_churn
+    from recipes.features import FeatureLookup, feature_client
+    from recipes.spark import describe_session, get_spark, stop_spark
+    from recipes.target import use_target
+    from recipes.train import fit
+
+    use_target("local")
+    spark = get_spark()
+    fs = feature_client()
+    churn = make_churn(300, seed=2)
+    fs.create_table(name="main.features.churn", primary_keys=KEY,
+                    df=spark.createDataFrame(churn.drop(columns=[LABEL])))
+    ts = fs.create_training_set(
+        df=spark.createDataFrame(churn[[KEY, LABEL]]),
+        feature_lookups=[FeatureLookup("main.features.churn", KEY)],
+        label=LABEL, exclude_columns=[KEY])
+    info = fs.log_model(model=fit(ts.load_df().toPandas()), name="model", flavor=mlflow.sklearn,
+                        training_set=ts, registered_model_name="churn-features")
+    mlflow.MlflowClient().set_registered_model_alias("churn-features", "champion", "1")
+    new_customers_df = spark.createDataFrame(churn[[KEY]].iloc[::5])
+    predictions = fs.score_batch(model_uri="models:/churn-features@champion", df=new_customers_df)
+    got = predictions.toPandas().sort_values(KEY)
+    rows = churn.set_index(KEY).loc[got[KEY]]
+    want = mlflow.pyfunc.load_model("models:/churn-features@champion").predict(rows[list(FEATURES)])
+    print(json.dumps({
+        "kind": describe_session(spark)["kind"],
+        "columns": list(got.columns),
+        "rows": len(got),
+        "same": bool(np.array_equal(got["prediction"].to_numpy(), np.asarray(want, "float64"))),
+        "features_equal": bool(np.array_equal(got[list(FEATURES)].to_numpy(),
+                                              rows[list(FEATURES)].to_numpy())),
+    }))
+    stop_spark()
+    """
+)
+
+
+@pytest.mark.spark
+def test_score_batch_under_spark_connect(tmp_path, mdk_home):
+    with connect_server(tmp_path / "connect", timeout=120) as server:
+        pid = server.pid
+        result = run_client(
+            CLIENT,
+            env={
+                "MDK_SPARK_REMOTE": server.url,
+                "MDK_HOME": str(mdk_home),
+                "MLFLOW_TRACKING_URI": f"sqlite:///{mdk_home / 'mlflow.db'}",
+            },
+            timeout=400,
+        )
+    assert result == {
+        "kind": "connect",
+        "columns": ["customer_id", "total_purchases", "avg_session_duration",
+                    "days_since_last_visit", "prediction"],
+        "rows": 60,
+        "same": True,
+        "features_equal": True,
+    }  # fmt: skip
+    assert pid is not None and not pid_alive(pid)
