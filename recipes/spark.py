@@ -7,6 +7,9 @@
   Python workers run this interpreter and whose files (warehouse, scratch, Derby) live
   under ``MDK_HOME``, never in the current directory.
 
+Locally (classic and Connect) ``df.write.format("delta")...saveAsTable(name)`` and
+``spark.table(name)`` go to :mod:`recipes.tables` (see :mod:`recipes.tables.delta`).
+
 Only ``spark.conf`` and ``spark.version`` are used on a session: Databricks Connect and
 Spark Connect have no ``sparkContext`` or RDDs. Nothing happens at import time.
 
@@ -252,9 +255,17 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
             return _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
         url = _remote_url(remote)
         SparkSession = _import_pyspark()
-        if url:
-            return _connect(SparkSession, url)
-        return _classic(SparkSession, app_name)
+        kind = "connect" if url else "classic"
+        spark = _connect(SparkSession, url) if url else _classic(SparkSession, app_name)
+        _local_delta(kind)
+        return spark
+
+
+def _local_delta(kind: str) -> None:
+    """Local only: ``format("delta")`` saveAsTable and ``spark.table`` go to recipes.tables."""
+    from recipes.tables.delta import install
+
+    install(kind)
 
 
 def stop_spark(spark=None) -> bool:
