@@ -57,8 +57,8 @@ async def _json(request: Request):
         return {}
     try:
         return json.loads(body)
-    except ValueError as exc:
-        raise bad_request(f"Malformed JSON: {exc}.") from None
+    except (ValueError, RecursionError) as exc:
+        raise bad_request(f"Malformed JSON: {str(exc) or 'nested too deeply'}.") from None
 
 
 def create_app(

@@ -18,7 +18,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ class Manager:
         request_timeout: float = REQUEST_TIMEOUT,
     ):
         self.dir = home / "serving" / "endpoints"
-        self.logs = home / "serving" / "logs"
+        self.log_dir = home / "serving" / "logs"
         self.env = env
         self.idle_seconds = idle_seconds
         self.check_model = check_model
@@ -116,7 +116,8 @@ class Manager:
         self.request_timeout = request_timeout
         self.endpoints: dict[str, Endpoint] = {}
         self.metrics = Metrics()
-        self.pool = WorkerPool(env, self.logs)
+        self.pool = WorkerPool(env, self.log_dir)
+        self._created: dict[str, int] = {}
 
     # -- persistence -----------------------------------------------------------------
     def _save(self, ep: Endpoint) -> None:
@@ -126,6 +127,8 @@ class Manager:
             "last_updated_timestamp": ep.updated_ms, "tags": ep.tags,
             "config": ep.active.to_json() if ep.active else None,
             "pending_config": ep.pending.to_json() if ep.pending else None,
+            "entity_created": {n: e.created_ms for n, e in
+                               {**ep.entities, **ep.pending_entities}.items()},
         }  # fmt: skip
         tmp = self.dir / f".{ep.name}.json.tmp"
         tmp.write_text(json.dumps(doc, indent=2))
@@ -148,6 +151,7 @@ class Manager:
                 log.error("skipping unreadable endpoint config %s: %s", path, exc)
                 continue
             self.endpoints[ep.name] = ep
+            self._created = dict(doc.get("entity_created") or {})
             if active:
                 ep.active, ep.router = active, Router(active.routes, self.rng)
                 ep.entities = {s.name: self._entity(ep, s) for s in active.entities}
@@ -164,8 +168,11 @@ class Manager:
             await ent.start()
 
     def _entity(self, ep: Endpoint, spec) -> Entity:
-        return Entity(spec, endpoint=ep.name, pool=self.pool,
-                      log_path=self.logs / ep.name / f"{spec.name}.log")  # fmt: skip
+        ent = Entity(spec, endpoint=ep.name, pool=self.pool,
+                     log_path=self.log_dir / ep.name / f"{spec.name}.log")  # fmt: skip
+        if spec.name in self._created:  # restored: keep the original creation time
+            ent.created_ms = self._created.pop(spec.name)
+        return ent
 
     # -- control plane ---------------------------------------------------------------
     def _get(self, name: str) -> Endpoint:
@@ -203,6 +210,8 @@ class Manager:
             )
         version = max(c.version for c in (ep.active, ep.pending) if c) + 1 if ep.active else 1
         cfg = parse_config(body, endpoint=name, version=version)
+        if isinstance(body, dict) and "auto_capture_config" not in body and ep.active:
+            cfg = replace(cfg, capture=ep.active.capture)  # omitted: kept as is
         await self._check_models(cfg)
         if ep.pending is not None or self.endpoints.get(name) is not ep:
             raise conflict(f"Endpoint {name!r} changed while this update was checked: retry.")
@@ -239,6 +248,8 @@ class Manager:
             self._save(ep)
             return
         old = ep.entities
+        for e in fresh:  # the idle clock starts when an entity can first serve
+            e.last_used = time.monotonic()
         ep.active, ep.entities, ep.router = cfg, new, Router(cfg.routes, self.rng)
         ep.pending, ep.pending_entities = None, {}
         ep.update_state, ep.updated_ms = "NOT_UPDATING", int(time.time() * 1000)
@@ -265,12 +276,17 @@ class Manager:
 
     def patch_tags(self, name: str, body: Any) -> dict:
         ep = self._get(name)
-        body = body if isinstance(body, dict) else {}
-        ep.tags.update(_tags(body.get("add_tags")))
-        for key in body.get("delete_tags") or []:
-            ep.tags.pop(key, None)
-        if IDLE_TAG in ep.tags:
-            _idle(ep.tags[IDLE_TAG])
+        if not isinstance(body, dict):
+            raise invalid("The body must be an object with add_tags and/or delete_tags.")
+        tags = {**ep.tags, **_tags(body.get("add_tags"))}
+        delete = body.get("delete_tags") or []
+        if not isinstance(delete, list) or not all(isinstance(k, str) for k in delete):
+            raise invalid("delete_tags must be a list of tag keys.")
+        for key in delete:
+            tags.pop(key, None)
+        if IDLE_TAG in tags:
+            _idle(tags[IDLE_TAG])  # checked before anything changes
+        ep.tags = tags
         self._save(ep)
         return {"tags": render.tags(ep)}
 
@@ -292,11 +308,17 @@ class Manager:
         """Scale idle entities to zero, forever (cancelled at shutdown)."""
         while True:
             await asyncio.sleep(period)
+            jobs = []
             for ep in list(self.endpoints.values()):
-                idle = self.idle_seconds_of(ep)
-                for ent in list(ep.entities.values()):
-                    with contextlib.suppress(Exception):
-                        await ent.scale_to_zero(idle)
+                try:
+                    idle = self.idle_seconds_of(ep)
+                except ApiError:
+                    idle = self.idle_seconds
+                jobs += [ent.scale_to_zero(idle) for ent in list(ep.entities.values())]
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            for r in results:
+                if isinstance(r, Exception):
+                    log.error("scale-to-zero failed: %s", r)
 
     async def shutdown(self) -> None:
         ents = {id(e): e for ep in self.endpoints.values()
@@ -324,10 +346,7 @@ class Manager:
             inv = payload.parse(payload.decode(body))
             crid = inv.client_request_id
             await ent.ready(self.request_timeout)
-            kinds = ent.kinds
-            if ent.fast_path:
-                kinds = ["number" if k == "any" else k for k in kinds]
-            inv = payload.conform(inv, ent.columns, kinds)
+            inv = payload.conform(inv, ent.columns, ent.kinds)
             preds = await ent.predict(inv.columns, inv.rows, self.request_timeout)
             out = json.dumps({"predictions": preds}).encode()
         except ApiError as exc:

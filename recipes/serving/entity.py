@@ -24,7 +24,7 @@ from pathlib import Path
 from recipes.serving import protocol
 from recipes.serving.apierror import ApiError, unavailable
 from recipes.serving.config import EntitySpec
-from recipes.serving.pool import WorkerPool
+from recipes.serving.pool import WorkerPool, discard
 
 log = logging.getLogger("mdk.serving")
 
@@ -116,6 +116,9 @@ class Entity:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         spare = await self.pool.take()
         spare.log_path.unlink(missing_ok=True)
+        if self._closed:  # deleted while waiting for a worker: give it back to nobody
+            await discard(spare)
+            raise EntityFailed(f"Served entity {self.spec.name} was stopped while starting.")
         self._proc, reader, writer = spare.proc, spare.reader, spare.writer
         self.pid = self._proc.pid
         order = {"model_uri": self.spec.model_uri, "env": self.spec.environment_vars,
@@ -128,8 +131,11 @@ class Entity:
                 "ok": False,
                 "error": f"the worker exited before it was ready ({self._tail()})",
             }
-        if not hello.get("ok"):
+        if not hello.get("ok") or self._closed:
             writer.close()
+            if hello.get("ok"):  # stopped during the load
+                await self._reap()
+                raise EntityFailed(f"Served entity {self.spec.name} was stopped while starting.")
             await self._reap()
             self._fail(f"Model {self.spec.model_uri} failed to load: {hello.get('error')}")
             raise EntityFailed(self.message)
@@ -137,6 +143,7 @@ class Entity:
         self.fast_path = hello["fast_path"]
         self.stats.last_load_seconds = hello["load_seconds"]
         self._writer = writer
+        self.last_used = time.monotonic()  # the idle clock starts when it can serve
         self._reader_task = asyncio.ensure_future(self._read_replies(reader))
         self.deployment = "DEPLOYMENT_READY"
         path = "fast sklearn path" if self.fast_path else "pyfunc"
@@ -219,6 +226,9 @@ class Entity:
     async def stop(self, *, drain_timeout: float = 30.0) -> None:
         """Stop for good: finish what is queued (up to ``drain_timeout``), then the worker."""
         self._closed = True
+        if self._starting is not None and not self._starting.done():
+            with contextlib.suppress(BaseException):  # let a start in progress settle
+                await asyncio.wait_for(asyncio.shield(self._starting), STOP_TIMEOUT)
         deadline = time.monotonic() + drain_timeout
         while (self._queue or self._inflight) and self.running and time.monotonic() < deadline:
             await asyncio.sleep(0.01)

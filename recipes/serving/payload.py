@@ -37,8 +37,8 @@ def decode(body: bytes) -> dict[str, Any]:
         )
     try:
         obj = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request(f"Malformed JSON: {exc}.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise bad_request(f"Malformed JSON: {str(exc) or 'nested too deeply'}.") from None
     if not isinstance(obj, dict):
         raise bad_request(f"The body must be a JSON object with one of {', '.join(FORMATS)}.")
     return obj

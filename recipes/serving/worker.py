@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             items = protocol.recv(sock)
         except (EOFError, OSError):
             log.info("front closed the connection; exiting")
-            return 0
+            logging.shutdown()
+            os._exit(0)  # skip interpreter teardown (seconds with MLflow loaded)
         if os.getppid() != parent:
             return 0
         protocol.send(sock, predictor.predict(items))
