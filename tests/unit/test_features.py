@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 import types
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -26,67 +24,6 @@ from recipes.features import (
 )
 
 TABLE = "main.features.churn"
-
-
-# --------------------------------------------------------------------------- tables shim
-# recipes.tables is gaining write_table/read_table/drop_table in parallel work; until they
-# land, this shim (same signatures, atomic overwrite by folder swap) stands in for them.
-
-
-def _shim_write_table(name, data, *, mode="overwrite", home=None):
-    import pyarrow as pa
-
-    if hasattr(data, "toArrow"):
-        data = data.toArrow()
-    elif isinstance(data, pd.DataFrame):
-        data = pa.Table.from_pandas(data, preserve_index=False)
-    path = tables.table_path(name, home)
-    if mode == "append":
-        return tables.append(name, data, home=home)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    tmp.mkdir(parents=True)
-    import pyarrow.parquet as pq
-
-    pq.write_table(data, tmp / "part-00000.parquet")
-    old = path.with_name(f".{path.name}.old.{uuid.uuid4().hex}")
-    if path.exists():
-        path.rename(old)
-    tmp.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
-    return path
-
-
-def _shim_read_table(name, *, spark=None, home=None):
-    if spark is not None:
-        if not tables.exists(name, home=home):
-            raise NotFoundError(f"Table {name!r} does not exist.")
-        return spark.read.parquet(str(tables.table_path(name, home)))
-    return tables.read(name, home=home)
-
-
-def _shim_drop_table(name, *, home=None):
-    shutil.rmtree(tables.table_path(name, home), ignore_errors=True)
-
-
-def install_tables_shim(monkeypatch=None) -> bool:
-    """Install the shim for whatever recipes.tables still lacks; True if anything was missing."""
-    shims = {
-        "write_table": _shim_write_table,
-        "read_table": _shim_read_table,
-        "drop_table": _shim_drop_table,
-    }
-    missing = {k: v for k, v in shims.items() if not hasattr(tables, k)}
-    for k, v in missing.items():
-        if monkeypatch is not None:
-            monkeypatch.setattr(tables, k, v, raising=False)
-        else:
-            setattr(tables, k, v)
-    return bool(missing)
-
-
-@pytest.fixture(autouse=True)
-def _tables_api(monkeypatch):
-    install_tables_shim(monkeypatch)
 
 
 def _one_line(exc_info) -> str:

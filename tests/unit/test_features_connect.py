@@ -17,9 +17,6 @@ CLIENT = textwrap.dedent(
     import json, os, sys
     import mlflow
     import numpy as np
-    from tests.unit.test_features import install_tables_shim
-
-    install_tables_shim()
     from recipes.data import FEATURES, KEY, LABEL, make_churn
     from recipes.features import FeatureLookup, feature_client
     from recipes.spark import describe_session, get_spark, stop_spark
