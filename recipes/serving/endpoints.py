@@ -10,7 +10,6 @@ traffic-only update starts nothing). Configs persist as JSON under
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import json
 import logging
@@ -22,42 +21,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recipes.serving import payload, render
+from recipes.serving import render
 from recipes.serving.apierror import (
     ApiError,
     already_exists,
     conflict,
     invalid,
     not_found,
-    unavailable,
 )
 from recipes.serving.config import EndpointConfig, check_endpoint_name, from_json, parse_config
 from recipes.serving.entity import Entity, EntityFailed
 from recipes.serving.metrics import Metrics
 from recipes.serving.pool import WorkerPool
+from recipes.serving.routing import Router, invoke
 
 log = logging.getLogger("mdk.serving")
 
 IDLE_TAG = "mdk_idle_seconds"
 REQUEST_TIMEOUT = 120.0
-
-
-class Router:
-    """Weighted random choice of a served entity by ``traffic_percentage``."""
-
-    def __init__(self, routes: tuple[tuple[str, int], ...], rng: random.Random):
-        live = [(n, p) for n, p in routes if p > 0]
-        self.names = [n for n, _ in live]
-        self.bounds, total = [], 0
-        for _, p in live:
-            total += p
-            self.bounds.append(total)
-        self.rng = rng
-
-    def pick(self) -> str:
-        if len(self.names) == 1:
-            return self.names[0]
-        return self.names[bisect.bisect_right(self.bounds, self.rng.random() * 100)]
 
 
 @dataclass
@@ -330,47 +311,7 @@ class Manager:
     # -- data plane ------------------------------------------------------------------
     async def invoke(self, name: str, body: bytes, served: str | None = None):
         """Answer one invocation: ``(status, json_bytes, served_entity_name | None)``."""
-        t0 = time.perf_counter()
-        ep = self.endpoints.get(name)
-        if ep is None:
-            err = not_found(f"Endpoint {name!r} does not exist.")
-            return err.status, json.dumps(err.body()).encode(), None
-        ent, cfg, status, out, crid = None, ep.active, 200, b"", None
-        try:
-            if cfg is None:
-                raise unavailable(f"Endpoint {name!r} is not ready yet ({ep.message})")
-            pick = served if served is not None else ep.router.pick()
-            ent = ep.entities.get(pick)
-            if ent is None:
-                raise not_found(f"Served entity {pick!r} does not exist in endpoint {name!r}.")
-            inv = payload.parse(payload.decode(body))
-            crid = inv.client_request_id
-            await ent.ready(self.request_timeout)
-            inv = payload.conform(inv, ent.columns, ent.kinds)
-            preds = await ent.predict(inv.columns, inv.rows, self.request_timeout)
-            out = json.dumps({"predictions": preds}).encode()
-        except ApiError as exc:
-            status, out = exc.status, json.dumps(exc.body()).encode()
-        ms = (time.perf_counter() - t0) * 1000
-        label = ent.spec.name if ent is not None else ""
-        self.metrics.observe(name, label, status, ms)
-        if cfg is not None and cfg.capture is not None and cfg.capture.enabled and self.capture:
-            self._capture(ep, cfg, ent, body, out, status, ms, crid)
-        return status, out, label or None
-
-    def _capture(self, ep, cfg, ent, body, out, status, ms, crid) -> None:
-        from recipes.serving.capture import make_row
-
-        spec = ent.spec if ent is not None else None
-        row = make_row(
-            request_id=str(uuid.uuid4()), client_request_id=crid, status_code=status,
-            execution_time_ms=int(round(ms)), request=body.decode(errors="replace"),
-            response=out.decode(), endpoint_name=ep.name,
-            model_name=spec.entity_name if spec else None,
-            model_version=spec.entity_version if spec else None,
-            served_entity_name=spec.name if spec else None,
-        )  # fmt: skip
-        self.capture.add(cfg.capture.payload_table, row)
+        return await invoke(self, name, body, served)
 
 
 def _tags(raw: Any) -> dict[str, str]:
