@@ -21,48 +21,6 @@ pytestmark = pytest.mark.spark
 OUT = "main.predictions.churn_scores"
 
 
-# ------------------------------------------------------------------ tables API shim
-# recipes.tables.write_table/read_table are being added in parallel; until they land this
-# stand-in (atomic directory swap, same signatures) lets the batch tests run.
-
-
-def _shim_write_table(name, data, *, mode="overwrite", home=None):
-    import os
-    import shutil
-    import uuid
-    from types import SimpleNamespace
-
-    path = tables.table_path(name, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
-    data.write.parquet(str(tmp))
-    if mode == "append" and path.exists():
-        for f in tmp.glob("part-*"):
-            os.replace(f, path / f"{uuid.uuid4().hex}-{f.name}")
-        shutil.rmtree(tmp)
-    else:
-        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    return SimpleNamespace(name=name, rows=None)
-
-
-def _shim_read_table(name, *, spark=None, home=None):
-    path = tables.table_path(name, home)
-    if not path.exists():
-        raise NotFoundError(f"Table {name!r} does not exist.")
-    return spark.read.parquet(str(path)) if spark is not None else pd.read_parquet(path)
-
-
-@pytest.fixture(autouse=True)
-def _tables_api(monkeypatch):
-    if not hasattr(tables, "write_table"):
-        monkeypatch.setattr(tables, "write_table", _shim_write_table, raising=False)
-        monkeypatch.setattr(tables, "read_table", _shim_read_table, raising=False)
-
-
 # ------------------------------------------------------------------ helpers
 
 
@@ -189,7 +147,7 @@ def test_bad_references_and_missing_columns_fail_before_any_job(spark, trained, 
     )
     assert "avg_session_duration, days_since_last_visit" in cols
     assert "it has customer_id, total_purchases" in cols
-    assert not tables.table_path(OUT).exists()
+    assert not tables.exists(OUT)
     assert batch.resolve_model(trained, "@challenger") == (trained, 2)
 
 
@@ -205,9 +163,9 @@ def test_the_seed_batch_code_as_written(spark, trained, traffic):
         "prediction",
         predict_udf("total_purchases", "avg_session_duration", "days_since_last_visit"),
     )
-    # --- written as a table through the kit
-    tables.write_table("main.predictions.seed", predictions)
-    got = _read(spark, "main.predictions.seed")
+    # --- written as a table through the kit (the seed's saveAsTable, two-level name)
+    tables.save_as_table(predictions, "predictions.churn_scores", mode="overwrite")
+    got = _read(spark, "main.predictions.churn_scores")
     assert len(got) == 200
     first = [p[0] if hasattr(p, "__len__") else p for p in got["prediction"]]
     assert np.asarray(first, dtype="int64").tolist() == _expected(trained, 2, traffic).tolist()

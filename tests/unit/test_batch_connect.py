@@ -14,31 +14,12 @@ from tests.spark_connect import FORBIDDEN_PORT, connect_server, pid_alive, run_c
 
 _CLIENT = textwrap.dedent(
     """
-    import json, os, shutil, uuid
-    from types import SimpleNamespace
+    import json
 
     from recipes import batch, registry, tables
     from recipes.data import live_traffic
     from recipes.spark import describe_session, get_spark, stop_spark
     from recipes.target import use_target
-
-    if not hasattr(tables, "write_table"):  # stand-in until recipes.tables grows it
-        def write_table(name, data, *, mode="overwrite", home=None):
-            path = tables.table_path(name, home)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
-            data.write.parquet(str(tmp))
-            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
-            if path.exists():
-                os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-            return SimpleNamespace(rows=None)
-
-        def read_table(name, *, spark=None, home=None):
-            return spark.read.parquet(str(tables.table_path(name, home)))
-
-        tables.write_table, tables.read_table = write_table, read_table
 
     use_target("local")
     registry.set_alias("churn-predictor", "champion", 2)

@@ -1,0 +1,408 @@
+"""Batch benchmark: ``recipes.batch.score_table`` against a plain pandas/pyarrow pass.
+
+Run from the repo root::
+
+    .venv/bin/python benchmarks/batch.py [--rows 1000000 10000000] [--repeats 1] [--keep]
+
+One run trains the demo model (``churn-predictor`` v1, alias ``champion``) into a fresh
+temporary ``MDK_HOME``, writes the input once per size as a kit table (250k-row parquet part
+files, readable by name and as plain parquet), then, per size, runs each approach in a
+FRESH subprocess so start-up and peak memory are per approach:
+
+* ``kit``: ``get_spark()`` (local[2]) -> ``score_table("models:/churn-predictor@champion",
+  <input table>, <output table>)`` -> ``stop_spark()``;
+* ``pandas``: one process reads the same parquet files with pyarrow, predicts with
+  ``mlflow.pyfunc.load_model("models:/churn-predictor/1")``, adds the same lineage columns
+  and writes one parquet file.
+
+Wall time is from launch to exit (imports, Spark start and stop included). Peak memory is
+the largest sum of RSS over the child and all its descendants (JVM, Python workers),
+polled every 50 ms. With ``--repeats N`` each figure is the median of N runs.
+
+It prints a table, the ratios (kit rows/s / pandas rows/s per size; peak-memory growth
+from the smallest to the largest size per approach), the goals (kit within 2x of pandas
+at 10M rows; kit peak memory flat while pandas' grows), a fixed-cost/marginal-rate split
+of each approach's time (what limits it), and, last, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = "churn-predictor"
+CHUNK = 250_000  # rows per input part file (4 per million: both cores get work at 1M)
+GB = 1024**3
+
+
+# --------------------------------------------------------------------------- children
+
+
+def _child_kit(args) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from recipes import batch
+    from recipes.spark import get_spark, stop_spark
+
+    t_import = time.perf_counter()
+    spark = get_spark("local", app_name="mdk-bench")
+    t_spark = time.perf_counter()
+    result = batch.score_table(args.uri, args.input, args.output, spark=spark)
+    t_score = time.perf_counter()
+    stop_spark()
+    t_stop = time.perf_counter()
+    return {
+        "rows": result.rows,
+        "result_type": result.result_type,
+        "model_version": result.model_version,
+        "phases": {
+            "import": t_import - t0,
+            "spark_start": t_spark - t_import,
+            "score_table": t_score - t_spark,
+            "spark_stop": t_stop - t_score,
+        },
+    }
+
+
+def _child_pandas(args) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from datetime import UTC, datetime
+
+    import mlflow
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from recipes.data import FEATURES
+
+    t_import = time.perf_counter()
+    model = mlflow.pyfunc.load_model(args.uri)
+    t_load = time.perf_counter()
+    df = ds.dataset(args.input, format="parquet").to_table().to_pandas()
+    t_read = time.perf_counter()
+    df["prediction"] = model.predict(df[list(FEATURES)])
+    t_predict = time.perf_counter()
+    out = pa.Table.from_pandas(df, preserve_index=False)
+    n = out.num_rows
+    out = out.append_column("model_name", pa.array([MODEL] * 1, pa.string()).take([0] * n))
+    out = out.append_column(
+        "model_version", pa.array([int(args.uri.rsplit("/", 1)[1])] * n, pa.int32())
+    )
+    stamp = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+    out = out.append_column("scored_at", pa.repeat(stamp, n))
+    pq.write_table(out, args.output)
+    t_write = time.perf_counter()
+    return {
+        "rows": n,
+        "phases": {
+            "import": t_import - t0,
+            "load_model": t_load - t_import,
+            "read": t_read - t_load,
+            "predict": t_predict - t_read,
+            "write": t_write - t_predict,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SPARK_REMOTE", "MDK_SPARK_REMOTE", "MLFLOW_REGISTRY_URI", "MDK_SPARK_MASTER")
+    }
+    env.update(
+        MDK_HOME=str(home),
+        MDK_TARGET="local",
+        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p),
+    )
+    return env
+
+
+def _sample(proc, cpu: dict) -> int:
+    """RSS of ``proc`` and its descendants now; records each one's CPU seconds in ``cpu``."""
+    import psutil
+
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        with (
+            contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError),
+            p.oneshot(),
+        ):
+            total += p.memory_info().rss
+            t = p.cpu_times()
+            cpu[(p.pid, p.create_time())] = t.user + t.system
+    return total
+
+
+def run_child(kind: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run one approach in a fresh interpreter; wall time, peak tree RSS and tree CPU.
+
+    CPU is summed over every process of the tree as last seen by the 50 ms poller (the
+    JVM and Spark's Python workers are not reliably reaped by the child, so
+    ``RUSAGE_CHILDREN`` would miss them); a process loses at most its last 50 ms.
+    """
+    import psutil
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *argv]
+    start = time.perf_counter()
+    popen = subprocess.Popen(
+        cmd, env=env, cwd=env["MDK_HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    proc = psutil.Process(popen.pid)
+    peak = 0
+    cpu: dict = {}
+    done = threading.Event()
+
+    def poll():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _sample(proc, cpu))
+            done.wait(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    out, err = popen.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    poller.join()
+    if popen.returncode != 0:
+        raise RuntimeError(f"{kind} child failed ({popen.returncode}):\n{err[-4000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return result | {"wall": wall, "peak_rss": peak, "cpu": sum(cpu.values())}
+
+
+def make_inputs(sizes: list[int], home: Path) -> dict[int, tuple[str, Path]]:
+    """One kit table per size, made of 250k-row parquet parts: {rows: (table, folder)}."""
+    import pyarrow as pa
+
+    from recipes import tables
+    from recipes.data import live_traffic
+
+    made = {}
+    for n in sizes:
+        name = f"main.bench.input_{n}"
+        for i, start in enumerate(range(0, n, CHUNK)):
+            chunk = live_traffic(min(CHUNK, n - start), seed=100 + i)
+            chunk["customer_id"] += start
+            tables.append(name, pa.Table.from_pandas(chunk, preserve_index=False), home=home)
+        folder = (
+            tables.version_folder(name, home=home)
+            if hasattr(tables, "version_folder")
+            else tables.table_path(name, home)
+        )
+        made[n] = (name, folder)
+    return made
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _fixed_and_rate(points: dict[int, float]) -> tuple[float, float] | None:
+    """Least-squares wall = fixed + rows / rate over the sizes (None with one size)."""
+    if len(points) < 2:
+        return None
+    xs, ys = list(points), list(points.values())
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    return my - slope * mx, (1 / slope if slope > 0 else float("inf"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary MDK_HOME")
+    parser.add_argument("--child", choices=("kit", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--uri", help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        result = (_child_kit if args.child == "kit" else _child_pandas)(args)
+        print(json.dumps(result))
+        return 0
+
+    sizes = sorted(set(args.rows))
+    home = Path(tempfile.mkdtemp(prefix="mdk-bench-batch-"))
+    env = _env(home)
+    os.environ.update({k: env[k] for k in ("MDK_HOME", "MDK_TARGET", "MLFLOW_TRACKING_URI")})
+    try:
+        t = time.perf_counter()
+        from recipes import registry
+        from recipes.target import use_target
+        from recipes.train import train_and_log
+
+        use_target("local")
+        version = train_and_log(5000, seed=0, registered_model_name=MODEL).version
+        registry.set_alias(MODEL, "champion", version)
+        inputs = make_inputs(sizes, home)
+        print(
+            f"setup: model v{version}, inputs {', '.join(f'{n:,}' for n in sizes)} rows "
+            f"in {time.perf_counter() - t:.1f} s; MDK_HOME={home}",
+            flush=True,
+        )
+        runs: dict[tuple[int, str], list[dict]] = {}
+        for r in range(args.repeats):
+            for n in sizes:
+                table, folder = inputs[n]
+                jobs = {
+                    "pandas": [
+                        "--uri", f"models:/{MODEL}/{version}",
+                        "--input", str(folder),
+                        "--output", str(home / f"pandas_out_{n}.parquet"),
+                    ],
+                    "kit": [
+                        "--uri", f"models:/{MODEL}@champion",
+                        "--input", table,
+                        "--output", f"main.bench.scored_{n}",
+                    ],
+                }  # fmt: skip
+                for kind, child_argv in jobs.items():
+                    res = run_child(kind, child_argv, env)
+                    if res["rows"] != n:
+                        raise RuntimeError(f"{kind} wrote {res['rows']} rows, expected {n}")
+                    runs.setdefault((n, kind), []).append(res)
+                    phases = " ".join(f"{k}={v:.1f}" for k, v in res["phases"].items())
+                    print(
+                        f"  run {r + 1}/{args.repeats} {kind:6s} {n:>11,} rows: "
+                        f"{res['wall']:6.1f} s, cpu {res['cpu']:6.1f} s, peak {res['peak_rss'] / GB:.2f} GB ({phases})",
+                        flush=True,
+                    )
+        return report(sizes, runs)
+    finally:
+        if args.keep:
+            print(f"kept {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
+    kinds = ("kit", "pandas")
+    summary: dict[str, Any] = {"sizes": sizes, "results": {}}
+    print()
+    print(
+        f"{'rows':>11} | {'approach':8} | {'wall s':>7} | {'rows/s':>10} | {'CPU s':>6} | "
+        f"{'peak GB':>7} | phases (s, median)"
+    )
+    print("-" * 110)
+    for n in sizes:
+        for kind in kinds:
+            rs = runs[(n, kind)]
+            wall, peak, cpu = _median(rs, "wall"), _median(rs, "peak_rss"), _median(rs, "cpu")
+            phases = {k: statistics.median(r["phases"][k] for r in rs) for k in rs[0]["phases"]}
+            summary["results"][f"{kind}_{n}"] = {
+                "wall_s": round(wall, 2),
+                "rows_per_s": round(n / wall),
+                "cpu_s": round(cpu, 2),
+                "peak_rss_gb": round(peak / GB, 3),
+                "phases_s": {k: round(v, 2) for k, v in phases.items()},
+                "runs": len(rs),
+            }
+            shown = " ".join(f"{k}={v:.1f}" for k, v in phases.items())
+            print(
+                f"{n:>11,} | {kind:8} | {wall:7.1f} | {n / wall:10,.0f} | {cpu:6.1f} | "
+                f"{peak / GB:7.2f} | {shown}"
+            )
+    res = summary["results"]
+    speed = {n: res[f"kit_{n}"]["rows_per_s"] / res[f"pandas_{n}"]["rows_per_s"] for n in sizes}
+    lo, hi = sizes[0], sizes[-1]
+    growth = {
+        kind: res[f"{kind}_{hi}"]["peak_rss_gb"] / res[f"{kind}_{lo}"]["peak_rss_gb"]
+        for kind in kinds
+    }
+    print("\nratios")
+    for n in sizes:
+        print(
+            f"  kit rows/s / pandas rows/s at {n:,}: {speed[n]:.2f} (kit takes {1 / speed[n]:.2f}x as long)"
+        )
+    cpu_ratio = {n: res[f"kit_{n}"]["cpu_s"] / res[f"pandas_{n}"]["cpu_s"] for n in sizes}
+    for n in sizes:
+        print(
+            f"  kit CPU-s / pandas CPU-s at {n:,}: {cpu_ratio[n]:.2f} (less sensitive to machine load)"
+        )
+    for kind in kinds:
+        print(f"  {kind} peak memory {lo:,} -> {hi:,} rows: x{growth[kind]:.2f}")
+
+    ten = 10_000_000 if 10_000_000 in sizes else hi
+    goal_speed = speed[ten] >= 0.5
+    goal_memory = len(sizes) > 1 and growth["kit"] <= 1.3 and growth["pandas"] > growth["kit"]
+    print("\ngoals")
+    print(
+        f"  kit within 2x of pandas at {ten:,} rows: {'MET' if goal_speed else 'MISSED'} "
+        f"(ratio {speed[ten]:.2f}, needs >= 0.50)"
+    )
+    print(
+        f"  kit peak memory flat while pandas' grows: {'MET' if goal_memory else 'MISSED'} "
+        f"(kit x{growth['kit']:.2f}, pandas x{growth['pandas']:.2f})"
+    )
+
+    print("\nwhat limits each (wall = fixed + rows / marginal rate, fitted over the sizes)")
+    fits = {}
+    for kind in kinds:
+        fit = _fixed_and_rate({n: res[f"{kind}_{n}"]["wall_s"] for n in sizes})
+        cpu_fit = _fixed_and_rate({n: res[f"{kind}_{n}"]["cpu_s"] for n in sizes})
+        if fit and cpu_fit:
+            us = 1e6 / cpu_fit[1]
+            fits[kind] = {
+                "fixed_s": round(fit[0], 2),
+                "marginal_rows_per_s": round(fit[1]),
+                "fixed_cpu_s": round(cpu_fit[0], 2),
+                "cpu_us_per_row": round(us, 2),
+            }
+            print(
+                f"  {kind:6s}: fixed {fit[0]:5.1f} s ({cpu_fit[0]:5.1f} CPU-s), marginal "
+                f"{fit[1]:10,.0f} rows/s ({us:.2f} CPU-us per row)"
+            )
+    k_hi, p_hi = res[f"kit_{hi}"], res[f"pandas_{hi}"]
+    kp, pp = k_hi["phases_s"], p_hi["phases_s"]
+    print(
+        f"  kit at {hi:,}: {kp['import'] + kp['spark_start'] + kp['spark_stop']:.1f} s imports, "
+        f"JVM start and stop, {kp['score_table']:.1f} s score_table; {k_hi['cpu_s']:.0f} CPU-s "
+        f"in {k_hi['wall_s']:.0f} s wall = {k_hi['cpu_s'] / k_hi['wall_s']:.2f} of 2 cores busy. "
+        "Fixed: JVM start, the UDF build, each Python worker importing mlflow and loading the "
+        "model (per task in local mode). Per row: pyfunc's schema enforcement (the demo "
+        "signature's Any columns are checked value by value in Python, ~4 us/row), then the "
+        "JVM's parquet read, Arrow transfer and parquet write. Memory: partitions stream "
+        "through the JVM and 2 workers, so it stays flat."
+    )
+    print(
+        f"  pandas at {hi:,}: import {pp['import']:.1f} s + model {pp['load_model']:.1f} s "
+        f"fixed; read {pp['read']:.1f} s, predict {pp['predict']:.1f} s (the same Any-column "
+        f"enforcement: raw sklearn needs ~0.03 s per 1M rows), write {pp['write']:.1f} s, one "
+        "core. Memory: the whole table and its predictions sit in RAM, so it grows with rows."
+    )
+    summary |= {
+        "speed_ratio": {str(n): round(v, 3) for n, v in speed.items()},
+        "cpu_ratio": {str(n): round(v, 3) for n, v in cpu_ratio.items()},
+        "memory_growth": {k: round(v, 2) for k, v in growth.items()},
+        "fits": fits,
+        "goals": {"within_2x_at_10m": goal_speed, "kit_memory_flat": goal_memory},
+    }
+    print(json.dumps(summary, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
