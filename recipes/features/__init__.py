@@ -29,6 +29,7 @@ from recipes.features.client import (
     SPEC_FILE,
     FeatureEngineeringClient,
     FeatureModelInfo,
+    ensure_table,
     feature_client,
     load_feature_spec,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "FeatureModelInfo",
     "FeatureTable",
     "TrainingSet",
+    "ensure_table",
     "feature_client",
     "load_feature_spec",
 ]

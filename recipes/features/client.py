@@ -320,3 +320,18 @@ class FeatureEngineeringClient:
             params=params,
         )
         return joined.withColumn("prediction", udf(*spec["input_columns"]))
+
+
+def ensure_table(fs, *, name: str, primary_keys, df, description: str | None = None):
+    """Create feature table ``name`` from ``df``, or overwrite its rows when it exists.
+
+    Works with the local mirror and the real client alike (both raise when ``get_table``
+    finds no table), so a notebook can be rerun.
+    """
+    try:
+        fs.get_table(name=name)
+    except Exception:  # noqa: BLE001 - NotFoundError locally, the SDK's error on Databricks
+        return fs.create_table(name=name, primary_keys=primary_keys, df=df,
+                               description=description)  # fmt: skip
+    fs.write_table(name=name, df=df, mode="overwrite")
+    return fs.get_table(name=name)

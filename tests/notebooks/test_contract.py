@@ -50,6 +50,13 @@ CONTRACT = {
         "schema": ("str", '"mdk"'),
         "apply": ("bool", "True"),
     },
+    "05_batch_score": {
+        "target": ("str", '"local"'),
+        "model_uri": ("str", '"models:/churn-predictor@champion"'),
+        "n_rows": ("int", "100000"),
+        "output_table": ("str", '"main.predictions.churn_scores"'),
+        "loop_sample": ("int", "2000"),
+    },
 }
 
 

@@ -1,0 +1,38 @@
+"""05_batch_score executed with papermill: the tables and models it leaves behind."""
+
+from __future__ import annotations
+
+import uuid
+
+import papermill
+import pytest
+
+from recipes import registry, tables
+from recipes.features import load_feature_spec
+
+
+@pytest.mark.notebook
+@pytest.mark.spark
+@pytest.mark.parametrize("ref, n_rows", [("@champion", 3000), ("/2", 1500)])
+def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, model_name, mdk_home,
+                                                            ref, n_rows):  # fmt: skip
+    schema = f"nb_{uuid.uuid4().hex[:8]}"
+    output = f"main.{schema}.churn_scores"
+    run_notebook("05_batch_score", model_uri=f"models:/{model_name}{ref}", n_rows=n_rows,
+                 output_table=output, loop_sample=50)  # fmt: skip
+    expected = registry.resolve(model_name, ref.lstrip("/"))
+    scored = tables.read_table(output)
+    assert len(scored) == n_rows
+    assert set(scored["model_name"]) == {model_name}
+    assert set(scored["model_version"]) == {expected}
+    assert set(scored["prediction"]) <= {0, 1} and scored["scored_at"].nunique() == 1
+    assert tables.read_table(f"main.{schema}.churn_input")["customer_id"].is_unique
+    spec = load_feature_spec(f"models:/{model_name}-features@champion")
+    assert spec  # the model carries its feature lookups
+    assert "main.features.churn_customers" in str(spec)
+
+
+@pytest.mark.notebook
+def test_a_bad_table_name_fails_in_the_first_check(run_notebook):
+    with pytest.raises(papermill.PapermillExecutionError, match="catalog.schema.table"):
+        run_notebook("05_batch_score", output_table="scores", n_rows=10)
