@@ -99,6 +99,7 @@ class Manager:
         self.metrics = Metrics()
         self.pool = WorkerPool(env, self.log_dir)
         self._created: dict[str, int] = {}
+        self._closing = False
 
     # -- persistence -----------------------------------------------------------------
     def _save(self, ep: Endpoint) -> None:
@@ -214,6 +215,8 @@ class Manager:
         new = dict(ep.pending_entities)
         fresh = [e for n, e in new.items() if ep.entities.get(n) is not e]
         results = await asyncio.gather(*(e.start() for e in fresh), return_exceptions=True)
+        if self._closing:  # shutting down: the persisted pending config resumes at restart
+            return
         if self.endpoints.get(ep.name) is not ep:  # deleted meanwhile
             for e in fresh:
                 await e.stop(drain_timeout=0)
@@ -302,6 +305,7 @@ class Manager:
                     log.error("scale-to-zero failed: %s", r)
 
     async def shutdown(self) -> None:
+        self._closing = True
         ents = {id(e): e for ep in self.endpoints.values()
                 for e in [*ep.entities.values(), *ep.pending_entities.values()]}  # fmt: skip
         await asyncio.gather(*(e.stop(drain_timeout=10) for e in ents.values()),
