@@ -42,34 +42,6 @@ _INT_LIMITS = (("timestamp_ms", 2**63), ("status_code", 2**31), ("execution_time
 _CLOSED = "This CaptureWriter is closed: create a new one to capture more rows."
 
 
-def payload_table(auto_capture_config: dict, *, endpoint_name: str) -> str:
-    """The inference table's name, ``<catalog_name>.<schema_name>.<table_name_prefix>_payload``.
-
-    Args:
-        auto_capture_config: the endpoint's ``auto_capture_config``; ``table_name_prefix``
-            defaults to the endpoint name with ``-`` made ``_``.
-        endpoint_name: the serving endpoint's name.
-
-    Raises:
-        ParameterError: when a part is missing or not letters, digits and underscores.
-    """
-    config = auto_capture_config if isinstance(auto_capture_config, dict) else {}
-    catalog, schema = config.get("catalog_name"), config.get("schema_name")
-    prefix = config.get("table_name_prefix") or endpoint_name.replace("-", "_")
-    name = f"{catalog}.{schema}.{prefix}_payload"
-    try:
-        if not (isinstance(catalog, str) and isinstance(schema, str)):
-            raise ParameterError("catalog_name and schema_name are required")
-        tables.check_table_name(name)
-    except ParameterError:
-        raise ParameterError(
-            f"auto_capture_config {auto_capture_config!r} gives no valid table name ({name!r}): "
-            "set catalog_name, schema_name and table_name_prefix to letters, digits and "
-            "underscores."
-        ) from None
-    return name.lower()
-
-
 def make_row(
     *,
     request_id: str,

@@ -16,7 +16,9 @@ import pytest
 from recipes import tables
 from recipes.errors import KitError, ParameterError
 from recipes.serving import capture
-from recipes.serving.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row, payload_table
+from recipes.serving.apierror import ApiError
+from recipes.serving.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row
+from recipes.serving.config import parse_config
 
 TABLE = "main.serving.churn_payload"
 NO_ENTITY = dict(  # a request no served entity answered (e.g. a 404)
@@ -97,6 +99,13 @@ def test_payload_table_name(config, endpoint, expected):
     assert payload_table(config, endpoint_name=endpoint) == expected
 
 
+def payload_table(config, *, endpoint_name: str) -> str:
+    """The server's one naming rule: ``auto_capture_config`` as parsed with an endpoint."""
+    entity = {"entity_name": "churn-predictor", "entity_version": "1"}
+    raw = {"served_entities": [entity], "auto_capture_config": config}
+    return parse_config(raw, endpoint=endpoint_name).capture.payload_table
+
+
 @pytest.mark.parametrize(
     ("config", "endpoint"),
     [
@@ -107,15 +116,15 @@ def test_payload_table_name(config, endpoint, expected):
         ({"catalog_name": "main", "schema_name": "", "table_name_prefix": "churn"}, "churn"),
         ({"catalog_name": "main", "schema_name": "serving"}, "churn.v2"),  # default prefix
         ("main.serving.churn", "churn"),
-        (None, "churn"),
     ],
 )
 def test_payload_table_bad_config(config, endpoint):
-    with pytest.raises(ParameterError) as err:
+    with pytest.raises(ApiError) as err:
         payload_table(config, endpoint_name=endpoint)
     message = str(err.value)
+    assert err.value.status == 400 and err.value.error_code == "INVALID_PARAMETER_VALUE"
     assert "\n" not in message and "auto_capture_config" in message
-    assert "catalog_name, schema_name and table_name_prefix" in message
+    assert "letters, digits and underscores" in message or "must be an object" in message
 
 
 # --------------------------------------------------------------------------- the writer
