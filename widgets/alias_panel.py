@@ -6,22 +6,16 @@ reports in the ``status`` HTML child. Headless: set ``.value``, then ``.click()`
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
 from recipes import registry as _registry
-from recipes.errors import KitError, NotFoundError, ParameterError
+from recipes.errors import NotFoundError, ParameterError
+from widgets.status import one_line, show
 
 ACTIONS = ("set_alias", "delete_alias", "transition_stage")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The error as one line; non-kit errors (e.g. MlflowException) keep their type name."""
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, KitError) else f"{type(exc).__name__}: {text}"
 
 
 def _message(r: Any) -> tuple[str, bool]:
@@ -117,10 +111,6 @@ class AliasPanel(w.VBox):
         parts.append(f"{self.metric} {score:.4f}" if ok else f"{self.metric} n/a")
         return " · ".join(parts)
 
-    def _show(self, message: str, color: str) -> None:
-        text = html.escape(message, quote=False)
-        self.status.value = f'<span style="color: {color}">{text}</span>'
-
     def _run(self, verb: Callable[[], Any]) -> None:
         """Call one verb; on success keep its result and refresh, on error report it in red."""
         self._exc = None
@@ -129,11 +119,11 @@ class AliasPanel(w.VBox):
             self.result, self.error = result, None
             self.refresh()
         except Exception as exc:  # a click handler must report, not vanish into a log
-            self._exc, self.error = exc, _one_line(exc)
-            self._show(self.error, "red")
+            self._exc, self.error = exc, one_line(exc)
+            show(self.status, self.error, "red")
             return
         message, good = _message(result)
-        self._show(message, "green" if good else "red")
+        show(self.status, message, "green" if good else "red")
 
     def _set_alias(self) -> Any:
         gate = {"gate": self.gate} if self.gate is not None else {}

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 from recipes.errors import KitError, NotFoundError, ParameterError
-from widgets.alias_panel import _one_line
+from widgets.status import one_line, show
 
 WAIT_TIMEOUT = timedelta(minutes=5)
 _COLUMNS = ("served entity", "entity_name", "entity_version", "traffic %", "deployment")
@@ -196,21 +196,17 @@ class TrafficPanel(w.VBox):
             raise self._exc
         return self.result
 
-    def _show(self, message: str, color: str) -> None:
-        text = html.escape(message, quote=False)
-        self.status.value = f'<span style="color: {color}">{text}</span>'
-
     def _run(self, verb: Callable[[], str]) -> None:
         """Call one verb; show its message in green, or its error in red."""
         self._exc = None
         try:
             message = verb()
         except Exception as exc:  # a click handler must report, not vanish into a log
-            self._exc, self.error = exc, _one_line(exc)
-            self._show(self.error, "red")
+            self._exc, self.error = exc, one_line(exc)
+            show(self.status, self.error, "red")
             return
         self.error = None
-        self._show(message, "green")
+        show(self.status, message, "green")
 
     def _get(self) -> Any:
         return self.client.serving_endpoints.get(self.endpoint_name)
