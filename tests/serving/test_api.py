@@ -84,6 +84,20 @@ def _expected(model, rows: list[dict]) -> list:
     return pd.Series(model.predict(pd.DataFrame(rows))).tolist()
 
 
+def _served_names(server, endpoint: str, n: int) -> list[str]:
+    """The ``served-model-name`` of ``n`` seed requests sent over one keep-alive session."""
+    with requests.Session() as s:
+        return [
+            s.post(
+                f"{server.url}/serving-endpoints/{endpoint}/invocations",
+                headers=server.headers,
+                json={"dataframe_records": [RECORD]},
+                timeout=30,
+            ).headers["served-model-name"]
+            for _ in range(n)
+        ]
+
+
 def _error(resp: requests.Response) -> dict:
     body = resp.json()
     assert set(body) == {"error_code", "message"}, body
@@ -245,16 +259,7 @@ def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, s
 
 
 def test_traffic_follows_the_split_and_names_the_served_entity(server, seed):
-    with requests.Session() as s:
-        names = [
-            s.post(
-                f"{server.url}/serving-endpoints/{SEED}/invocations",
-                headers=server.headers,
-                json={"dataframe_records": [RECORD]},
-                timeout=30,
-            ).headers["served-model-name"]
-            for _ in range(200)
-        ]
+    names = _served_names(server, SEED, 200)
     counts = {n: names.count(n) for n in set(names)}
     assert set(counts) == {"champion", "challenger"}
     assert 150 <= counts["champion"] <= 199, counts  # 90 % of 200, far beyond 5 sigma
@@ -401,17 +406,7 @@ def test_concurrent_single_rows_are_batched_without_mixing_answers(server, main,
 
 
 def test_zero_traffic_route_gets_no_requests(server, main):
-    with requests.Session() as s:
-        names = {
-            s.post(
-                f"{server.url}/serving-endpoints/{main}/invocations",
-                headers=server.headers,
-                json={"dataframe_records": [RECORD]},
-                timeout=30,
-            ).headers["served-model-name"]
-            for _ in range(50)
-        }
-    assert names == {"champion"}
+    assert set(_served_names(server, main, 50)) == {"champion"}
 
 
 # -- scale to zero: the idle clock -------------------------------------------------------
