@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from recipes.serving.apierror import ApiError, bad_request
 from recipes.serving.auth import bearer_ok
 from recipes.serving.endpoints import Manager
-from recipes.serving.payload import MAX_BYTES
+from recipes.serving.payload import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 
@@ -45,9 +45,7 @@ async def _body(request: Request) -> bytes:
         if size <= MAX_BYTES:
             chunks.append(chunk)
     if size > MAX_BYTES:
-        raise bad_request(
-            f"Request body is {size / 2**20:.1f} MB; the limit is 16 MB: send fewer rows."
-        )
+        raise too_large(size)
     return b"".join(chunks)
 
 

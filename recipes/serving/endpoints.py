@@ -89,7 +89,6 @@ class Manager:
     ):
         self.dir = home / "serving" / "endpoints"
         self.log_dir = home / "serving" / "logs"
-        self.env = env
         self.idle_seconds = idle_seconds
         self.check_model = check_model
         self.capture = capture

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from recipes.serving import protocol
@@ -49,7 +49,6 @@ class EntityStats:
     last_load_seconds: float | None = None
     last_failure: str | None = None
     scaled_to_zero_at: float | None = None
-    batch_sizes: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -333,6 +332,4 @@ class Entity:
             return
         self._inflight = batch
         self.stats.batches += 1
-        n = len(batch)
-        self.stats.batch_sizes[n] = self.stats.batch_sizes.get(n, 0) + 1
         self._writer.write(protocol.pack([(i.columns, i.rows) for i in batch]))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from recipes.serving.auth import bearer_ok
-from recipes.serving.payload import MAX_BYTES
+from recipes.serving.payload import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 
@@ -71,8 +71,8 @@ class DataPlane:
             status, out = _error(401, "UNAUTHENTICATED",
                                  "Missing or wrong bearer token: see `mdk token`.")  # fmt: skip
         elif size > MAX_BYTES:
-            status, out = _error(400, "BAD_REQUEST", f"Request body is {size / 2**20:.1f} MB; "
-                                 "the limit is 16 MB: send fewer rows.")  # fmt: skip
+            err = too_large(size)
+            status, out = err.status, json.dumps(err.body()).encode()
         elif manager is None:
             status, out = _error(503, "TEMPORARILY_UNAVAILABLE", "The server is starting.")
         else:
