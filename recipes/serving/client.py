@@ -81,17 +81,23 @@ def local_url(*, start: bool = True) -> str:
     return svc.url
 
 
-def _check_same_store(url: str) -> None:
-    """Refuse a server that reads models from another tracking store than this session."""
+def served_tracking_uri(url: str) -> str | None:
+    """The tracking URI the serving endpoint at ``url`` reads models from (its ``/health``),
+    or None when it does not answer."""
     import json
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url + "/health", timeout=5) as resp:
-            served = json.loads(resp.read()).get("tracking_uri")
+            return json.loads(resp.read()).get("tracking_uri")
     except (OSError, ValueError):
-        return  # not answering yet: the SDK's own retries report it
+        return None
+
+
+def _check_same_store(url: str) -> None:
+    """Refuse a server that reads models from another tracking store than this session."""
+    served = served_tracking_uri(url)  # None: not answering yet, the SDK's retries report it
     ours = _target.resolve().tracking_uri
     if served and served != ours:
         raise KitError(

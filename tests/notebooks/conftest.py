@@ -8,9 +8,7 @@ name, so tests never see each other's versions.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -44,6 +42,7 @@ def tracking_server(tmp_path_factory):
 def _ci_serving_home(tracking_uri: str) -> Path | None:
     """The CI's home when ``.ci/run`` started a serving endpoint on this tracking server."""
     from recipes import stack
+    from recipes.serving.client import served_tracking_uri
 
     if not _CI_HOME:
         return None
@@ -51,9 +50,7 @@ def _ci_serving_home(tracking_uri: str) -> Path | None:
     row = next(s for s in stack.status(home) if s.name == "serving")
     if not row.healthy:
         return None
-    with urllib.request.urlopen(row.url + "/health", timeout=5) as resp:
-        served = json.loads(resp.read()).get("tracking_uri")
-    return home if served == tracking_uri else None
+    return home if served_tracking_uri(row.url) == tracking_uri else None
 
 
 @pytest.fixture(scope="session")
