@@ -28,20 +28,18 @@ of each approach's time (what limits it), and, last, one JSON object.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from harness import child_env, fixed_and_rate, median, run_child
+
 MODEL = "churn-predictor"
 CHUNK = 250_000  # rows per input part file (4 per million: both cores get work at 1M)
 GB = 1024**3
@@ -118,78 +116,6 @@ def _child_pandas(args) -> dict[str, Any]:
 # --------------------------------------------------------------------------- parent
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SPARK_REMOTE", "MDK_SPARK_REMOTE", "MLFLOW_REGISTRY_URI", "MDK_SPARK_MASTER")
-    }
-    env.update(
-        MDK_HOME=str(home),
-        MDK_TARGET="local",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p),
-    )
-    return env
-
-
-def _sample(proc, cpu: dict) -> int:
-    """RSS of ``proc`` and its descendants now; records each one's CPU seconds in ``cpu``."""
-    import psutil
-
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for p in procs:
-        with (
-            contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError),
-            p.oneshot(),
-        ):
-            total += p.memory_info().rss
-            t = p.cpu_times()
-            cpu[(p.pid, p.create_time())] = t.user + t.system
-    return total
-
-
-def run_child(kind: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run one approach in a fresh interpreter; wall time, peak tree RSS and tree CPU.
-
-    CPU is summed over every process of the tree as last seen by the 50 ms poller (the
-    JVM and Spark's Python workers are not reliably reaped by the child, so
-    ``RUSAGE_CHILDREN`` would miss them); a process loses at most its last 50 ms.
-    """
-    import psutil
-
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *argv]
-    start = time.perf_counter()
-    popen = subprocess.Popen(
-        cmd, env=env, cwd=env["MDK_HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    proc = psutil.Process(popen.pid)
-    peak = 0
-    cpu: dict = {}
-    done = threading.Event()
-
-    def poll():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _sample(proc, cpu))
-            done.wait(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    out, err = popen.communicate()
-    wall = time.perf_counter() - start
-    done.set()
-    poller.join()
-    if popen.returncode != 0:
-        raise RuntimeError(f"{kind} child failed ({popen.returncode}):\n{err[-4000:]}")
-    result = json.loads(out.strip().splitlines()[-1])
-    return result | {"wall": wall, "peak_rss": peak, "cpu": sum(cpu.values())}
-
-
 def make_inputs(sizes: list[int], home: Path) -> dict[int, tuple[str, Path]]:
     """One kit table per size, made of 250k-row parquet parts: {rows: (table, folder)}."""
     import pyarrow as pa
@@ -213,22 +139,6 @@ def make_inputs(sizes: list[int], home: Path) -> dict[int, tuple[str, Path]]:
     return made
 
 
-def _median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
-
-
-def _fixed_and_rate(points: dict[int, float]) -> tuple[float, float] | None:
-    """Least-squares wall = fixed + rows / rate over the sizes (None with one size)."""
-    if len(points) < 2:
-        return None
-    xs, ys = list(points), list(points.values())
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
-    return my - slope * mx, (1 / slope if slope > 0 else float("inf"))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -246,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = sorted(set(args.rows))
     home = Path(tempfile.mkdtemp(prefix="mdk-bench-batch-"))
-    env = _env(home)
+    env = child_env(home)
     os.environ.update({k: env[k] for k in ("MDK_HOME", "MDK_TARGET", "MLFLOW_TRACKING_URI")})
     try:
         t = time.perf_counter()
@@ -280,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     ],
                 }  # fmt: skip
                 for kind, child_argv in jobs.items():
-                    res = run_child(kind, child_argv, env)
+                    res = run_child(__file__, kind, child_argv, env)
                     if res["rows"] != n:
                         raise RuntimeError(f"{kind} wrote {res['rows']} rows, expected {n}")
                     runs.setdefault((n, kind), []).append(res)
@@ -310,7 +220,7 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     for n in sizes:
         for kind in kinds:
             rs = runs[(n, kind)]
-            wall, peak, cpu = _median(rs, "wall"), _median(rs, "peak_rss"), _median(rs, "cpu")
+            wall, peak, cpu = median(rs, "wall"), median(rs, "peak_rss"), median(rs, "cpu")
             phases = {k: statistics.median(r["phases"][k] for r in rs) for k in rs[0]["phases"]}
             summary["results"][f"{kind}_{n}"] = {
                 "wall_s": round(wall, 2),
@@ -361,8 +271,8 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     print("\nwhat limits each (wall = fixed + rows / marginal rate, fitted over the sizes)")
     fits = {}
     for kind in kinds:
-        fit = _fixed_and_rate({n: res[f"{kind}_{n}"]["wall_s"] for n in sizes})
-        cpu_fit = _fixed_and_rate({n: res[f"{kind}_{n}"]["cpu_s"] for n in sizes})
+        fit = fixed_and_rate({n: res[f"{kind}_{n}"]["wall_s"] for n in sizes})
+        cpu_fit = fixed_and_rate({n: res[f"{kind}_{n}"]["cpu_s"] for n in sizes})
         if fit and cpu_fit:
             us = 1e6 / cpu_fit[1]
             fits[kind] = {

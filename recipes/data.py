@@ -106,6 +106,47 @@ def late_labels(n_rows: int, seed: int = 1, drift: float = 0.0, **kwargs) -> pd.
     return df[[KEY, LABEL]]
 
 
+def parse_features(text: str) -> tuple[str, ...]:
+    """Comma-separated feature names (as a notebook parameter gives them), checked."""
+    names = tuple(n.strip() for n in str(text).split(",") if n.strip())
+    unknown = [n for n in names if n not in FEATURES]
+    if not names or unknown:
+        raise ParameterError(
+            f"drifted features {text!r}: give comma-separated names from {', '.join(FEATURES)}."
+        )
+    return names
+
+
+def monitoring_traffic(
+    n_requests: int,
+    drift: float = 0.0,
+    drifted_features: Iterable[str] = ("days_since_last_visit",),
+    seed: int = 7,
+) -> pd.DataFrame:
+    """Two phases of requests with their labels, for the monitoring notebook.
+
+    The first half (``phase == "normal"``) follows the training distribution; the second
+    (``"drifted"``) has ``drifted_features`` shifted by ``drift`` standard deviations. Each
+    row has ``customer_id`` (unique across both phases), the features, ``churned`` (the
+    label that arrives late) and ``phase``.
+    """
+    if not isinstance(n_requests, int) or n_requests < 2:
+        raise ParameterError(f"n_requests must be an int >= 2 (two phases), got {n_requests!r}.")
+    half = n_requests // 2
+    normal = make_churn(half, seed, id_offset=2_000_000)
+    shifted = make_churn(n_requests - half, seed + 1, drift=drift,
+                         drifted_features=drifted_features, id_offset=3_000_000)  # fmt: skip
+    return pd.concat(
+        [normal.assign(phase="normal"), shifted.assign(phase="drifted")], ignore_index=True
+    )
+
+
+def request_records(frame: pd.DataFrame, phase: str | None = None) -> list[dict]:
+    """The request records (``customer_id`` and the features) of ``frame``, one phase or all."""
+    rows = frame if phase is None else frame[frame["phase"] == phase]
+    return rows[[KEY, *FEATURES]].to_dict(orient="records")
+
+
 def seed_record() -> dict[str, int]:
     """The seed module's example request record, integers as it sends them."""
     return {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}

@@ -1,11 +1,19 @@
 """Shared fixtures: every test gets its own MDK_HOME and its own sqlite MLflow store.
 
+One classic local Spark session serves the whole run (``spark``): made by
+``recipes.spark.get_spark("local")`` with its own ``MDK_HOME`` (warehouse, scratch, Derby)
+and with the JVM launched from an empty folder, so tests can prove that nothing lands in the
+working directory. Per-test MLflow stores are unaffected: Spark keeps its folders from start-up.
+
 The notebook tests (tests/notebooks/) use the real tracking server instead.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +79,40 @@ def trained(_trained_store, mdk_home):
     shutil.copy(_trained_store / "mlflow.db", mdk_home / "mlflow.db")
     use_target("local")
     return "churn-predictor"
+
+
+_SPARK_ENV = ("MDK_HOME", "MDK_SPARK_REMOTE", "SPARK_REMOTE", "MDK_SPARK_MASTER", "MDK_TARGET")
+
+
+@dataclass
+class SparkRun:
+    """Where the session-scoped classic session keeps its files."""
+
+    home: Path  # its MDK_HOME
+    launch_dir: Path  # the (empty) working directory the JVM was started from
+
+
+@pytest.fixture(scope="session")
+def spark_run(tmp_path_factory) -> SparkRun:
+    root = tmp_path_factory.mktemp("spark")
+    home, launch = root / "mdk", root / "cwd"
+    home.mkdir()
+    launch.mkdir()
+    return SparkRun(home, launch)
+
+
+@pytest.fixture(scope="session")
+def spark(spark_run):
+    """The classic ``local[2]`` SparkSession from ``get_spark("local")``, stopped at the end."""
+    from recipes.spark import get_spark, stop_spark
+
+    cwd = os.getcwd()
+    cleared = dict.fromkeys(_SPARK_ENV) | {"MDK_HOME": str(spark_run.home)}
+    with scoped_env(**cleared):
+        try:
+            os.chdir(spark_run.launch_dir)
+            session = get_spark("local")
+        finally:
+            os.chdir(cwd)
+    yield session
+    stop_spark()

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from recipes.errors import KitError, NotFoundError, ParameterError
+from recipes.errors import ParameterError
 from widgets.status import one_line, show
 
 WAIT_TIMEOUT = timedelta(minutes=5)
@@ -60,34 +60,6 @@ def _table(config: Any) -> str:
         "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>" for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _entity_input(entity: Any) -> Any:
-    """A ``ServedEntityInput`` that re-declares a served entity as it is (output → input)."""
-    from databricks.sdk.service.serving import ServedEntityInput
-
-    return ServedEntityInput(
-        name=entity.name,
-        entity_name=entity.entity_name,
-        entity_version=entity.entity_version,
-        workload_size=entity.workload_size,
-        workload_type=entity.workload_type,
-        scale_to_zero_enabled=entity.scale_to_zero_enabled,
-    )
-
-
-def _capture_input(capture: Any) -> Any:
-    """The current ``auto_capture_config`` as an ``AutoCaptureConfigInput`` (None stays None)."""
-    if capture is None:
-        return None
-    from databricks.sdk.service.serving import AutoCaptureConfigInput
-
-    return AutoCaptureConfigInput(
-        catalog_name=capture.catalog_name,
-        schema_name=capture.schema_name,
-        table_name_prefix=capture.table_name_prefix,
-        enabled=capture.enabled,
-    )
 
 
 class TrafficPanel(w.VBox):
@@ -244,34 +216,15 @@ class TrafficPanel(w.VBox):
         return f"Endpoint {self.endpoint_name!r}: {self._split(endpoint)} ({state})."
 
     def _apply(self) -> str:
-        from databricks.sdk.service.serving import Route, TrafficConfig
+        from recipes.serving import deploy
 
         share = self.challenger_pct.value
-        endpoint = self._get()
-        config = endpoint.config
-        entities = list(getattr(config, "served_entities", None) or [])
-        if not entities:
-            raise KitError(
-                f"Endpoint {self.endpoint_name!r} has no live config yet: wait until it is "
-                "created, then Refresh and apply again."
-            )
-        names = [e.name for e in entities]
-        missing = [n for n in (self.champion, self.challenger) if n not in names]
-        if missing:
-            raise NotFoundError(
-                f"Endpoint {self.endpoint_name!r} has no served entity "
-                f"{' or '.join(map(repr, missing))}: it has {', '.join(map(repr, names))}; "
-                "pass champion=/challenger= with those names."
-            )
-        routes = [
-            Route(served_model_name=self.champion, traffic_percentage=100 - share),
-            Route(served_model_name=self.challenger, traffic_percentage=share),
-        ]
-        waiter = self.client.serving_endpoints.update_config(
-            name=self.endpoint_name,
-            served_entities=[_entity_input(e) for e in entities],
-            traffic_config=TrafficConfig(routes=routes),
-            auto_capture_config=_capture_input(config.auto_capture_config),
+        routes = {self.champion: 100 - share, self.challenger: share}
+        waiter = deploy.update_routes(
+            self.client,
+            self.endpoint_name,
+            routes,
+            hint="pass champion=/challenger= with those names",
         )
         split = f"{self.champion} {100 - share}% / {self.challenger} {share}%"
         if self.wait:

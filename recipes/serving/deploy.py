@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from recipes.errors import ParameterError
+from recipes.errors import KitError, NotFoundError, ParameterError
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -90,6 +90,12 @@ def describe_endpoint(endpoint) -> pd.DataFrame:
     return frame
 
 
+def entity_versions(endpoint) -> dict[str, int]:
+    """``{served entity: model version}`` of an endpoint's live config."""
+    cfg = endpoint.config
+    return {e.name: int(e.entity_version) for e in (cfg.served_entities if cfg else [])}
+
+
 def set_idle_seconds(w, name: str, seconds: int) -> None:
     """Tag the endpoint with the kit's scale-to-zero idle time (``mdk_idle_seconds``).
 
@@ -102,3 +108,144 @@ def set_idle_seconds(w, name: str, seconds: int) -> None:
         raise ParameterError(f"idle_seconds must be > 0, got {seconds}.")
     w.serving_endpoints.patch(name=name, add_tags=[EndpointTag(key="mdk_idle_seconds",
                                                               value=str(seconds))])  # fmt: skip
+
+
+def _entity_input(entity):
+    """A ``ServedEntityInput`` that re-declares a served entity as it is (output → input)."""
+    from databricks.sdk.service.serving import ServedEntityInput
+
+    return ServedEntityInput(
+        name=entity.name,
+        entity_name=entity.entity_name,
+        entity_version=entity.entity_version,
+        workload_size=entity.workload_size,
+        workload_type=entity.workload_type,
+        scale_to_zero_enabled=entity.scale_to_zero_enabled,
+    )
+
+
+def _capture_input(capture):
+    """The current ``auto_capture_config`` as an ``AutoCaptureConfigInput`` (None stays None)."""
+    if capture is None:
+        return None
+    from databricks.sdk.service.serving import AutoCaptureConfigInput
+
+    return AutoCaptureConfigInput(
+        catalog_name=capture.catalog_name,
+        schema_name=capture.schema_name,
+        table_name_prefix=capture.table_name_prefix,
+        enabled=capture.enabled,
+    )
+
+
+def update_routes(w, name: str, routes: dict[str, int], *, hint: str = "route to those names"):
+    """Send new traffic ``routes`` (``{served entity: %}``), keeping the entities and capture.
+
+    Returns the SDK's waiter (``.result(timeout=...)`` waits until ``NOT_UPDATING``;
+    ``.response`` is the endpoint as the update started).
+
+    Raises:
+        KitError: the endpoint has no live config yet.
+        NotFoundError: a route names a served entity the endpoint lacks (``hint`` ends
+            the message).
+    """
+    from databricks.sdk.service.serving import Route, TrafficConfig
+
+    config = w.serving_endpoints.get(name).config
+    entities = list(getattr(config, "served_entities", None) or [])
+    if not entities:
+        raise KitError(
+            f"Endpoint {name!r} has no live config yet: wait until it is created, then "
+            "Refresh and apply again."
+        )
+    names = [e.name for e in entities]
+    missing = [n for n in routes if n not in names]
+    if missing:
+        raise NotFoundError(
+            f"Endpoint {name!r} has no served entity {' or '.join(map(repr, missing))}: it "
+            f"has {', '.join(map(repr, names))}; {hint}."
+        )
+    return w.serving_endpoints.update_config(
+        name=name,
+        served_entities=[_entity_input(e) for e in entities],
+        traffic_config=TrafficConfig(
+            routes=[Route(served_model_name=n, traffic_percentage=pct) for n, pct in routes.items()]
+        ),  # fmt: skip
+        auto_capture_config=_capture_input(config.auto_capture_config),
+    )
+
+
+def ab_config(endpoint_name: str, model_name: str, champion: int, challenger: int, *,
+              challenger_traffic: int = 0, catalog: str = "main", schema: str = "mdk"):  # fmt: skip
+    """The A/B config: entities ``champion`` and ``challenger`` of ``model_name``, routes,
+    and an inference table ``<catalog>.<schema>.<endpoint_name with _>_payload``."""
+    from databricks.sdk.service.serving import (
+        AutoCaptureConfigInput,
+        EndpointCoreConfigInput,
+        Route,
+        ServedEntityInput,
+        TrafficConfig,
+    )
+
+    if not 0 <= challenger_traffic <= 100:
+        raise ParameterError(f"challenger_traffic must be 0..100, got {challenger_traffic}.")
+    versions = {"champion": champion, "challenger": challenger}
+    return EndpointCoreConfigInput(
+        name=endpoint_name,
+        served_entities=[
+            ServedEntityInput(
+                name=n,
+                entity_name=model_name,
+                entity_version=str(v),
+                workload_size="Small",
+                scale_to_zero_enabled=False,
+            )
+            for n, v in versions.items()
+        ],  # fmt: skip
+        traffic_config=TrafficConfig(
+            routes=[
+                Route(served_model_name="champion", traffic_percentage=100 - challenger_traffic),
+                Route(served_model_name="challenger", traffic_percentage=challenger_traffic),
+            ]
+        ),  # fmt: skip
+        auto_capture_config=AutoCaptureConfigInput(
+            catalog_name=catalog,
+            schema_name=schema,
+            table_name_prefix=endpoint_name.replace("-", "_"),
+            enabled=True,
+        ),  # fmt: skip
+    )
+
+
+def payload_table(endpoint) -> str:
+    """The inference table of a ``ServingEndpointDetailed`` (``catalog.schema.name``).
+
+    Raises:
+        KitError: the endpoint captures nothing.
+    """
+    capture = endpoint.config.auto_capture_config if endpoint.config else None
+    state = getattr(capture, "state", None)
+    table = getattr(getattr(state, "payload_table", None), "name", None)
+    if capture is None or not capture.enabled or not table:
+        raise KitError(
+            f"Endpoint {endpoint.name!r} has no inference table: update it with an "
+            "auto_capture_config (see deploy.ab_config)."
+        )
+    return f"{capture.catalog_name}.{capture.schema_name}.{table}"
+
+
+def ensure_ab_endpoint(w, endpoint_name: str, model_name: str, *, challenger_traffic: int = 10,
+                       catalog: str = "main", schema: str = "mdk"):  # fmt: skip
+    """The A/B endpoint as it is, or (when missing) created with :func:`ab_config` from
+    ``@champion`` and ``@challenger`` (made if missing). Returns the endpoint."""
+    from databricks.sdk.errors import NotFound
+
+    try:
+        return w.serving_endpoints.get(endpoint_name)
+    except NotFound:
+        pass
+    champion = entity_version(model_name, alias="champion")
+    challenger = entity_version(model_name, alias="challenger")
+    config = ab_config(endpoint_name, model_name, champion, challenger,
+                       challenger_traffic=challenger_traffic, catalog=catalog, schema=schema)  # fmt: skip
+    return ensure_endpoint(w, endpoint_name, config)

@@ -64,12 +64,14 @@ class _Clients:
     """``concurrency`` threads, each with a keep-alive session, sending until told to stop."""
 
     def __init__(self, conn, endpoint: str, *, concurrency: int, limit: int, tag: str,
-                 seed: int, timeout: float):  # fmt: skip
+                 seed: int, timeout: float, pool: list[dict] | None = None):  # fmt: skip
         if concurrency < 1 or limit < 1:
             raise ParameterError("concurrency and the request count must be >= 1.")
+        if pool is not None and not (pool and all(isinstance(r, dict) for r in pool)):
+            raise ParameterError("records must be a non-empty list of dicts (one per request).")
         self.url = conn.invocations_url(endpoint)
         self.headers = conn.headers
-        self.pool = records(min(limit, 1000), seed)
+        self.pool = pool if pool is not None else records(min(limit, 1000), seed)
         self.limit, self.tag, self.timeout = limit, tag, timeout
         self.counter = itertools.count()
         self.rows: list[tuple] = []
@@ -118,7 +120,8 @@ def _tag(tag: str | None, kind: str) -> str:
 
 
 def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: int = 1,
-         tag: str | None = None, timeout: float = TIMEOUT) -> TrafficResult:  # fmt: skip
+         tag: str | None = None, timeout: float = TIMEOUT,
+         records: list[dict] | None = None) -> TrafficResult:  # fmt: skip
     """Send ``n_requests`` single-record requests from ``concurrency`` keep-alive clients.
 
     Args:
@@ -126,11 +129,14 @@ def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: in
         endpoint: the serving endpoint's name.
         tag: prefix of each ``client_request_id`` (``<tag>-<i>``); ``split-<random>`` when
             None (:func:`background` uses ``change-<random>``).
+        records: the records to send, request ``i`` carrying ``records[i % len(records)]``;
+            default live traffic from ``seed``. Extra keys (an id such as ``customer_id``)
+            reach the inference table, and the model ignores them.
     """
     if not 1 <= n_requests <= MAX_REQUESTS:
         raise ParameterError(f"n_requests must be 1..{MAX_REQUESTS}, got {n_requests}.")
     clients = _Clients(conn, endpoint, concurrency=concurrency, limit=n_requests,
-                       tag=_tag(tag, "split"), seed=seed, timeout=timeout)  # fmt: skip
+                       tag=_tag(tag, "split"), seed=seed, timeout=timeout, pool=records)  # fmt: skip
     clients.phase = "all"
     return clients.start().join()
 
@@ -193,11 +199,12 @@ def compare_split(observed: pd.Series, expected: dict[str, int], *,
     return pd.DataFrame(rows)
 
 
-def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
-                   home=None) -> pd.Series:  # fmt: skip
-    """Requests per served entity in the inference table, for the given request ids.
+def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
+                  home=None) -> pd.DataFrame:  # fmt: skip
+    """The inference-table rows of the given request ids, once all are there.
 
-    Waits up to ``timeout`` seconds for the writer's flush (at most every second locally).
+    Waits up to ``timeout`` seconds for the writer's flush (at most every second locally),
+    then returns what it found (maybe fewer rows).
     """
     from recipes import tables
     from recipes.errors import NotFoundError
@@ -211,8 +218,15 @@ def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: fl
         except NotFoundError:
             df = pd.DataFrame(columns=["client_request_id", "request_metadata"])
         if len(df) >= len(wanted) or time.monotonic() > deadline:
-            break
+            return df
         time.sleep(0.25)
+
+
+def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
+                   home=None) -> pd.Series:  # fmt: skip
+    """Requests per served entity in the inference table, for the given request ids
+    (``attrs["rows"]``: how many of them were found; see :func:`captured_rows`)."""
+    df = captured_rows(table, client_request_ids, timeout=timeout, home=home)
     entity = df["request_metadata"].map(lambda m: dict(m or {}).get("served_entity_name"))
     counts = entity.value_counts().sort_index()
     counts.attrs["rows"] = len(df)

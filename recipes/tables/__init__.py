@@ -214,8 +214,11 @@ def _databricks_write(full: str, data: Any, mode: str) -> int | None:
     kind = local.data_kind(data)
     rows = None
     if kind != "spark":
+        from pyspark.sql.pandas.types import from_arrow_schema
+
         pdf = data.to_pandas() if kind == "arrow" else data
+        schema = from_arrow_schema(data.schema) if kind == "arrow" else None
         rows = len(pdf)
-        data = _databricks_spark().createDataFrame(pdf)
+        data = _databricks_spark().createDataFrame(pdf, schema=schema)
     data.write.format("delta").mode(mode).saveAsTable(full)
     return rows

@@ -57,6 +57,16 @@ CONTRACT = {
         "output_table": ("str", '"main.predictions.churn_scores"'),
         "loop_sample": ("int", "2000"),
     },
+    "06_monitor": {
+        "target": ("str", '"local"'),
+        "endpoint_name": ("str", '"churn-ab"'),
+        "model_name": ("str", '"churn-predictor"'),
+        "n_requests": ("int", "2000"),
+        "drift_strength": ("float", "1.0"),
+        "drifted_features": ("str", '"days_since_last_visit"'),
+        "granularity": ("str", '"1 hour"'),
+        "act": ("bool", "False"),
+    },
 }
 
 

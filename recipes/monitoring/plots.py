@@ -1,0 +1,61 @@
+"""Plots from the metrics tables (matplotlib ``Figure`` objects, no pyplot global state).
+
+A returned figure shows itself in Jupyter (its PNG repr) and can be saved with
+``fig.savefig(path)``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from recipes.monitoring.profile import ALL
+
+
+def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_index",
+               drift_type: str = "BASELINE", threshold: float | None = 0.2):  # fmt: skip
+    """Per numeric column, ``statistic`` over the windows (all versions), one line each."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    rows = drift[(drift["model_id"] == ALL) & (drift["drift_type"] == drift_type)]
+    rows = rows[rows[statistic].notna()] if statistic in rows else rows.iloc[0:0]
+    for column, part in rows.groupby("column_name", sort=True):
+        x = part["window"].map(lambda w: w["start"])
+        ax.plot(x, part[statistic], marker="o", label=column)
+    if threshold is not None:
+        ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label="threshold")
+    ax.set_title(f"{statistic} per window ({drift_type.lower()})")
+    ax.set_xlabel("window start (UTC)")
+    ax.set_ylabel(statistic)
+    if len(rows):
+        ax.legend(fontsize="small")
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_quality(
+    quality: pd.DataFrame, *, metrics=("accuracy", "precision", "recall", "f1", "roc_auc")
+):
+    """Grouped bars: each metric for each model version (``:all`` left out)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    rows = quality[quality["model_id"] != ALL]
+    metrics = [m for m in metrics if m in rows]
+    width = 0.8 / max(len(rows), 1)
+    for i, r in enumerate(rows.to_dict("records")):
+        xs = [j + i * width for j in range(len(metrics))]
+        ax.bar(
+            xs,
+            [r[m] or 0 for m in metrics],
+            width,
+            label=f"v{r['model_id']} ({r['labeled_rows']} rows)",
+        )
+    ax.set_xticks([j + width * (len(rows) - 1) / 2 for j in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1)
+    ax.set_title("quality per model version, on labeled live traffic")
+    if len(rows):
+        ax.legend(fontsize="small")
+    return fig

@@ -1,0 +1,157 @@
+"""Model quality on live traffic, once the labels arrive, per model version.
+
+Labels come late and separately (a table or DataFrame keyed by ``client_request_id`` or by
+an id the requests carried, such as ``customer_id``). :func:`quality_metrics` joins them to
+the scored records in Spark and aggregates there: a classifier's rows are counted per
+(model version, label, prediction), a regressor's errors summed per version. The metrics
+come from those counts on the driver, so champion and challenger compare on the same
+footing without the joined rows ever leaving Spark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recipes.errors import ParameterError
+from recipes.monitoring.profile import ALL
+
+PROBLEM_TYPES = ("classification", "regression")
+JOIN_KEYS = ("client_request_id", "customer_id")
+
+
+def _join_keys(df, labels, on: str | Sequence[str] | None) -> list[str]:
+    if on is not None:
+        keys = [on] if isinstance(on, str) else list(on)
+        missing = [k for k in keys if k not in df.columns or k not in labels.columns]
+        if missing:
+            raise ParameterError(
+                f"Join key(s) {missing} must be in both the scored rows and the labels."
+            )
+        return keys
+    for key in JOIN_KEYS:
+        if key in df.columns and key in labels.columns:
+            return [key]
+    raise ParameterError(
+        f"The labels share no join key with the scored rows: give them one of "
+        f"{', '.join(JOIN_KEYS)}, or pass on=<column in both>."
+    )
+
+
+def quality_metrics(
+    df,
+    labels,
+    *,
+    label_col: str = "churned",
+    prediction_col: str = "prediction",
+    problem_type: str = "classification",
+    on: str | Sequence[str] | None = None,
+    model_id_col: str = "model_version",
+    pos_label: Any = 1,
+    score_col: str | None = None,
+    spark: Any = None,
+) -> pd.DataFrame:
+    """Quality per model version (and :data:`ALL`) on the rows that have a label.
+
+    Args:
+        df: scored records (Spark), e.g. from :func:`unpack_inference_table`.
+        labels: a Spark or pandas DataFrame with the join key(s) and ``label_col``.
+        problem_type: ``classification`` (accuracy, precision, recall, F1, ROC-AUC for
+            ``pos_label``) or ``regression`` (RMSE, MAE).
+        score_col: a column of scores (e.g. the probability of ``pos_label``) for ROC-AUC;
+            default the prediction itself (a hard 0/1 prediction gives ``(TPR + TNR) / 2``).
+        on: the join key(s); default ``client_request_id``, else ``customer_id``, the first
+            that both sides have.
+
+    Returns:
+        One row per model id: ``model_id``, ``labeled_rows`` and the metrics; sorted with
+        :data:`ALL` first.
+    """
+    from pyspark.sql import functions as F
+
+    if problem_type not in PROBLEM_TYPES:
+        raise ParameterError(f"problem_type must be one of {PROBLEM_TYPES}, got {problem_type!r}.")
+    if isinstance(labels, pd.DataFrame):
+        session = spark or df.sparkSession
+        labels = session.createDataFrame(labels)
+    if label_col not in labels.columns:
+        raise ParameterError(
+            f"The labels lack {label_col!r}: they have {', '.join(labels.columns)}."
+        )
+    keys = _join_keys(df, labels, on)
+    types = dict(df.dtypes)
+    right = labels.select(*[F.col(k).cast(types[k]).alias(k) for k in keys],
+                          F.col(label_col).alias("_label"))  # fmt: skip
+    score = F.col(score_col or prediction_col).try_cast("double").alias("_score")
+    joined = df.select(*keys, F.col(model_id_col).cast("string").alias("model_id"),
+                       F.col(prediction_col).alias("_pred"), score).join(right, keys)  # fmt: skip
+    joined = joined.filter(F.col("_label").isNotNull() & F.col("_pred").isNotNull())
+    if problem_type == "regression":
+        err = F.col("_pred").cast("double") - F.col("_label").cast("double")
+        sums = (
+            joined.groupBy("model_id")
+            .agg(
+                F.count(F.lit(1)).alias("n"),
+                F.sum(err * err).alias("sse"),
+                F.sum(F.abs(err)).alias("sae"),
+            )
+            .toPandas()
+        )
+        return _regression(sums)
+    counts = joined.groupBy("model_id", "_label", "_pred", "_score").count().toPandas()
+    return _classification(counts, pos_label)
+
+
+def _regression(sums: pd.DataFrame) -> pd.DataFrame:
+    total = pd.DataFrame([{"model_id": ALL, **sums[["n", "sse", "sae"]].sum().to_dict()}])
+    frame = pd.concat([total, sums], ignore_index=True) if len(sums) else sums
+    out = pd.DataFrame({"model_id": frame["model_id"], "labeled_rows": frame["n"].astype("int64"),
+                        "rmse": np.sqrt(frame["sse"] / frame["n"]), "mae": frame["sae"] / frame["n"]})  # fmt: skip
+    return _order(out)
+
+
+def auc_from_counts(counts: pd.DataFrame, pos_label: Any) -> float | None:
+    """ROC-AUC (Mann–Whitney, ties counted half) from ``_score``/``_label``/``count`` rows."""
+    pos = counts[counts["_label"] == pos_label].groupby("_score")["count"].sum()
+    neg = counts[counts["_label"] != pos_label].groupby("_score")["count"].sum()
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if not n_pos or not n_neg:
+        return None
+    scores = pos.index.union(neg.index).sort_values()
+    p = pos.reindex(scores, fill_value=0).to_numpy("float64")
+    n = neg.reindex(scores, fill_value=0).to_numpy("float64")
+    below = np.cumsum(n) - n  # negatives with a lower score
+    return float((p * (below + 0.5 * n)).sum() / (n_pos * n_neg))
+
+
+def _metrics(counts: pd.DataFrame, pos_label: Any) -> dict[str, Any]:
+    n = counts["count"].sum()
+    right = counts.loc[counts["_label"] == counts["_pred"], "count"].sum()
+    tp = counts.loc[(counts["_label"] == pos_label) & (counts["_pred"] == pos_label), "count"].sum()
+    pred_pos = counts.loc[counts["_pred"] == pos_label, "count"].sum()
+    true_pos = counts.loc[counts["_label"] == pos_label, "count"].sum()
+    precision = tp / pred_pos if pred_pos else 0.0
+    recall = tp / true_pos if true_pos else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"labeled_rows": int(n), "accuracy": float(right / n), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1),
+            "roc_auc": auc_from_counts(counts, pos_label)}  # fmt: skip
+
+
+def _classification(counts: pd.DataFrame, pos_label: Any) -> pd.DataFrame:
+    if counts.empty:
+        return pd.DataFrame(columns=["model_id", "labeled_rows", "accuracy", "precision",
+                                     "recall", "f1", "roc_auc"])  # fmt: skip
+    counts = counts.astype({"count": "int64"})
+    rows = [{"model_id": ALL, **_metrics(counts, pos_label)}]
+    for model_id, part in counts.groupby("model_id", sort=True):
+        rows.append({"model_id": model_id, **_metrics(part, pos_label)})
+    return _order(pd.DataFrame(rows))
+
+
+def _order(frame: pd.DataFrame) -> pd.DataFrame:
+    ranked = frame.assign(_k=frame["model_id"] != ALL, _m=frame["model_id"].astype(str))
+    return ranked.sort_values(["_k", "_m"]).drop(columns=["_k", "_m"]).reset_index(drop=True)

@@ -1,0 +1,162 @@
+"""Unpack an inference table: one row per scored record, with its request's context.
+
+The payload table (``<catalog>.<schema>.<prefix>_payload``, DESIGN.md) holds one row per
+request, the request and the response as JSON text. A request may carry many records, so
+:func:`unpack_inference_table` explodes each request into one row per record and pairs it
+with the prediction at the same position. It reads ``dataframe_records``, ``instances``
+and ``inputs`` (lists of records) and ``dataframe_split`` (``columns`` + ``data``). All of
+it is Spark column expressions (``from_json``, ``posexplode``), so it runs on a classic
+session, Spark Connect and Databricks Connect, and nothing leaves Spark but a small sample
+used to learn the feature names and types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from recipes.errors import KitError, ParameterError
+
+SAMPLE = 200  # requests read on the driver to learn the feature names and types
+CONTEXT = ("timestamp", "databricks_request_id", "client_request_id", "endpoint_name",
+           "served_entity_name", "model_name", "model_version", "row_index")  # fmt: skip
+_RECORDS = "array<map<string,string>>"
+_REQUEST = (
+    f"struct<dataframe_records:{_RECORDS},instances:{_RECORDS},inputs:{_RECORDS},"
+    "dataframe_split:struct<columns:array<string>,data:array<array<string>>>>"
+)
+_RESPONSE = "struct<predictions:array<string>>"
+
+
+def _records(body: dict) -> list[dict]:
+    if "dataframe_split" in body:
+        split = body["dataframe_split"] or {}
+        return [dict(zip(split.get("columns", []), row, strict=False))
+                for row in split.get("data", [])]  # fmt: skip
+    for key in ("dataframe_records", "instances", "inputs"):
+        if isinstance(body.get(key), list):
+            return [r for r in body[key] if isinstance(r, dict)]
+    return []
+
+
+def _kind(values: list) -> str:
+    seen = [v for v in values if v is not None]
+    if seen and all(isinstance(v, bool) for v in seen):
+        return "boolean"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in seen):
+        return "double"
+    return "string"
+
+
+def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[dict, str]:
+    """Feature ``{name: spark type}`` and the prediction's type, from sample JSON bodies."""
+    values: dict[str, list] = {}
+    predictions: list = []
+    for req, resp in zip(requests, responses, strict=True):
+        try:
+            body, out = json.loads(req), json.loads(resp)
+        except (TypeError, ValueError):
+            continue
+        for record in _records(body if isinstance(body, dict) else {}):
+            for k, v in record.items():
+                values.setdefault(k, []).append(v)
+        preds = out.get("predictions") if isinstance(out, dict) else None
+        predictions += preds if isinstance(preds, list) else []
+    return {k: _kind(v) for k, v in values.items()}, _kind(predictions)
+
+
+def _since_ms(since: datetime | float | int | None) -> int | None:
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return int(since.timestamp() * 1000)
+    if isinstance(since, int | float) and not isinstance(since, bool):
+        return int(since * 1000)  # epoch seconds, as time.time() gives
+    raise ParameterError(f"since must be a datetime or epoch seconds, got {since!r}.")
+
+
+def unpack_inference_table(
+    payload_table: str | Any,
+    *,
+    spark: Any = None,
+    features: Sequence[str] | None = None,
+    since: datetime | float | None = None,
+    home: Any = None,
+):
+    """The inference table as a Spark DataFrame of scored records.
+
+    Args:
+        payload_table: the payload table's name, or its Spark DataFrame.
+        spark: the session; default :func:`recipes.spark.get_spark` for the current target.
+        features: the feature columns to extract; default every key seen in a sample of
+            ``SAMPLE`` requests (numbers become ``double``, booleans ``boolean``, the rest
+            ``string``).
+        since: only requests at or after this time (a datetime, or epoch seconds).
+        home: the kit's home for a local table; None for ``$MDK_HOME``.
+
+    Returns:
+        Columns :data:`CONTEXT` (``timestamp`` from ``timestamp_ms``, ``model_version`` etc.
+        from ``request_metadata``, ``row_index`` the record's position in its request), then
+        the features, then ``prediction``. Only requests answered with status 200. A value
+        that does not parse as its column's type is null (``try_cast``), not an error.
+
+    Raises:
+        KitError: the table holds no successful request to learn the columns from.
+    """
+    from pyspark.sql import functions as F
+
+    raw = payload_table
+    if isinstance(payload_table, str):
+        from recipes import tables
+
+        if spark is None:
+            from recipes.spark import get_spark
+
+            spark = get_spark()
+        raw = tables.read_table(payload_table, spark=spark, home=home)
+    ok = raw.filter(F.col("status_code") == 200)
+    cutoff = _since_ms(since)
+    if cutoff is not None:
+        ok = ok.filter(F.col("timestamp_ms") >= F.lit(cutoff))
+    sample = ok.select("request", "response").limit(SAMPLE).toPandas()
+    kinds, prediction_kind = infer_columns(sample["request"], sample["response"])
+    if features is not None:
+        missing = [f for f in features if f not in kinds]
+        if sample.shape[0] and missing:
+            raise ParameterError(
+                f"Feature(s) {missing} are in no sampled request: the requests carry "
+                f"{', '.join(sorted(kinds)) or 'no records'}."
+            )
+        kinds = {f: kinds.get(f, "double") for f in features}
+    if not kinds and not sample.shape[0]:
+        name = payload_table if isinstance(payload_table, str) else "the payload table"
+        raise KitError(
+            f"{name} has no successful request{' since then' if cutoff else ''}: send "
+            "traffic to the endpoint first (recipes.serving.traffic.send)."
+        )
+
+    req = F.from_json("request", _REQUEST)
+    split = req["dataframe_split"]
+    split_records = F.transform(split["data"], lambda row: F.map_from_arrays(split["columns"], row))
+    records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records)
+    meta = F.col("request_metadata")
+    parsed = ok.select(
+        (F.col("timestamp_ms") / 1000).cast("timestamp").alias("timestamp"),
+        "databricks_request_id",
+        "client_request_id",
+        meta["endpoint_name"].alias("endpoint_name"),
+        meta["served_entity_name"].alias("served_entity_name"),
+        meta["model_name"].alias("model_name"),
+        meta["model_version"].alias("model_version"),
+        F.from_json("response", _RESPONSE)["predictions"].alias("_predictions"),
+        F.posexplode(records).alias("row_index", "_record"),
+    )
+    rec = F.col("_record")
+    prediction = F.get(F.col("_predictions"), F.col("row_index"))
+    return parsed.select(
+        *CONTEXT,
+        *[rec[name].try_cast(kind).alias(name) for name, kind in kinds.items()],
+        prediction.try_cast(prediction_kind).alias("prediction"),
+    )

@@ -1,0 +1,106 @@
+"""unpack_inference_table on payload tables written the way the endpoint writes them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recipes.errors import KitError, ParameterError
+from recipes.monitoring import unpack_inference_table
+from recipes.monitoring.unpack import CONTEXT, infer_columns
+from tests.monitoring.payloads import T0, records_row, row, split_row, write
+
+pytestmark = pytest.mark.spark
+TABLE = "main.mdk.ep_payload"
+
+
+def _rows(spark, **kw) -> pd.DataFrame:
+    df = unpack_inference_table(TABLE, spark=spark, **kw)
+    return df.toPandas().sort_values(["timestamp", "databricks_request_id", "row_index"],
+                                     ignore_index=True)  # fmt: skip
+
+
+def test_records_split_and_batch_requests_become_one_row_per_prediction(spark):
+    write(TABLE, [
+        records_row([{"customer_id": 7, "total_purchases": 15, "avg_session_duration": 320,
+                      "days_since_last_visit": 7}], [1], crid="a-1", ts=T0),
+        records_row([{"customer_id": 8, "total_purchases": 2, "avg_session_duration": 10.5,
+                      "days_since_last_visit": 40},
+                     {"customer_id": 9, "total_purchases": 30, "avg_session_duration": 600.25,
+                      "days_since_last_visit": 1}], [1, 0], crid="batch", version="2",
+                    entity="challenger", ts=T0 + 1),
+        split_row(["days_since_last_visit", "customer_id", "avg_session_duration",
+                   "total_purchases"], [[3, 10, 99.5, 4], [50, 11, 12.0, 1], [0, 12, 5, 9]],
+                  [0, 1, 0], ts=T0 + 2),
+        row({"dataframe_records": [{"customer_id": 1}]}, [], status=400, ts=T0 + 3),
+    ])  # fmt: skip
+    got = _rows(spark)
+    assert list(got.columns[: len(CONTEXT)]) == list(CONTEXT)
+    assert got["customer_id"].tolist() == [7, 8, 9, 10, 11, 12]  # the 400 is left out
+    assert got["prediction"].tolist() == [1, 1, 0, 0, 1, 0]
+    assert got["row_index"].tolist() == [0, 0, 1, 0, 1, 2]
+    assert got["avg_session_duration"].tolist() == [320, 10.5, 600.25, 99.5, 12.0, 5]
+    assert got["days_since_last_visit"].tolist() == [7, 40, 1, 3, 50, 0]
+    assert got["model_version"].tolist() == ["1", "2", "2", "1", "1", "1"]
+    assert got["served_entity_name"].tolist()[:3] == ["champion", "challenger", "challenger"]
+    assert got["client_request_id"].tolist()[:3] == ["a-1", "batch", "batch"]
+    assert got["timestamp"].iloc[0] == pd.Timestamp(T0, unit="ms")
+    assert got["endpoint_name"].unique().tolist() == ["ep"]
+
+
+def test_instances_and_inputs_records_are_read_too(spark):
+    write(TABLE, [row({"instances": [{"x": 1.5}]}, [0], ts=T0),
+                  row({"inputs": [{"x": 2.5}, {"x": 3.5}]}, [1, 1], ts=T0 + 1)])  # fmt: skip
+    assert _rows(spark)["x"].tolist() == [1.5, 2.5, 3.5]
+
+
+def test_since_keeps_later_requests_only(spark):
+    write(TABLE, [records_row([{"x": i}], [0], ts=T0 + 1000 * i) for i in range(5)])
+    got = _rows(spark, since=(T0 + 2500) / 1000)
+    assert got["x"].tolist() == [3, 4]
+    assert _rows(spark, since=pd.Timestamp(T0 + 1000, unit="ms", tz="UTC").to_pydatetime())[
+        "x"
+    ].tolist() == [1, 2, 3, 4]
+
+
+def test_types_strings_and_values_that_do_not_parse(spark, monkeypatch):
+    from recipes.monitoring import unpack
+
+    write(TABLE, [records_row([{"plan": "gold", "n": 1, "ok": True}], ["yes"], ts=T0),
+                  records_row([{"plan": "free", "n": "oops", "ok": False}], ["no"], ts=T0 + 1)])  # fmt: skip
+    df = unpack_inference_table(TABLE, spark=spark)
+    types = dict(df.dtypes)
+    assert (types["plan"], types["n"], types["ok"], types["prediction"]) == (
+        "string",
+        "string",
+        "boolean",
+        "string",
+    )  # fmt: skip: a sampled "oops" makes n a string
+    assert df.orderBy("timestamp").toPandas()["n"].tolist() == ["1", "oops"]
+    monkeypatch.setattr(unpack, "SAMPLE", 1)  # the sample sees only the first request
+    got = unpack_inference_table(TABLE, spark=spark).orderBy("timestamp").toPandas()
+    assert got["plan"].tolist() == ["gold", "free"] and got["prediction"].tolist() == ["yes", "no"]
+    assert got["n"].iloc[0] == 1 and pd.isna(got["n"].iloc[1])  # not a number: null, no error
+
+
+def test_features_argument_selects_columns_and_names_unknown_ones(spark):
+    write(TABLE, [records_row([{"a": 1, "b": 2}], [0], ts=T0)])
+    df = unpack_inference_table(TABLE, spark=spark, features=["b"])
+    assert df.columns == [*CONTEXT, "b", "prediction"]
+    with pytest.raises(ParameterError, match=r"\['zz'\] are in no sampled request.*a, b"):
+        unpack_inference_table(TABLE, spark=spark, features=["zz"])
+
+
+def test_a_table_without_successful_requests_names_the_fix(spark):
+    write(TABLE, [row({"dataframe_records": [{"a": 1}]}, [], status=400, ts=T0)])
+    with pytest.raises(KitError, match="no successful request.*send traffic"):
+        unpack_inference_table(TABLE, spark=spark)
+    with pytest.raises(ParameterError, match="since must be"):
+        unpack_inference_table(TABLE, spark=spark, since="yesterday")
+
+
+def test_infer_columns_skips_bad_json_and_mixed_numbers_are_double():
+    kinds, pred = infer_columns(['{"dataframe_records": [{"a": 1}]}', "{oops",
+                                 '{"dataframe_records": [{"a": 2.5, "b": "x"}]}'],
+                                ['{"predictions": [0]}', "{}", '{"predictions": [0.5]}'])  # fmt: skip
+    assert kinds == {"a": "double", "b": "string"} and pred == "double"

@@ -1,0 +1,133 @@
+"""Every branch of the verdict, and what carry_out does with it (registry: sqlite)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recipes import registry
+from recipes.errors import ParameterError
+from recipes.monitoring import ALL, Thresholds, Verdict, carry_out, verdict
+from recipes.monitoring.verdict import drifted_columns
+
+W1 = {"start": pd.Timestamp("2026-11-26 08:00"), "end": pd.Timestamp("2026-11-26 09:00")}
+W2 = {"start": pd.Timestamp("2026-11-26 09:00"), "end": pd.Timestamp("2026-11-26 10:00")}
+
+
+def _num(column, ks, p, psi=0.0, window=W2, drift_type="BASELINE", model_id=ALL):
+    return {"window": window, "model_id": model_id, "column_name": column,
+            "drift_type": drift_type, "ks_test": {"statistic": ks, "pvalue": p},
+            "chi_squared_test": None, "population_stability_index": psi, "js_distance": 0.0}  # fmt: skip
+
+
+def _cat(column, p, js, window=W2, drift_type="BASELINE"):
+    return {"window": window, "model_id": ALL, "column_name": column, "drift_type": drift_type,
+            "ks_test": None, "chi_squared_test": {"statistic": 9.0, "pvalue": p},
+            "population_stability_index": None, "js_distance": js}  # fmt: skip
+
+
+def _quality(champion=(0.80, 1800), challenger=(0.80, 200)):
+    return pd.DataFrame([
+        {"model_id": ALL, "labeled_rows": champion[1] + challenger[1], "accuracy": 0.8, "rmse": 1.0},
+        {"model_id": "1", "labeled_rows": champion[1], "accuracy": champion[0], "rmse": champion[0]},
+        {"model_id": "2", "labeled_rows": challenger[1], "accuracy": challenger[0], "rmse": challenger[0]},
+    ])  # fmt: skip
+
+
+CALM = pd.DataFrame([_num("a", 0.02, 0.5), _num("b", 0.03, 0.2)])
+
+
+def test_ok_when_nothing_drifts_and_quality_is_even():
+    v = verdict(CALM, _quality(), champion=1, challenger="2")
+    assert (v.decision, v.drifted) == ("ok", [])
+    assert "no significant difference" in v.reason and v.quality["gain"] == 0
+
+
+@pytest.mark.parametrize(("row", "drifts"), [
+    (_num("b", 0.15, 1e-9), True),           # significant and KS >= 0.1
+    (_num("b", 0.05, 1e-9, psi=0.25), True),  # significant and PSI >= 0.2
+    (_num("b", 0.05, 1e-9, psi=0.05), False),  # significant but small: no alarm
+    (_num("b", 0.30, 0.02), False),           # large but not significant at alpha 0.01
+])  # fmt: skip
+def test_numeric_drift_needs_significance_and_size(row, drifts):
+    v = verdict(pd.DataFrame([_num("a", 0.02, 0.5), row]))
+    assert v.decision == ("drift" if drifts else "ok")
+    assert v.drifted == (["b"] if drifts else [])
+
+
+def test_categorical_drift_uses_chi2_and_js_and_prediction_alone_is_not_input_drift():
+    pred = verdict(pd.DataFrame([_num("a", 0.02, 0.5), _cat("prediction", 1e-12, 0.3)]))
+    assert pred.decision == "ok" and pred.drifted == ["prediction"]
+    plan = verdict(pd.DataFrame([_cat("plan", 1e-12, 0.3), _cat("prediction", 1e-12, 0.3)]))
+    assert plan.decision == "drift" and plan.drifted == ["plan", "prediction"]
+    assert verdict(pd.DataFrame([_cat("plan", 1e-12, 0.05)])).decision == "ok"
+
+
+def test_only_the_latest_window_and_baseline_rows_decide():
+    old = _num("a", 0.5, 1e-20, window=W1)
+    consecutive = _num("a", 0.5, 1e-20, drift_type="CONSECUTIVE")
+    per_version = _num("a", 0.5, 1e-20, model_id="2")
+    rows = pd.DataFrame([old, consecutive, per_version, _num("a", 0.02, 0.5)])
+    assert verdict(rows).decision == "ok"
+    # with no baseline at all, CONSECUTIVE rows decide
+    assert verdict(pd.DataFrame([consecutive])).decision == "drift"
+    assert drifted_columns(pd.DataFrame()).empty
+
+
+def test_a_clearly_better_challenger_is_promoted_even_under_drift():
+    drifting = pd.DataFrame([_num("a", 0.4, 1e-30)])
+    v = verdict(drifting, _quality((0.70, 1800), (0.85, 600)), champion=1, challenger=2)
+    assert v.decision == "promote_challenger" and v.drifted == ["a"]
+    assert v.quality["gain"] == pytest.approx(0.15) and v.quality["pvalue"] < 0.01
+    assert "challenger v2 accuracy 0.850 vs champion v1 0.700" in v.reason
+
+
+def test_a_clearly_worse_challenger_is_rolled_back():
+    v = verdict(CALM, _quality((0.80, 1800), (0.60, 600)), champion=1, challenger=2)
+    assert v.decision == "rollback" and v.quality["gain"] == pytest.approx(-0.2)
+
+
+@pytest.mark.parametrize(("champion", "challenger", "why"), [
+    ((0.70, 1800), (0.85, 50), "too few labeled rows for version(s) 2"),  # under min_labeled
+    ((0.80, 1800), (0.81, 600), "no significant difference"),           # under the margin
+    ((0.80, 150), (0.85, 150), "no significant difference"),            # z-test fails
+])  # fmt: skip
+def test_quality_does_not_decide_on_thin_evidence(champion, challenger, why):
+    v = verdict(CALM, _quality(champion, challenger), champion=1, challenger=2)
+    assert v.decision == "ok" and why in v.reason
+
+
+def test_lower_is_better_metrics_and_bad_metric_names():
+    t = Thresholds(metric="rmse", margin=0.1)
+    better = verdict(CALM, _quality((2.0, 500), (1.5, 500)), champion=1, challenger=2, thresholds=t)
+    assert better.decision == "promote_challenger" and better.quality["gain"] == pytest.approx(0.25)
+    worse = verdict(CALM, _quality((2.0, 500), (2.5, 500)), champion=1, challenger=2, thresholds=t)
+    assert worse.decision == "rollback"
+    with pytest.raises(ParameterError, match="metric 'auc' is not in the quality table"):
+        verdict(CALM, _quality(), champion=1, challenger=2, thresholds=Thresholds(metric="auc"))
+    assert "no labels" in verdict(CALM, _quality()).reason  # no champion/challenger named
+
+
+def test_carry_out_ok_and_drift(trained):
+    ok = carry_out(Verdict("ok", "fine", champion="1"), None, "ep", trained)
+    assert not ok.changed and "Nothing to do" in ok.did
+    drift = Verdict("drift", "x", drifted=["days_since_last_visit", "prediction"], champion="1")
+    dry = carry_out(drift, None, "ep", trained, dry_run=True)
+    assert not dry.changed and dry.did.startswith("Would have tagged")
+    assert "mdk.monitor.verdict" not in registry.require_version(trained, 1).tags
+    done = carry_out(drift, None, "ep", trained)
+    tags = registry.require_version(trained, 1).tags
+    assert done.changed and tags["mdk.monitor.verdict"] == "drift"
+    assert tags["mdk.monitor.drifted"] == "days_since_last_visit,prediction"
+    with pytest.raises(ParameterError, match="Unknown decision"):
+        carry_out(Verdict("panic", "x"), None, "ep", trained)
+
+
+def test_carry_out_dry_runs_traffic_moves_without_touching_anything(trained):
+    promote = carry_out(Verdict("promote_challenger", "x", champion="1", challenger="2"),
+                        None, "ep", trained, dry_run=True)  # fmt: skip
+    assert not promote.changed and "set @champion on churn-predictor v2" in promote.did
+    back = carry_out(Verdict("rollback", "x", champion="1", challenger="2"), None, "ep", trained,
+                     dry_run=True)  # fmt: skip
+    assert "{'champion': 100, 'challenger': 0}" in back.did
+    assert registry.aliases(trained) == {}

@@ -1,0 +1,71 @@
+"""The monitor acting on a real endpoint: rollback and promotion through the SDK, and the
+A/B helpers it relies on (ab_config, payload_table, entity_versions, update_routes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipes import registry
+from recipes.errors import KitError, NotFoundError
+from recipes.monitoring import Verdict, carry_out
+from recipes.serving import deploy, traffic
+from recipes.serving.client import Connection
+from tests.serving.conftest import MODEL
+
+
+@pytest.fixture
+def ab(server):
+    w = server.client()
+    name = "monitor-ab"
+    deploy.remove_endpoint(w, name)
+    config = deploy.ab_config(name, MODEL, 1, 2, challenger_traffic=10, schema="serving")
+    endpoint = deploy.ensure_endpoint(w, name, config)
+    yield w, name, endpoint
+    deploy.remove_endpoint(w, name)
+
+
+def test_ab_endpoint_helpers(ab):
+    w, name, endpoint = ab
+    assert deploy.entity_versions(endpoint) == {"champion": 1, "challenger": 2}
+    assert deploy.payload_table(endpoint) == "main.serving.monitor_ab_payload"
+    assert traffic.routes(endpoint) == {"champion": 90, "challenger": 10}
+    again = deploy.ensure_ab_endpoint(w, name, MODEL, challenger_traffic=50)
+    assert traffic.routes(again) == {"champion": 90, "challenger": 10}  # left as it was
+    with pytest.raises(NotFoundError, match="no served entity 'v9'.*'champion', 'challenger'"):
+        deploy.update_routes(w, name, {"champion": 50, "v9": 50})
+
+
+def test_rollback_sends_all_traffic_to_the_champion(ab, trained):
+    w, name, _ = ab
+    action = carry_out(Verdict("rollback", "worse", champion="1", challenger="2"), w, name, trained)
+    now = w.serving_endpoints.get(name)
+    assert action.changed and traffic.routes(now) == {"champion": 100, "challenger": 0}
+    assert deploy.entity_versions(now) == {"champion": 1, "challenger": 2}
+    assert deploy.payload_table(now) == "main.serving.monitor_ab_payload"  # capture kept
+    assert registry.aliases(trained) == {}
+
+
+def test_promotion_moves_the_alias_and_the_traffic(ab, trained):
+    w, name, _ = ab
+    registry.set_alias(trained, "champion", 1)
+    verdict = Verdict("promote_challenger", "better", champion="1", challenger="2")
+    action = carry_out(verdict, w, name, trained)
+    now = w.serving_endpoints.get(name)
+    assert action.changed and traffic.routes(now) == {"champion": 0, "challenger": 100}
+    assert registry.aliases(trained)["champion"] == 2
+    answered = traffic.send(Connection(w.config.host, w.config.token), name, 20)
+    assert answered.failed == 0 and set(answered.split().index) == {"challenger"}
+
+
+def test_payload_table_refuses_an_endpoint_without_capture(server):
+    w = server.client()
+    name = "monitor-nocapture"
+    deploy.remove_endpoint(w, name)
+    config = deploy.ab_config(name, MODEL, 1, 2)
+    config.auto_capture_config = None
+    try:
+        endpoint = deploy.ensure_endpoint(w, name, config)
+        with pytest.raises(KitError, match="has no inference table.*auto_capture_config"):
+            deploy.payload_table(endpoint)
+    finally:
+        deploy.remove_endpoint(w, name)
