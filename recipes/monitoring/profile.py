@@ -1,6 +1,6 @@
 """Profile metrics: per time window, per model version (and all versions), per column.
 
-One Spark aggregation (``rollup`` over window and model version) computes every column's
+One Spark aggregation (grouping sets: window and model version, and window alone) computes every column's
 count, nulls, mean, standard deviation, min, max, approximate quantiles and approximate
 distinct count; only the aggregated rows (windows × versions) come back to the driver,
 where they are unpivoted to one row per column.
@@ -17,6 +17,8 @@ from recipes.errors import ParameterError
 from recipes.monitoring.windows import check_granularity, window_column
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+DISTINCT_RSD = 0.02  # HyperLogLog++ relative standard deviation of distinct_count
+QUANTILE_ACCURACY = 1000  # percentile_approx: rank error at most 1/1000 of the rows
 ALL = ":all"  # model_id of the rows over every model version
 NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "decimal")
 PROFILE_COLUMNS = ("window", "granularity", "model_id", "log_type", "column_name", "data_type",
@@ -61,7 +63,7 @@ def _aggregates(name: str, data_type: str, i: int) -> list:
     out = [
         F.count(c).alias(f"c{i}_count"),
         F.sum(c.isNull().cast("long")).alias(f"c{i}_num_nulls"),
-        F.approx_count_distinct(c, 0.01).alias(f"c{i}_distinct_count"),
+        F.approx_count_distinct(c, DISTINCT_RSD).alias(f"c{i}_distinct_count"),
     ]
     if is_numeric(data_type):
         x = c  # already double
@@ -70,7 +72,7 @@ def _aggregates(name: str, data_type: str, i: int) -> list:
             F.stddev_samp(x).alias(f"c{i}_stddev"),
             F.min(x).alias(f"c{i}_min"),
             F.max(x).alias(f"c{i}_max"),
-            F.percentile_approx(x, list(QUANTILES), 10000).alias(f"c{i}_quantiles"),
+            F.percentile_approx(x, list(QUANTILES), QUANTILE_ACCURACY).alias(f"c{i}_quantiles"),
         ]
     return out
 
@@ -110,9 +112,8 @@ def profile_metrics(
             F.col(model_id_col).cast("string").alias("model_id"),
             *cols,
         )  # fmt: skip
-        .rollup("window", "model_id")
-        .agg(*aggs, F.grouping("window").alias("_gw"), F.grouping("model_id").alias("_gm"))
-        .filter(F.col("_gw") == 0)
+        .groupingSets([["window", "model_id"], ["window"]], "window", "model_id")
+        .agg(*aggs, F.grouping("model_id").alias("_gm"))
     )
     wide = grouped.toPandas()
     return _unpivot(wide, cols, granularity, log_type)

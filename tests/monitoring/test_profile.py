@@ -35,7 +35,7 @@ def test_profile_equals_pandas_per_window_version_and_column(spark):
         assert r["percent_null"] == pytest.approx(100 * x.isna().mean())
         assert r["avg"] == pytest.approx(x.mean()) and r["stddev"] == pytest.approx(x.std())
         assert (r["min"], r["max"]) == (x.min(), x.max())
-        assert abs(r["distinct_count"] - x.nunique()) <= max(2, 0.04 * x.nunique())  # rsd 1 %
+        assert abs(r["distinct_count"] - x.nunique()) <= max(2, 0.06 * x.nunique())  # 3 × rsd 2 %
         spread = x.max() - x.min()
         want = x.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).to_numpy()
         assert np.allclose(r["quantiles"], want, atol=0.02 * spread + 1)
