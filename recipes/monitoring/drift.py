@@ -114,11 +114,12 @@ def drift_metrics(
     if baseline is not None and "BASELINE" in drift_types:
         shared = {c: k for c, k in kinds.items() if c in baseline.columns}
         base = _histograms(baseline, shared, {}) if shared else None
-    return _compare(cur, base, kinds, granularity, drift_types)
+    return _compare(cur, base, kinds, cols, granularity, drift_types)
 
 
 def _compare(cur: pd.DataFrame, base: pd.DataFrame | None, kinds: dict[str, str],
-             granularity: str, drift_types: Sequence[str]) -> pd.DataFrame:  # fmt: skip
+             types: dict[str, str], granularity: str,
+             drift_types: Sequence[str]) -> pd.DataFrame:  # fmt: skip
     all_versions = cur.assign(model_id=ALL)
     frames = pd.concat([all_versions, cur]) if cur["model_id"].nunique() > 0 else all_versions
     rows = []
@@ -142,7 +143,7 @@ def _compare(cur: pd.DataFrame, base: pd.DataFrame | None, kinds: dict[str, str]
                 pairs.append(("BASELINE", ref_base, None))
             for drift_type, ref, window_cmp in pairs:
                 rows.append(_row(h, ref, numeric, drift_type, window_cmp, windows[start],
-                                 granularity, model_id, column, kinds[column]))  # fmt: skip
+                                 granularity, model_id, column, types[column]))  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
     if frame.empty:
         return frame

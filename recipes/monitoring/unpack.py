@@ -103,10 +103,12 @@ def unpack_inference_table(
         that does not parse as its column's type is null (``try_cast``), not an error.
 
     Raises:
-        KitError: the table holds no successful request to learn the columns from.
+        KitError: the table holds no successful request (since ``since``).
+        ParameterError: a named feature is in no sampled request.
     """
     from pyspark.sql import functions as F
 
+    cutoff = _since_ms(since)  # checked before any Spark work
     raw = payload_table
     if isinstance(payload_table, str):
         from recipes import tables
@@ -117,25 +119,24 @@ def unpack_inference_table(
             spark = get_spark()
         raw = tables.read_table(payload_table, spark=spark, home=home)
     ok = raw.filter(F.col("status_code") == 200)
-    cutoff = _since_ms(since)
     if cutoff is not None:
         ok = ok.filter(F.col("timestamp_ms") >= F.lit(cutoff))
     sample = ok.select("request", "response").limit(SAMPLE).toPandas()
-    kinds, prediction_kind = infer_columns(sample["request"], sample["response"])
-    if features is not None:
-        missing = [f for f in features if f not in kinds]
-        if sample.shape[0] and missing:
-            raise ParameterError(
-                f"Feature(s) {missing} are in no sampled request: the requests carry "
-                f"{', '.join(sorted(kinds)) or 'no records'}."
-            )
-        kinds = {f: kinds.get(f, "double") for f in features}
-    if not kinds and not sample.shape[0]:
+    if sample.empty:
         name = payload_table if isinstance(payload_table, str) else "the payload table"
         raise KitError(
             f"{name} has no successful request{' since then' if cutoff else ''}: send "
             "traffic to the endpoint first (recipes.serving.traffic.send)."
         )
+    kinds, prediction_kind = infer_columns(sample["request"], sample["response"])
+    if features is not None:
+        missing = [f for f in features if f not in kinds]
+        if missing:
+            raise ParameterError(
+                f"Feature(s) {missing} are in no sampled request: the requests carry "
+                f"{', '.join(sorted(kinds)) or 'no records'}."
+            )
+        kinds = {f: kinds[f] for f in features}
 
     req = F.from_json("request", _REQUEST)
     split = req["dataframe_split"]

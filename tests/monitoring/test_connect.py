@@ -1,0 +1,83 @@
+"""recipes.monitoring under Spark Connect gives what the classic session gives.
+
+The client runs in a subprocess (this process holds the classic session) against a local
+Spark Connect server on a free port, stopped afterwards; both read the same payload table.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+
+from recipes import data
+from recipes.monitoring import (
+    drift_metrics,
+    profile_metrics,
+    quality_metrics,
+    unpack_inference_table,
+)
+from tests.monitoring.payloads import T0, records_row, split_row, write
+from tests.spark_connect import connect_server, pid_alive, run_client
+
+TABLE = "main.mdk.ep_payload"
+CLIENT = textwrap.dedent(
+    """
+    import json
+    import pandas as pd
+    from recipes import data
+    from recipes.monitoring import drift_metrics, profile_metrics, quality_metrics, unpack_inference_table
+    from recipes.spark import describe_session, get_spark, stop_spark
+
+    spark = get_spark()
+    df = unpack_inference_table("main.mdk.ep_payload", spark=spark)
+    cols = [*data.FEATURES, "prediction"]
+    base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
+    profile = profile_metrics(df, "1 hour", columns=cols)
+    drift = drift_metrics(df, base, "1 hour", columns=cols, categorical=["prediction"])
+    labels = pd.DataFrame({"customer_id": range(400), "churned": [i % 2 for i in range(400)]})
+    quality = quality_metrics(df, labels)
+    print(json.dumps({"kind": describe_session(spark)["kind"], "rows": df.count(),
+                      "profile": profile.to_json(), "drift": drift.to_json(),
+                      "quality": quality.to_json()}))
+    stop_spark()
+    """
+)
+
+
+def _payload():
+    churn = data.make_churn(400, seed=5)
+    rows = []
+    for i, rec in enumerate(churn.drop(columns=data.LABEL).to_dict("records")):
+        ts = T0 + i * 20_000  # 400 requests over ~2 hours
+        if i % 3:
+            rows.append(records_row([rec], [int(rec["days_since_last_visit"] > 20)], ts=ts,
+                                    version=str(1 + i % 2)))  # fmt: skip
+        else:
+            rows.append(split_row(list(rec), [list(rec.values())], [0], ts=ts))
+    write(TABLE, rows)
+
+
+@pytest.mark.spark
+def test_connect_and_classic_give_the_same_metrics(tmp_path, mdk_home, spark):
+    _payload()
+    with connect_server(tmp_path / "connect", timeout=120) as server:
+        pid = server.pid
+        got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": server.url, "MDK_HOME": str(mdk_home)},
+                         timeout=400)  # fmt: skip
+    assert pid is not None and not pid_alive(pid)
+    assert got["kind"] == "connect" and got["rows"] == 400
+    df = unpack_inference_table(TABLE, spark=spark)
+    cols = [*data.FEATURES, "prediction"]
+    base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
+    labels = pd.DataFrame({"customer_id": range(400), "churned": [i % 2 for i in range(400)]})
+    classic = {
+        "profile": profile_metrics(df, "1 hour", columns=cols),
+        "drift": drift_metrics(df, base, "1 hour", columns=cols, categorical=["prediction"]),
+        "quality": quality_metrics(df, labels),
+    }
+    for name, frame in classic.items():
+        assert json.loads(got[name]) == json.loads(frame.to_json()), name
+    assert len(classic["drift"]) > 0 and len(classic["quality"]) == 3
