@@ -220,6 +220,9 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         res[f"{kind}_{n}"] = {"wall_s": round(wall, 1), "peak_gib": round(peak / GB, 2),
                               "rows_per_s": round(n / wall), "runs": len(rs),
                               "phases": {k: round(v, 1) for k, v in rs[-1]["phases"].items()}}  # fmt: skip
+        if kind == "kit":  # what the drift table flags (BASELINE, all versions)
+            res[f"{kind}_{n}"] |= {"drifted_windows": rs[-1]["drifted_windows"],
+                                   "drifted_columns": rs[-1]["drifted_columns"]}  # fmt: skip
         print(f"{kind:8s} {n:>11,} {wall:8.1f} {peak / GB:9.2f} {n / wall:10,.0f}")
     lo, hi = sizes[0], sizes[-1]
     kit_lo, kit_hi = res[f"kit_{lo}"], res[f"kit_{hi}"]
