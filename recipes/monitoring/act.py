@@ -64,11 +64,13 @@ def carry_out(
         if verdict.champion is None:
             raise ParameterError("A drift verdict needs the champion version to tag it.")
         tags = {"mdk.monitor.verdict": "drift", "mdk.monitor.drifted": ",".join(verdict.drifted)}
-        did = f"Tagged {model_name} v{verdict.champion} {tags} for retraining."
-        if not dry_run:
-            registry.annotate(model_name, version=int(verdict.champion), tags=tags)
+        if dry_run:
+            return Action(
+                decision, f"Would have tagged {model_name} v{verdict.champion} {tags}.", False
+            )
+        registry.annotate(model_name, version=int(verdict.champion), tags=tags)
         return Action(
-            decision, did if not dry_run else f"Would have {did[0].lower()}{did[1:]}", not dry_run
+            decision, f"Tagged {model_name} v{verdict.champion} {tags} for retraining.", True
         )
     routes = {champion_entity: 100, challenger_entity: 0}
     if decision == "promote_challenger":
@@ -78,7 +80,8 @@ def carry_out(
         did += f" and set @champion on {model_name} v{verdict.challenger}"
     if dry_run:
         return Action(decision, f"Would have {did[0].lower()}{did[1:]}.", False)
+    # traffic first: if the endpoint refuses the update, the alias has not moved either
+    deploy.update_routes(w, endpoint_name, routes).result(timeout=timeout)
     if decision == "promote_challenger":
         registry.set_alias(model_name, "champion", int(verdict.challenger))
-    deploy.update_routes(w, endpoint_name, routes).result(timeout=timeout)
     return Action(decision, did + ".", True)
