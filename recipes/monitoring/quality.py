@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from recipes.errors import ParameterError
+from recipes.monitoring.bins import spark_bin
 from recipes.monitoring.profile import ALL
 
 PROBLEM_TYPES = ("classification", "regression")
@@ -61,8 +62,10 @@ def quality_metrics(
         labels: a Spark or pandas DataFrame with the join key(s) and ``label_col``.
         problem_type: ``classification`` (accuracy, precision, recall, F1, ROC-AUC for
             ``pos_label``) or ``regression`` (RMSE, MAE).
-        score_col: a column of scores (e.g. the probability of ``pos_label``) for ROC-AUC;
-            default the prediction itself (a hard 0/1 prediction gives ``(TPR + TNR) / 2``).
+        score_col: a column of scores (e.g. the probability of ``pos_label``) for ROC-AUC,
+            counted per 0.5 %-wide bin (:mod:`.bins`; bins sort as scores do), so pairs in one
+            bin count as ties; default the prediction itself (exact; a hard 0/1 prediction
+            gives ``(TPR + TNR) / 2``).
         on: the join key(s); default ``client_request_id``, else ``customer_id``, the first
             that both sides have.
 
@@ -85,7 +88,10 @@ def quality_metrics(
     types = dict(df.dtypes)
     right = labels.select(*[F.col(k).cast(types[k]).alias(k) for k in keys],
                           F.col(label_col).alias("_label"))  # fmt: skip
-    score = F.col(score_col or prediction_col).try_cast("double").alias("_score")
+    score = F.col(score_col or prediction_col).try_cast("double")
+    if score_col:  # continuous scores: counted per log-spaced bin, so Spark returns a bounded
+        score = spark_bin(score)  # table; ROC-AUC then counts pairs within a bin as ties
+    score = score.alias("_score")
     joined = df.select(*keys, F.col(model_id_col).cast("string").alias("model_id"),
                        F.col(prediction_col).alias("_pred"), score).join(right, keys)  # fmt: skip
     joined = joined.filter(F.col("_label").isNotNull() & F.col("_pred").isNotNull())

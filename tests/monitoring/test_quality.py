@@ -40,8 +40,10 @@ def test_classification_equals_sklearn_per_version(spark):
             assert r["precision"] == pytest.approx(m.precision_score(y, p))
             assert r["recall"] == pytest.approx(m.recall_score(y, p))
             assert r["f1"] == pytest.approx(m.f1_score(y, p))
-            s = rows[score_col] if score_col else p
-            assert r["roc_auc"] == pytest.approx(m.roc_auc_score(y, s))
+            if score_col:  # scores are counted per 0.5 % bin: ties within a bin
+                assert r["roc_auc"] == pytest.approx(m.roc_auc_score(y, rows[score_col]), abs=0.003)
+            else:
+                assert r["roc_auc"] == pytest.approx(m.roc_auc_score(y, p))
     assert got.loc["1", "accuracy"] > got.loc["2", "accuracy"]
 
 
