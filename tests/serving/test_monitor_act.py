@@ -69,3 +69,22 @@ def test_payload_table_refuses_an_endpoint_without_capture(server):
             deploy.payload_table(endpoint)
     finally:
         deploy.remove_endpoint(w, name)
+
+
+def test_send_given_records_reaches_the_inference_table_with_their_ids(ab, server):
+    import json
+
+    from recipes import data
+    from recipes.errors import ParameterError
+
+    w, name, endpoint = ab
+    conn = Connection(w.config.host, w.config.token)
+    frame = data.monitoring_traffic(12)
+    sent = traffic.send(conn, name, 12, records=data.request_records(frame), tag="ids")
+    assert sent.failed == 0
+    rows = traffic.captured_rows(deploy.payload_table(endpoint), sent.frame["client_request_id"],
+                                 home=server.home)  # fmt: skip
+    ids = sorted(json.loads(r)["dataframe_records"][0]["customer_id"] for r in rows["request"])
+    assert ids == sorted(frame[data.KEY])  # each record once, its id kept for the labels
+    with pytest.raises(ParameterError, match="non-empty list of dicts"):
+        traffic.send(conn, name, 3, records=[])

@@ -63,8 +63,28 @@ def test_split_is_deterministic_and_disjoint():
         (lambda: data.make_churn(10, drift=-1), ">= 0"),
         (lambda: data.make_churn(10, drift=1, drifted_features=["age"]), "Unknown drifted feature"),
         (lambda: data.split(data.make_churn(10), 1.5), "between 0 and 1"),
+        (lambda: data.monitoring_traffic(1), "n_requests must be an int >= 2"),
+        (lambda: data.parse_features("tenure, total_purchases"), "drifted features 'tenure,"),
+        (lambda: data.parse_features(" , "), "give comma-separated names"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_monitoring_traffic_has_a_normal_then_a_drifted_phase():
+    frame = data.monitoring_traffic(2001, drift=1.5, drifted_features=("avg_session_duration",))
+    normal, drifted = frame[frame["phase"] == "normal"], frame[frame["phase"] == "drifted"]
+    assert (len(normal), len(drifted)) == (1000, 1001) and frame[data.KEY].is_unique
+    shift = drifted["avg_session_duration"].mean() - normal["avg_session_duration"].mean()
+    assert 1.2 * 90 < shift < 1.8 * 90  # about 1.5 sd of 90 s
+    still = drifted["days_since_last_visit"].mean() - normal["days_since_last_visit"].mean()
+    assert abs(still) < 2  # the other features keep their distribution
+    assert frame.equals(data.monitoring_traffic(2001, drift=1.5,
+                                                drifted_features=("avg_session_duration",)))  # fmt: skip
+    records = data.request_records(frame, "drifted")
+    assert len(records) == 1001 and list(records[0]) == [data.KEY, *data.FEATURES]
+    assert type(records[0][data.KEY]) is int  # JSON-ready, as requests sends it
+    assert data.parse_features("days_since_last_visit, total_purchases") == (
+        "days_since_last_visit", "total_purchases")  # fmt: skip
