@@ -16,8 +16,8 @@ import pandas as pd
 from recipes.errors import ParameterError
 from recipes.monitoring import stats
 from recipes.monitoring.bins import spark_bin
-from recipes.monitoring.profile import ALL, is_numeric, monitored_columns
-from recipes.monitoring.windows import check_granularity, window_column
+from recipes.monitoring.profile import ALL, is_numeric, monitored_columns, sort_metrics
+from recipes.monitoring.windows import as_window, check_granularity, window_column, window_starts
 
 DRIFT_TYPES = ("CONSECUTIVE", "BASELINE")
 DRIFT_COLUMNS = ("window", "window_cmp", "granularity", "model_id", "column_name", "data_type",
@@ -109,7 +109,7 @@ def drift_metrics(
     keys = {"window": window_column(granularity, timestamp_col),
             "model_id": F.col(model_id_col).cast("string")}  # fmt: skip
     cur = _histograms(current, kinds, keys)
-    cur["start"] = cur["window"].map(lambda w: w["start"])
+    cur["start"] = window_starts(cur)
     base = None
     if baseline is not None and "BASELINE" in drift_types:
         shared = {c: k for c, k in kinds.items() if c in baseline.columns}
@@ -147,20 +147,14 @@ def _compare(cur: pd.DataFrame, base: pd.DataFrame | None, kinds: dict[str, str]
     frame = pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
     if frame.empty:
         return frame
-    frame = frame.assign(_o=frame["window"].map(lambda w: w["start"]), _m=frame["model_id"] != ALL)
-    frame = frame.sort_values(["_o", "_m", "model_id", "column_name", "drift_type"], kind="stable")
-    return frame.drop(columns=["_o", "_m"]).reset_index(drop=True)
-
-
-def _window(w) -> dict | None:
-    return None if w is None else {"start": w["start"], "end": w["end"]}
+    return sort_metrics(frame, "column_name", "drift_type")
 
 
 def _row(h, ref, numeric, drift_type, window_cmp, window, granularity, model_id, column, data_type):
     found = stats.compare_numeric(h, ref) if numeric else stats.compare_categorical(h, ref)
     n, m = int(h["count"].sum()), int(ref["count"].sum())
     avg_delta = (h["sum"].sum() / n - ref["sum"].sum() / m) if numeric else None
-    return {"window": _window(window), "window_cmp": _window(window_cmp),
+    return {"window": as_window(window), "window_cmp": as_window(window_cmp),
             "granularity": granularity, "model_id": model_id, "column_name": column,
             "data_type": data_type, "drift_type": drift_type, "count": n, "count_cmp": m,
             "count_delta": n - m, "avg_delta": None if avg_delta is None else float(avg_delta),

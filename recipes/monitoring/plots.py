@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from recipes.monitoring.profile import ALL
+from recipes.monitoring.windows import window_starts
 
 
 def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_index",
@@ -21,7 +22,7 @@ def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_in
     rows = drift[(drift["model_id"] == ALL) & (drift["drift_type"] == drift_type)]
     rows = rows[rows[statistic].notna()] if statistic in rows else rows.iloc[0:0]
     for column, part in rows.groupby("column_name", sort=True):
-        x = part["window"].map(lambda w: w["start"])
+        x = window_starts(part)
         ax.plot(x, part[statistic], marker="o", label=column)
     if threshold is not None:
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label="threshold")

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from recipes.errors import ParameterError
-from recipes.monitoring.windows import check_granularity, window_column
+from recipes.monitoring.windows import as_window, check_granularity, window_column, window_starts
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DISTINCT_RSD = 0.02  # HyperLogLog++ relative standard deviation of distinct_count
@@ -24,6 +24,15 @@ NUMERIC = ("double", "float", "int", "bigint", "smallint", "tinyint", "decimal")
 PROFILE_COLUMNS = ("window", "granularity", "model_id", "log_type", "column_name", "data_type",
                    "count", "num_nulls", "percent_null", "avg", "stddev", "min", "max",
                    "median", "quantiles", "distinct_count")  # fmt: skip
+
+
+def sort_metrics(frame: pd.DataFrame, *then: str) -> pd.DataFrame:
+    """Metric rows in reading order: by window start (when there is a ``window``), then
+    :data:`ALL` before the versions, then ``model_id`` and the columns ``then``."""
+    keys = {"_o": window_starts(frame)} if "window" in frame else {}
+    ranked = frame.assign(**keys, _m=frame["model_id"] != ALL)
+    ranked = ranked.sort_values([*keys, "_m", "model_id", *then], kind="stable")
+    return ranked.drop(columns=[*keys, "_m"]).reset_index(drop=True)
 
 
 def is_numeric(data_type: str) -> bool:
@@ -125,8 +134,7 @@ def _unpivot(
     rows: list[dict[str, Any]] = []
     for rec in wide.to_dict("records"):
         model_id = ALL if rec["_gm"] else rec["model_id"]
-        window = rec["window"]
-        window = {"start": window["start"], "end": window["end"]}
+        window = as_window(rec["window"])
         for i, (name, data_type) in enumerate(cols.items()):
             q = rec.get(f"c{i}_quantiles")
             q = [float(v) for v in q] if q is not None else None
@@ -142,8 +150,4 @@ def _unpivot(
                 "median": q[QUANTILES.index(0.5)] if q else None, "quantiles": q,
                 "distinct_count": int(rec[f"c{i}_distinct_count"]),
             })  # fmt: skip
-    frame = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
-    order = frame["window"].map(lambda w: w["start"])
-    frame = frame.assign(_o=order, _m=frame["model_id"] != ALL)
-    frame = frame.sort_values(["_o", "_m", "model_id", "column_name"], kind="stable")
-    return frame.drop(columns=["_o", "_m"]).reset_index(drop=True)
+    return sort_metrics(pd.DataFrame(rows, columns=list(PROFILE_COLUMNS)), "column_name")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from recipes.errors import ParameterError
 from recipes.monitoring.bins import spark_bin
-from recipes.monitoring.profile import ALL
+from recipes.monitoring.profile import ALL, sort_metrics
 
 PROBLEM_TYPES = ("classification", "regression")
 JOIN_KEYS = ("client_request_id", "customer_id")
@@ -116,7 +116,7 @@ def _regression(sums: pd.DataFrame) -> pd.DataFrame:
     frame = pd.concat([total, sums], ignore_index=True) if len(sums) else sums
     out = pd.DataFrame({"model_id": frame["model_id"], "labeled_rows": frame["n"].astype("int64"),
                         "rmse": np.sqrt(frame["sse"] / frame["n"]), "mae": frame["sae"] / frame["n"]})  # fmt: skip
-    return _order(out)
+    return sort_metrics(out)
 
 
 def auc_from_counts(counts: pd.DataFrame, pos_label: Any) -> float | None:
@@ -155,9 +155,4 @@ def _classification(counts: pd.DataFrame, pos_label: Any) -> pd.DataFrame:
     rows = [{"model_id": ALL, **_metrics(counts, pos_label)}]
     for model_id, part in counts.groupby("model_id", sort=True):
         rows.append({"model_id": model_id, **_metrics(part, pos_label)})
-    return _order(pd.DataFrame(rows))
-
-
-def _order(frame: pd.DataFrame) -> pd.DataFrame:
-    ranked = frame.assign(_k=frame["model_id"] != ALL, _m=frame["model_id"].astype(str))
-    return ranked.sort_values(["_k", "_m"]).drop(columns=["_k", "_m"]).reset_index(drop=True)
+    return sort_metrics(pd.DataFrame(rows))

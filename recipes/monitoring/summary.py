@@ -5,10 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from recipes.monitoring.profile import ALL
-
-
-def _start(frame: pd.DataFrame) -> pd.Series:
-    return frame["window"].map(lambda w: w["start"])
+from recipes.monitoring.windows import window_starts
 
 
 def summarize_profile(profile: pd.DataFrame, model_id: str = ALL) -> pd.DataFrame:
@@ -16,7 +13,7 @@ def summarize_profile(profile: pd.DataFrame, model_id: str = ALL) -> pd.DataFram
     rows = profile[profile["model_id"] == model_id]
     out = rows[["column_name", "count", "num_nulls", "avg", "stddev", "min", "median", "max",
                 "distinct_count"]].round(3)  # fmt: skip
-    return out.assign(window_start=_start(rows)).set_index(["window_start", "column_name"])
+    return out.assign(window_start=window_starts(rows)).set_index(["window_start", "column_name"])
 
 
 def _part(value, key: str):
@@ -27,7 +24,7 @@ def summarize_drift(drift: pd.DataFrame, model_id: str = ALL) -> pd.DataFrame:
     """Per window, column and drift type: the test statistics and distances, rounded."""
     rows = drift[drift["model_id"] == model_id]
     out = pd.DataFrame({
-        "window_start": _start(rows), "column_name": rows["column_name"],
+        "window_start": window_starts(rows), "column_name": rows["column_name"],
         "drift_type": rows["drift_type"],
         "ks_statistic": rows["ks_test"].map(lambda v: _part(v, "statistic")),
         "ks_pvalue": rows["ks_test"].map(lambda v: _part(v, "pvalue")),

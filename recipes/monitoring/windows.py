@@ -27,6 +27,16 @@ def check_granularity(granularity: str) -> str:
     return f"{n} {unit}" + ("s" if n > 1 else "")
 
 
+def as_window(w) -> dict | None:
+    """A ``window`` struct (Spark Row or dict) as ``{"start", "end"}``; None stays None."""
+    return None if w is None else {"start": w["start"], "end": w["end"]}
+
+
+def window_starts(frame, column: str = "window"):
+    """Each row's window start, from a metrics frame's ``window`` column."""
+    return frame[column].map(lambda w: w["start"])
+
+
 def window_column(granularity: str, timestamp: str = "timestamp"):
     """The ``window`` struct (``start``, ``end``) of each row's ``timestamp`` column."""
     from pyspark.sql import functions as F
