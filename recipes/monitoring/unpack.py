@@ -30,17 +30,6 @@ _REQUEST = (
 _RESPONSE = "struct<predictions:array<string>>"
 
 
-def _records(body: dict) -> list[dict]:
-    if "dataframe_split" in body:
-        split = body["dataframe_split"] or {}
-        return [dict(zip(split.get("columns", []), row, strict=False))
-                for row in split.get("data", [])]  # fmt: skip
-    for key in ("dataframe_records", "instances", "inputs"):
-        if isinstance(body.get(key), list):
-            return [r for r in body[key] if isinstance(r, dict)]
-    return []
-
-
 def _kind(values: list) -> str:
     seen = [v for v in values if v is not None]
     if seen and all(isinstance(v, bool) for v in seen):
@@ -52,16 +41,18 @@ def _kind(values: list) -> str:
 
 def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[dict, str]:
     """Feature ``{name: spark type}`` and the prediction's type, from sample JSON bodies."""
+    from recipes.serving.apierror import ApiError
+    from recipes.serving.payload import MISSING, decode, parse
+
     values: dict[str, list] = {}
     predictions: list = []
     for req, resp in zip(requests, responses, strict=True):
-        try:
-            body, out = json.loads(req), json.loads(resp)
-        except (TypeError, ValueError):
+        try:  # the endpoint's own request parser: the formats it accepted, read the same way
+            inv, out = parse(decode(req.encode())), json.loads(resp)
+        except (ApiError, AttributeError, TypeError, ValueError):
             continue
-        for record in _records(body if isinstance(body, dict) else {}):
-            for k, v in record.items():
-                values.setdefault(k, []).append(v)
+        for j, name in enumerate(inv.columns):
+            values.setdefault(name, []).extend(r[j] for r in inv.rows if r[j] is not MISSING)
         preds = out.get("predictions") if isinstance(out, dict) else None
         predictions += preds if isinstance(preds, list) else []
     return {k: _kind(v) for k, v in values.items()}, _kind(predictions)

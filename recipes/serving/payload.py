@@ -56,7 +56,7 @@ def _records(records: Any, key: str) -> tuple[list[str], list[list]]:
             raise bad_request(f"{key}[{i}] must be an object mapping column to value.")
         columns.update(dict.fromkeys(rec))
     cols = list(columns)
-    return cols, [[rec.get(c, _MISSING) for c in cols] for rec in records]
+    return cols, [[rec.get(c, MISSING) for c in cols] for rec in records]
 
 
 def _split(split: Any) -> tuple[list[str], list[list]]:
@@ -89,7 +89,7 @@ class _Missing:
         return "missing"
 
 
-_MISSING = _Missing()
+MISSING = _Missing()  # a record that lacks a column (records formats)
 
 
 def parse(obj: dict[str, Any]) -> Invocation:
@@ -137,7 +137,7 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
     """
     if columns is None:
         for i, row in enumerate(inv.rows):
-            if any(v is _MISSING for v in row):
+            if any(v is MISSING for v in row):
                 raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
         return inv
     index = {c: i for i, c in enumerate(inv.columns)}
@@ -154,7 +154,7 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
             v = row[j]
             if v is None or (type(v) in _NUMBER if j not in strings else type(v) is str):
                 continue
-            if v is _MISSING:
+            if v is MISSING:
                 raise bad_request(
                     f"Record {i} lacks column {col!r}: give every record all columns."
                 )
@@ -162,6 +162,6 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
             raise bad_request(
                 f"Column {col!r} expects {want}; record {i} has {v!r} ({type(v).__name__})."
             )
-        if not checks and _MISSING in row:
+        if not checks and MISSING in row:
             raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
     return Invocation(list(columns), rows, inv.client_request_id, inv.params)
