@@ -26,7 +26,7 @@ def _cat(column, p, js, window=W2, drift_type="BASELINE"):
             "population_stability_index": None, "js_distance": js}  # fmt: skip
 
 
-def _quality(champion=(0.80, 1800), challenger=(0.80, 200)):
+def _quality(champion=(0.80, 1800), challenger=(0.80, 600)):
     return pd.DataFrame([
         {"model_id": ALL, "labeled_rows": champion[1] + challenger[1], "accuracy": 0.8, "rmse": 1.0},
         {"model_id": "1", "labeled_rows": champion[1], "accuracy": champion[0], "rmse": champion[0]},
@@ -88,14 +88,45 @@ def test_a_clearly_worse_challenger_is_rolled_back():
 
 
 @pytest.mark.parametrize(("champion", "challenger", "why"), [
-    ((0.70, 1800), (0.85, 50), "too few labeled rows for version(s) 2"),  # under min_labeled
+    ((0.70, 1800), (0.85, 50), "too few labeled rows to compare (v2 has 50, need 500"),
     ((0.80, 1800), (0.81, 600), "no significant difference"),           # under the margin
-    ((0.80, 150), (0.85, 150), "no significant difference"),            # z-test fails
+    ((0.80, 600), (0.84, 600), "no significant difference"),            # z-test fails
 ])  # fmt: skip
 def test_quality_does_not_decide_on_thin_evidence(champion, challenger, why):
     v = verdict(CALM, _quality(champion, challenger), champion=1, challenger=2)
     assert v.decision == "ok" and why in v.reason
 
+
+def _split_quality(hits_1, hits_2, to_challenger):
+    """The quality table of one A/B split: each version scored on the rows routed to it."""
+    rows = [(m, hits[mask]) for m, hits, mask in
+            (("1", hits_1, ~to_challenger), ("2", hits_2, to_challenger))]  # fmt: skip
+    return pd.DataFrame([{"model_id": m, "labeled_rows": len(h), "accuracy": h.mean()}
+                         for m, h in rows])  # fmt: skip
+
+
+def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic():
+    """The notebook's own setup (versions 1 and 2 of ensure_versions, 2,000 requests, 90/10):
+    over 300 random splits quality never decides, and the drift-free verdict stays ok."""
+    import numpy as np
+
+    from recipes import data, train
+
+    training = data.make_churn(5000, 0)
+    requests = data.monitoring_traffic(2000, 0.0)
+    x, y = requests[list(data.FEATURES)], requests[data.LABEL].to_numpy()
+    hits = [train.fit(training, C=c).predict(x) == y for c in (0.001, 1.0)]
+    assert abs(hits[0].mean() - hits[1].mean()) < 0.01  # equally good on this traffic
+    rng = np.random.default_rng(0)
+    splits = [rng.random(len(y)) < 0.10 for _ in range(300)]
+    decided = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision
+               for s in splits]  # fmt: skip
+    assert set(decided) == {"ok"}
+    # the floor of 100 labels the verdict used to have lets the z-test's alpha through
+    loose = Thresholds(min_labeled=100)
+    fooled = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2,
+                      thresholds=loose).decision for s in splits]  # fmt: skip
+    assert set(fooled) > {"ok"}
 
 def test_lower_is_better_metrics_and_bad_metric_names():
     t = Thresholds(metric="rmse", margin=0.1)
