@@ -128,6 +128,7 @@ def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic()
                       thresholds=loose).decision for s in splits]  # fmt: skip
     assert set(fooled) > {"ok"}
 
+
 def test_lower_is_better_metrics_and_bad_metric_names():
     t = Thresholds(metric="rmse", margin=0.1)
     better = verdict(CALM, _quality((2.0, 500), (1.5, 500)), champion=1, challenger=2, thresholds=t)
