@@ -24,7 +24,7 @@ demo: setup  ## run every notebook on the embedded local default; outputs in .md
 test: setup lint test-unit test-golden  ## ruff, unit, widget and notebook tests, then nbval golden cells
 
 test-unit: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # nbval re-runs the committed notebooks in a fresh embedded store (so versions start at 1)
 # and compares the cells marked `# NBVAL_CHECK_OUTPUT`.
