@@ -4,7 +4,9 @@ The payload table (``<catalog>.<schema>.<prefix>_payload``, DESIGN.md) holds one
 request, the request and the response as JSON text. A request may carry many records, so
 :func:`unpack_inference_table` explodes each request into one row per record and pairs it
 with the prediction at the same position. It reads ``dataframe_records``, ``instances``
-and ``inputs`` (lists of records) and ``dataframe_split`` (``columns`` + ``data``). All of
+and ``inputs`` (lists of records, or columnar: ``{column: [values]}``, one value each for a
+single record, as the endpoint accepts them) and ``dataframe_split`` (``columns`` +
+``data``). All of
 it is Spark column expressions (``from_json``, ``posexplode``), so it runs on a classic
 session, Spark Connect and Databricks Connect, and nothing leaves Spark but a small sample
 used to learn the feature names and types.
@@ -27,6 +29,7 @@ _REQUEST = (
     f"struct<dataframe_records:{_RECORDS},instances:{_RECORDS},inputs:{_RECORDS},"
     "dataframe_split:struct<columns:array<string>,data:array<array<string>>>>"
 )
+_COLUMNAR = "struct<instances:map<string,string>,inputs:map<string,string>>"  # raw JSON values
 _RESPONSE = "struct<predictions:array<string>>"
 
 
@@ -56,6 +59,25 @@ def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[di
         preds = out.get("predictions") if isinstance(out, dict) else None
         predictions += preds if isinstance(preds, list) else []
     return {k: _kind(v) for k, v in values.items()}, _kind(predictions)
+
+
+def _columnar_records(request):
+    """``inputs``/``instances`` given as ``{column: [values]}`` (or a single value per column)
+    as a list of records, like the endpoint's ``payload.parse``; null for the other forms."""
+    from pyspark.sql import functions as F
+
+    columns = F.from_json(request, _COLUMNAR)
+    given = F.coalesce(columns["inputs"], columns["instances"])
+    lists = F.transform(
+        F.map_values(given),
+        lambda v: F.when(v.startswith("["), F.from_json(v, "array<string>")).otherwise(F.array(v)),
+    )
+    n = F.size(F.get(lists, 0))
+    per_row = F.transform(
+        F.sequence(F.lit(0), n - 1),
+        lambda i: F.map_from_arrays(F.map_keys(given), F.transform(lists, lambda a: F.get(a, i))),
+    )
+    return F.when(n > 0, per_row)
 
 
 def _since_ms(since: datetime | float | int | None) -> int | None:
@@ -132,7 +154,8 @@ def unpack_inference_table(
     req = F.from_json("request", _REQUEST)
     split = req["dataframe_split"]
     split_records = F.transform(split["data"], lambda row: F.map_from_arrays(split["columns"], row))
-    records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records)
+    records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records,
+                         _columnar_records(F.col("request")))  # fmt: skip
     meta = F.col("request_metadata")
     parsed = ok.select(
         (F.col("timestamp_ms") / 1000).cast("timestamp").alias("timestamp"),

@@ -19,7 +19,7 @@ from recipes.monitoring import (
     quality_metrics,
     unpack_inference_table,
 )
-from tests.monitoring.payloads import T0, records_row, split_row, write
+from tests.monitoring.payloads import T0, records_row, row, split_row, write
 from tests.spark_connect import connect_server, pid_alive, run_client
 
 TABLE = "main.mdk.ep_payload"
@@ -52,9 +52,11 @@ def _payload():
     rows = []
     for i, rec in enumerate(churn.drop(columns=data.LABEL).to_dict("records")):
         ts = T0 + i * 20_000  # 400 requests over ~2 hours
-        if i % 3:
+        if i % 3 == 2:
             rows.append(records_row([rec], [int(rec["days_since_last_visit"] > 20)], ts=ts,
                                     version=str(1 + i % 2)))  # fmt: skip
+        elif i % 3 == 1:  # columnar inputs
+            rows.append(row({"inputs": {k: [v] for k, v in rec.items()}}, [1], ts=ts))
         else:
             rows.append(split_row(list(rec), [list(rec.values())], [0], ts=ts))
     write(TABLE, rows)

@@ -54,6 +54,17 @@ def test_instances_and_inputs_records_are_read_too(spark):
     assert _rows(spark)["x"].tolist() == [1.5, 2.5, 3.5]
 
 
+def test_columnar_inputs_and_instances_give_one_row_per_position(spark):
+    write(TABLE, [row({"inputs": {"x": [4.5, 5.5, None], "plan": ["a", "b", "c"]}}, [0, 1, 0], ts=T0),
+                  row({"instances": {"plan": "d", "x": 6.5}}, [1], ts=T0 + 1)])  # fmt: skip
+    got = _rows(spark)
+    assert got["x"].tolist()[:2] == [4.5, 5.5] and pd.isna(got["x"].iloc[2])
+    assert got["x"].iloc[3] == 6.5
+    assert got["plan"].tolist() == ["a", "b", "c", "d"]
+    assert got["row_index"].tolist() == [0, 1, 2, 0]
+    assert got["prediction"].tolist() == [0, 1, 0, 1]
+
+
 def test_since_keeps_later_requests_only(spark):
     write(TABLE, [records_row([{"x": i}], [0], ts=T0 + 1000 * i) for i in range(5)])
     got = _rows(spark, since=(T0 + 2500) / 1000)
