@@ -13,8 +13,8 @@ back (all traffic to the champion) when it is worse by as much; for accuracy the
 also pass a two-proportion z-test at ``alpha``. Then drift; else ``ok``.
 
 ``min_labeled`` is 500 because below a few hundred labels per version the z-test's
-``alpha`` is the only guard left: two equally good versions on a 90/10 split of 2,000
-requests (~200 labels for the challenger) were "promoted" or "rolled back" in ~1 % of
+``alpha`` is the only guard left: two equally good versions on a 90/10 split of 1,200
+requests (~120 labels for the challenger) were "promoted" or "rolled back" in ~1 % of
 random splits with a floor of 100. With 500 per version a gap of about 7 points is needed
 before the test is significant.
 """
