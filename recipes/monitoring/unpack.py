@@ -61,23 +61,26 @@ def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[di
     return {k: _kind(v) for k, v in values.items()}, _kind(predictions)
 
 
-def _columnar_records(request):
+def _columnar_records(request, names: Sequence[str]):
     """``inputs``/``instances`` given as ``{column: [values]}`` (or a single value per column)
-    as a list of records, like the endpoint's ``payload.parse``; null for the other forms."""
+    as a list of records of ``names``, like the endpoint's ``payload.parse``; null for the
+    other forms. Linear in the request: each column is parsed once and zipped by position."""
     from pyspark.sql import functions as F
 
+    if not names:
+        return F.lit(None).cast(_RECORDS)
     columns = F.from_json(request, _COLUMNAR)
     given = F.coalesce(columns["inputs"], columns["instances"])
-    lists = F.transform(
-        F.map_values(given),
-        lambda v: F.when(v.startswith("["), F.from_json(v, "array<string>")).otherwise(F.array(v)),
-    )
-    n = F.size(F.get(lists, 0))
+    arrays = [
+        F.when(given[n].startswith("["), F.from_json(given[n], "array<string>"))
+        .otherwise(F.array(given[n]))
+        .alias(n)
+        for n in names
+    ]
     per_row = F.transform(
-        F.sequence(F.lit(0), n - 1),
-        lambda i: F.map_from_arrays(F.map_keys(given), F.transform(lists, lambda a: F.get(a, i))),
+        F.arrays_zip(*arrays), lambda r: F.create_map(*[x for n in names for x in (F.lit(n), r[n])])
     )
-    return F.when(n > 0, per_row)
+    return F.when(given.isNotNull(), per_row)
 
 
 def _since_ms(since: datetime | float | int | None) -> int | None:
@@ -153,9 +156,15 @@ def unpack_inference_table(
 
     req = F.from_json("request", _REQUEST)
     split = req["dataframe_split"]
-    split_records = F.transform(split["data"], lambda row: F.map_from_arrays(split["columns"], row))
+    # each row carries its copy of the column names: a lambda that read them from `split`
+    # would parse the request again for every row (quadratic in the rows per request)
+    named_rows = F.arrays_zip(
+        split["data"].alias("values"),
+        F.array_repeat(split["columns"], F.size(split["data"])).alias("columns"),
+    )
+    split_records = F.transform(named_rows, lambda r: F.map_from_arrays(r["columns"], r["values"]))
     records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records,
-                         _columnar_records(F.col("request")))  # fmt: skip
+                         _columnar_records(F.col("request"), list(kinds)))  # fmt: skip
     meta = F.col("request_metadata")
     parsed = ok.select(
         (F.col("timestamp_ms") / 1000).cast("timestamp").alias("timestamp"),
