@@ -1,9 +1,12 @@
 """Deterministic synthetic churn data: training, live traffic, drifted traffic, late labels.
 
 The features are the seed's: ``total_purchases`` and ``days_since_last_visit`` are integer
-counts, ``avg_session_duration`` is seconds. The label ``churned`` follows a fixed logistic
-rule plus noise, so a model can learn it and quality metrics mean something. The same
-``seed`` always gives the same rows.
+counts, ``avg_session_duration`` is seconds. The label ``churned`` follows a fixed rule with
+thresholds and an interaction, plus a little noise (see :func:`churn_logit`): a customer
+whose visits have lapsed churns unless they are a loyal buyer, and among recent visitors
+short sessions signal churn. A linear model cannot draw those corners, so the v1 baseline
+(logistic regression) stays near 0.81 accuracy while gradient-boosted trees (v2) reach about
+0.91: a gap the monitor can see on live traffic. The same ``seed`` always gives the same rows.
 """
 
 from __future__ import annotations
@@ -25,6 +28,27 @@ _BASE = {
     "avg_session_duration": (300.0, 90.0),
     "days_since_last_visit": (20.0, 12.0),
 }
+
+
+# The churn rule's thresholds: lapsed visits, a loyal buyer, a short session.
+LAPSED_DAYS = 21
+LOYAL_PURCHASES = 14
+SHORT_SESSION_SECONDS = 270.0
+
+
+def churn_logit(purchases, duration, days) -> np.ndarray:
+    """The log-odds of churn: thresholds and an interaction a linear model cannot draw."""
+    lapsed = np.asarray(days) > LAPSED_DAYS
+    loyal = np.asarray(purchases) >= LOYAL_PURCHASES
+    short = np.asarray(duration) < SHORT_SESSION_SECONDS
+    score = (
+        -2.2
+        + 3.6 * (lapsed & ~loyal)
+        + 2.2 * (short & ~lapsed & ~loyal)
+        - 0.5 * loyal
+        + 1.2 * (lapsed & loyal & short)
+    )
+    return 2.0 * score
 
 
 def _check(n_rows: int, drift: float) -> None:
@@ -73,7 +97,7 @@ def make_churn(
     purchases = np.clip(np.rint(cols["total_purchases"]), 0, None).astype("int64")
     duration = np.clip(cols["avg_session_duration"], 5.0, None).round(1)
     days = np.clip(np.rint(cols["days_since_last_visit"]), 0, None).astype("int64")
-    logit = 0.09 * days - 0.14 * purchases - 0.006 * duration + 1.6
+    logit = churn_logit(purchases, duration, days)
     churned = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-logit))).astype("int64")
     return pd.DataFrame(
         {

@@ -55,7 +55,7 @@ def mlflow_local(mdk_home):
 
 @pytest.fixture(scope="session")
 def _trained_store(tmp_path_factory):
-    """A store made once per session holding 'churn-predictor' v1 (C=0.001) and v2 (C=1.0)."""
+    """A store made once per session holding "churn-predictor" v1 (baseline) and v2 (challenger)."""
     from recipes.target import use_target
     from recipes.train import train_and_log
 
@@ -63,8 +63,8 @@ def _trained_store(tmp_path_factory):
     home.mkdir()
     with scoped_env(**_env_for(home)):
         use_target("local")
-        train_and_log(1500, seed=0, C=0.001, registered_model_name="churn-predictor")
-        train_and_log(1500, seed=0, C=1.0, registered_model_name="churn-predictor")
+        train_and_log(1500, seed=0, kind="baseline", registered_model_name="churn-predictor")
+        train_and_log(1500, seed=0, kind="challenger", registered_model_name="churn-predictor")
     return home
 
 

@@ -46,7 +46,7 @@ class AliasPanel(w.VBox):
         set_button: calls ``registry.set_alias(model_name, alias, version[, gate=gate])``.
         delete_button: calls ``registry.delete_alias(model_name, alias)``.
         stage: Dropdown of ``registry.STAGES``.
-        archive_existing: Checkbox passed to ``registry.transition_stage``.
+        archive_existing_versions: Checkbox passed to ``registry.transition_stage``.
         transition_button: calls ``registry.transition_stage``.
         status: HTML child: success in green, errors and gate refusals in red.
         result: the last ``AliasChange`` / ``StageChange`` (None until an action succeeds).
@@ -79,14 +79,14 @@ class AliasPanel(w.VBox):
         stages = tuple(getattr(registry, "STAGES", _registry.STAGES))
         default = "Production" if "Production" in stages else stages[0]
         self.stage = w.Dropdown(description="Stage", options=stages, value=default)
-        self.archive_existing = w.Checkbox(value=True, description="Archive existing")
+        self.archive_existing_versions = w.Checkbox(value=True, description="Archive existing")
         self.transition_button = w.Button(description="Transition")
         self.status = w.HTML()
         self.set_button.on_click(lambda _: self._run(self._set_alias))
         self.delete_button.on_click(lambda _: self._run(self._delete_alias))
         self.transition_button.on_click(lambda _: self._run(self._transition))
         alias_row = w.HBox([self.alias, self.set_button, self.delete_button])
-        stage_row = w.HBox([self.stage, self.archive_existing, self.transition_button])
+        stage_row = w.HBox([self.stage, self.archive_existing_versions, self.transition_button])
         super().__init__([self.version, alias_row, stage_row, self.status])
         self.refresh()
 
@@ -135,8 +135,8 @@ class AliasPanel(w.VBox):
         return self.registry.delete_alias(self.model_name, self.alias.value)
 
     def _transition(self) -> Any:
-        v, stage, archive = self.version.value, self.stage.value, self.archive_existing.value
-        return self.registry.transition_stage(self.model_name, v, stage, archive_existing=archive)
+        v, stage, archive = self.version.value, self.stage.value, self.archive_existing_versions.value
+        return self.registry.transition_stage(self.model_name, v, stage, archive_existing_versions=archive)
 
     def apply(
         self,

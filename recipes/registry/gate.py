@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from recipes.data import FEATURES, LABEL, make_churn
 from recipes.errors import NotFoundError, ParameterError
+from recipes.metrics import classification_metrics, score_model
 from recipes.registry.uris import model_uri, resolve
 
 
@@ -27,12 +29,10 @@ class Verdict:
 def _score_version(name: str, version: int, data: pd.DataFrame, metric: str) -> float:
     import mlflow
 
-    from recipes.data import FEATURES, LABEL
-    from recipes.train import classification_metrics, score_model
-
     uri = model_uri(name, version=version)
     if "sklearn" in mlflow.models.get_model_info(uri).flavors:
-        scores = score_model(mlflow.sklearn.load_model(uri), data)
+        X = data[list(FEATURES)].astype("float64")
+        scores = score_model(mlflow.sklearn.load_model(uri), X, data[LABEL])
     else:
         pred = mlflow.pyfunc.load_model(uri).predict(data[list(FEATURES)])
         scores = classification_metrics(data[LABEL], pred, pred)
@@ -60,8 +60,6 @@ def validate_challenger(
         champion: the same; a missing champion alias means "no champion yet".
         data: held-out rows with the features and ``churned``; default: 2,000 fresh rows.
     """
-    from recipes.data import make_churn
-
     data = data if data is not None else make_churn(2000, seed=12345, id_offset=5_000_000)
     ch = resolve(name, challenger)
     try:

@@ -51,10 +51,14 @@ def transition_stage(
     version,
     stage: str,
     *,
-    archive_existing: bool = True,
+    archive_existing_versions: bool = False,
     dry_run: bool = False,
 ) -> StageChange:
-    """Move a version to a stage; with ``archive_existing`` the stage's other versions are Archived.
+    """Move a version to a stage, as ``MlflowClient.transition_model_version_stage`` does.
+
+    The keyword and its default are MLflow's own: with ``archive_existing_versions=True``
+    the stage's other versions are Archived; with the default ``False`` they stay, so two
+    versions can be in Production at once (exam question 1).
 
     Raises:
         UnsupportedOnTarget: against Unity Catalog (use :func:`set_alias`).
@@ -68,7 +72,7 @@ def transition_stage(
     v = int(mv.version)
     previous = mv.current_stage
     to_archive = []
-    if archive_existing and stage in ("Staging", "Production"):
+    if archive_existing_versions and stage in ("Staging", "Production"):
         to_archive = [
             int(o.version)
             for o in versions(name)
@@ -87,6 +91,6 @@ def transition_stage(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         _client().transition_model_version_stage(
-            name, str(v), stage, archive_existing_versions=archive_existing
+            name, str(v), stage, archive_existing_versions=archive_existing_versions
         )
     return StageChange(name, v, stage, previous, to_archive, True, False)

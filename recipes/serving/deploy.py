@@ -15,24 +15,6 @@ from recipes.errors import KitError, NotFoundError, ParameterError
 TIMEOUT = timedelta(minutes=10)
 
 
-def entity_version(model_name: str, version: int = 0, *, alias: str = "champion") -> int:
-    """The version to serve: ``version``, or (when 0) the one behind ``@alias``.
-
-    The model gets two versions and ``@champion``/``@challenger`` (v1/v2) if it lacks them,
-    so a notebook runs on its own.
-    """
-    from recipes import registry, train
-
-    if version < 0:
-        raise ParameterError(f"entity version must be >= 0 (0 = @{alias}), got {version}.")
-    have = train.ensure_versions(model_name, minimum=2)
-    registry.ensure_alias(model_name, "champion", have[0])
-    registry.ensure_alias(model_name, "challenger", have[-1])
-    return registry.resolve(model_name, version) if version else registry.resolve(
-        model_name, f"@{alias}"
-    )  # fmt: skip
-
-
 def remove_endpoint(w, name: str) -> bool:
     """Delete endpoint ``name`` if it exists; True when it did (so a rerun starts clean)."""
     from databricks.sdk.errors import NotFound
@@ -232,20 +214,3 @@ def payload_table(endpoint) -> str:
             "auto_capture_config (see deploy.ab_config)."
         )
     return f"{capture.catalog_name}.{capture.schema_name}.{table}"
-
-
-def ensure_ab_endpoint(w, endpoint_name: str, model_name: str, *, challenger_traffic: int = 10,
-                       catalog: str = "main", schema: str = "mdk"):  # fmt: skip
-    """The A/B endpoint as it is, or (when missing) created with :func:`ab_config` from
-    ``@champion`` and ``@challenger`` (made if missing). Returns the endpoint."""
-    from databricks.sdk.errors import NotFound
-
-    try:
-        return w.serving_endpoints.get(endpoint_name)
-    except NotFound:
-        pass
-    champion = entity_version(model_name, alias="champion")
-    challenger = entity_version(model_name, alias="challenger")
-    config = ab_config(endpoint_name, model_name, champion, challenger,
-                       challenger_traffic=challenger_traffic, catalog=catalog, schema=schema)  # fmt: skip
-    return ensure_endpoint(w, endpoint_name, config)

@@ -105,20 +105,27 @@ def _split_quality(hits_1, hits_2, to_challenger):
                          for m, h in rows])  # fmt: skip
 
 
+def _notebook_hits(models, drift: float = 1.0):
+    """Per model, whether it gets each of 06's default 2,000 requests right."""
+    from recipes import data
+
+    requests = data.monitoring_traffic(2000, drift)
+    x, y = requests[list(data.FEATURES)].astype("float64"), requests[data.LABEL].to_numpy()
+    return [m.predict(x) == y for m in models]
+
+
 def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic():
-    """The notebook's own setup (versions 1 and 2 of ensure_versions, 2,000 requests, 90/10):
+    """Two equally good versions (the baseline fitted on two samples), 2,000 requests, 90/10:
     over 300 random splits quality never decides, and the drift-free verdict stays ok."""
     import numpy as np
 
     from recipes import data, train
 
-    training = data.make_churn(5000, 0)
-    requests = data.monitoring_traffic(2000, 0.0)
-    x, y = requests[list(data.FEATURES)], requests[data.LABEL].to_numpy()
-    hits = [train.fit(training, C=c).predict(x) == y for c in (0.001, 1.0)]
+    models = [train.fit(data.make_churn(5000, s), kind="baseline") for s in (0, 1)]
+    hits = _notebook_hits(models, drift=0.0)
     assert abs(hits[0].mean() - hits[1].mean()) < 0.01  # equally good on this traffic
     rng = np.random.default_rng(0)
-    splits = [rng.random(len(y)) < 0.10 for _ in range(300)]
+    splits = [rng.random(len(hits[0])) < 0.10 for _ in range(300)]
     decided = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision
                for s in splits]  # fmt: skip
     assert set(decided) == {"ok"}
@@ -127,6 +134,27 @@ def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic()
     fooled = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2,
                       thresholds=loose).decision for s in splits]  # fmt: skip
     assert set(fooled) > {"ok"}
+
+
+def test_the_notebooks_challenger_is_promoted_in_299_of_300_replays():
+    """06's default: v1 baseline as champion, v2 challenger, 2,000 requests (half drifted),
+    50/50. Replaying 300 seeded splits, the default thresholds promote the challenger in at
+    least 299, and the same replays with the roles swapped roll back as reliably."""
+    import numpy as np
+
+    from recipes import data, train
+
+    training = data.make_churn(5000, 0)
+    v1, v2 = (train.fit(training, kind=k) for k in ("baseline", "challenger"))
+    hits = _notebook_hits([v1, v2])
+    rng = np.random.default_rng(0)
+    splits = [rng.random(len(hits[0])) < 0.50 for _ in range(300)]
+    promoted = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision
+                for s in splits]  # fmt: skip
+    assert promoted.count("promote_challenger") >= 299, promoted
+    swapped = [verdict(CALM, _split_quality(hits[1], hits[0], s), champion=1,
+                       challenger=2).decision for s in splits]  # fmt: skip
+    assert swapped.count("rollback") >= 299, swapped
 
 
 def test_lower_is_better_metrics_and_bad_metric_names():

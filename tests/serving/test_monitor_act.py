@@ -1,11 +1,12 @@
 """The monitor acting on a real endpoint: rollback and promotion through the SDK, and the
-A/B helpers it relies on (ab_config, payload_table, entity_versions, update_routes)."""
+A/B helpers it relies on (ab_config, payload_table, entity_versions, update_routes, and
+bootstrap.ensure_ab_endpoint)."""
 
 from __future__ import annotations
 
 import pytest
 
-from recipes import registry
+from recipes import bootstrap, registry
 from recipes.errors import KitError, NotFoundError
 from recipes.monitoring import Verdict, carry_out
 from recipes.serving import deploy, traffic
@@ -29,7 +30,7 @@ def test_ab_endpoint_helpers(ab):
     assert deploy.entity_versions(endpoint) == {"champion": 1, "challenger": 2}
     assert deploy.payload_table(endpoint) == "main.serving.monitor_ab_payload"
     assert traffic.routes(endpoint) == {"champion": 90, "challenger": 10}
-    again = deploy.ensure_ab_endpoint(w, name, MODEL, challenger_traffic=50)
+    again = bootstrap.ensure_ab_endpoint(w, name, MODEL, challenger_traffic=50)
     assert traffic.routes(again) == {"champion": 90, "challenger": 10}  # left as it was
     with pytest.raises(NotFoundError, match="no served entity 'v9'.*'champion', 'challenger'"):
         deploy.update_routes(w, name, {"champion": 50, "v9": 50})

@@ -19,21 +19,42 @@ def test_describe_lists_versions_with_metrics(trained):
 
 def test_transition_archives_previous_production(trained):
     registry.transition_stage(trained, 1, "production")
-    change = registry.transition_stage(trained, 2, "Production", archive_existing=True)
+    change = registry.transition_stage(trained, 2, "Production", archive_existing_versions=True)
     assert change.archived == [1] and change.previous_stage == "None"
     assert registry.describe(trained)["stage"].tolist() == ["Archived", "Production"]
 
 
 def test_transition_without_archive_keeps_both(trained):
     registry.transition_stage(trained, 1, "Staging")
-    change = registry.transition_stage(trained, 2, "Staging", archive_existing=False)
+    change = registry.transition_stage(trained, 2, "Staging", archive_existing_versions=False)
     assert change.archived == []
     assert registry.describe(trained)["stage"].tolist() == ["Staging", "Staging"]
 
 
+def test_transition_default_is_mlflows_own_and_keeps_both_in_production(trained):
+    """Exam question 1, option A: without archive_existing_versions, MLflow's default False."""
+    import inspect
+
+    from mlflow import MlflowClient
+
+    mlflow_default = inspect.signature(MlflowClient.transition_model_version_stage).parameters[
+        "archive_existing_versions"
+    ].default
+    kit_default = inspect.signature(registry.transition_stage).parameters[
+        "archive_existing_versions"
+    ].default
+    assert kit_default is mlflow_default is False
+    registry.transition_stage(trained, 1, "Production")
+    change = registry.transition_stage(trained, 2, "Production")
+    assert change.archived == []
+    assert registry.describe(trained)["stage"].tolist() == ["Production", "Production"]
+
+
 def test_transition_dry_run_writes_nothing(trained):
     registry.transition_stage(trained, 1, "Production")
-    change = registry.transition_stage(trained, 2, "Production", dry_run=True)
+    change = registry.transition_stage(
+        trained, 2, "Production", archive_existing_versions=True, dry_run=True
+    )
     assert change.dry_run and change.archived == [1]
     assert registry.describe(trained)["stage"].tolist() == ["Production", "None"]
 

@@ -52,7 +52,7 @@ def test_builds_from_the_registry_without_writing(panel, trained):
         ["champion", "challenger"],
     )
     assert panel.stage.options == registry.STAGES and panel.stage.value == "Production"
-    assert panel.archive_existing.value is True
+    assert panel.archive_existing_versions.value is True
     assert (panel.result, panel.error, panel.gate, panel.status.value) == (None, None, None, "")
     assert registry.aliases(trained) == {} and stages(trained) == {1: "None", 2: "None"}
     assert panel.version in panel.children and panel.status in panel.children
@@ -119,7 +119,7 @@ def test_transition_archives_the_previous_production_version(panel, trained):
 
 
 def test_transition_without_archiving_keeps_both(panel, trained):
-    panel.archive_existing.value = False
+    panel.archive_existing_versions.value = False
     panel.version.value, panel.stage.value = 1, "Production"
     panel.transition_button.click()
     panel.version.value = 2
