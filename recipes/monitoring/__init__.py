@@ -11,6 +11,8 @@ the statistics. Nothing is imported at package import time beyond these small mo
 - :func:`~recipes.monitoring.quality.quality_metrics`: late labels joined, per version;
 - :func:`~recipes.monitoring.output.write_metrics`: ``<table>_profile_metrics`` and
   ``<table>_drift_metrics``;
+- :func:`~recipes.monitoring.refresh.wait_for_refresh`: wait on a quality-monitor refresh
+  (``w.quality_monitors.run_refresh``), on Databricks or the local endpoint;
 - :func:`~recipes.monitoring.verdict.verdict` and :func:`~recipes.monitoring.act.carry_out`;
 - :mod:`~recipes.monitoring.plots` and :mod:`~recipes.monitoring.summary`: drift over
   windows, quality per version, and rounded views for a notebook.
@@ -22,6 +24,7 @@ from recipes.monitoring.output import MetricTables, metric_table_names, write_me
 from recipes.monitoring.plots import plot_drift, plot_quality
 from recipes.monitoring.profile import ALL, PROFILE_COLUMNS, profile_metrics
 from recipes.monitoring.quality import quality_metrics
+from recipes.monitoring.refresh import wait_for_refresh
 from recipes.monitoring.summary import summarize_drift, summarize_profile
 from recipes.monitoring.unpack import unpack_inference_table
 from recipes.monitoring.verdict import DECISIONS, Thresholds, Verdict, flag_drift, verdict
@@ -49,5 +52,6 @@ __all__ = [
     "summarize_profile",
     "unpack_inference_table",
     "verdict",
+    "wait_for_refresh",
     "write_metrics",
 ]

@@ -5,6 +5,8 @@ Control plane under ``/api/2.0/serving-endpoints`` (FastAPI); data plane at
 ASGI :class:`~recipes.serving.fastpath.DataPlane` in front of it. Every answer other than
 a success is ``{"error_code", "message"}`` with the status the databricks-sdk maps
 (400/401/404/409/503). The app holds no model: workers do (see :mod:`.entity`).
+Lakehouse Monitoring's quality-monitors API is under ``/api/2.1/unity-catalog/tables/``
+(:mod:`.monitors`; its refreshes are Spark jobs in their own processes).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from recipes.serving.apierror import ApiError, bad_request
 from recipes.serving.auth import bearer_ok
 from recipes.serving.endpoints import Manager
+from recipes.serving.monitors import Monitors, routes
 from recipes.serving.payload import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
@@ -74,6 +78,7 @@ def create_app(
     """
     expected = f"Bearer {token}"
     state: dict = {}
+    monitors = Monitors(home)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -83,22 +88,27 @@ def create_app(
         if restored:
             log.warning("restored endpoints: %s", ", ".join(restored))
         scaler = asyncio.ensure_future(manager.scale_loop())
+        await monitors.restore()
         try:
             yield
         finally:
             scaler.cancel()
+            await monitors.close()
             await manager.shutdown()
             if capture is not None:
                 capture.close()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
-    def manager(request: Request) -> Manager:
+    def authorize(request: Request) -> None:
         header = request.headers.get("authorization")
         if header != expected and not bearer_ok(header, token):
             raise ApiError(
                 401, "UNAUTHENTICATED", "Missing or wrong bearer token: see `mdk token`."
             )
+
+    def manager(request: Request) -> Manager:
+        authorize(request)
         return state["manager"]
 
     @app.exception_handler(ApiError)
@@ -120,7 +130,8 @@ def create_app(
     @app.get("/health")
     async def health():
         m = state.get("manager")
-        return {"status": "ok", "endpoints": len(m.endpoints) if m else 0, **(info or {})}
+        return {"status": "ok", "endpoints": len(m.endpoints) if m else 0, **(info or {}),
+                "pyspark_imported": "pyspark" in sys.modules}  # fmt: skip
 
     @app.get("/.well-known/databricks-config")
     async def well_known():
@@ -170,6 +181,9 @@ def create_app(
         m = manager(request)
         ep = m._get(name)
         return PlainTextResponse(m.metrics.text(name, ep.entities), media_type="text/plain")
+
+    # Lakehouse Monitoring: /api/2.1/unity-catalog/tables/{table_name}/monitor...
+    app.include_router(routes(lambda: monitors, authorize))
 
     from recipes.serving.fastpath import DataPlane
 

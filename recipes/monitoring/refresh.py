@@ -1,0 +1,197 @@
+"""A monitor refresh: the job the local endpoint runs, and a wait helper for notebooks.
+
+The serving endpoint's quality-monitors API (:mod:`recipes.serving.monitors`) starts
+:func:`main` in its own process for each refresh. The job reads the monitor's JSON, marks
+the refresh RUNNING, computes the profile and drift metrics of the monitored table in a
+classic local Spark session (:func:`~recipes.monitoring.profile.profile_metrics`,
+:func:`~recipes.monitoring.drift.drift_metrics`), writes
+``<output_schema>.<table>_profile_metrics`` and ``..._drift_metrics``
+(:func:`~recipes.monitoring.output.write_metrics`) and marks the refresh SUCCESS, or
+FAILED with a one-line message.
+
+:func:`wait_for_refresh` polls ``w.quality_monitors.get_refresh`` until the refresh ends,
+on a Databricks workspace and on the local endpoint alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from recipes.errors import KitError
+
+# id-like bookkeeping columns of inference tables: never profiled
+BOOKKEEPING = ("databricks_request_id", "client_request_id", "served_entity_name",
+               "endpoint_name", "model_name", "row_index", "request_metadata")  # fmt: skip
+_COMPLEX = ("map", "array", "struct", "binary")
+TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
+
+
+def wait_for_refresh(w: Any, table_name: str, refresh_id: int, *, timeout: float = 900.0,
+                     poll: float = 1.0) -> Any:  # fmt: skip
+    """Poll ``w.quality_monitors.get_refresh`` until the refresh is no longer PENDING or
+    RUNNING; returns its ``MonitorRefreshInfo``.
+
+    Raises:
+        KitError: the refresh FAILED or was CANCELED (with its message), or ``timeout``
+            seconds passed.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        info = w.quality_monitors.get_refresh(table_name=table_name, refresh_id=refresh_id)
+        state = getattr(info.state, "value", info.state)
+        if state == "SUCCESS":
+            return info
+        if state in TERMINAL or state not in ("PENDING", "RUNNING"):
+            raise KitError(f"Monitor refresh {refresh_id} of {table_name} ended {state}: "
+                           f"{info.message or 'no message'}")  # fmt: skip
+        if time.monotonic() >= deadline:
+            raise KitError(
+                f"Monitor refresh {refresh_id} of {table_name} is still {state} after "
+                f"{timeout:.0f} s: wait longer (timeout=) or see the endpoint's logs."
+            )
+        time.sleep(poll)
+
+
+def monitored(dtypes: list[tuple[str, str]], log: dict) -> list[str]:
+    """The columns to profile: all but the timestamp, model id, label and bookkeeping
+    columns, and but nested ones."""
+    skip = {log["timestamp_col"], log["model_id_col"], log.get("label_col"), *BOOKKEEPING}
+    return [c for c, t in dtypes if c not in skip and not t.startswith(_COMPLEX)]
+
+
+def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
+    """Profile and drift metrics of ``monitor``'s table, written to its metric tables."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from recipes import tables
+    from recipes.monitoring.drift import DRIFT_COLUMNS, drift_metrics
+    from recipes.monitoring.output import write_metrics
+    from recipes.monitoring.profile import PROFILE_COLUMNS, profile_metrics
+
+    log = monitor["inference_log"]
+    ts, model_id = log["timestamp_col"], log["model_id_col"]
+    df = tables.read_table(monitor["table_name"], spark=spark, home=home)
+    if not dict(df.dtypes)[ts].startswith("timestamp"):
+        df = df.withColumn(ts, F.to_timestamp(F.col(ts)))
+    cols = monitored(df.dtypes, log)
+    pred = log["prediction_col"]
+    categorical = [pred] if "CLASSIFICATION" in log["problem_type"] and pred in cols else []
+    baseline = None
+    if monitor.get("baseline_table_name"):
+        baseline = tables.read_table(monitor["baseline_table_name"], spark=spark, home=home)
+    keys = dict(model_id_col=model_id, timestamp_col=ts)
+    profiles, drifts = [], []
+    for granularity in log["granularities"]:
+        profiles.append(profile_metrics(df, granularity, columns=cols, **keys))
+        base_cols = [c for c in cols if baseline is not None and c in baseline.columns]
+        if base_cols and {ts, model_id} <= set(baseline.columns):
+            profiles.append(profile_metrics(baseline, granularity, columns=base_cols,
+                                            log_type="BASELINE", **keys))  # fmt: skip
+        drifts.append(drift_metrics(df, baseline, granularity, columns=cols,
+                                    categorical=categorical, **keys))  # fmt: skip
+    profile = pd.concat(profiles) if profiles else pd.DataFrame(columns=list(PROFILE_COLUMNS))
+    drift = [d for d in drifts if len(d)]
+    drift = pd.concat(drift) if drift else pd.DataFrame(columns=list(DRIFT_COLUMNS))
+    short = monitor["table_name"].split(".")[-1]
+    names = write_metrics(f"{monitor['output_schema_name']}.{short}", profile, drift, home=home)
+    return {"columns": cols, "profile_rows": len(profile),
+            "drift_rows": len(drift), "tables": [names.profile, names.drift]}  # fmt: skip
+
+
+def _write(path: Path, doc: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """The refresh folder's lock: held to claim a PENDING refresh (or to cancel one)."""
+    with (folder / ".lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def claim(folder: Path) -> tuple[Path, dict] | None:
+    """The oldest PENDING refresh in ``folder``, marked RUNNING by this process; or None."""
+    with locked(folder):
+        found = []
+        for path in folder.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                doc = json.loads(path.read_text())
+                if doc.get("state") == "PENDING":
+                    found.append((doc["refresh_id"], path, doc))
+        if not found:
+            return None
+        _, path, doc = min(found, key=lambda f: f[0])
+        _write(path, {**doc, "state": "RUNNING", "_pid": os.getpid()})
+        return path, doc
+
+
+def _check(monitor: dict, home: Path) -> None:
+    """Fail fast, before Spark starts, when a table or a named column is gone."""
+    import pyarrow.dataset as ds
+
+    from recipes import tables
+
+    table = monitor["table_name"]
+    for name in (table, monitor.get("baseline_table_name")):
+        if name and not tables.exists(name, home=home):
+            raise KitError(f"Table '{name}' does not exist: write it, or update the monitor.")
+    names = ds.dataset(str(tables.version_folder(table, home=home)), format="parquet").schema.names
+    log = monitor["inference_log"]
+    for key in ("timestamp_col", "prediction_col", "model_id_col", "label_col"):
+        if log.get(key) and log[key] not in names:
+            raise KitError(f"Column '{log[key]}' ({key}) is not in {table} any more.")
+
+
+def refresh_one(monitor_path: Path, path: Path, doc: dict, home: Path) -> dict:
+    """Run one claimed refresh; its final document (SUCCESS, or FAILED with a message)."""
+    started = time.perf_counter()
+    try:
+        monitor = json.loads(monitor_path.read_text())  # as of now: update() may change it
+        print(f"refresh {doc['refresh_id']} of {monitor['table_name']} (pid {os.getpid()})",
+              flush=True)  # fmt: skip
+        _check(monitor, home)
+        from recipes.spark import get_spark
+
+        summary = compute(monitor, home, get_spark("local", app_name="mdk-monitor-refresh"))
+        doc = {**doc, "state": "SUCCESS"}
+        print(f"SUCCESS in {time.perf_counter() - started:.1f} s: {summary}", flush=True)
+    except Exception as exc:  # the job's one answer: FAILED with a one-line message
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = text if isinstance(exc, KitError) else f"{type(exc).__name__}: {text}"
+        doc = {**doc, "state": "FAILED", "message": text[:2000]}
+        print(f"FAILED in {time.perf_counter() - started:.1f} s: {text}", flush=True)
+        traceback.print_exc(file=sys.stdout)
+    doc["end_time_ms"] = int(time.time() * 1000)
+    if path.parent.exists():  # gone when the monitor was deleted meanwhile
+        _write(path, doc)
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--home H --monitor monitor.json --refreshes DIR``: run the PENDING refreshes in
+    ``DIR`` one after the other, oldest first, in one Spark session; 0 if all succeeded."""
+    parser = argparse.ArgumentParser(prog="recipes.monitoring.refresh")
+    parser.add_argument("--home", required=True, type=Path)
+    parser.add_argument("--monitor", required=True, type=Path)
+    parser.add_argument("--refreshes", required=True, type=Path)
+    args = parser.parse_args(argv)
+    failed = 0
+    while args.monitor.exists() and (claimed := claim(args.refreshes)) is not None:
+        failed += refresh_one(args.monitor, *claimed, args.home)["state"] != "SUCCESS"
+    return 1 if failed else 0
