@@ -3,7 +3,8 @@
 papermill only logs a parameter a notebook does not declare, and injects any value it is
 given. Here every parameter must be declared by a selected notebook and match the type
 inferred from its ``parameters`` cell (``n_rows: int = 5000``); each notebook gets only
-the parameters it declares. Results go to ``$MDK_HOME/runs/<time>/`` with a ``summary.json``.
+the parameters it declares. Results go to ``$MDK_HOME/runs/<time>/`` with a ``summary.json``,
+and every picture (``image/png`` output) also as a ``.png`` file there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from recipes.errors import NotFoundError, ParameterError
 from recipes.params import conforms, example
+from recipes.quiet import QUIET_ENV
 from recipes.target import mdk_home, repo_root
 
 _KINDS = {"int": int, "float": float, "str": str, "bool": bool}
@@ -39,6 +41,7 @@ class RunResult:
         seconds: wall time of the run.
         output: the executed notebook.
         error: one line, ``"<ename>: <evalue>"``, when the run failed.
+        pictures: the ``image/png`` outputs saved beside it (see :func:`save_pictures`).
     """
 
     notebook: str
@@ -46,6 +49,7 @@ class RunResult:
     seconds: float
     output: Path
     error: str | None = None
+    pictures: tuple[Path, ...] = ()
 
 
 ProgressFn = Callable[[str, Path, RunResult | None], None]
@@ -208,13 +212,70 @@ def _one_line(exc: BaseException) -> str:
 
 def _write_summary(out_dir: Path, started: str, plan_: dict, results: list[RunResult]) -> None:
     rows = [
-        {**asdict(r), "output": str(r.output), "parameters": plan_[path]}
+        {**asdict(r), "output": str(r.output), "pictures": [p.name for p in r.pictures],
+         "parameters": plan_[path]}
         for r, path in zip(results, plan_, strict=False)
-    ]
+    ]  # fmt: skip
     summary = {"started_at": started, "results": rows}
     tmp = out_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, default=str))
     tmp.replace(out_dir / "summary.json")
+
+
+def save_pictures(notebook: Path, out_dir: Path | None = None) -> list[Path]:
+    """Write every ``image/png`` output of an executed notebook to a ``.png`` file.
+
+    Files are named ``<notebook stem>-cell<NN>-<k>.png`` (``NN`` the cell's index, ``k``
+    the picture's index within that cell), or ``...-<k>-<name>.png`` when the output's
+    metadata carries a ``name`` (as :func:`recipes.pictures.show` records it). A notebook
+    that cannot be read gives no pictures.
+
+    Returns:
+        The files written, in notebook order.
+    """
+    import base64
+
+    import nbformat
+
+    notebook = Path(notebook)
+    out_dir = Path(out_dir) if out_dir is not None else notebook.parent
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError):  # the run died before papermill wrote it
+        return []
+    saved = []
+    for index, cell in enumerate(nb.cells):
+        k = 0
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if not png:
+                continue
+            k += 1
+            name = out.get("metadata", {}).get("image/png", {}).get("name")
+            tail = f"-{_slug(name)}" if name and _slug(name) else ""
+            path = out_dir / f"{notebook.stem}-cell{index:02d}-{k}{tail}.png"
+            data = png if isinstance(png, bytes) else base64.b64decode("".join(png))
+            path.write_bytes(data)
+            saved.append(path)
+    return saved
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-.")[:60]
+
+
+@contextlib.contextmanager
+def _kernel_env(values: Mapping[str, str]):
+    """Set ``values`` in ``os.environ`` (which the kernel inherits) unless already set."""
+    import os
+
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 @functools.cache
@@ -290,16 +351,17 @@ def run_notebooks(
         t0 = time.perf_counter()
         error = None
         try:
-            papermill.execute_notebook(
-                str(path), str(output), parameters=nb_params, kernel_name=kernel_name,
-                progress_bar=False, cwd=str(repo_root()),
-                kernel_manager_class=ipc_kernel_manager(),
-            )  # fmt: skip
+            with _kernel_env(QUIET_ENV):
+                papermill.execute_notebook(
+                    str(path), str(output), parameters=nb_params, kernel_name=kernel_name,
+                    progress_bar=False, cwd=str(repo_root()),
+                    kernel_manager_class=ipc_kernel_manager(),
+                )  # fmt: skip
         except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
             error = _one_line(exc)
-        result = RunResult(
-            path.name, "failed" if error else "ok", time.perf_counter() - t0, output, error
-        )
+        seconds = time.perf_counter() - t0
+        pictures = tuple(save_pictures(output, out_dir))  # a failed run keeps its pictures too
+        result = RunResult(path.name, "failed" if error else "ok", seconds, output, error, pictures)
         results.append(result)
         _write_summary(out_dir, started, per_notebook, results)
         if progress:

@@ -5,7 +5,8 @@
   ``sc://host:port`` URL.
 - **local, classic**: an in-process ``local[2]`` JVM (``MDK_SPARK_MASTER`` overrides), whose
   Python workers run this interpreter and whose files (warehouse, scratch, Derby) live
-  under ``MDK_HOME``, never in the current directory.
+  under ``MDK_HOME``, never in the current directory. Its stdout, stderr and log4j output
+  go to ``$MDK_HOME/logs/spark-driver.log``, never into a notebook (:mod:`recipes.quiet`).
 
 Locally (classic and Connect) ``df.write.format("delta")...saveAsTable(name)`` and
 ``spark.table(name)`` go to :mod:`recipes.tables` (see :mod:`recipes.tables.delta`).
@@ -29,6 +30,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from recipes import quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
 from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve
@@ -147,7 +149,10 @@ def classic_conf(app_name: str = "mdk", home: Path | None = None) -> dict[str, s
     """The configuration of the classic local session (everything under ``home``)."""
     home = home or mdk_home()
     master = os.environ.get("MDK_SPARK_MASTER") or DEFAULT_MASTER
-    java_opts = f"-XX:+UseParallelGC -Dderby.system.home={home / 'derby'}"
+    java_opts = (
+        f"-XX:+UseParallelGC -Dderby.system.home={home / 'derby'} "
+        f"-Dlog4j2.configurationFile={home / quiet.LOG_DIR / quiet.LOG4J}"
+    )
     conf = {
         "spark.master": master,
         "spark.app.name": app_name,
@@ -221,12 +226,34 @@ def _classic(SparkSession, app_name: str):
     Path(conf["spark.sql.warehouse.dir"]).mkdir(parents=True, exist_ok=True)
     for d in env["SPARK_LOCAL_DIRS"].split(","):
         Path(d).mkdir(parents=True, exist_ok=True)
+    home = mdk_home()
+    quiet.log4j_properties(home)  # named in the driver's Java options by classic_conf
+    _launch_jvm(conf, quiet.spark_log(home))
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     _remember(spark, "classic", None)
     return spark
+
+
+def _launch_jvm(conf: dict[str, str], log: Path) -> None:
+    """Start the driver JVM with its stdout and stderr appended to ``log``, not inherited.
+
+    A kernel forwards its own file descriptors 1 and 2 into the notebook, and the JVM (and
+    the Python workers it forks) would otherwise write there: "Using incubator modules",
+    log4j's start-up lines, task warnings. pyspark keeps one JVM per process, also across
+    ``stop()``, so this runs once; the context it makes is the one ``getOrCreate`` returns.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return  # a JVM is up already (pyspark reuses it), or someone else launched it
+    spark_conf = SparkConf(loadDefaults=False).setAll(list(conf.items()))
+    with open(log, "ab") as out:  # the JVM keeps its own copy of the descriptor
+        gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": out, "stderr": out})
+    SparkContext(gateway=gateway, conf=spark_conf)
 
 
 def _remember(spark, kind: str, url: str | None) -> None:
@@ -251,7 +278,9 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
             session.
     """
     with _lock:
-        if resolve(target).name == "databricks":
+        t = resolve(target)
+        quiet.quiet_outputs(t.home)
+        if t.name == "databricks":
             return _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
         url = _remote_url(remote)
         SparkSession = _import_pyspark()

@@ -125,7 +125,10 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
     """
     import mlflow
 
+    from recipes.quiet import quiet_outputs
+
     t = resolve(target)
+    quiet_outputs(t.home)  # library chatter to $MDK_HOME/logs/, not the notebook
     if t.is_local:
         t.home.mkdir(parents=True, exist_ok=True)
     else:

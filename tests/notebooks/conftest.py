@@ -17,7 +17,7 @@ import papermill
 import pytest
 
 from recipes.target import repo_root
-from tests.notebooks.nbtools import NOTEBOOKS
+from tests.notebooks.nbtools import NOTEBOOKS, noise
 
 _CI_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")  # read before any fixture runs
 _CI_HOME = os.environ.get("MDK_HOME", "")
@@ -102,8 +102,17 @@ def model_name():
 
 
 @pytest.fixture
-def run_notebook(tmp_path):
-    """Execute ``notebooks/<name>.ipynb`` with papermill; returns the executed notebook."""
+def run_notebook(tmp_path, monkeypatch):
+    """Execute ``notebooks/<name>.ipynb`` with papermill; returns the executed notebook.
+
+    Every executed notebook must be quiet: no Spark/JVM log lines, MLflow log records,
+    progress bars below 100 % or ``<Figure size ...>`` text (see ``nbtools.noise``).
+    The kernel gets the environment ``mdk run`` gives it.
+    """
+    from recipes.quiet import QUIET_ENV
+
+    for key, value in QUIET_ENV.items():
+        monkeypatch.setenv(key, value)
 
     def run(name: str, **parameters) -> nbformat.NotebookNode:
         out = tmp_path / f"{name}-{uuid.uuid4().hex[:6]}.ipynb"
@@ -115,6 +124,9 @@ def run_notebook(tmp_path):
             progress_bar=False,
             cwd=str(repo_root()),
         )
-        return nbformat.read(out, as_version=4)
+        nb = nbformat.read(out, as_version=4)
+        chatter = "\n".join(noise(nb))
+        assert not chatter, f"{name} printed library chatter (see recipes.quiet):\n{chatter}"
+        return nb
 
     return run

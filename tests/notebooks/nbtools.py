@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
 from recipes.target import repo_root
@@ -20,3 +22,55 @@ def outputs_text(nb) -> str:
 
 def committed_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+# Library chatter that must never reach a learner (recipes.quiet sends it to $MDK_HOME/logs/).
+_NOISE = [
+    re.compile(p)
+    for p in (
+        r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (WARN|ERROR|INFO)\b",  # log4j's console pattern
+        r"\blog4j",
+        r"Using incubator modules",
+        r"NativeCodeLoader",
+        r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (WARNING|INFO|DEBUG) (mlflow|alembic|py4j|pyspark)",
+        r"Setting (default|Spark) log level",
+        r"<Figure size [^>]*>",  # a bare matplotlib Figure: use recipes.pictures.show
+    )
+]
+_PROGRESS = re.compile(r"(\d{1,3})%\|")  # tqdm: "Downloading artifacts:   0%|   | 0/7"
+
+
+def _output_lines(out) -> list[str]:
+    if out.get("output_type") == "stream":
+        text = out.get("text", "")
+    else:
+        text = out.get("data", {}).get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return text.splitlines()
+
+
+def noise(nb) -> list[str]:
+    """Output lines that are library chatter, each as ``cell <i>: <line>``.
+
+    Spark's log4j lines (``WARN``/``ERROR``), JVM start-up messages, MLflow's log records
+    and a progress bar left below 100 % are noise; so is ``<Figure size ...>`` text.
+    """
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            for line in _output_lines(out):
+                bar = _PROGRESS.search(line)
+                if any(p.search(line) for p in _NOISE) or (bar and int(bar.group(1)) < 100):
+                    found.append(f"cell {index}: {line.strip()[:200]}")
+    return found
+
+
+def png_outputs(nb) -> list[bytes]:
+    """The decoded bytes of every ``image/png`` output, in notebook order."""
+    pictures = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                pictures.append(base64.b64decode("".join(png) if isinstance(png, list) else png))
+    return pictures

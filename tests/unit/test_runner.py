@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -160,3 +161,60 @@ def test_run_notebooks_checks_parameters_before_running_any(tmp_path):
     with pytest.raises(ParameterError):
         runner.run_notebooks([TYPED], {"n": "x"}, out_dir=tmp_path / "run", from_cli=True)
     assert not (tmp_path / "run").exists()
+
+
+PICTURES = FIXTURES / "pictures.ipynb"
+
+
+def test_run_notebooks_saves_every_picture_as_a_png(mdk_home, monkeypatch):
+    import matplotlib.image
+    import nbformat
+
+    from recipes.pictures import PNG_MAGIC, png_size
+    from tests.notebooks.nbtools import noise, png_outputs
+
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    (result,) = runner.run_notebooks([PICTURES], {"width": "4", "label": "my line"}, from_cli=True)
+    assert result.status == "ok", result.error
+    run_dir = result.output.parent
+    assert run_dir.parent == mdk_home / "runs"
+    nb = nbformat.read(result.output, as_version=4)
+    assert noise(nb) == []
+    # one picture in the first figure cell, two in the loop cell (papermill adds a cell)
+    cells = [i for i, c in enumerate(nb.cells) if "show(" in c.source]
+    first, loop = cells
+    names = [p.name for p in result.pictures]
+    assert names == [
+        f"pictures-cell{first:02d}-1-my-line.png",
+        f"pictures-cell{loop:02d}-1.png",
+        f"pictures-cell{loop:02d}-2.png",
+    ]
+    sizes = []
+    for path, embedded in zip(result.pictures, png_outputs(nb), strict=True):
+        data = path.read_bytes()
+        assert path.parent == run_dir and data == embedded
+        assert data.startswith(PNG_MAGIC) and len(data) > 1000
+        sizes.append(png_size(data))
+        assert matplotlib.image.imread(path).shape[:2] == sizes[-1][::-1]
+    assert sizes == [(400, 200), (200, 200), (200, 200)]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["results"][0]["pictures"] == names
+    # the kernel ran with MLflow's progress widgets off; this process's environment is as it was
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "progress bar: false" in text
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
+
+
+def test_save_pictures_without_pictures_or_notebook(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert runner.save_pictures(TYPED, out) == []
+    assert runner.save_pictures(out / "missing.ipynb") == []
+    assert list(out.iterdir()) == []
+
+
+def test_a_failed_run_records_no_pictures_of_its_own(tmp_path):
+    (broken,) = runner.run_notebooks([BROKEN], {"reason": "x"}, out_dir=tmp_path / "run")
+    assert broken.status == "failed" and broken.pictures == ()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["results"][0]["pictures"] == []
