@@ -281,8 +281,8 @@ def main() -> int:
     prof = os.environ.get("MDK_BENCH_PROFILE")
     try:
         t0 = time.monotonic()
-        code = (f"from recipes import target, train; target.use_target(); "
-                f"print(train.ensure_versions({MODEL!r}, 2))")  # fmt: skip
+        code = (f"from recipes import bootstrap, target; target.use_target(); "
+                f"print(bootstrap.ensure_versions({MODEL!r}, 2))")  # fmt: skip
         with (home / "train.log").open("wb") as out:
             done = subprocess.run([PY, "-c", code], cwd=REPO, env=env, timeout=600, stdout=out,
                                   stderr=subprocess.STDOUT)  # fmt: skip

@@ -113,6 +113,35 @@ def databricks_config(retry_timeout_seconds: int = 30):
         ) from None
 
 
+SDK_CONFIG_FILE = "databrickscfg"
+
+
+def isolate_sdk(home: Path, *, host: str | None = None, token: str | None = None) -> Path:
+    """Locally, make a bare ``WorkspaceClient()`` in this process reach only the local endpoint.
+
+    The study module writes ``w = WorkspaceClient()``. With a DEFAULT profile in
+    ``~/.databrickscfg`` or ``DATABRICKS_*`` variables set for a day job, that call would
+    create and delete endpoints in a real workspace. So on the local target every
+    ``DATABRICKS_*`` variable is dropped from this process's environment, and
+    ``DATABRICKS_CONFIG_FILE`` points at ``$MDK_HOME/databrickscfg``: empty until the local
+    endpoint is known, then a DEFAULT profile for it (``host`` and ``token``, mode 0600), with
+    ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` set to the same. Returns the config file's path.
+    """
+    for key in [k for k in os.environ if k.startswith("DATABRICKS_")]:
+        del os.environ[key]
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / SDK_CONFIG_FILE
+    text = f"[DEFAULT]\nhost = {host}\ntoken = {token}\n" if host and token else ""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.environ["DATABRICKS_CONFIG_FILE"] = str(path)
+    if text:
+        os.environ["DATABRICKS_HOST"] = host
+        os.environ["DATABRICKS_TOKEN"] = token
+    return path
+
+
 def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) -> Target:
     """Point MLflow at the target and select (creating if needed) the experiment.
 
@@ -131,6 +160,8 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
     quiet_outputs(t.home)  # library chatter to $MDK_HOME/logs/, not the notebook
     if t.is_local:
         t.home.mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("DATABRICKS_HOST", "").startswith("http://127.0.0.1"):
+            isolate_sdk(t.home)  # a bare WorkspaceClient() must not reach a real workspace
     else:
         databricks_config()
     mlflow.set_tracking_uri(t.tracking_uri)

@@ -28,6 +28,11 @@ def _env_for(home) -> dict[str, str | None]:
         "MLFLOW_REGISTRY_URI": None,
         "SPARK_REMOTE": None,
         "MDK_SPARK_REMOTE": None,
+        # use_target/connection point the SDK at the local endpoint; each test starts clean
+        "DATABRICKS_HOST": None,
+        "DATABRICKS_TOKEN": None,
+        "DATABRICKS_CONFIG_FILE": None,
+        "DATABRICKS_CONFIG_PROFILE": None,
     }
 
 

@@ -182,7 +182,9 @@ def connection(
     """The host and bearer token for plain REST calls, e.g. with ``requests``.
 
     ``requests.post(conn.invocations_url(name), headers=conn.headers, json=...)`` works on
-    either target.
+    either target. Locally it also points this process's databricks-sdk configuration at the
+    local endpoint (:func:`recipes.target.isolate_sdk`), so the module's bare
+    ``WorkspaceClient()`` reaches it and nothing else.
 
     Args:
         target: ``"local"``, ``"databricks"`` or None for ``MDK_TARGET`` (default local).
@@ -193,8 +195,12 @@ def connection(
         KitError: the local endpoint is not running (``start=False``), there are no
             Databricks credentials, or the Databricks auth is not a personal access token.
     """
-    if _target.resolve(target).name == "local":
-        return Connection(host=local_url(start=start), token=auth.token())
+    t = _target.resolve(target)
+    if t.name == "local":
+        conn = Connection(host=local_url(start=start), token=auth.token())
+        # from here on a bare WorkspaceClient() in this process is this local endpoint's
+        _target.isolate_sdk(t.home, host=conn.host, token=conn.token)
+        return conn
     cfg = _target.databricks_config(retry_timeout_seconds=retry_timeout_seconds)
     if cfg.auth_type != "pat" or not cfg.token:
         raise KitError(
