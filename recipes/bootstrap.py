@@ -96,6 +96,7 @@ def version_behind(name: str, alias: str = "champion", version: int = 0) -> int:
             f"version must be an int >= 0 (0 = the @{alias} version), got {version!r}."
         )
     if version:
+        ensure_versions(name, minimum=version)  # locally, up to v<version> if missing
         return int(registry.require_version(name, version).version)
     ensure_aliases(name)
     return registry.resolve(name, f"@{alias}")

@@ -24,7 +24,7 @@ from recipes.monitoring.output import MetricTables, metric_table_names, write_me
 from recipes.monitoring.plots import plot_drift, plot_quality
 from recipes.monitoring.profile import ALL, PROFILE_COLUMNS, profile_metrics
 from recipes.monitoring.quality import quality_metrics
-from recipes.monitoring.refresh import wait_for_refresh
+from recipes.monitoring.refresh import drop_monitor, wait_for_refresh
 from recipes.monitoring.summary import summarize_drift, summarize_profile
 from recipes.monitoring.unpack import unpack_inference_table
 from recipes.monitoring.verdict import DECISIONS, Thresholds, Verdict, flag_drift, verdict
@@ -42,6 +42,7 @@ __all__ = [
     "carry_out",
     "check_granularity",
     "drift_metrics",
+    "drop_monitor",
     "flag_drift",
     "metric_table_names",
     "plot_drift",

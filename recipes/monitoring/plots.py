@@ -21,9 +21,21 @@ def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_in
     ax = fig.add_subplot()
     rows = drift[(drift["model_id"] == ALL) & (drift["drift_type"] == drift_type)]
     rows = rows[rows[statistic].notna()] if statistic in rows else rows.iloc[0:0]
-    for column, part in rows.groupby("column_name", sort=True):
-        x = window_starts(part)
-        ax.plot(x, part[statistic], marker="o", label=column)
+    # windows as labels, in time order: one window would otherwise span years of date axis
+    starts = pd.Series(window_starts(rows), index=rows.index)
+    order = {t: i for i, t in enumerate(sorted(set(starts)))}
+    labels = [f"{t:%m-%d %H:%M}" for t in sorted(order)]
+    columns = sorted(set(rows["column_name"]))
+    width = 0.8 / max(len(columns), 1)
+    for k, (column, part) in enumerate(rows.groupby("column_name", sort=True)):
+        xs = [order[t] for t in starts[part.index]]
+        if len(order) == 1:  # one window: a bar per column reads better than lone dots
+            bars = ax.bar([x - 0.4 + width * (k + 0.5) for x in xs], part[statistic], width,
+                          label=column)  # fmt: skip
+            ax.bar_label(bars, fmt="%.3f", fontsize="small")
+        else:
+            ax.plot(xs, part[statistic], marker="o", label=column)
+    ax.set_xticks(range(len(labels)), labels)
     if threshold is not None:
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label="threshold")
     ax.set_title(f"{statistic} per window ({drift_type.lower()})")
@@ -31,7 +43,6 @@ def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_in
     ax.set_ylabel(statistic)
     if len(rows):
         ax.legend(fontsize="small")
-    fig.autofmt_xdate()
     return fig
 
 
@@ -55,8 +66,8 @@ def plot_quality(
             label=f"v{r['model_id']} ({r['labeled_rows']} rows)",
         )
     ax.set_xticks([j + width * (len(rows) - 1) / 2 for j in range(len(metrics))], metrics)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.18)
     ax.set_title("quality per model version, on labeled live traffic")
     if len(rows):
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper center", ncols=max(len(rows), 1))
     return fig

@@ -61,6 +61,18 @@ def wait_for_refresh(w: Any, table_name: str, refresh_id: int, *, timeout: float
         time.sleep(poll)
 
 
+def drop_monitor(w: Any, table_name: str) -> bool:
+    """Delete the monitor on ``table_name`` if there is one (its metric tables stay), so a
+    rerun creates it afresh. Returns True when one was deleted."""
+    from databricks.sdk.errors import NotFound
+
+    try:
+        w.quality_monitors.delete(table_name=table_name)
+    except NotFound:
+        return False
+    return True
+
+
 def monitored(dtypes: list[tuple[str, str]], log: dict) -> list[str]:
     """The columns to profile: all but the timestamp, model id, label and bookkeeping
     columns, and but nested ones."""

@@ -97,3 +97,21 @@ def cold_start(w, conn, endpoint: str, record: dict, *, idle_seconds: float,
         note = f"scale_to_zero_enabled=False: the worker stayed up through {idle:.1f} s idle"
     return ColdStart(enabled, scaled, round(idle, 1), round(statistics.median(warm), 1),
                      round(cold_ms, 1), server_ms, status, note)  # fmt: skip
+
+
+def plot_latency(cold: ColdStart):
+    """Bars: the warm median latency against the first request after idling (log scale)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.add_subplot()
+    after = "cold start" if cold.scaled_to_zero else "after idling (still warm)"
+    labels = ["warm (median of 5)", after]
+    values = [max(cold.warm_ms, 0.1), max(cold.cold_ms, 0.1)]
+    bars = ax.bar(labels, values, color=["tab:blue", "tab:orange"])
+    ax.bar_label(bars, labels=[f"{v:,.0f} ms" for v in values])
+    ax.set_yscale("log")
+    ax.set_ylim(min(values) / 2, max(values) * 4)  # room for the labels
+    ax.set_ylabel("request latency, ms (log scale)")
+    ax.set_title(f"scale_to_zero_enabled={cold.scale_to_zero_enabled}\n{cold.note}", fontsize=9)
+    return fig

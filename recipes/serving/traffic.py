@@ -199,6 +199,31 @@ def compare_split(observed: pd.Series, expected: dict[str, int], *,
     return pd.DataFrame(rows)
 
 
+def plot_split(configured: dict[str, int], **observed: pd.DataFrame):
+    """Grouped bars per served entity: the configured share, then each observed share with its
+    tolerance as an error bar. ``observed`` maps a label (e.g. ``by_header``) to a
+    :func:`compare_split` frame."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    names = list(configured)
+    width = 0.8 / (1 + len(observed))
+    xs = range(len(names))
+    ax.bar([x - 0.4 + width / 2 for x in xs], [configured[n] for n in names], width,
+           label="configured", color="lightgrey", edgecolor="grey")  # fmt: skip
+    for i, (label, frame) in enumerate(observed.items(), start=1):
+        rows = frame.set_index("served_entity").reindex(names)
+        ax.bar([x - 0.4 + width / 2 + i * width for x in xs], rows["observed_%"], width,
+               yerr=rows["tolerance_pp"], capsize=3, label=f"observed ({label.replace('_', ' ')})")  # fmt: skip
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel("% of requests")
+    ax.set_ylim(0, 105)
+    ax.set_title("traffic split: configured routes vs who answered")
+    ax.legend(fontsize="small")
+    return fig
+
+
 def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
                   home=None) -> pd.DataFrame:  # fmt: skip
     """The inference-table rows of the given request ids, once all are there.

@@ -20,6 +20,20 @@ def outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
+def golden_texts(nb) -> list[str]:
+    """The stream text of each ``# NBVAL_CHECK_OUTPUT`` cell of an executed notebook, stripped."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in cell.source:
+            out.append("".join(o.get("text", "") for o in cell.get("outputs", [])).strip())
+    return out
+
+
+def code_sources(nb) -> str:
+    """All code cells' source, joined."""
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
 def committed_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 

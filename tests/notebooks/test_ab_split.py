@@ -9,9 +9,10 @@ import papermill
 import pytest
 
 from recipes import tables
+from recipes.pictures import png_size
 from recipes.serving import traffic
 from recipes.serving.client import workspace_client
-from tests.notebooks.nbtools import outputs_text
+from tests.notebooks.nbtools import outputs_text, png_outputs
 
 
 def _payload(home, endpoint: str) -> pd.DataFrame:
@@ -46,6 +47,8 @@ def test_observed_split_matches_the_routes(run_notebook, served, model_name, cha
     text = outputs_text(nb)
     assert "failed requests during the change: 0" in text
     assert "every request in the table: True" in text
+    [picture] = png_outputs(nb)  # observed vs configured split, drawn
+    assert min(png_size(picture)) > 100
 
 
 @pytest.mark.notebook

@@ -9,6 +9,8 @@ import pytest
 
 from recipes import registry, tables
 from recipes.features import load_feature_spec
+from recipes.pictures import png_size
+from tests.notebooks.nbtools import png_outputs
 
 
 @pytest.mark.notebook
@@ -18,8 +20,8 @@ def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, model_
                                                             ref, n_rows):  # fmt: skip
     schema = f"nb_{uuid.uuid4().hex[:8]}"
     output = f"main.{schema}.churn_scores"
-    run_notebook("05_batch_score", model_uri=f"models:/{model_name}{ref}", n_rows=n_rows,
-                 output_table=output, loop_sample=50)  # fmt: skip
+    nb = run_notebook("05_batch_score", model_uri=f"models:/{model_name}{ref}", n_rows=n_rows,
+                      output_table=output, loop_sample=50)  # fmt: skip
     expected = registry.resolve(model_name, ref.lstrip("/"))
     scored = tables.read_table(output)
     assert len(scored) == n_rows
@@ -30,6 +32,8 @@ def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, model_
     spec = load_feature_spec(f"models:/{model_name}-features@champion")
     assert spec  # the model carries its feature lookups
     assert "main.features.churn_customers" in str(spec)
+    [picture] = png_outputs(nb)  # driver loop vs spark_udf, drawn
+    assert min(png_size(picture)) > 100
 
 
 @pytest.mark.notebook

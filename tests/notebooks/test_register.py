@@ -8,6 +8,7 @@ import pytest
 
 from recipes import registry
 from recipes.errors import NotFoundError
+from tests.notebooks.nbtools import outputs_text
 
 
 def _version_tags(name):
@@ -16,18 +17,32 @@ def _version_tags(name):
 
 
 @pytest.mark.notebook
-def test_register_defaults(run_notebook, model_name):
-    run_notebook("01_register", model_name=model_name, n_rows=1000)
+def test_register_a_baseline_and_a_better_challenger(run_notebook, model_name):
+    nb = run_notebook("01_register", model_name=model_name)
     table = registry.describe(model_name)
     assert table["version"].tolist() == [1, 2]
     assert table["stage"].tolist() == ["None", "None"]
     tags = _version_tags(model_name)
-    assert tags[1]["registered_via"] == "log_model"
-    assert tags[2]["registered_via"] == "register_model"
-    model = mlflow.MlflowClient().get_registered_model(model_name)
+    assert tags[1]["model_type"] == "logistic_regression"
+    assert tags[2]["model_type"] == "gradient_boosting"
+    client = mlflow.MlflowClient()
+    model = client.get_registered_model(model_name)
     assert model.tags == {"team": "growth", "use_case": "churn"}
     assert "churn" in model.description
-    assert table["roc_auc"].between(0.6, 1.0).all()
+    assert "registered during logging" in client.get_model_version(model_name, "1").description
+    assert "registered from its run" in client.get_model_version(model_name, "2").description
+    # v1 came from log_model(registered_model_name=...), v2 from register_model("runs:/...")
+    runs = {
+        v: client.get_run(r).data.params["kind"]
+        for v, r in zip(table["version"], table["run_id"], strict=True)
+    }
+    assert runs == {1: "baseline", 2: "challenger"}
+    # the story's gap, on the held-out rows the runs logged
+    gap = table.set_index("version")
+    assert gap.loc[2, "accuracy"] - gap.loc[1, "accuracy"] >= 0.08
+    assert gap.loc[2, "roc_auc"] - gap.loc[1, "roc_auc"] >= 0.05
+    text = outputs_text(nb)
+    assert "Version: 2" in text and "versions tagged model_type=gradient_boosting: [2]" in text
 
 
 @pytest.mark.notebook

@@ -8,8 +8,9 @@ import papermill
 import pytest
 
 from recipes import registry
+from recipes.pictures import png_size
 from recipes.serving.client import workspace_client
-from tests.notebooks.nbtools import outputs_text
+from tests.notebooks.nbtools import outputs_text, png_outputs
 
 
 def _raw(w, name: str) -> dict:
@@ -39,6 +40,8 @@ def test_serve_champion_scales_to_zero_and_cold_starts(run_notebook, served, mod
     assert "200 {'predictions': [" in text and "same answer both ways: True" in text
     assert "400 {'error_code': 'BAD_REQUEST'" in text
     assert "scaled_to_zero=True status=200" in text
+    [picture] = png_outputs(nb)  # warm vs cold latency, drawn
+    assert min(png_size(picture)) > 100
 
 
 @pytest.mark.notebook

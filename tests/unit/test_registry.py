@@ -37,12 +37,14 @@ def test_transition_default_is_mlflows_own_and_keeps_both_in_production(trained)
 
     from mlflow import MlflowClient
 
-    mlflow_default = inspect.signature(MlflowClient.transition_model_version_stage).parameters[
-        "archive_existing_versions"
-    ].default
-    kit_default = inspect.signature(registry.transition_stage).parameters[
-        "archive_existing_versions"
-    ].default
+    mlflow_default = (
+        inspect.signature(MlflowClient.transition_model_version_stage)
+        .parameters["archive_existing_versions"]
+        .default
+    )
+    kit_default = (
+        inspect.signature(registry.transition_stage).parameters["archive_existing_versions"].default
+    )
     assert kit_default is mlflow_default is False
     registry.transition_stage(trained, 1, "Production")
     change = registry.transition_stage(trained, 2, "Production")

@@ -1,0 +1,120 @@
+"""The study module's calls stand in the notebooks' code cells, typed as a learner types them.
+
+Each entry is (notebook, a piece of code the module shows). The notebooks run in the other
+tests, so a call found here is a call that runs. The kit's old wrappers for these calls must
+not stand in for them.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from tests.notebooks.nbtools import NOTEBOOKS, code_sources
+
+EXAM_CALLS = [
+    # registering: method 1 during logging, method 2 from a run; tags, descriptions, search
+    ("01_register", "with mlflow.start_run("),
+    ("01_register", "mlflow.sklearn.log_model("),
+    ("01_register", "registered_model_name=model_name"),
+    ("01_register", 'result = mlflow.register_model(\n    model_uri=f"runs:/{run_id}/model"'),
+    ("01_register", 'print(f"Version: {result.version}")'),
+    ("01_register", "client = MlflowClient()"),
+    ("01_register", "client.set_registered_model_tag("),
+    ("01_register", "client.update_registered_model("),
+    ("01_register", "client.set_model_version_tag("),
+    ("01_register", "client.update_model_version("),
+    ("01_register", 'client.search_registered_models(filter_string="tags.'),
+    ("01_register", "client.search_model_versions(\n    filter_string="),
+    # stages (exam question 1, both ways) and aliases; loading by stage, alias and version
+    ("02_promote", "client.transition_model_version_stage("),
+    ("02_promote", "archive_existing_versions=False"),
+    ("02_promote", "archive_existing_versions=archive_existing_versions"),
+    ("02_promote", 'client.set_registered_model_alias(model_name, "champion"'),
+    ("02_promote", 'mlflow.pyfunc.load_model(f"models:/{model_name}/{stage}")'),
+    ("02_promote", 'mlflow.pyfunc.load_model(f"models:/{model_name}@champion")'),
+    ("02_promote", 'mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")'),
+    # serving: the bare WorkspaceClient, create with ServedEntityInput, requests.post twice
+    ("03_serve", "w = WorkspaceClient()"),
+    (
+        "03_serve",
+        "w.serving_endpoints.create(\n    name=endpoint_name,\n    config=EndpointCoreConfigInput(",
+    ),
+    ("03_serve", "ServedEntityInput(\n                entity_name=model_name,"),
+    ("03_serve", "scale_to_zero_enabled=scale_to_zero_enabled"),
+    (
+        "03_serve",
+        'headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}',
+    ),
+    (
+        "03_serve",
+        '"dataframe_records": [\n        {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}',
+    ),
+    ("03_serve", "response = requests.post(url, headers=headers, json=data)"),
+    ("03_serve", '{"dataframe_split": {"columns":'),
+    # A/B: two served entities and TrafficConfig(routes=[Route(...), Route(...)])
+    ("04_ab_split", "config = EndpointCoreConfigInput("),
+    ("04_ab_split", 'ServedEntityInput(\n            name="champion",'),
+    ("04_ab_split", 'ServedEntityInput(\n            name="challenger",'),
+    ("04_ab_split", "traffic_config=TrafficConfig(\n        routes=["),
+    ("04_ab_split", 'Route(served_model_name="champion", traffic_percentage='),
+    ("04_ab_split", 'Route(served_model_name="challenger", traffic_percentage='),
+    # batch: spark_udf + withColumn + delta saveAsTable; feature store score_batch
+    ("05_batch_score", "predict_udf = mlflow.pyfunc.spark_udf(spark, model_uri=model_uri)"),
+    (
+        "05_batch_score",
+        'predictions_df = input_df.withColumn(\n    "prediction",\n    predict_udf("total_purchases", "avg_session_duration", "days_since_last_visit")',
+    ),
+    ("05_batch_score", 'predictions_df.write.format("delta").mode("overwrite").saveAsTable('),
+    ("05_batch_score", "predictions = fs.score_batch(\n    model_uri="),
+    ("05_batch_score", "df=new_customers_df  # only needs primary key columns"),
+    # Lakehouse Monitoring's own calls
+    (
+        "06_monitor",
+        "w.quality_monitors.create(\n    table_name=unpacked_table,\n    inference_log=MonitorInferenceLog(",
+    ),
+    ("06_monitor", 'prediction_col="prediction"'),
+    ("06_monitor", 'model_id_col="model_version"'),
+    ("06_monitor", 'timestamp_col="timestamp"'),
+    ("06_monitor", "w.quality_monitors.run_refresh(table_name=unpacked_table)"),
+    ("06_monitor", "w.quality_monitors.get(table_name=unpacked_table)"),
+]
+
+# wrappers that used to stand in for the calls above
+WRAPPERS = [
+    ("01_register", "train.train_and_log("),
+    ("02_promote", "registry.transition_stage("),
+    ("02_promote", "registry.load_uris(uris)"),  # allowed only after the typed loads; see below
+    ("04_ab_split", "deploy.ab_config("),
+]
+
+
+def _code(name: str) -> str:
+    return code_sources(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4))
+
+
+@pytest.mark.parametrize(
+    ("notebook", "call"), EXAM_CALLS, ids=[f"{n}:{c[:40]}" for n, c in EXAM_CALLS]
+)
+def test_the_exam_call_is_typed_in_a_code_cell(notebook, call):
+    assert call in _code(notebook), f"{notebook} has no code cell with {call!r}"
+
+
+@pytest.mark.parametrize(("notebook", "wrapper"), [w for w in WRAPPERS if "load_uris" not in w[1]])
+def test_no_wrapper_stands_in_for_the_exam_call(notebook, wrapper):
+    assert wrapper not in _code(notebook)
+
+
+def test_the_typed_loads_come_before_the_kits_summary_table():
+    code = _code("02_promote")
+    assert code.index('mlflow.pyfunc.load_model(f"models:/{model_name}@champion")') < code.index(
+        "registry.load_uris(uris)"
+    )
+
+
+def test_the_feature_store_import_the_module_shows_is_explained_in_markdown():
+    nb = nbformat.read(NOTEBOOKS / "05_batch_score.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "from databricks.feature_store import FeatureStoreClient" in text
+    assert "databricks.feature_engineering" in text
+    assert "fs = feature_client(target)" in code_sources(nb)
