@@ -190,11 +190,17 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
 
 
 def reset_mlflow_uris() -> None:
-    """Forget the process-wide tracking and registry URIs set by :func:`use_target`."""
+    """Forget the process-wide tracking and registry URIs set by :func:`use_target`.
+
+    ``mlflow.set_registry_uri`` also writes ``MLFLOW_REGISTRY_URI`` into the environment (for
+    subprocesses) and ``set_registry_uri(None)`` leaves it there, so it is removed here too:
+    otherwise a server started later from this process would read a stale registry.
+    """
     import mlflow
 
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
 def _apply_env(values: dict[str, str | None]) -> None:

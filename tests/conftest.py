@@ -42,10 +42,11 @@ def mdk_home(tmp_path, monkeypatch):
     home = tmp_path / "mdk"
     home.mkdir()
     for k, v in _env_for(home).items():  # monkeypatch restores the caller's environment
+        # setenv first, so that monkeypatch records even an absent variable and removes
+        # whatever the test (or MLflow, which exports its URIs) sets there
+        monkeypatch.setenv(k, v if v is not None else "")
         if v is None:
-            monkeypatch.delenv(k, raising=False)
-        else:
-            monkeypatch.setenv(k, v)
+            monkeypatch.delenv(k)
     yield home
     reset_mlflow_uris()
 

@@ -86,7 +86,8 @@ def build(home: Path, *, idle_seconds: float | None = None, seed: int | None = N
             check_model=registry_checker(target.tracking_uri, target.registry_uri),
         )  # fmt: skip
 
-    info = {"tracking_uri": target.tracking_uri, "home": str(home), "idle_seconds": idle}
+    info = {"tracking_uri": target.tracking_uri, "registry_uri": target.registry_uri,
+            "home": str(home), "idle_seconds": idle}  # fmt: skip
     return create_app(home=home, token=token(home), make_manager=make_manager,
                       capture=capture, info=info)  # fmt: skip
 
