@@ -7,7 +7,7 @@ comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 NBVAL_HOME := $(or $(MDK_HOME),.mdk)/nbval
 
-.PHONY: setup demo test test-unit test-golden lab golden lint clean distclean
+.PHONY: setup demo check test test-unit test-golden lab golden lint clean distclean
 
 setup: $(STAMP)  ## create .venv and install the kit with local Spark and the test tools
 
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 
 demo: setup  ## run every notebook on the embedded local default; outputs in .mdk/runs/<time>/
 	$(BIN)/mdk run
+
+check: setup  ## the inner loop: unit tests with no JVM, no servers and no kernels
+	$(BIN)/python -m pytest -n 2 -m "not spark and not notebook and not server" -p no:randomly
 
 test: setup lint test-unit test-golden  ## ruff, unit, widget and notebook tests, then nbval golden cells
 

@@ -42,11 +42,14 @@ def clean(nb, golden_from=None):
     Args:
         nb: the notebook to clean, changed in place and returned.
         golden_from: an executed copy of the same notebook; its golden outputs replace
-            ``nb``'s. Cells are matched by source.
+            ``nb``'s. Cells are matched by cell id (papermill keeps ids), else by source,
+            so two golden cells with the same source each keep their own output.
     """
-    fresh = {}
+    by_id, by_source = {}, {}
     if golden_from is not None:
-        fresh = {c.source: c for c in golden_from.cells if is_golden(c)}
+        golden = [c for c in golden_from.cells if is_golden(c)]
+        by_id = {c["id"]: c for c in golden if c.get("id")}
+        by_source = {c.source: c for c in golden}
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -55,9 +58,10 @@ def clean(nb, golden_from=None):
         if not is_golden(cell):
             cell.execution_count = None
             cell.outputs = []
-        elif cell.source in fresh:  # nbval skips golden cells that have no execution count
-            cell.execution_count = fresh[cell.source].execution_count
-            cell.outputs = fresh[cell.source].get("outputs", [])
+        elif (same := by_id.get(cell.get("id")) or by_source.get(cell.source)) is not None:
+            # nbval skips golden cells that have no execution count
+            cell.execution_count = same.execution_count
+            cell.outputs = same.get("outputs", [])
     nb.metadata.pop("papermill", None)
     return nb
 

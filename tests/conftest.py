@@ -87,6 +87,22 @@ def trained(_trained_store, mdk_home):
     return "churn-predictor"
 
 
+_SPARK_FIXTURES = {"spark", "spark_run", "connect_server", "spark_connect"}
+_SERVER_FIXTURES = {"server", "tracking_server", "serving_home", "served"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what needs a JVM (``spark``) or a server process (``server``) by the fixtures a
+    test uses and where it lives, so ``make check`` (``-m "not spark and not notebook and
+    not server"``) never starts one."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _SPARK_FIXTURES:
+            item.add_marker(pytest.mark.spark)
+        if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.server)
+
+
 _SPARK_ENV = ("MDK_HOME", "MDK_SPARK_REMOTE", "SPARK_REMOTE", "MDK_SPARK_MASTER", "MDK_TARGET")
 
 

@@ -1,16 +1,14 @@
 """Notebook tests run every notebook against a real MLflow tracking server.
 
-In CI, ``.ci/run`` starts ``mlflow server`` and exports ``MLFLOW_TRACKING_URI``; here that
-server is used. Run alone (``make test`` on a laptop), the session starts its own on a free
-loopback port and stops it by pid afterwards. Each test registers under its own model
-name, so tests never see each other's versions.
+The test session starts its own ``mlflow server`` (sqlite, one worker) and its own serving
+endpoint, each on a free loopback port with its own ``MDK_HOME``, and stops both by pid at
+the end. Nothing started before the session is used, on a laptop or in CI. Each test
+registers under its own model name, so tests never see each other's versions.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 
 import nbformat
 import papermill
@@ -19,16 +17,10 @@ import pytest
 from recipes.target import repo_root
 from tests.notebooks.nbtools import NOTEBOOKS, noise
 
-_CI_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")  # read before any fixture runs
-_CI_HOME = os.environ.get("MDK_HOME", "")
-
 
 @pytest.fixture(scope="session")
 def tracking_server(tmp_path_factory):
-    """The URL of a live ``mlflow server``: the CI's, or one this session starts."""
-    if _CI_TRACKING_URI.startswith("http"):
-        yield _CI_TRACKING_URI
-        return
+    """The URL of a live ``mlflow server`` this session starts (and stops by pid)."""
     from recipes import stack
 
     home = tmp_path_factory.mktemp("server-home")
@@ -39,35 +31,16 @@ def tracking_server(tmp_path_factory):
         stack.stop("mlflow", home=home)
 
 
-def _ci_serving_home(tracking_uri: str) -> Path | None:
-    """The CI's home when ``.ci/run`` started a serving endpoint on this tracking server."""
-    from recipes import stack
-    from recipes.serving.client import served_tracking_uri
-
-    if not _CI_HOME:
-        return None
-    home = Path(_CI_HOME)
-    row = next(s for s in stack.status(home) if s.name == "serving")
-    if not row.healthy:
-        return None
-    return home if served_tracking_uri(row.url) == tracking_uri else None
-
-
 @pytest.fixture(scope="session")
 def serving_home(tracking_server, tmp_path_factory):
-    """An MDK_HOME whose recorded serving endpoint reads models from ``tracking_server``.
+    """An MDK_HOME whose serving endpoint, started by this session, reads ``tracking_server``.
 
-    The CI's (started by ``.ci/run``), else one this session starts and stops by pid. The
-    serve and A/B notebooks run with this MDK_HOME, so they find the endpoint, its token
-    and its inference tables.
+    The serve and A/B notebooks run with this MDK_HOME, so they find the endpoint, its token
+    and its inference tables. It is stopped by pid at the end of the session.
     """
     from recipes import stack
     from recipes.target import scoped_env
 
-    home = _ci_serving_home(tracking_server)
-    if home is not None:
-        yield home
-        return
     home = tmp_path_factory.mktemp("serving-home")
     with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server):
         stack.start("serving", home=home)

@@ -17,10 +17,28 @@ def test_promote_after_register(run_notebook, model_name):
     text = outputs_text(nb)
     # exam question 1 both ways: archive_existing_versions=False keeps both in Production,
     # True archives the old one
-    stage_tables = [t.split() for t in golden_texts(nb) if t.startswith("version") and "stage" in t]
-    assert stage_tables[:2] == [
-        ["version", "stage", "1", "Production", "2", "Production"],
-        ["version", "stage", "1", "Archived", "2", "Production"],
+    stage_tables = [t.split() for t in golden_texts(nb) if t.startswith("after archive_")]
+    assert stage_tables == [
+        [
+            "after",
+            "archive_existing_versions=False:",
+            "version",
+            "stage",
+            "1",
+            "Production",
+            "2",
+            "Production",
+        ],
+        [
+            "after",
+            "archive_existing_versions=True:",
+            "version",
+            "stage",
+            "1",
+            "Archived",
+            "2",
+            "Production",
+        ],
     ]
     assert "gate passed" in text and "(delta +0.0" in text
     assert f"models:/{model_name}/Production" in text

@@ -92,6 +92,7 @@ def test_doctor_fails_and_names_the_fix_when_the_tracking_server_is_down(monkeyp
     assert "✗ tracking server:" in result.stdout and "fix: mdk up" in result.stdout
 
 
+@pytest.mark.server
 def test_up_status_down_end_to_end(mdk_home):
     mdk = [str(Path(sys.executable).parent / "mdk")]
     env = {**os.environ, "MDK_HOME": str(mdk_home)}

@@ -46,6 +46,20 @@ def test_clean_takes_fresh_golden_outputs_from_an_executed_copy():
     assert nb.cells[2].outputs == [] and nb.cells[2].execution_count is None
 
 
+def test_two_golden_cells_with_the_same_source_keep_their_own_outputs():
+    import copy
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(table)") for _ in range(2)]
+    )
+    executed = copy.deepcopy(nb)  # papermill keeps the cell ids
+    for cell, text in zip(executed.cells, ("before\n", "after\n"), strict=True):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cell.execution_count = 1
+    cleaned = clean(nb, golden_from=executed)
+    assert [c.outputs[0]["text"] for c in cleaned.cells] == ["before\n", "after\n"]
+
+
 def _write(path, *sources: str, golden_output: str):
     """A notebook of code cells; the golden one already holds ``golden_output``."""
     cells = [nbformat.v4.new_code_cell(src) for src in sources]

@@ -18,6 +18,8 @@ import pytest
 from recipes import stack
 from recipes.errors import KitError
 
+pytestmark = pytest.mark.server  # every test here runs real server processes
+
 
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory):

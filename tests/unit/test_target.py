@@ -78,6 +78,7 @@ def test_databricks_without_credentials_is_one_line(monkeypatch, tmp_path):
     assert mlflow.get_tracking_uri() != "databricks"  # nothing was switched
 
 
+@pytest.mark.server
 def test_experiment_behind_a_server_is_refused_without_the_server(mdk_home, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     client = mlflow.MlflowClient(f"sqlite:///{mdk_home / 'mlflow.db'}")
