@@ -237,9 +237,33 @@ def _flaky_append(monkeypatch, failures: int) -> list[int]:
     return calls
 
 
-def test_failing_append_loses_nothing(mdk_home, monkeypatch, caplog):
+class _Records(logging.Handler):
+    """Keeps the records of one logger, whatever other tests did to the root's handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def capture_records():
+    """The capture logger's INFO+ records, kept by a handler of its own (not the root's,
+    which other tests' libraries may reconfigure); the logger is restored afterwards."""
+    kept, level = _Records(), capture.log.level
+    capture.log.addHandler(kept)
+    capture.log.setLevel(logging.INFO)
+    try:
+        yield kept.records
+    finally:
+        capture.log.removeHandler(kept)
+        capture.log.setLevel(level)
+
+
+def test_failing_append_loses_nothing(mdk_home, monkeypatch, capture_records):
     calls = _flaky_append(monkeypatch, failures=2)
-    caplog.set_level(logging.INFO, logger=capture.__name__)
     with CaptureWriter(flush_interval=0.05) as writer:
         writer.add(TABLE, _row(0))
         assert _wait_for(lambda: len(calls) >= 2, timeout=10)
@@ -249,9 +273,9 @@ def test_failing_append_loses_nothing(mdk_home, monkeypatch, caplog):
         assert "Input/output error" in writer.stats()["last_error"]
     assert _ids() == [f"req-{i}" for i in range(5)]
     assert writer.stats()["rows_written"] == 5 and writer.stats()["rows_buffered"] == 0
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    errors = [r for r in capture_records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "will retry" in errors[0].getMessage()  # once per streak
-    assert any("works again" in r.getMessage() for r in caplog.records)
+    assert any("works again" in r.getMessage() for r in capture_records)
 
 
 def test_synchronous_flush_reports_failure_and_keeps_rows(mdk_home, monkeypatch):

@@ -7,6 +7,7 @@ own process, writing the profile and drift metric tables that these tests read b
 
 from __future__ import annotations
 
+import contextlib
 import time
 from types import SimpleNamespace
 
@@ -65,18 +66,24 @@ def create(w, table: str, **extra):
     )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """An endpoint with its own MDK_HOME; no model store is needed for monitors."""
-    root = tmp_path_factory.mktemp("monitors")
-    (root / "mdk").mkdir()
-    (root / "store").mkdir()
+@contextlib.contextmanager
+def _server_in(root):
+    """An endpoint with its own MDK_HOME under ``root``, stopped by pid on the way out."""
+    (root / "mdk").mkdir(exist_ok=True)
+    (root / "store").mkdir(exist_ok=True)
     srv = Server(root / "mdk", root / "store")
     srv.start()
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """An endpoint with its own MDK_HOME; no model store is needed for monitors."""
+    with _server_in(tmp_path_factory.mktemp("monitors")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -233,14 +240,8 @@ def wait_running(w, table: str, refresh_id: int, timeout: float = 60) -> None:
 
 @pytest.fixture
 def churn_free_server(tmp_path):
-    (tmp_path / "mdk").mkdir(exist_ok=True)
-    (tmp_path / "store").mkdir(exist_ok=True)
-    srv = Server(tmp_path / "mdk", tmp_path / "store")
-    srv.start()
-    try:
+    with _server_in(tmp_path) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_wait_for_refresh_raises_on_failure_and_timeout():
