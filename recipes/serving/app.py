@@ -23,11 +23,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from recipes.serving.apierror import ApiError, bad_request
+from recipes.errors import ApiError, bad_request
+from recipes.formats import MAX_BYTES, too_large
 from recipes.serving.auth import bearer_ok
 from recipes.serving.endpoints import Manager
 from recipes.serving.monitors import Monitors, routes
-from recipes.serving.payload import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recipes.serving import render
-from recipes.serving.apierror import (
+from recipes.errors import (
     ApiError,
     already_exists,
     conflict,
     invalid,
     not_found,
 )
+from recipes.serving import render
 from recipes.serving.config import EndpointConfig, check_endpoint_name, from_json, parse_config
 from recipes.serving.entity import Entity, EntityFailed
 from recipes.serving.metrics import Metrics

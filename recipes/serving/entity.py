@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from recipes.errors import ApiError, unavailable
 from recipes.serving import protocol
-from recipes.serving.apierror import ApiError, unavailable
 from recipes.serving.config import EntitySpec
 from recipes.serving.pool import WorkerPool, discard
 

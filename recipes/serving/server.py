@@ -11,8 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from recipes.errors import ParameterError
-from recipes.serving.apierror import ApiError, not_found, unavailable
+from recipes.errors import ApiError, ParameterError, not_found, unavailable
 
 HOST = "127.0.0.1"
 DEFAULT_IDLE_SECONDS = 300.0

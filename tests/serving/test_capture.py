@@ -14,9 +14,8 @@ import time
 import pytest
 
 from recipes import tables
-from recipes.errors import KitError, ParameterError
+from recipes.errors import ApiError, KitError, ParameterError
 from recipes.serving import capture
-from recipes.serving.apierror import ApiError
 from recipes.serving.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row
 from recipes.serving.config import parse_config
 

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from recipes.serving.apierror import already_exists, invalid, not_found
+from recipes.errors import already_exists, invalid, not_found
+from recipes.locks import locked
 from recipes.serving.monitors.checks import check_monitor, now_ms, public, read, write
 from recipes.serving.monitors.checks import table_name as _table
 
@@ -117,8 +118,6 @@ class Monitors:
         return {"refreshes": [public(r) for r in recent]}
 
     async def cancel_refresh(self, table: str, refresh_id: int) -> None:
-        from recipes.monitoring.refresh import locked
-
         self.get_refresh(table, refresh_id)
         table = _table(table)
         path = self._refresh_path(table, refresh_id)

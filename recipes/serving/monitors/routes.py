@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, Request
 
-from recipes.serving.apierror import invalid
+from recipes.errors import invalid
 from recipes.serving.monitors.manager import Monitors
 
 API = "/api/2.1/unity-catalog/tables/{table_name}/monitor"
