@@ -1,6 +1,6 @@
 """A monitor refresh: the job the local endpoint runs, and a wait helper for notebooks.
 
-The serving endpoint's quality-monitors API (:mod:`recipes.serving.monitors`) starts
+The serving endpoint's quality-monitors API (:mod:`recipes.endpoint.monitors`) starts
 :func:`main` in its own process for each refresh. The job reads the monitor's JSON, marks
 the refresh RUNNING, computes the profile and drift metrics of the monitored table in a
 classic local Spark session (:func:`~recipes.monitoring.profile.profile_metrics`,

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from urllib.parse import unquote
 
+from recipes.auth import bearer_ok
 from recipes.formats import MAX_BYTES, too_large
-from recipes.serving.auth import bearer_ok
 
 log = logging.getLogger("mdk.serving")
 

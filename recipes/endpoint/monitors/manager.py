@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from recipes.endpoint.monitors.checks import check_monitor, now_ms, public, read, write
+from recipes.endpoint.monitors.checks import table_name as _table
 from recipes.errors import already_exists, invalid, not_found
 from recipes.locks import locked
-from recipes.serving.monitors.checks import check_monitor, now_ms, public, read, write
-from recipes.serving.monitors.checks import table_name as _table
 
 ACTIVE = ("PENDING", "RUNNING")
 LIST_LIMIT = 25  # list_refreshes: the most recent 25, newest first (as documented)

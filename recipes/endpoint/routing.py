@@ -67,7 +67,7 @@ async def invoke(manager, name: str, body: bytes, served: str | None = None):
 
 
 def _capture(manager, ep, cfg, ent, body, out, status, ms, crid) -> None:
-    from recipes.serving.capture import make_row
+    from recipes.endpoint.capture import make_row
 
     spec = ent.spec if ent is not None else None
     row = make_row(
