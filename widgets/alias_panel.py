@@ -135,8 +135,14 @@ class AliasPanel(w.VBox):
         return self.registry.delete_alias(self.model_name, self.alias.value)
 
     def _transition(self) -> Any:
-        v, stage, archive = self.version.value, self.stage.value, self.archive_existing_versions.value
-        return self.registry.transition_stage(self.model_name, v, stage, archive_existing_versions=archive)
+        v, stage, archive = (
+            self.version.value,
+            self.stage.value,
+            self.archive_existing_versions.value,
+        )
+        return self.registry.transition_stage(
+            self.model_name, v, stage, archive_existing_versions=archive
+        )
 
     def apply(
         self,
