@@ -48,7 +48,7 @@ lab: ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 clean:  ## remove local state (MLflow store, runs, warehouse) but keep the venv
 	rm -rf .mdk .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log

@@ -46,7 +46,7 @@ def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from recipes.serving.capture import PAYLOAD_SCHEMA
+    from recipes.endpoint.capture import PAYLOAD_SCHEMA
 
     rng = np.random.default_rng(seed + start)
     idx = np.arange(start, start + n)

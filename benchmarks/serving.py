@@ -310,13 +310,13 @@ def main() -> int:
             home / "mlflow-serve.log",
         )
         runner = ["-m", "cProfile", "-o", str(Path(prof).resolve())] if prof else []
-        procs["kit"] = start([PY, *runner, "-m", "recipes.serving", "--host", HOST, "--port",
+        procs["kit"] = start([PY, *runner, "-m", "recipes.endpoint", "--host", HOST, "--port",
                               str(kit_port)], env, home / "kit-server.log")  # fmt: skip
         wait_up(procs["kit"], kit_port, "/health", home / "kit-server.log", 120)
         wait_up(procs["mlflow"], mlflow_port, "/ping", home / "mlflow-serve.log", 180)
         print(f"servers up after {time.monotonic() - t0:.1f} s")
         sys.path.insert(0, str(REPO))
-        from recipes.serving.auth import token as serving_token
+        from recipes.auth import token as serving_token
 
         token = serving_token(home)
         create_endpoint(kit_port, token, "bench-entity", ["champion"], [100], None)

@@ -1,7 +1,7 @@
 """Java detection for local Spark: which ``java`` runs, its version, and the fix when it is wrong.
 
 One implementation shared by :mod:`recipes.spark` (which refuses to launch a JVM older than
-:data:`MIN_JAVA`) and :mod:`recipes.doctor` (which reports it). Nothing runs at import time.
+:data:`MIN_JAVA`) and :mod:`recipes.tooling.doctor` (which reports it). Nothing runs at import time.
 """
 
 from __future__ import annotations

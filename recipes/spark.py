@@ -9,7 +9,9 @@
   go to ``$MDK_HOME/logs/spark-driver.log``, never into a notebook (:mod:`recipes.quiet`).
 
 Locally (classic and Connect) ``df.write.format("delta")...saveAsTable(name)`` and
-``spark.table(name)`` go to :mod:`recipes.tables` (see :mod:`recipes.tables.delta`).
+``spark.table(name)`` go to :mod:`recipes.tables` (see :mod:`recipes.tables.delta`), which
+registers that routing with :func:`on_local_session` when imported: this module sits below
+the tables layer and never imports it.
 
 Only ``spark.conf`` and ``spark.version`` are used on a session: Databricks Connect and
 Spark Connect have no ``sparkContext`` or RDDs. Nothing happens at import time.
@@ -27,6 +29,7 @@ import re
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,9 @@ DATABRICKS_INSTALL = (
 _lock = threading.RLock()
 # Sessions made here -> (kind, remote URL), for describe_session().
 _made: weakref.WeakKeyDictionary[Any, tuple[str, str | None]] = weakref.WeakKeyDictionary()
+# Called with the kind of each local session get_spark returns (see on_local_session).
+_local_hooks: list[Callable[[str], None]] = []
+_local_kinds: set[str] = set()
 
 
 # --------------------------------------------------------------------------- sessions
@@ -286,15 +292,26 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
         SparkSession = _import_pyspark()
         kind = "connect" if url else "classic"
         spark = _connect(SparkSession, url) if url else _classic(SparkSession, app_name)
-        _local_delta(kind)
+        _local_kinds.add(kind)
+        for hook in _local_hooks:
+            hook(kind)
         return spark
 
 
-def _local_delta(kind: str) -> None:
-    """Local only: ``format("delta")`` saveAsTable and ``spark.table`` go to recipes.tables."""
-    from recipes.tables.delta import install
+def on_local_session(hook: Callable[[str], None]) -> None:
+    """Run ``hook(kind)`` for every local session :func:`get_spark` returns.
 
-    install(kind)
+    ``kind`` is ``"classic"`` or ``"connect"``; the hook must be idempotent. It also runs
+    at once for each kind already returned, so the order of registration and the first
+    session does not matter. :mod:`recipes.tables` registers its ``format("delta")``
+    routing here (:func:`recipes.tables.delta.install`), so this module never imports it.
+    """
+    with _lock:
+        if hook in _local_hooks:
+            return
+        _local_hooks.append(hook)
+        for kind in sorted(_local_kinds):
+            hook(kind)
 
 
 def stop_spark(spark=None) -> bool:

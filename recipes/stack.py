@@ -106,7 +106,7 @@ def _mlflow_command(port: int, home: Path) -> list[str]:
 
 def _serving_command(port: int, home: Path) -> list[str]:
     # MDK_HOME is set for the child by start(); models come from the caller's tracking URI.
-    return [sys.executable, "-m", "recipes.serving", "--host", HOST, "--port", str(port)]
+    return [sys.executable, "-m", "recipes.endpoint", "--host", HOST, "--port", str(port)]
 
 
 #: The known services, in start order (`mdk up`); stopped in reverse order.
@@ -115,7 +115,7 @@ SERVICES: dict[str, ServiceSpec] = {
         "mlflow", _mlflow_command, marker="mlflow",
         env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
     ),
-    "serving": ServiceSpec("serving", _serving_command, marker="recipes.serving"),
+    "serving": ServiceSpec("serving", _serving_command, marker="recipes.endpoint"),
 }  # fmt: skip
 
 

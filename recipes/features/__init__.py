@@ -22,7 +22,8 @@ lookup, so notebook cells never branch::
 - :mod:`~recipes.features.store`: feature tables (create, merge, read, metadata, drop);
 - :mod:`~recipes.features.lookup`: ``FeatureLookup``, ``TrainingSet``, exact and
   point-in-time joins;
-- :mod:`~recipes.features.client`: the client, ``log_model`` and ``score_batch``.
+- :mod:`~recipes.features.client`: the client, ``log_model`` and ``score_batch``;
+- :mod:`~recipes.features.real`: the real ``databricks.feature_engineering``, on demand.
 """
 
 from recipes.features.client import (

@@ -15,24 +15,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from recipes.errors import MissingDependency, NotFoundError, ParameterError
+from recipes.errors import NotFoundError, ParameterError
 from recipes.features import lookup, store
+from recipes.features.real import real_module
 from recipes.target import resolve
 
 SPEC_FILE = "feature_spec.yaml"
-INSTALL = (
-    "databricks-feature-engineering is not installed: run "
-    "pip install databricks-feature-engineering (in the databricks venv)."
-)
-
-
-def real_module() -> ModuleType:
-    """``databricks.feature_engineering``, imported on demand."""
-    try:
-        import databricks.feature_engineering as fe
-    except ImportError as exc:
-        raise MissingDependency(f"{INSTALL} ({exc})") from exc
-    return fe
 
 
 def feature_client(target: str | None = None, **kwargs):

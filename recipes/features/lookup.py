@@ -14,15 +14,10 @@ from typing import Any
 
 from recipes.errors import ParameterError
 from recipes.features import store
+from recipes.features.real import real_module
 from recipes.target import resolve
 
 _RID, _FT_TS = "__mdk_rid", "__mdk_feature_ts"
-
-
-def _real_module():
-    from recipes.features.client import real_module
-
-    return real_module()
 
 
 class FeatureLookup:
@@ -46,7 +41,7 @@ class FeatureLookup:
 
     def __new__(cls, *args, **kwargs):
         if resolve().name == "databricks":
-            return _real_module().FeatureLookup(*args, **kwargs)
+            return real_module().FeatureLookup(*args, **kwargs)
         return super().__new__(cls)
 
     def __init__(

@@ -1,6 +1,6 @@
 """A monitor refresh: the job the local endpoint runs, and a wait helper for notebooks.
 
-The serving endpoint's quality-monitors API (:mod:`recipes.serving.monitors`) starts
+The serving endpoint's quality-monitors API (:mod:`recipes.endpoint.monitors`) starts
 :func:`main` in its own process for each refresh. The job reads the monitor's JSON, marks
 the refresh RUNNING, computes the profile and drift metrics of the monitored table in a
 classic local Spark session (:func:`~recipes.monitoring.profile.profile_metrics`,
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import KitError
+from recipes.locks import locked
 
 # id-like bookkeeping columns of inference tables: never profiled
 BOOKKEEPING = ("databricks_request_id", "client_request_id", "served_entity_name",
@@ -124,17 +124,6 @@ def _write(path: Path, doc: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=2))
     tmp.replace(path)
-
-
-@contextlib.contextmanager
-def locked(folder: Path):
-    """The refresh folder's lock: held to claim a PENDING refresh (or to cancel one)."""
-    with (folder / ".lock").open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def claim(folder: Path) -> tuple[Path, dict] | None:

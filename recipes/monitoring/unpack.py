@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from recipes.errors import KitError, ParameterError
+from recipes.errors import ApiError, KitError, ParameterError
+from recipes.formats import MISSING, decode, parse
 
 SAMPLE = 200  # requests read on the driver to learn the feature names and types
 CONTEXT = ("timestamp", "databricks_request_id", "client_request_id", "endpoint_name",
@@ -44,9 +45,6 @@ def _kind(values: list) -> str:
 
 def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[dict, str]:
     """Feature ``{name: spark type}`` and the prediction's type, from sample JSON bodies."""
-    from recipes.serving.apierror import ApiError
-    from recipes.serving.payload import MISSING, decode, parse
-
     values: dict[str, list] = {}
     predictions: list = []
     for req, resp in zip(requests, responses, strict=True):

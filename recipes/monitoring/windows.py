@@ -1,30 +1,11 @@
-"""Time windows: the ``granularity`` a monitor aggregates by, checked once, used by Spark."""
+"""Time windows: the ``granularity`` a monitor aggregates by (checked by
+:func:`recipes.formats.check_granularity`, which the endpoint shares), used by Spark."""
 
 from __future__ import annotations
 
-import re
+from recipes.formats import check_granularity
 
-from recipes.errors import ParameterError
-
-_UNITS = ("second", "minute", "hour", "day", "week")
-_GRANULARITY = re.compile(rf"^\s*([1-9]\d*)\s+({'|'.join(_UNITS)})s?\s*$")
-
-
-def check_granularity(granularity: str) -> str:
-    """``granularity`` normalized (``"1 hour"``, ``"30 minutes"``, ``"1 day"``…).
-
-    Raises:
-        ParameterError: for anything Spark's ``window()`` cannot take (months and years
-            have no fixed length).
-    """
-    m = _GRANULARITY.match(str(granularity)) if isinstance(granularity, str) else None
-    if not m:
-        raise ParameterError(
-            f"granularity {granularity!r} is not '<n> <unit>': use e.g. '5 minutes', '1 hour', "
-            f"'1 day' or '1 week' (units: {', '.join(_UNITS)})."
-        )
-    n, unit = int(m.group(1)), m.group(2)
-    return f"{n} {unit}" + ("s" if n > 1 else "")
+__all__ = ["as_window", "check_granularity", "window_column", "window_starts"]
 
 
 def as_window(w) -> dict | None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from recipes.errors import ParameterError
-from recipes.registry.models import _client, aliases, require_version
+from recipes.registry.models import _check_alias, _client, aliases, require_version
 
 if TYPE_CHECKING:
     from recipes.registry.gate import Verdict
-
-_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -30,22 +27,6 @@ class AliasChange:
     changed: bool
     dry_run: bool = False
     blocked: str | None = None
-
-
-def _check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not alias.strip():
-        raise ParameterError("Alias must be a non-empty string such as 'champion'.")
-    alias = alias.strip()
-    if _RESERVED_ALIAS.match(alias):
-        raise ParameterError(
-            f"Alias {alias!r} is reserved (MLflow keeps 'latest' and 'v<N>' for versions): "
-            "pick another name such as 'champion' or 'challenger'."
-        )
-    if not re.fullmatch(r"[\w-]+", alias):
-        raise ParameterError(
-            f"Alias {alias!r} may hold only letters, digits, '_' and '-': e.g. 'challenger_2'."
-        )
-    return alias
 
 
 def set_alias(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from recipes.errors import NotFoundError, ParameterError
+
+_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
 def _client():
@@ -27,6 +31,22 @@ def _int(version) -> int:
     if v < 1:
         raise ParameterError(f"Version must be a positive integer, got {version!r}.")
     return v
+
+
+def _check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not alias.strip():
+        raise ParameterError("Alias must be a non-empty string such as 'champion'.")
+    alias = alias.strip()
+    if _RESERVED_ALIAS.match(alias):
+        raise ParameterError(
+            f"Alias {alias!r} is reserved (MLflow keeps 'latest' and 'v<N>' for versions): "
+            "pick another name such as 'champion' or 'challenger'."
+        )
+    if not re.fullmatch(r"[\w-]+", alias):
+        raise ParameterError(
+            f"Alias {alias!r} may hold only letters, digits, '_' and '-': e.g. 'challenger_2'."
+        )
+    return alias
 
 
 def check_model_name(name: str) -> str:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from recipes.errors import NotFoundError, ParameterError, UnsupportedOnTarget
-from recipes.registry.aliases import _check_alias
-from recipes.registry.models import _int, _unity_catalog, aliases, require_version, versions
+from recipes.registry.models import (
+    _check_alias,
+    _int,
+    _unity_catalog,
+    aliases,
+    require_version,
+    versions,
+)
 from recipes.registry.stages import STAGES, _no_stages_in_uc, _stage
 
 

@@ -1,12 +1,10 @@
-"""The local Model Serving endpoint and its thin clients.
+"""Model Serving, the client side the notebooks call: on the local endpoint and a workspace.
 
-* :mod:`.server` / :mod:`.app` — the FastAPI front speaking the Databricks serving API;
-* :mod:`.endpoints` — endpoint state machine, persistence, routing, the invocation path;
-* :mod:`.entity`, :mod:`.pool`, :mod:`.worker`, :mod:`.protocol` — model workers;
-* :mod:`.config`, :mod:`.payload`, :mod:`.render`, :mod:`.apierror`, :mod:`.metrics`;
-* :mod:`.capture` — the inference-table writer;
-* :mod:`.auth`, :mod:`.client` — the token and the databricks-sdk client for either target;
+* :mod:`.client` — the databricks-sdk ``WorkspaceClient`` and a plain HTTP connection for
+  either target (locally the ``serving`` service of :mod:`recipes.stack`, with the token of
+  :mod:`recipes.auth`);
 * :mod:`.deploy`, :mod:`.traffic`, :mod:`.probe` — what the notebooks call.
 
+The local server itself is :mod:`recipes.endpoint`; this package never imports it.
 Importing this package has no side effects.
 """

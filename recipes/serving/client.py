@@ -1,7 +1,7 @@
 """Thin client helpers: the same databricks-sdk calls and REST URLs on either target.
 
 Locally the host is the background ``serving`` service (see :mod:`recipes.stack`) and the
-token is :func:`recipes.serving.auth.token`; on Databricks both come from the SDK's unified
+token is :func:`recipes.auth.token`; on Databricks both come from the SDK's unified
 auth config. Notebook cells call these and never branch on the target.
 """
 
@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from recipes import stack
+from recipes import auth, stack
 from recipes import target as _target
 from recipes.errors import KitError
-from recipes.serving import auth
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -151,7 +150,7 @@ def workspace_client(
 ) -> WorkspaceClient:
     """A databricks-sdk ``WorkspaceClient`` for the target's serving endpoints.
 
-    Locally it talks to the ``serving`` service with :func:`recipes.serving.auth.token`; on
+    Locally it talks to the ``serving`` service with :func:`recipes.auth.token`; on
     Databricks it uses the SDK's unified auth (env or ``~/.databrickscfg`` profile).
 
     Args:

@@ -2,8 +2,9 @@
 
 The seed's code writes ``df.write.format("delta").mode("overwrite").saveAsTable(
 "predictions.churn_scores")``. Locally there are no Delta jars (FACTS.md), so
-:func:`install` (called by ``recipes.spark.get_spark`` for the local target, classic and
-Spark Connect, never on Databricks) wraps these pyspark methods on the client side:
+:func:`install` (registered by :mod:`recipes.tables` with
+:func:`recipes.spark.on_local_session`, so ``get_spark`` runs it for the local target, classic
+and Spark Connect, never on Databricks) wraps these pyspark methods on the client side:
 
 - ``DataFrameWriter.saveAsTable``: when the format is ``delta``, the write goes to
   :func:`recipes.tables.save_as_table` (atomic overwrite, append, errorifexists, ignore);
@@ -30,6 +31,12 @@ import functools
 import threading
 from typing import Any
 
+from recipes.errors import ParameterError
+from recipes.tables.io import read_table, save_as_table
+from recipes.tables.local import exists
+from recipes.tables.names import qualify_table_name
+from recipes.target import resolve
+
 _lock = threading.Lock()
 _installed: set[str] = set()
 
@@ -39,23 +46,18 @@ def _is_delta(source: Any) -> bool:
 
 
 def _local() -> bool:
-    from recipes.target import resolve
-
     return resolve().name == "local"
 
 
 def _kit_table(name: Any) -> str | None:
     """The qualified name when ``name`` is an existing kit table, else None."""
-    from recipes import tables
-    from recipes.errors import ParameterError
-
     if not isinstance(name, str) or not _local():
         return None
     try:
-        full = tables.qualify_table_name(name)
+        full = qualify_table_name(name)
     except ParameterError:
         return None
-    return full if tables.exists(full) else None
+    return full if exists(full) else None
 
 
 def _wrap_writer(cls: Any, *, classic: bool) -> None:
@@ -71,8 +73,6 @@ def _wrap_writer(cls: Any, *, classic: bool) -> None:
             save_mode = mode or self._write.mode
         if not (_is_delta(source) and _local()):
             return original_save(self, name, format, mode, partitionBy, **options)
-        from recipes.tables import save_as_table
-
         df = self._df if classic else _connect_frame(self)
         save_as_table(df, name, mode=save_mode)  # partitionBy/options: layout only, ignored
         return None
@@ -110,8 +110,6 @@ def _wrap_table(cls: Any, session_of) -> None:
         full = _kit_table(tableName)
         if full is None:
             return original(self, tableName)
-        from recipes.tables import read_table
-
         return read_table(full, spark=session_of(self))
 
     cls.table = table

@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 
 from recipes import tables
-from recipes.serving.capture import PAYLOAD_SCHEMA, make_row
+from recipes.endpoint.capture import PAYLOAD_SCHEMA, make_row
 
 T0 = 1_795_000_000_000  # 2026-11-18T09:46:40Z, in epoch ms
 

@@ -9,7 +9,7 @@ import nbformat
 import papermill
 import pytest
 
-from recipes.golden import is_golden, stray_outputs
+from recipes.tooling.golden import is_golden, stray_outputs
 from tests.notebooks.nbtools import NOTEBOOKS, committed_notebooks
 
 # name -> (inferred type, default) as papermill.inspect_notebook reports them

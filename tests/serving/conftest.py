@@ -19,7 +19,7 @@ import psutil
 import pytest
 import requests
 
-from recipes.serving.auth import token as read_token
+from recipes.auth import token as read_token
 from recipes.stack import free_port
 
 START_TIMEOUT = 60.0
@@ -39,7 +39,7 @@ _SCRUB = (
 
 
 class Server:
-    """One ``python -m recipes.serving`` process on 127.0.0.1 (see the ``server`` fixture).
+    """One ``python -m recipes.endpoint`` process on 127.0.0.1 (see the ``server`` fixture).
 
     Attributes:
         url: ``http://127.0.0.1:<port>``.
@@ -83,7 +83,7 @@ class Server:
         cmd = [
             sys.executable,
             "-m",
-            "recipes.serving",
+            "recipes.endpoint",
             "--host",
             "127.0.0.1",
             "--port",

@@ -18,10 +18,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from recipes import stack
+from recipes import auth, stack
 from recipes import target as target_mod
 from recipes.errors import KitError
-from recipes.serving import auth, client
+from recipes.serving import client
 
 DETAIL = {"name": "churn", "state": {"ready": "READY", "config_update": "NOT_UPDATING"}}
 
@@ -114,7 +114,7 @@ def test_concurrent_processes_agree_on_one_token(tmp_path, mdk_home):
     go = tmp_path / "go"
     code = (
         "import pathlib, sys, time\n"
-        "from recipes.serving.auth import token\n"
+        "from recipes.auth import token\n"
         "pathlib.Path(sys.argv[1] + '.ready' + sys.argv[3]).touch()\n"
         "while not pathlib.Path(sys.argv[1]).exists(): time.sleep(0.001)\n"
         "print(token(sys.argv[2]))\n"

@@ -1,4 +1,4 @@
-"""recipes.serving.capture: the inference-table schema, its name, and the buffered writer."""
+"""recipes.endpoint.capture: the inference-table schema, its name, and the buffered writer."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ import time
 import pytest
 
 from recipes import tables
-from recipes.errors import KitError, ParameterError
-from recipes.serving import capture
-from recipes.serving.apierror import ApiError
-from recipes.serving.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row
-from recipes.serving.config import parse_config
+from recipes.endpoint import capture
+from recipes.endpoint.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row
+from recipes.endpoint.config import parse_config
+from recipes.errors import ApiError, KitError, ParameterError
 
 TABLE = "main.serving.churn_payload"
 NO_ENTITY = dict(  # a request no served entity answered (e.g. a 404)
@@ -216,7 +215,7 @@ def test_flush_writes_now_and_close_writes_the_rest(mdk_home):
 
 def test_rows_left_at_exit_are_written(mdk_home):
     script = f"""
-        from recipes.serving.capture import CaptureWriter, make_row
+        from recipes.endpoint.capture import CaptureWriter, make_row
         writer = CaptureWriter(flush_interval=3600)
         writer.add({TABLE!r}, make_row(**{NO_ENTITY!r}))
     """  # the process ends without close()

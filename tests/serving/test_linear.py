@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassif
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from recipes.serving.linear import compile_linear
+from recipes.endpoint.linear import compile_linear
 
 RNG = np.random.default_rng(3)
 X = RNG.normal([10, 300, 20], [5, 100, 10], size=(600, 3))

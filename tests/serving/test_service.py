@@ -6,9 +6,8 @@ import psutil
 import requests
 from typer.testing import CliRunner
 
-from recipes import stack
-from recipes.cli import app
-from recipes.serving import auth
+from recipes import auth, stack
+from recipes.tooling.cli import app
 
 
 def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recipes import doctor, stack
-from recipes.cli import app, split_run_args, table
+from recipes import stack
 from recipes.errors import ParameterError
+from recipes.tooling import doctor
+from recipes.tooling.cli import app, split_run_args, table
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks"
 TYPED = str(FIXTURES / "typed_parameters.ipynb")

@@ -1,4 +1,4 @@
-"""recipes.doctor: each check's logic, with the machine-specific inputs passed in."""
+"""recipes.tooling.doctor: each check's logic, with the machine-specific inputs passed in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from recipes import doctor, stack
+from recipes import stack
+from recipes.tooling import doctor
 from tests.fakes import JAVA_OUTPUTS, fake_java_home
 
 

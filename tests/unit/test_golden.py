@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from recipes.errors import KitError
-from recipes.golden import clean, is_golden, refresh, stray_outputs
+from recipes.tooling.golden import clean, is_golden, refresh, stray_outputs
 
 
 def _nb():

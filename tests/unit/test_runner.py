@@ -1,4 +1,4 @@
-"""recipes.runner: notebook selection, CLI values, the parameter contract and real papermill runs."""
+"""recipes.tooling.runner: notebook selection, CLI values, the parameter contract and real papermill runs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from recipes import runner
 from recipes.errors import NotFoundError, ParameterError
+from recipes.tooling import runner
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks"
 TYPED = FIXTURES / "typed_parameters.ipynb"

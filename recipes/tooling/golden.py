@@ -68,8 +68,8 @@ def clean(nb, golden_from=None):
 
 def refresh(paths: Iterable[Path]) -> list[Path]:
     """Execute ``paths`` in order in one fresh embedded store and rewrite their golden cells."""
-    from recipes.runner import run_notebooks
     from recipes.stack import stopping_new_services
+    from recipes.tooling.runner import run_notebooks
 
     paths = [Path(p) for p in paths]
     with tempfile.TemporaryDirectory(prefix="mdk-golden-") as tmp:

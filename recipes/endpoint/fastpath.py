@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from recipes.serving.auth import bearer_ok
-from recipes.serving.payload import MAX_BYTES, too_large
+from recipes.auth import bearer_ok
+from recipes.formats import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from recipes.serving.apierror import invalid
+from recipes.errors import invalid
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 TABLE_PART = re.compile(r"^[A-Za-z0-9_]+$")

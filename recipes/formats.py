@@ -1,18 +1,27 @@
-"""Invocation payloads: the four Databricks input formats → rows in the model's column order.
+"""The formats the local endpoint and monitoring share, which neither owns.
+
+**Invocation payloads**: the four Databricks input formats → rows in the model's column
+order (the endpoint parses requests with them; monitoring's unpack reads logged requests
+the same way).
 
 Exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or ``inputs`` is
 allowed, plus optional ``params`` and ``client_request_id``. Columns are checked against the
 model's signature before anything reaches the worker, so a missing column or a string
 where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the record.
+
+**Window granularities**: ``"<n> <unit>"`` as a monitor aggregates by
+(:func:`check_granularity`), checked by the endpoint's quality-monitors API and by
+:mod:`recipes.monitoring` alike.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from recipes.serving.apierror import bad_request
+from recipes.errors import ParameterError, bad_request
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 OPTIONAL = ("params", "client_request_id")
@@ -165,3 +174,26 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
         if not checks and MISSING in row:
             raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
     return Invocation(list(columns), rows, inv.client_request_id, inv.params)
+
+
+# --------------------------------------------------------------------------- granularity
+
+_UNITS = ("second", "minute", "hour", "day", "week")
+_GRANULARITY = re.compile(rf"^\s*([1-9]\d*)\s+({'|'.join(_UNITS)})s?\s*$")
+
+
+def check_granularity(granularity: str) -> str:
+    """``granularity`` normalized (``"1 hour"``, ``"30 minutes"``, ``"1 day"``…).
+
+    Raises:
+        ParameterError: for anything Spark's ``window()`` cannot take (months and years
+            have no fixed length).
+    """
+    m = _GRANULARITY.match(str(granularity)) if isinstance(granularity, str) else None
+    if not m:
+        raise ParameterError(
+            f"granularity {granularity!r} is not '<n> <unit>': use e.g. '5 minutes', '1 hour', "
+            f"'1 day' or '1 week' (units: {', '.join(_UNITS)})."
+        )
+    n, unit = int(m.group(1)), m.group(2)
+    return f"{n} {unit}" + ("s" if n > 1 else "")

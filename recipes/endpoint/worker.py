@@ -1,6 +1,6 @@
 """A served entity's model worker: one process per entity, isolated from the HTTP front.
 
-Started by :mod:`recipes.serving.pool` as ``python -m recipes.serving.worker --fd N``, it
+Started by :mod:`recipes.endpoint.pool` as ``python -m recipes.endpoint.worker --fd N``, it
 imports MLflow and opens the registry first (the slow part, ~3 s), says so, and waits as a
 warm spare. An entity then sends it ``{"model_uri", "env"}``; it loads the model (~0.1 s
 warm), sends a handshake describing its input columns, then answers batches until the
@@ -25,7 +25,7 @@ import sys
 import time
 import warnings
 
-from recipes.serving import protocol
+from recipes.endpoint import protocol
 
 log = logging.getLogger("mdk.worker")
 
@@ -80,7 +80,7 @@ class Predictor:
         if self.estimator is not None:
             import warnings
 
-            from recipes.serving.linear import compile_linear
+            from recipes.endpoint.linear import compile_linear
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -162,7 +162,7 @@ def _warm() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recipes.serving.worker")
+    parser = argparse.ArgumentParser(prog="python -m recipes.endpoint.worker")
     parser.add_argument("--fd", type=int, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")

@@ -6,8 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from recipes.errors import KitError
-from recipes.serving.apierror import invalid, not_found
+from recipes.errors import KitError, invalid, not_found
+from recipes.formats import check_granularity
 
 PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
 
@@ -59,7 +59,6 @@ def _columns(table: str, home: Path) -> list[str]:
 def check_monitor(table: str, body: dict, home: Path) -> dict:
     """The monitor document for ``table`` from a create/update body, checked as Databricks
     does: the tables exist and every named column is one of the table's."""
-    from recipes.monitoring.windows import check_granularity
     from recipes.tables import check_schema_name
 
     columns = _columns(table, home)

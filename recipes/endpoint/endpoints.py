@@ -21,19 +21,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recipes.serving import render
-from recipes.serving.apierror import (
+from recipes.endpoint import render
+from recipes.endpoint.config import EndpointConfig, check_endpoint_name, from_json, parse_config
+from recipes.endpoint.entity import Entity, EntityFailed
+from recipes.endpoint.metrics import Metrics
+from recipes.endpoint.pool import WorkerPool
+from recipes.endpoint.routing import Router, invoke
+from recipes.errors import (
     ApiError,
     already_exists,
     conflict,
     invalid,
     not_found,
 )
-from recipes.serving.config import EndpointConfig, check_endpoint_name, from_json, parse_config
-from recipes.serving.entity import Entity, EntityFailed
-from recipes.serving.metrics import Metrics
-from recipes.serving.pool import WorkerPool
-from recipes.serving.routing import Router, invoke
 
 log = logging.getLogger("mdk.serving")
 

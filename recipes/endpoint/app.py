@@ -2,7 +2,7 @@
 
 Control plane under ``/api/2.0/serving-endpoints`` (FastAPI); data plane at
 ``/serving-endpoints/{name}/invocations`` (and per served entity), answered by the plain
-ASGI :class:`~recipes.serving.fastpath.DataPlane` in front of it. Every answer other than
+ASGI :class:`~recipes.endpoint.fastpath.DataPlane` in front of it. Every answer other than
 a success is ``{"error_code", "message"}`` with the status the databricks-sdk maps
 (400/401/404/409/503). The app holds no model: workers do (see :mod:`.entity`).
 Lakehouse Monitoring's quality-monitors API is under ``/api/2.1/unity-catalog/tables/``
@@ -23,11 +23,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from recipes.serving.apierror import ApiError, bad_request
-from recipes.serving.auth import bearer_ok
-from recipes.serving.endpoints import Manager
-from recipes.serving.monitors import Monitors, routes
-from recipes.serving.payload import MAX_BYTES, too_large
+from recipes.auth import bearer_ok
+from recipes.endpoint.endpoints import Manager
+from recipes.endpoint.monitors import Monitors, routes
+from recipes.errors import ApiError, bad_request
+from recipes.formats import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 
@@ -73,7 +73,7 @@ def create_app(
 ):
     """Build the ASGI app. ``make_manager`` runs at startup (inside the event loop).
 
-    Returns a :class:`~recipes.serving.fastpath.DataPlane` that answers the invocation
+    Returns a :class:`~recipes.endpoint.fastpath.DataPlane` that answers the invocation
     routes itself and hands everything else (and the lifespan) to the FastAPI app.
     """
     expected = f"Bearer {token}"
@@ -185,7 +185,7 @@ def create_app(
     # Lakehouse Monitoring: /api/2.1/unity-catalog/tables/{table_name}/monitor...
     app.include_router(routes(lambda: monitors, authorize))
 
-    from recipes.serving.fastpath import DataPlane
+    from recipes.endpoint.fastpath import DataPlane
 
     # the data plane: POST /serving-endpoints/{name}[/served-models/{served}]/invocations
     return DataPlane(app, token=token, manager=lambda: state.get("manager"))

@@ -6,8 +6,8 @@ import json
 
 from fastapi import APIRouter, Request
 
-from recipes.serving.apierror import invalid
-from recipes.serving.monitors.manager import Monitors
+from recipes.endpoint.monitors.manager import Monitors
+from recipes.errors import invalid
 
 API = "/api/2.1/unity-catalog/tables/{table_name}/monitor"
 

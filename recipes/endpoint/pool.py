@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.serving import protocol
+from recipes.endpoint import protocol
 
 WARM_TIMEOUT = 120.0
 
@@ -56,7 +56,7 @@ class WorkerPool:
         try:
             with log_path.open("ab") as out:
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "recipes.serving.worker", "--fd", str(theirs.fileno()),
+                    sys.executable, "-m", "recipes.endpoint.worker", "--fd", str(theirs.fileno()),
                     stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
                     pass_fds=(theirs.fileno(),), env={**os.environ, **self.env},
                 )  # fmt: skip

@@ -1,10 +1,10 @@
-"""``python -m recipes.serving``: the endpoint in the foreground (what ``mdk up`` starts)."""
+"""``python -m recipes.endpoint``: the endpoint in the foreground (what ``mdk up`` starts)."""
 
 import argparse
 
-from recipes.serving.server import HOST, serve
+from recipes.endpoint.server import HOST, serve
 
-parser = argparse.ArgumentParser(prog="python -m recipes.serving")
+parser = argparse.ArgumentParser(prog="python -m recipes.endpoint")
 parser.add_argument("--host", default=HOST)
 parser.add_argument("--port", type=int, default=8765)
 parser.add_argument("--idle-seconds", type=float, default=None)

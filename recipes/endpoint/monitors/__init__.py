@@ -14,7 +14,7 @@ first refresh, and ``run_refresh`` queues one: one refresh runs at a time per ta
 next waits PENDING.
 """
 
-from recipes.serving.monitors.manager import Monitors
-from recipes.serving.monitors.routes import API, routes
+from recipes.endpoint.monitors.manager import Monitors
+from recipes.endpoint.monitors.routes import API, routes
 
 __all__ = ["API", "Monitors", "routes"]

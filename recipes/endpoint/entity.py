@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.serving import protocol
-from recipes.serving.apierror import ApiError, unavailable
-from recipes.serving.config import EntitySpec
-from recipes.serving.pool import WorkerPool, discard
+from recipes.endpoint import protocol
+from recipes.endpoint.config import EntitySpec
+from recipes.endpoint.pool import WorkerPool, discard
+from recipes.errors import ApiError, unavailable
 
 log = logging.getLogger("mdk.serving")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipes.serving.config import EndpointConfig
+from recipes.endpoint.config import EndpointConfig
 
 
 def tags(ep) -> list[dict[str, str]]:

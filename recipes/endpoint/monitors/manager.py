@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from recipes.serving.apierror import already_exists, invalid, not_found
-from recipes.serving.monitors.checks import check_monitor, now_ms, public, read, write
-from recipes.serving.monitors.checks import table_name as _table
+from recipes.endpoint.monitors.checks import check_monitor, now_ms, public, read, write
+from recipes.endpoint.monitors.checks import table_name as _table
+from recipes.errors import already_exists, invalid, not_found
+from recipes.locks import locked
 
 ACTIVE = ("PENDING", "RUNNING")
 LIST_LIMIT = 25  # list_refreshes: the most recent 25, newest first (as documented)
@@ -117,8 +118,6 @@ class Monitors:
         return {"refreshes": [public(r) for r in recent]}
 
     async def cancel_refresh(self, table: str, refresh_id: int) -> None:
-        from recipes.monitoring.refresh import locked
-
         self.get_refresh(table, refresh_id)
         table = _table(table)
         path = self._refresh_path(table, refresh_id)

@@ -1,4 +1,6 @@
-"""The local serving endpoint's bearer token: kept in ``$MDK_HOME/serving/token`` (mode 0600).
+"""The local serving endpoint's bearer token, shared by the endpoint and its clients.
+
+It is kept in ``$MDK_HOME/serving/token`` (mode 0600).
 
 The server checks ``Authorization: Bearer <token>`` with :func:`bearer_ok`, and clients send
 :func:`token`, so both sides agree without configuration. ``MDK_SERVING_TOKEN`` overrides the

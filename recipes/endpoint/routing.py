@@ -13,8 +13,8 @@ import random
 import time
 import uuid
 
-from recipes.serving import payload
-from recipes.serving.apierror import ApiError, not_found, unavailable
+from recipes import formats
+from recipes.errors import ApiError, not_found, unavailable
 
 
 class Router:
@@ -50,10 +50,10 @@ async def invoke(manager, name: str, body: bytes, served: str | None = None):
         ent = ep.entities.get(pick)
         if ent is None:
             raise not_found(f"Served entity {pick!r} does not exist in endpoint {name!r}.")
-        inv = payload.parse(payload.decode(body))
+        inv = formats.parse(formats.decode(body))
         crid = inv.client_request_id
         await ent.ready(manager.request_timeout)
-        inv = payload.conform(inv, ent.columns, ent.kinds)
+        inv = formats.conform(inv, ent.columns, ent.kinds)
         preds = await ent.predict(inv.columns, inv.rows, manager.request_timeout)
         out = json.dumps({"predictions": preds}).encode()
     except ApiError as exc:
@@ -67,7 +67,7 @@ async def invoke(manager, name: str, body: bytes, served: str | None = None):
 
 
 def _capture(manager, ep, cfg, ent, body, out, status, ms, crid) -> None:
-    from recipes.serving.capture import make_row
+    from recipes.endpoint.capture import make_row
 
     spec = ent.spec if ent is not None else None
     row = make_row(

@@ -11,8 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from recipes.errors import ParameterError
-from recipes.serving.apierror import ApiError, not_found, unavailable
+from recipes.errors import ApiError, ParameterError, not_found, unavailable
 
 HOST = "127.0.0.1"
 DEFAULT_IDLE_SECONDS = 300.0
@@ -62,10 +61,10 @@ def registry_checker(tracking_uri: str, registry_uri: str):
 
 def build(home: Path, *, idle_seconds: float | None = None, seed: int | None = None):
     """The ASGI app for ``home``, wired to the current target's registry."""
-    from recipes.serving.app import create_app
-    from recipes.serving.auth import token
-    from recipes.serving.capture import CaptureWriter
-    from recipes.serving.endpoints import Manager
+    from recipes.auth import token
+    from recipes.endpoint.app import create_app
+    from recipes.endpoint.capture import CaptureWriter
+    from recipes.endpoint.endpoints import Manager
     from recipes.target import resolve
 
     target = resolve()

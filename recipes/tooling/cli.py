@@ -1,5 +1,5 @@
-"""The ``mdk`` command: a thin typer layer over :mod:`recipes.stack`, :mod:`recipes.runner`
-and :mod:`recipes.doctor`.
+"""The ``mdk`` command: a thin typer layer over :mod:`recipes.stack`, :mod:`recipes.tooling.runner`
+and :mod:`recipes.tooling.doctor`.
 
 Every :class:`~recipes.errors.KitError` is printed as ``error: <message>`` with exit code 2.
 """
@@ -93,7 +93,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the local Model Serving endpoint in the foreground (Ctrl-C stops it)."""
-    from recipes.serving.server import serve as serve_
+    from recipes.endpoint.server import serve as serve_
 
     typer.echo(f"serving endpoint on http://{host}:{port}; Ctrl-C stops it. In another shell:")
     typer.echo(f"  export MDK_SERVING_URL=http://{host}:{port}  # token: `mdk token`")
@@ -104,7 +104,7 @@ def serve(
 @_kit_errors
 def token() -> None:
     """Print the local serving endpoint's bearer token (kept in MDK_HOME, mode 0600)."""
-    from recipes.serving.auth import token as token_
+    from recipes.auth import token as token_
 
     typer.echo(token_())
 
@@ -155,7 +155,7 @@ def run(
     NOTEBOOK is 01_register, 01, 01_register.ipynb or a path. -p NAME VALUE sets a
     parameter in every selected notebook that declares it; all are checked before any run.
     """
-    from recipes import runner
+    from recipes.tooling import runner
 
     names, raw = split_run_args(args or [])
     paths = runner.notebook_paths(names)
@@ -183,7 +183,7 @@ def run(
 @_kit_errors
 def doctor() -> None:
     """Check Python, Java, packages, the tracking server and ports; print the fix for each gap."""
-    from recipes import doctor as checks_
+    from recipes.tooling import doctor as checks_
 
     checks = checks_.run_checks()
     for c in checks:
@@ -201,8 +201,8 @@ def golden(
     notebooks: Annotated[list[str] | None, typer.Argument(metavar="[NOTEBOOK]...")] = None,
 ) -> None:
     """Re-run notebooks in a fresh embedded store and rewrite only their golden (nbval) cells."""
-    from recipes import golden as golden_
-    from recipes import runner
+    from recipes.tooling import golden as golden_
+    from recipes.tooling import runner
 
     paths = runner.notebook_paths(notebooks or [])
     typer.echo(f"re-executing {len(paths)} notebook(s) in a fresh MDK_HOME ...")

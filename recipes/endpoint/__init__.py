@@ -1,0 +1,18 @@
+"""The local Model Serving endpoint: ``python -m recipes.endpoint`` (what ``mdk up`` starts).
+
+* :mod:`.server` / :mod:`.app` — the FastAPI front speaking the Databricks serving API;
+  :mod:`.fastpath` — the ASGI data plane for invocations;
+* :mod:`.endpoints` — endpoint state machine, persistence; :mod:`.routing` — the
+  invocation path;
+* :mod:`.entity`, :mod:`.pool`, :mod:`.worker`, :mod:`.protocol`, :mod:`.linear` — model
+  workers;
+* :mod:`.config`, :mod:`.render`, :mod:`.metrics`;
+* :mod:`.capture` — the inference-table writer;
+* :mod:`.monitors` — Lakehouse Monitoring's quality-monitors API (refreshes run
+  ``recipes.monitoring.refresh`` in their own process).
+
+It imports only infrastructure (:mod:`recipes.tables`, :mod:`recipes.target`,
+:mod:`recipes.formats`, :mod:`recipes.errors`, :mod:`recipes.auth`, …), never
+:mod:`recipes.serving`, :mod:`recipes.monitoring` or pyspark (import-linter checks it).
+Importing this package has no side effects.
+"""
