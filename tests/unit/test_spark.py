@@ -145,6 +145,10 @@ def test_missing_pyspark(monkeypatch):
 
 
 def test_missing_connect_packages(monkeypatch):
+    # pyspark.sql.connect's first import takes an xdist worker's bare __main__ for a doctest
+    # run and exits when grpc is missing; load it while grpc is still there
+    import pyspark.sql.connect.utils  # noqa: F401
+
     monkeypatch.setitem(sys.modules, "grpc", None)
     with pytest.raises(MissingDependency, match=r'grpcio.*pip install -e "\.\[local\]"'):
         get_spark(remote="sc://127.0.0.1:1")
