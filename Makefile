@@ -24,13 +24,14 @@ demo: setup  ## run every notebook on the embedded local default; outputs in .md
 check: setup  ## the inner loop: unit tests with no JVM, no servers and no kernels
 	$(BIN)/python -m pytest -n 2 -m "not spark and not notebook and not server" -p no:randomly
 
-test: setup lint test-unit test-golden  ## ruff, unit, widget and notebook tests, then nbval golden cells
+test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
 test-unit: setup
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
-# nbval re-runs the committed notebooks in a fresh embedded store (so versions start at 1)
-# and compares the cells marked `# NBVAL_CHECK_OUTPUT`.
+# make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
+# tests/notebooks/test_story.py with nbval's comparison. This target runs nbval itself:
+# it re-executes the committed notebooks in a fresh embedded store (versions start at 1).
 # The serve notebooks start a serving endpoint in that store; it is stopped afterwards.
 test-golden: setup
 	rm -rf $(NBVAL_HOME)

@@ -88,3 +88,26 @@ def png_outputs(nb) -> list[bytes]:
             if png:
                 pictures.append(base64.b64decode("".join(png) if isinstance(png, list) else png))
     return pictures
+
+
+def run_first_checks(name: str, **parameters) -> dict:
+    """Run a notebook's first cells in this process, as the kernel would, without a kernel.
+
+    papermill injects ``parameters`` after the ``parameters`` cell; the cells up to and
+    including the first code cell after that injection (imports and the parameters check)
+    run here with ``exec``. Returns their namespace; a bad parameter raises what the
+    notebook's check raises (``ParameterError``), so the check the learner sees is tested
+    itself. ``tests/notebooks/test_register.py`` keeps one such failure through papermill.
+    """
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = parameterize_notebook(load_notebook_node(str(NOTEBOOKS / f"{name}.ipynb")), parameters)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    injected = next(
+        i for i, c in enumerate(code) if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    namespace: dict = {"__name__": "__main__"}
+    for cell in code[: injected + 2]:
+        exec(compile(cell.source, f"<{name} cell>", "exec"), namespace)  # noqa: S102
+    return namespace

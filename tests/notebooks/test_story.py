@@ -1,0 +1,330 @@
+"""The six notebooks run once, in order, with their defaults, as ``mdk run`` runs them.
+
+This is the journey of ``make demo``: a fresh ``MDK_HOME`` with its embedded MLflow store,
+01 to 06 through the kit's own runner (``recipes.tooling.runner``), the serving endpoint
+started by 03 and stopped at the end. The one parameter given is 06's ``act=True``, so the
+verdict is carried out; no other notebook declares it.
+
+After each notebook the fixture records what that notebook left (registry, endpoint,
+tables) before the next one can change it; the tests assert on those records. The golden
+cells of each executed notebook are compared with the committed ones by nbval's own
+comparison and sanitize file (``golden_check``), so the notebooks are not executed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from recipes.pictures import png_size
+from recipes.serving import traffic
+from tests.notebooks import golden_check
+from tests.notebooks.nbtools import NOTEBOOKS, golden_texts, noise, outputs_text, png_outputs
+
+pytestmark = [pytest.mark.notebook, pytest.mark.spark]
+
+MODEL = "churn-predictor"
+SERVE_ENDPOINT = "churn-predictor-endpoint"
+AB_ENDPOINT = "churn-ab"
+PAYLOAD = "main.mdk.churn_ab_payload"
+SCORES = "main.predictions.churn_scores"
+
+
+@dataclass
+class Chapter:
+    """One notebook of the story: its result, its executed copy and what it left behind."""
+
+    status: str
+    error: str | None
+    nb: Any
+    left: dict[str, Any] = field(default_factory=dict)
+
+
+def _after_01(home: Path) -> dict:
+    import mlflow
+
+    from recipes import registry
+
+    client = mlflow.MlflowClient()
+    table = registry.describe(MODEL)
+    model = client.get_registered_model(MODEL)
+    versions = {int(mv.version): mv for mv in client.search_model_versions(f"name = '{MODEL}'")}
+    kinds = {
+        int(v): client.get_run(r).data.params["kind"]
+        for v, r in zip(table["version"], table["run_id"], strict=True)
+    }
+    return {
+        "table": table,
+        "model_tags": model.tags,
+        "model_description": model.description,
+        "version_tags": {v: mv.tags for v, mv in versions.items()},
+        "version_descriptions": {v: mv.description for v, mv in versions.items()},
+        "kinds": kinds,
+    }
+
+
+def _after_02(home: Path) -> dict:
+    from recipes import registry
+
+    return {
+        "stages": registry.describe(MODEL)["stage"].tolist(),
+        "aliases": registry.aliases(MODEL),
+    }
+
+
+def _after_03(home: Path) -> dict:
+    from recipes import registry
+    from recipes.serving.client import workspace_client
+
+    w = workspace_client(start=False)
+    doc = w.api_client.do("GET", f"/api/2.0/serving-endpoints/{SERVE_ENDPOINT}")
+    return {"endpoint": doc, "aliases": registry.aliases(MODEL)}
+
+
+def _after_04(home: Path) -> dict:
+    from recipes import tables
+    from recipes.serving import deploy
+    from recipes.serving.client import workspace_client
+
+    w = workspace_client(start=False)
+    endpoint = w.serving_endpoints.get(AB_ENDPOINT)
+    payload = tables.read(PAYLOAD, home=home)
+    meta = payload["request_metadata"].map(dict)
+    payload["entity"] = meta.map(lambda m: m["served_entity_name"])
+    payload["version"] = meta.map(lambda m: m["model_version"])
+    return {
+        "routes": traffic.routes(endpoint),
+        "versions": deploy.entity_versions(endpoint),
+        "payload": payload,
+    }
+
+
+def _after_05(home: Path) -> dict:
+    from recipes import registry, tables
+    from recipes.features import load_feature_spec
+
+    return {
+        "scores": tables.read_table(SCORES, home=home),
+        "inputs": tables.read_table("main.predictions.churn_input", home=home),
+        "champion": registry.resolve(MODEL, "@champion"),
+        "feature_spec": str(load_feature_spec(f"models:/{MODEL}-features@champion")),
+    }
+
+
+def _after_06(home: Path) -> dict:
+    from recipes import registry, tables
+    from recipes.serving import deploy
+    from recipes.serving.client import workspace_client
+
+    w = workspace_client(start=False)
+    monitor = w.quality_monitors.get(table_name=f"{PAYLOAD}_unpacked")
+    endpoint = w.serving_endpoints.get(AB_ENDPOINT)
+    return {
+        "model_id_col": monitor.inference_log.model_id_col,
+        "profile": tables.read_table(monitor.profile_metrics_table_name, home=home),
+        "drift": tables.read_table(monitor.drift_metrics_table_name, home=home),
+        "unpacked_rows": tables.read_table(f"{PAYLOAD}_unpacked", home=home).shape[0],
+        "routes": traffic.routes(endpoint),
+        "versions": deploy.entity_versions(endpoint),
+        "aliases": registry.aliases(MODEL),
+    }
+
+
+AFTER = {
+    "01_register": _after_01,
+    "02_promote": _after_02,
+    "03_serve": _after_03,
+    "04_ab_split": _after_04,
+    "05_batch_score": _after_05,
+    "06_monitor": _after_06,
+}
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory) -> dict[str, Chapter]:
+    """Run 01→06 once, as ``mdk run -p act True`` would, in a fresh embedded store."""
+    from recipes import stack
+    from recipes.target import scoped_env, use_target
+    from recipes.tooling import runner
+
+    home = tmp_path_factory.mktemp("story") / "mdk"
+    home.mkdir()
+    env = {
+        "MDK_HOME": str(home),
+        "MDK_TARGET": None,
+        "MLFLOW_TRACKING_URI": None,
+        "MLFLOW_REGISTRY_URI": None,
+        "MDK_SERVING_URL": None,
+        "MDK_SERVING_TOKEN": None,
+        "SPARK_REMOTE": None,
+        "MDK_SPARK_REMOTE": None,
+        "DATABRICKS_HOST": None,
+        "DATABRICKS_TOKEN": None,
+        "DATABRICKS_CONFIG_FILE": None,
+        "DATABRICKS_CONFIG_PROFILE": None,
+    }
+    chapters: dict[str, Chapter] = {}
+
+    def record(event, path, result):
+        if event != "end":
+            return
+        nb = nbformat.read(result.output, as_version=4) if result.output.exists() else None
+        chapter = Chapter(result.status, result.error, nb)
+        if result.status == "ok":
+            with scoped_env(**env):
+                use_target("local")  # the store the notebooks used, in this process
+                chapter.left = AFTER[path.stem](home)
+        chapters[path.stem] = chapter
+
+    try:
+        with scoped_env(**env):
+            runner.run_notebooks(
+                runner.notebook_paths(), {"act": True}, out_dir=home / "runs" / "story",
+                progress=record,
+            )  # fmt: skip
+        yield chapters
+    finally:
+        with scoped_env(**env):
+            stack.stop("serving", home=home)
+
+
+def chapter(story, name: str) -> Chapter:
+    ch = story[name]
+    assert ch.status == "ok", f"{name} failed: {ch.error}"
+    return ch
+
+
+@pytest.mark.parametrize("name", list(AFTER))
+def test_each_notebook_ran_quietly_and_matches_its_golden_cells(story, name):
+    ch = chapter(story, name)
+    chatter = "\n".join(noise(ch.nb))
+    assert not chatter, f"{name} printed library chatter (see recipes.quiet):\n{chatter}"
+    diffs = golden_check.differences(NOTEBOOKS / f"{name}.ipynb", ch.nb)
+    assert not diffs, "\n\n".join(diffs)
+
+
+def test_01_registers_a_baseline_and_a_better_challenger(story):
+    ch = chapter(story, "01_register")
+    left = ch.left
+    table = left["table"]
+    assert table["version"].tolist() == [1, 2]
+    assert table["stage"].tolist() == ["None", "None"]
+    assert left["version_tags"][1]["model_type"] == "logistic_regression"
+    assert left["version_tags"][2]["model_type"] == "gradient_boosting"
+    assert left["model_tags"] == {"team": "growth", "use_case": "churn"}
+    assert "churn" in left["model_description"]
+    assert "registered during logging" in left["version_descriptions"][1]
+    assert "registered from its run" in left["version_descriptions"][2]
+    # v1 came from log_model(registered_model_name=...), v2 from register_model("runs:/...")
+    assert left["kinds"] == {1: "baseline", 2: "challenger"}
+    # the story's gap, on the held-out rows the runs logged
+    gap = table.set_index("version")
+    assert gap.loc[2, "accuracy"] - gap.loc[1, "accuracy"] >= 0.08
+    assert gap.loc[2, "roc_auc"] - gap.loc[1, "roc_auc"] >= 0.05
+    text = outputs_text(ch.nb)
+    assert "Version: 2" in text and "versions tagged model_type=gradient_boosting: [2]" in text
+
+
+def test_02_archives_then_sets_champion_and_challenger_behind_the_gate(story):
+    ch = chapter(story, "02_promote")
+    assert ch.left["stages"] == ["Archived", "Production"]
+    assert ch.left["aliases"] == {"champion": 1, "challenger": 2}
+    # exam question 1 both ways: archive_existing_versions=False keeps both in Production,
+    # True archives the old one
+    stage_tables = [t.split() for t in golden_texts(ch.nb) if t.startswith("after archive_")]
+    assert stage_tables == [
+        ["after", "archive_existing_versions=False:", "version", "stage",
+         "1", "Production", "2", "Production"],
+        ["after", "archive_existing_versions=True:", "version", "stage",
+         "1", "Archived", "2", "Production"],
+    ]  # fmt: skip
+    text = outputs_text(ch.nb)
+    assert "gate passed" in text and "(delta +0.0" in text
+    assert f"models:/{MODEL}/Production" in text
+
+
+def test_03_serves_the_champion_scales_to_zero_and_cold_starts(story):
+    ch = chapter(story, "03_serve")
+    doc = ch.left["endpoint"]
+    assert doc["state"] == {"ready": "READY", "config_update": "NOT_UPDATING"}
+    [entity] = doc["config"]["served_entities"]
+    champion = ch.left["aliases"]["champion"]
+    assert (entity["entity_name"], entity["entity_version"]) == (MODEL, str(champion))
+    assert entity["scale_to_zero_enabled"] is True
+    assert entity["mdk"]["cold_starts"] == 1 and entity["mdk"]["last_cold_start_ms"] > 0
+    assert {t["key"]: t["value"] for t in doc["tags"]} == {"mdk_idle_seconds": "5"}
+    text = outputs_text(ch.nb)
+    assert "200 {'predictions': [" in text and "same answer both ways: True" in text
+    assert "400 {'error_code': 'BAD_REQUEST'" in text
+    assert "scaled_to_zero=True status=200" in text
+    [picture] = png_outputs(ch.nb)  # warm vs cold latency, drawn
+    assert min(png_size(picture)) > 100
+
+
+def test_04_observed_split_matches_the_routes_and_the_change_drops_nothing(story):
+    ch = chapter(story, "04_ab_split")
+    assert ch.left["routes"] == {"champion": 50, "challenger": 50}
+    assert ch.left["versions"] == {"champion": 1, "challenger": 2}
+    df = ch.left["payload"]
+    split = df[df["client_request_id"].str.startswith("split-")]
+    assert len(split) == 500 and (split["status_code"] == 200).all()
+    # within 4.5 binomial standard errors of the configured 90/10 (traffic.compare_split)
+    check = traffic.compare_split(split["entity"].value_counts(),
+                                  {"champion": 90, "challenger": 10})  # fmt: skip
+    assert check["within"].all(), check
+    versions = set(split.groupby("entity")["version"].first().items())
+    assert versions == {("champion", "1"), ("challenger", "2")}
+    change = df[df["client_request_id"].str.startswith("change-")]
+    assert len(change) > 0 and (change["status_code"] == 200).all()
+    text = outputs_text(ch.nb)
+    assert "failed requests during the change: 0" in text
+    assert "every request in the table: True" in text
+    [picture] = png_outputs(ch.nb)  # observed vs configured split, drawn
+    assert min(png_size(picture)) > 100
+
+
+def test_05_scores_every_row_with_the_champion_and_its_feature_model(story):
+    ch = chapter(story, "05_batch_score")
+    scored = ch.left["scores"]
+    assert len(scored) == 100_000
+    assert set(scored["model_name"]) == {MODEL}
+    assert set(scored["model_version"]) == {ch.left["champion"]} == {1}
+    assert set(scored["prediction"]) <= {0, 1} and scored["scored_at"].nunique() == 1
+    assert ch.left["inputs"]["customer_id"].is_unique
+    assert "main.features.churn_customers" in ch.left["feature_spec"]
+    [picture] = png_outputs(ch.nb)  # driver loop vs spark_udf, drawn
+    assert min(png_size(picture)) > 100
+
+
+def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
+    from recipes.monitoring import DRIFT_COLUMNS, PROFILE_COLUMNS, verdict
+
+    ch = chapter(story, "06_monitor")
+    left = ch.left
+    assert left["model_id_col"] == "model_version"
+    profile, drift = left["profile"], left["drift"]
+    assert list(profile.columns) == list(PROFILE_COLUMNS)
+    assert list(drift.columns) == list(DRIFT_COLUMNS)
+    assert "BASELINE" in set(drift["drift_type"])  # CONSECUTIVE needs a second window
+    assert set(drift["model_id"]) == {":all", "1", "2"}
+    monitored = {"total_purchases", "avg_session_duration", "days_since_last_visit", "prediction"}
+    assert monitored <= set(drift["column_name"])
+    everyone = profile[(profile["model_id"] == ":all") & (profile["column_name"] == "prediction")]
+    assert everyone["count"].sum() == 2000  # every request of this run, unpacked once
+    assert left["unpacked_rows"] == 2000
+    # the stored drift table alone flags the drifted feature
+    assert [c for c in verdict(drift).drifted if c != "prediction"] == ["days_since_last_visit"]
+    assert golden_texts(ch.nb)[-1].splitlines() == [
+        "verdict: promote_challenger",
+        "drifted features: ['days_since_last_visit']",
+    ]
+    # act=True: all traffic to the challenger entity, and @champion on its version
+    assert left["routes"] == {"champion": 0, "challenger": 100}
+    assert left["versions"] == {"champion": 1, "challenger": 2}
+    assert left["aliases"]["champion"] == 2
+    pictures = png_outputs(ch.nb)  # the drift and quality charts are pictures
+    assert len(pictures) == 2 and all(min(png_size(p)) > 100 for p in pictures)

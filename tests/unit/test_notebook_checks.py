@@ -1,0 +1,41 @@
+"""Each notebook's parameters check, run in this process as the kernel would run it.
+
+``nbtools.run_first_checks`` executes the parameters cell, papermill's injected values and
+the first cell after them (imports and the check) with ``exec``, so a bad value stops in
+that check with one line, before any work. One such failure also runs through papermill and
+a kernel (tests/notebooks/test_register.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from recipes.errors import ParameterError
+from tests.notebooks.nbtools import run_first_checks
+
+BAD = [
+    ("01_register", {"n_rows": "many"}, "'n_rows' must be int, got str 'many'"),
+    ("01_register", {"n_rows": 10}, "'n_rows' got 10: it must be at least 100"),
+    ("01_register", {"seed": 1.5}, "'seed' must be int"),
+    ("01_register", {"target": "aws"}, "use one of 'local', 'databricks'"),
+    ("02_promote", {"stage": "Prod"}, "'stage' got 'Prod': use one of 'None', 'Staging'"),
+    ("03_serve", {"idle_seconds": 0}, "'idle_seconds' got 0: it must be at least 1"),
+    ("04_ab_split", {"challenger_traffic": 150}, "'challenger_traffic' got 150: it must be at most 100"),
+    ("05_batch_score", {"output_table": "scores"}, "Bad table name 'scores': use catalog.schema.table"),
+    ("06_monitor", {"granularity": "1 month"}, "granularity '1 month' is not '<n> <unit>'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("notebook", "params", "message"), BAD, ids=lambda v: str(v)[:30])
+def test_a_bad_parameter_stops_in_the_first_check_with_one_line(notebook, params, message):
+    with pytest.raises(ParameterError, match=re.escape(message)) as exc:
+        run_first_checks(notebook, **params)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("notebook", sorted({nb for nb, _, _ in BAD}))
+def test_the_defaults_pass_the_check(notebook):
+    namespace = run_first_checks(notebook)
+    assert namespace["params"]["target"] == "local"
