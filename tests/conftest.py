@@ -91,16 +91,56 @@ _SPARK_FIXTURES = {"spark", "spark_run", "connect_server", "spark_connect"}
 _SERVER_FIXTURES = {"server", "tracking_server", "serving_home", "served"}
 
 
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
 def pytest_collection_modifyitems(config, items):
     """Mark what needs a JVM (``spark``) or a server process (``server``) by the fixtures a
     test uses and where it lives, so ``make check`` (``-m "not spark and not notebook and
-    not server"``) never starts one."""
+    not server"``) never starts one.
+
+    Also give every test an ``xdist_group`` for ``--dist loadgroup``: the tests that share
+    the session's Spark Connect server and serving endpoint run on one worker (so one JVM
+    and one endpoint serve them all); every other test goes with its file, so module-scoped
+    servers start once. The longest groups are put first (a stable sort keeps the rest).
+    """
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if names & _SPARK_FIXTURES:
             item.add_marker(pytest.mark.spark)
         if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.server)
+        if not item.get_closest_marker("xdist_group"):
+            shared = names & {"spark_connect", "serving_home"}
+            group = "spark-connect" if shared else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: _FIRST.index(g) if (g := _group(item)) in _FIRST else len(_FIRST))
+
+
+# the longest groups, first: xdist hands out groups in collection order, so a long group
+# started last would leave the other worker idle at the end
+_FIRST = ("tests/notebooks/test_story.py", "spark-connect")
+
+
+def _group(item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    return marker.args[0] if marker and marker.args else item.nodeid.split("::")[0]
+
+
+@pytest.fixture(scope="session")
+def spark_connect(tmp_path_factory):
+    """One real local Spark Connect server for the session (a free loopback port, never
+    15002), with its pid file, logs and warehouse under a temporary folder; stopped by pid.
+
+    Clients run in subprocesses (``tests.spark_connect.run_client``), each with its own
+    ``MDK_HOME``, so no test reads another's tables. ``tests/unit/test_spark.py`` starts and
+    stops a server of its own to prove the lifecycle.
+    """
+    from tests.spark_connect import start_connect_server
+
+    server = start_connect_server(tmp_path_factory.mktemp("connect"), timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 _SPARK_ENV = ("MDK_HOME", "MDK_SPARK_REMOTE", "SPARK_REMOTE", "MDK_SPARK_MASTER", "MDK_TARGET")

@@ -1,7 +1,7 @@
 """recipes.monitoring under Spark Connect gives what the classic session gives.
 
-The client runs in a subprocess (this process holds the classic session) against a local
-Spark Connect server on a free port, stopped afterwards; both read the same payload table.
+The client runs in a subprocess (this process holds the classic session) against the session's
+local Spark Connect server (tests/conftest.py); both read the same payload table.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from recipes.monitoring import (
     unpack_inference_table,
 )
 from tests.monitoring.payloads import T0, records_row, row, split_row, write
-from tests.spark_connect import connect_server, pid_alive, run_client
+from tests.spark_connect import run_client
 
 TABLE = "main.mdk.ep_payload"
 CLIENT = textwrap.dedent(
@@ -63,13 +63,10 @@ def _payload():
 
 
 @pytest.mark.spark
-def test_connect_and_classic_give_the_same_metrics(tmp_path, mdk_home, spark):
+def test_connect_and_classic_give_the_same_metrics(spark_connect, mdk_home, spark):
     _payload()
-    with connect_server(tmp_path / "connect", timeout=120) as server:
-        pid = server.pid
-        got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": server.url, "MDK_HOME": str(mdk_home)},
-                         timeout=400)  # fmt: skip
-    assert pid is not None and not pid_alive(pid)
+    got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url,
+                                  "MDK_HOME": str(mdk_home)}, timeout=400)  # fmt: skip
     assert got["kind"] == "connect" and got["rows"] == 400
     df = unpack_inference_table(TABLE, spark=spark)
     cols = [*data.FEATURES, "prediction"]

@@ -32,17 +32,20 @@ def tracking_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def serving_home(tracking_server, tmp_path_factory):
+def serving_home(tracking_server, spark_connect, tmp_path_factory):
     """An MDK_HOME whose serving endpoint, started by this session, reads ``tracking_server``.
 
-    The serve and A/B notebooks run with this MDK_HOME, so they find the endpoint, its token
-    and its inference tables. It is stopped by pid at the end of the session.
+    The serve, A/B and monitor notebooks run with this MDK_HOME, so they find the endpoint,
+    its token and its inference tables. Its monitor refresh jobs use the session's Spark
+    Connect server, so none starts a JVM of its own. It is stopped by pid at the end.
     """
     from recipes import stack
     from recipes.target import scoped_env
 
     home = tmp_path_factory.mktemp("serving-home")
-    with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server):
+    with scoped_env(
+        MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server, MDK_SPARK_REMOTE=spark_connect.url
+    ):
         stack.start("serving", home=home)
     try:
         yield home
@@ -55,6 +58,15 @@ def served(serving_home, monkeypatch):
     """Run this test's notebooks against the session's serving endpoint (its MDK_HOME)."""
     monkeypatch.setenv("MDK_HOME", str(serving_home))
     return serving_home
+
+
+@pytest.fixture
+def connect_kernel(spark_connect, monkeypatch):
+    """Kernels started by this test reach Spark through the session's Spark Connect server
+    (``MDK_SPARK_REMOTE``), so the notebook's Spark cells run under Connect and no kernel
+    starts a JVM. The in-order story (test_story.py) keeps the classic session a user gets."""
+    monkeypatch.setenv("MDK_SPARK_REMOTE", spark_connect.url)
+    return spark_connect.url
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ from tests.notebooks.nbtools import png_outputs
 @pytest.mark.spark
 # @champion, the default, runs in test_story.py
 @pytest.mark.parametrize("ref, n_rows", [("/2", 1500)])
-def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, model_name, mdk_home,
+def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, connect_kernel,
+                                                            model_name, mdk_home,
                                                             ref, n_rows):  # fmt: skip
     schema = f"nb_{uuid.uuid4().hex[:8]}"
     output = f"main.{schema}.churn_scores"

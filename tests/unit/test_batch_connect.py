@@ -1,4 +1,4 @@
-"""score_table once more, against a real local Spark Connect server on a free port.
+"""score_table once more, against the session's real local Spark Connect server (tests/conftest.py).
 
 The client runs in a subprocess: pyspark cannot hold this suite's classic session and a
 Connect session in one process.
@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from tests.spark_connect import FORBIDDEN_PORT, connect_server, pid_alive, run_client
+from tests.spark_connect import FORBIDDEN_PORT, run_client
 
 _CLIENT = textwrap.dedent(
     """
@@ -49,14 +49,11 @@ _CLIENT = textwrap.dedent(
 
 @pytest.mark.spark
 @pytest.mark.timeout(300)
-def test_score_table_over_spark_connect(tmp_path, trained, mdk_home):
-    with connect_server(tmp_path / "connect", timeout=120) as server:
-        assert server.port != FORBIDDEN_PORT
-        result = run_client(
-            _CLIENT, env={"MDK_SPARK_REMOTE": server.url, "MDK_HOME": str(mdk_home)}, timeout=200
-        )
-        pid = server.pid
-    assert not pid_alive(pid)
+def test_score_table_over_spark_connect(spark_connect, trained, mdk_home):
+    assert spark_connect.port != FORBIDDEN_PORT
+    result = run_client(
+        _CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url, "MDK_HOME": str(mdk_home)}, timeout=200
+    )
     assert result["kind"] == "connect"
     assert result["rows"] == result["table_rows"] == 300
     assert result["version"] == 2

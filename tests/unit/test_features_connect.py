@@ -1,7 +1,7 @@
 """recipes.features under Spark Connect: create_table → training set → log_model → score_batch.
 
-The client runs in a subprocess (this process may hold the classic session) against a local
-Spark Connect server on a free port (never 15002), stopped afterwards.
+The client runs in a subprocess (this process may hold the classic session) against the session's
+local Spark Connect server (tests/conftest.py), on a free port (never 15002).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from tests.spark_connect import connect_server, pid_alive, run_client
+from tests.spark_connect import run_client
 
 CLIENT = textwrap.dedent(
     """
@@ -55,18 +55,16 @@ CLIENT = textwrap.dedent(
 
 
 @pytest.mark.spark
-def test_score_batch_under_spark_connect(tmp_path, mdk_home):
-    with connect_server(tmp_path / "connect", timeout=120) as server:
-        pid = server.pid
-        result = run_client(
-            CLIENT,
-            env={
-                "MDK_SPARK_REMOTE": server.url,
-                "MDK_HOME": str(mdk_home),
-                "MLFLOW_TRACKING_URI": f"sqlite:///{mdk_home / 'mlflow.db'}",
-            },
-            timeout=400,
-        )
+def test_score_batch_under_spark_connect(spark_connect, mdk_home):
+    result = run_client(
+        CLIENT,
+        env={
+            "MDK_SPARK_REMOTE": spark_connect.url,
+            "MDK_HOME": str(mdk_home),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{mdk_home / 'mlflow.db'}",
+        },
+        timeout=400,
+    )
     assert result == {
         "kind": "connect",
         "columns": ["customer_id", "total_purchases", "avg_session_duration",
@@ -75,4 +73,3 @@ def test_score_batch_under_spark_connect(tmp_path, mdk_home):
         "same": True,
         "features_equal": True,
     }  # fmt: skip
-    assert pid is not None and not pid_alive(pid)

@@ -136,10 +136,9 @@ _CONNECT_CLIENT = textwrap.dedent(
 )
 
 
-def test_spark_connect_writes_through_the_kit(tmp_path, mdk_home):
-    from tests.spark_connect import connect_server, run_client
+def test_spark_connect_writes_through_the_kit(spark_connect, mdk_home):
+    from tests.spark_connect import run_client
 
-    with connect_server(tmp_path / "connect") as server:
-        out = run_client(_CONNECT_CLIENT, env={"MDK_SPARK_REMOTE": server.url})
+    out = run_client(_CONNECT_CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url})
     assert out == {"kind": "connect", "failed": True, "n": [1] * 6, "rows": 6, "written": 6}
     assert tables.read_table("main.x.y")["id"].tolist() == list(range(6))
