@@ -7,7 +7,7 @@ comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 NBVAL_HOME := $(or $(MDK_HOME),.mdk)/nbval
 
-.PHONY: setup demo check test test-unit test-golden lab golden lint clean distclean
+.PHONY: setup setup-databricks demo check test test-unit test-golden lab golden lint clean distclean
 
 setup: $(STAMP)  ## create .venv and install the kit with local Spark and the test tools
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -e ".[$(EXTRAS)]"
 	touch $@
+
+# Databricks Connect bundles its own pyspark, so it gets a venv of its own (never beside `local`).
+setup-databricks:  ## create .venv-dbx with databricks-connect (target=databricks) and the test tools
+	$(MAKE) --no-print-directory setup VENV=.venv-dbx EXTRAS=databricks,dev
 
 demo: setup  ## run every notebook on the embedded local default; outputs in .mdk/runs/<time>/
 	$(BIN)/mdk run
@@ -55,4 +59,4 @@ clean:  ## remove local state (MLflow store, runs, warehouse) but keep the venv
 	rm -rf .mdk .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log
 
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) .venv-dbx *.egg-info

@@ -93,8 +93,12 @@ def resolve(target: str | None = None) -> Target:
     return Target(name, home, tracking, registry, artifacts)
 
 
-def databricks_config(retry_timeout_seconds: int = 30):
+def databricks_config(retry_timeout_seconds: int = 30, **options):
     """The Databricks SDK's unified auth config, or one line saying how to provide it.
+
+    Args:
+        retry_timeout_seconds: how long the SDK retries a failing call (its default is 300 s).
+        **options: further ``Config`` attributes, e.g. ``http_timeout_seconds``.
 
     Raises:
         KitError: when no host and credentials are configured (env or ``~/.databrickscfg``).
@@ -104,7 +108,7 @@ def databricks_config(retry_timeout_seconds: int = 30):
     except ImportError:  # pragma: no cover - databricks-sdk is a core dependency
         raise KitError('databricks-sdk is missing: pip install -e ".[databricks]".') from None
     try:
-        return Config(retry_timeout_seconds=retry_timeout_seconds)
+        return Config(retry_timeout_seconds=retry_timeout_seconds, **options)
     except ValueError as exc:
         raise KitError(
             "No Databricks credentials for target 'databricks': set DATABRICKS_HOST and "

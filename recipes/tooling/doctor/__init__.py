@@ -2,7 +2,8 @@
 
 Each check is a small function returning a :class:`Check`; the inputs that differ
 between machines (versions, installed packages, command output) are parameters, so the
-logic is testable without changing the machine.
+logic is testable without changing the machine. This module holds the machine checks;
+:mod:`recipes.tooling.doctor.databricks` holds databricks-connect's and the workspace's.
 """
 
 from __future__ import annotations
@@ -13,41 +14,14 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from recipes.java import MIN_JAVA, java_executable, java_home_hint, java_version
+from recipes.tooling.doctor.check import Check, installed_version
+from recipes.tooling.doctor.databricks import run_databricks_checks
 
 PYTHON = (3, 12)
 MLFLOW_RANGE = (">=3.17", "<3.18")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One doctor result.
-
-    Attributes:
-        name: what was checked.
-        ok: whether it passed.
-        required: whether a failure stops the kit from working (else informational).
-        detail: what was found.
-        fix: the command or step that fixes a failure (empty when ok).
-    """
-
-    name: str
-    ok: bool
-    required: bool
-    detail: str
-    fix: str = ""
-
-
-def installed_version(dist: str) -> str | None:
-    """The installed version of a distribution, or None."""
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def check_python(version: tuple[int, ...] | None = None) -> Check:
@@ -163,6 +137,7 @@ def run_checks() -> list[Check]:
         check_mlflow(),
         check_tracking(),
         *check_stack(),
+        *run_databricks_checks(),
     ]
 
 
