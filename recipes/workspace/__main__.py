@@ -1,0 +1,28 @@
+"""``python -m recipes.workspace``: the workspace double in the foreground.
+
+Example::
+
+    python -m recipes.workspace --tracking-url http://127.0.0.1:5000 --port 8800
+    export DATABRICKS_HOST=http://127.0.0.1:8800 DATABRICKS_TOKEN=$(cat $MDK_HOME/serving/token)
+"""
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from recipes.auth import token
+from recipes.target import mdk_home
+from recipes.workspace.app import create_app
+
+parser = argparse.ArgumentParser(prog="python -m recipes.workspace")
+parser.add_argument("--tracking-url", required=True, help="a running `mlflow server`")
+parser.add_argument("--home", type=Path, default=None, help="state folder (default: MDK_HOME)")
+parser.add_argument("--host", default="127.0.0.1")
+parser.add_argument("--port", type=int, default=8800)
+args = parser.parse_args()
+home = (args.home or mdk_home()).resolve()
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+app = create_app(home, args.tracking_url, token=token(home))
+uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level="warning", access_log=False)

@@ -1,0 +1,109 @@
+"""A real ``mlflow server`` and the workspace double in front of it, once per test module.
+
+The double runs in a thread of the test process (uvicorn on a free 127.0.0.1 port), so a
+test reads its request log directly. MLflow's real clients reach it through the environment
+only: ``DATABRICKS_HOST``/``DATABRICKS_TOKEN``, tracking ``databricks``, registry
+``databricks-uc``, and ``DATABRICKS_CONFIG_FILE`` pointing at an empty file under the test's
+tmp folder, so ``~/.databrickscfg`` is never read. Both servers are stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TOKEN = "dapi-local-double-test"
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class Double:
+    """The running double: its URL, state folder and ASGI app (``app.entries`` is the log)."""
+
+    url: str
+    home: Path
+    app: object
+    tracking_url: str
+
+    def mark(self) -> int:
+        """The request log's length now: pass it to :meth:`calls_since`."""
+        return len(self.app.entries)
+
+    def calls_since(self, mark: int) -> list[tuple[str, str, int]]:
+        """``(method, path, status)`` of every request after ``mark``, metadata probes left out."""
+        return [
+            (e["method"], e["path"], e["status"])
+            for e in self.app.entries[mark:]
+            if e["path"] != "/.well-known/databricks-config"
+        ]
+
+
+def databricks_env(monkeypatch: pytest.MonkeyPatch, url: str, config_file: Path) -> None:
+    """Point MLflow's Databricks clients (and the databricks-sdk) at the double, env only."""
+    from recipes.target import reset_mlflow_uris
+
+    for key in list(os.environ):
+        if key.startswith("DATABRICKS_") or key.startswith("MLFLOW_USE_DATABRICKS_SDK"):
+            monkeypatch.delenv(key)
+    config_file.write_text("")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config_file))
+    monkeypatch.setenv("DATABRICKS_HOST", url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "databricks")
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "databricks-uc")
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    reset_mlflow_uris()  # a URI set in-process by an earlier test would win over the env
+    # reset_mlflow_uris drops MLFLOW_REGISTRY_URI from the environment: set it again
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "databricks-uc")
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory):
+    """The URL of a live ``mlflow server`` (sqlite, one worker), stopped by pid at the end."""
+    from recipes import stack
+
+    home = tmp_path_factory.mktemp("uc-mlflow")
+    service = stack.start_mlflow_server(home=home)
+    try:
+        yield service.url
+    finally:
+        stack.stop("mlflow", home=home)
+
+
+@pytest.fixture(scope="module")
+def double(tracking_server, tmp_path_factory):
+    """The workspace double over its own home, forwarding tracking to ``tracking_server``."""
+    import uvicorn
+
+    from recipes.stack import free_port
+    from recipes.workspace.app import create_app
+
+    home = tmp_path_factory.mktemp("uc-double")
+    app = create_app(home, tracking_server, token=TOKEN)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="workspace-double", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the workspace double did not start on port {port}")
+        time.sleep(0.05)
+    try:
+        yield Double(f"http://127.0.0.1:{port}", home, app, tracking_server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def uc(double, mdk_home, monkeypatch, tmp_path):
+    """This test's environment: MLflow's Databricks clients on the double."""
+    databricks_env(monkeypatch, double.url, tmp_path / "databrickscfg")
+    return double
