@@ -91,27 +91,31 @@ _SPARK_FIXTURES = {"spark", "spark_run", "connect_server", "spark_connect"}
 _SERVER_FIXTURES = {"server", "tracking_server", "serving_home", "served"}
 
 
-@pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """Mark what needs a JVM (``spark``) or a server process (``server``) by the fixtures a
     test uses and where it lives, so ``make check`` (``-m "not spark and not notebook and
-    not server"``) never starts one.
+    not server"``) never starts one. (This runs as each test is collected, before ``-m``
+    selects.)
 
     Also give every test an ``xdist_group`` for ``--dist loadgroup``: the tests that share
     the session's Spark Connect server and serving endpoint run on one worker (so one JVM
     and one endpoint serve them all); every other test goes with its file, so module-scoped
-    servers start once. The longest groups are put first (a stable sort keeps the rest).
+    servers start once.
     """
-    for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        if names & _SPARK_FIXTURES:
-            item.add_marker(pytest.mark.spark)
-        if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(pytest.mark.server)
-        if not item.get_closest_marker("xdist_group"):
-            shared = names & {"spark_connect", "serving_home"}
-            group = "spark-connect" if shared else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
+    names = set(getattr(item, "fixturenames", ()))
+    if names & _SPARK_FIXTURES:
+        item.add_marker(pytest.mark.spark)
+    if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
+        item.add_marker(pytest.mark.server)
+    if not item.get_closest_marker("xdist_group"):
+        shared = names & {"spark_connect", "serving_home"}
+        group = "spark-connect" if shared else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
+def pytest_collection_modifyitems(config, items):
+    """The longest groups first; a stable sort keeps every other test where it was."""
     items.sort(key=lambda item: _FIRST.index(g) if (g := _group(item)) in _FIRST else len(_FIRST))
 
 

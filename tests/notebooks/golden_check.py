@@ -9,6 +9,7 @@ notebook a second time.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from pathlib import Path
 
@@ -86,7 +87,9 @@ def differences(committed: Path, executed) -> list[str]:
     report; ``[]`` when all agree. ``executed`` is a path or a notebook node."""
     patterns = dict(get_sanitize_patterns(SANITIZE.read_text()))
     ref = checked_cells(nbformat.read(committed, as_version=4))
-    if not isinstance(executed, nbformat.NotebookNode):
+    if isinstance(executed, nbformat.NotebookNode):
+        executed = copy.deepcopy(executed)  # nbval's coalesce_streams merges in place
+    else:
         executed = nbformat.read(executed, as_version=4)
     test = checked_cells(executed)
     if [c.source for c in ref] != [c.source for c in test]:
