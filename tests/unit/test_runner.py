@@ -145,16 +145,24 @@ def test_run_notebooks_defaults_to_mdk_home_runs(mdk_home):
     assert second.output.parent != first.output.parent and second.output.exists()
 
 
-def test_kernel_talks_over_ipc_and_leaves_no_sockets(mdk_home, capfd):
-    import glob
+def test_kernel_talks_over_ipc_and_leaves_no_sockets(mdk_home, capfd, monkeypatch):
+    import shutil
     import tempfile
 
-    before = set(glob.glob(f"{tempfile.gettempdir()}/mdk-kernel-*"))
-    (result,) = runner.run_notebooks([TYPED], {"name": "ipc"})
-    assert result.status == "ok"
-    assert "without encryption" not in capfd.readouterr().err  # ipykernel's TCP warning
-    assert runner.ipc_kernel_manager()().transport == "ipc"
-    assert set(glob.glob(f"{tempfile.gettempdir()}/mdk-kernel-*")) == before
+    # a private temp folder (short: a socket path has a ~107 byte limit), so kernels that
+    # other tests or workers start at the same time cannot show up here
+    private = Path(tempfile.mkdtemp(prefix="mdk-ipc-"))
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(tempfile, "tempdir", str(private))
+            manager = runner.ipc_kernel_manager()()
+            assert manager.transport == "ipc" and manager.ip.startswith(str(private))
+            (result,) = runner.run_notebooks([TYPED], {"name": "ipc"})
+        assert result.status == "ok"
+        assert "without encryption" not in capfd.readouterr().err  # ipykernel's TCP warning
+        assert list(private.glob("mdk-kernel-*")) == []
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def test_run_notebooks_checks_parameters_before_running_any(tmp_path):
