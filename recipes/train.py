@@ -119,6 +119,23 @@ def signature():
     )
 
 
+# what loading the churn models imports: the packages MLflow's requirement inference finds
+REQUIRED = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+
+
+def requirements() -> list[str]:
+    """The models' pip requirements, pinned to this environment's versions.
+
+    ``log_model`` without ``pip_requirements`` infers them by loading the model in a
+    subprocess and recording what it imports: about 5-10 s per model here, and the list
+    picks up whatever else that process happened to import (pytest, rich, psutil). The
+    notebooks keep the learner's plain ``log_model`` call; the kit's own logging uses this.
+    """
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in REQUIRED]
+
+
 def train_and_log(
     n_rows: int = 5000,
     seed: int = 0,
@@ -165,6 +182,7 @@ def train_and_log(
             signature=signature(),
             input_example=test[list(FEATURES)].head(2),
             skops_trusted_types=trusted_types(model) or None,
+            pip_requirements=requirements(),
             registered_model_name=registered_model_name,
         )
     version = info.registered_model_version

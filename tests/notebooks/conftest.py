@@ -19,11 +19,15 @@ from tests.notebooks.nbtools import NOTEBOOKS, noise
 
 
 @pytest.fixture(scope="session")
-def tracking_server(tmp_path_factory):
-    """The URL of a live ``mlflow server`` this session starts (and stops by pid)."""
+def tracking_server(tmp_path_factory, empty_store):
+    """The URL of a live ``mlflow server`` this session starts (and stops by pid), on a copy
+    of the session's already migrated empty store."""
+    import shutil
+
     from recipes import stack
 
     home = tmp_path_factory.mktemp("server-home")
+    shutil.copy(empty_store, home / "mlflow.db")
     service = stack.start_mlflow_server(home=home)
     try:
         yield service.url

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 from recipes.data import FEATURES, LABEL, make_churn, seed_record
 from recipes.errors import ParameterError
-from recipes.train import fit, train_and_log
+from recipes.train import REQUIRED, fit, requirements, train_and_log
 
 MODEL_URI = "models:/churn-predictor/2"  # the challenger (trees) in the shared `trained` store
 
@@ -223,3 +224,21 @@ def test_the_challenger_is_logged_with_its_trusted_tree_type_and_loads(mlflow_lo
 def test_fit_learns(small):
     model = fit(small, C=1.0)
     assert set(model.predict(small[list(FEATURES)])) == {0, 1}
+
+
+# what the inference finds only because this is a pytest process, not because a model needs it
+_TEST_PROCESS_IMPORTS = {"pytest", "rich", "psutil", "pluggy", "iniconfig", "packaging"}
+
+
+def test_the_pinned_requirements_are_what_inference_finds_without_the_test_tooling(mlflow_local):
+    from mlflow.utils.requirements_utils import _infer_requirements
+    from packaging.requirements import Requirement
+
+    result = train_and_log(400, seed=3, kind="challenger")
+    logged = mlflow.pyfunc.get_model_dependencies(result.logged_model_uri)
+    assert Path(logged).read_text().split() == requirements()
+    inferred = {
+        Requirement(r).name for r in _infer_requirements(result.logged_model_uri, "sklearn")
+    }
+    assert (inferred | {"mlflow"}) - _TEST_PROCESS_IMPORTS == set(REQUIRED)  # log_model adds mlflow
+    assert all(r.count("==") == 1 for r in requirements())  # pinned to this environment
