@@ -265,21 +265,21 @@ def test_traffic_follows_the_split_and_names_the_served_entity(server, seed):
     assert 150 <= counts["champion"] <= 199, counts  # 90 % of 200, far beyond 5 sigma
 
 
-def test_per_entity_route_reaches_that_entity(server, seed, pyfunc_models):
+def test_per_entity_route_reaches_that_entity(server, main, pyfunc_models):
     for served, version in (("challenger", 2), ("champion", 1)):
-        resp = server.invoke(SEED, {"dataframe_records": ROWS}, served=served)
+        resp = server.invoke(main, {"dataframe_records": ROWS}, served=served)
         assert resp.status_code == 200, resp.text
         assert resp.headers["served-model-name"] == served
         assert resp.json()["predictions"] == _expected(pyfunc_models[version], ROWS)
 
 
-def test_logs_return_the_worker_log(server, seed):
+def test_logs_return_the_worker_log(server, main):
     w = server.client()
-    logs = w.serving_endpoints.logs(SEED, "challenger").logs
-    pid = server.endpoint(SEED)["config"]["served_entities"][1]["mdk"]["worker_pid"]
+    logs = w.serving_endpoints.logs(main, "challenger").logs
+    pid = server.endpoint(main)["config"]["served_entities"][1]["mdk"]["worker_pid"]
     assert f"worker pid {pid} loading models:/{MODEL}/2" in logs
     assert "ready in" in logs and "fast_path=True" in logs
-    raw = server.api("GET", f"/{SEED}/served-models/champion/logs")
+    raw = server.api("GET", f"/{main}/served-models/champion/logs")
     assert raw.status_code == 200 and f"models:/{MODEL}/1" in raw.json()["logs"]
 
 
