@@ -116,41 +116,21 @@ def pytest_itemcollected(item):
     not server"``) never starts one. (This runs as each test is collected, before ``-m``
     selects.)
 
-    Also give every test an ``xdist_group`` for ``--dist loadgroup``: the tests that share
-    the session's Spark Connect server and serving endpoint run on one worker (so one JVM
-    and one endpoint serve them all); every other test goes with its file, so module-scoped
-    servers start once.
+    ``make test`` distributes whole files (``--dist loadfile``). ``--dist loadgroup`` would
+    let the tests that share the session's Spark Connect server and serving endpoint run on
+    one worker, but with pytest 9.2 and pytest-xdist 3.8 it groups nothing: xdist tags a
+    grouped test by rewriting ``item._nodeid``, which pytest 9 no longer reads (``Node._id``).
     """
     names = set(getattr(item, "fixturenames", ()))
     if names & _SPARK_FIXTURES:
         item.add_marker(pytest.mark.spark)
     if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
         item.add_marker(pytest.mark.server)
-    if not item.get_closest_marker("xdist_group"):
-        shared = names & {"spark_connect", "serving_home"}
-        group = "spark-connect" if shared else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
-@pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
-def pytest_collection_modifyitems(config, items):
-    """The longest groups first; a stable sort keeps every other test where it was."""
-    items.sort(key=lambda item: _FIRST.index(g) if (g := _group(item)) in _FIRST else len(_FIRST))
-
-
-# the longest groups, first: xdist hands out groups in collection order, so a long group
-# started last would leave the other worker idle at the end
-_FIRST = ("tests/notebooks/test_story.py", "spark-connect")
-
-
-def _group(item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    return marker.args[0] if marker and marker.args else item.nodeid.split("::")[0]
 
 
 @pytest.fixture(scope="session")
 def spark_connect(tmp_path_factory):
-    """One real local Spark Connect server for the session (a free loopback port, never
+    """One real local Spark Connect server per test session, so per xdist worker (a free loopback port, never
     15002), with its pid file, logs and warehouse under a temporary folder; stopped by pid.
 
     Clients run in subprocesses (``tests.spark_connect.run_client``), each with its own

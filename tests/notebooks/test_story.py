@@ -25,7 +25,8 @@ from recipes.serving import traffic
 from tests.notebooks import golden_check
 from tests.notebooks.nbtools import NOTEBOOKS, golden_texts, noise, outputs_text, png_outputs
 
-pytestmark = [pytest.mark.notebook, pytest.mark.spark]
+# the six notebooks run in the first test's setup: 4-5 min on 2 cores, more on a loaded machine
+pytestmark = [pytest.mark.notebook, pytest.mark.spark, pytest.mark.timeout(1800)]
 
 MODEL = "churn-predictor"
 SERVE_ENDPOINT = "churn-predictor-endpoint"
