@@ -31,7 +31,7 @@ check: setup  ## the inner loop: unit tests with no JVM, no servers and no kerne
 test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
 test-unit: setup
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile -p no:randomly
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:randomly
 
 # make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
 # tests/notebooks/test_story.py with nbval's comparison. This target runs nbval itself:

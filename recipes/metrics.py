@@ -1,8 +1,11 @@
-"""Classification metrics, pure: no kit imports, so the trainer, the gate and tests share them."""
+"""Classification metrics, pure: no kit imports but threads, so the trainer, the gate and tests
+share them."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from recipes.threads import one_thread
 
 
 def classification_metrics(y_true, y_pred, y_score=None) -> dict[str, float]:
@@ -22,5 +25,7 @@ def classification_metrics(y_true, y_pred, y_score=None) -> dict[str, float]:
 
 def score_model(model, X, y) -> dict[str, float]:
     """Held-out metrics of an sklearn-like ``model`` on features ``X`` and labels ``y``."""
-    proba = model.predict_proba(X)[:, 1] if hasattr(model, "predict_proba") else None
-    return classification_metrics(y, model.predict(X), proba)
+    with one_thread():
+        proba = model.predict_proba(X)[:, 1] if hasattr(model, "predict_proba") else None
+        pred = model.predict(X)
+    return classification_metrics(y, pred, proba)

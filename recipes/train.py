@@ -25,6 +25,7 @@ from recipes.data import FEATURES, LABEL, make_churn, split
 from recipes.errors import ParameterError
 from recipes.metrics import score_model
 from recipes.registry.models import check_model_name
+from recipes.threads import one_thread
 
 MAIN_METRIC = "roc_auc"
 KINDS = ("baseline", "challenger")
@@ -88,7 +89,8 @@ def fit(train: pd.DataFrame, *, kind: str = "baseline", C: float = 1.0, seed: in
         model = HistGradientBoostingClassifier(
             max_iter=200, learning_rate=0.1, max_depth=3, random_state=seed
         )
-    return model.fit(train[list(FEATURES)].astype("float64"), train[LABEL])
+    with one_thread():
+        return model.fit(train[list(FEATURES)].astype("float64"), train[LABEL])
 
 
 def trusted_types(model) -> list[str]:

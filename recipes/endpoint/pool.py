@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recipes.endpoint import protocol
+from recipes.threads import ONE_THREAD_ENV
 
 WARM_TIMEOUT = 120.0
 
@@ -58,7 +59,7 @@ class WorkerPool:
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "recipes.endpoint.worker", "--fd", str(theirs.fileno()),
                     stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                    pass_fds=(theirs.fileno(),), env={**os.environ, **self.env},
+                    pass_fds=(theirs.fileno(),), env={**ONE_THREAD_ENV, **os.environ, **self.env},
                 )  # fmt: skip
         except BaseException:
             ours.close()

@@ -10,6 +10,7 @@ from recipes.data import FEATURES, LABEL, make_churn
 from recipes.errors import NotFoundError, ParameterError
 from recipes.metrics import classification_metrics, score_model
 from recipes.registry.uris import model_uri, resolve
+from recipes.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ def _score_version(name: str, version: int, data: pd.DataFrame, metric: str) -> 
         X = data[list(FEATURES)].astype("float64")
         scores = score_model(mlflow.sklearn.load_model(uri), X, data[LABEL])
     else:
-        pred = mlflow.pyfunc.load_model(uri).predict(data[list(FEATURES)])
+        with one_thread():
+            pred = mlflow.pyfunc.load_model(uri).predict(data[list(FEATURES)])
         scores = classification_metrics(data[LABEL], pred, pred)
     if metric not in scores:
         raise ParameterError(f"Unknown metric {metric!r}: use one of {', '.join(scores)}.")

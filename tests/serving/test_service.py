@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psutil
 import requests
 from typer.testing import CliRunner
@@ -10,7 +12,8 @@ from recipes import auth, stack
 from recipes.tooling.cli import app
 
 
-def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home):
+def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     svc = stack.start("serving")
     try:
         assert svc.url.startswith("http://127.0.0.1:")
@@ -24,13 +27,26 @@ def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home):
         assert requests.get(svc.url + "/api/2.0/serving-endpoints", timeout=5).status_code == 401
         row = next(s for s in stack.status() if s.name == "serving")
         assert row.alive and row.healthy and row.pid == svc.pid
-        children = psutil.Process(svc.pid).children(recursive=True)  # the warm spare worker
+        # one request at a time per worker: one OpenMP thread unless the environment says else
+        workers = _workers(svc.pid)  # the warm spare worker
+        assert [w.environ().get("OMP_NUM_THREADS") for w in workers] == ["1"]
+        children = psutil.Process(svc.pid).children(recursive=True)
     finally:
         assert stack.stop("serving") == svc.pid
     assert not psutil.pid_exists(svc.pid) or psutil.Process(svc.pid).status() == "zombie"
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert stack.read_record("serving") is None
+
+
+def _workers(pid: int, timeout: float = 30.0) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c for c in psutil.Process(pid).children(recursive=True)
+                 if "recipes.endpoint.worker" in " ".join(c.cmdline())]  # fmt: skip
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def test_mdk_token_prints_the_token_file(mdk_home):
