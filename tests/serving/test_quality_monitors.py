@@ -256,3 +256,23 @@ def test_wait_for_refresh_raises_on_failure_and_timeout():
     answers = iter(["RUNNING"] * 1000)
     with pytest.raises(KitError, match="still RUNNING after 0 s"):
         wait_for_refresh(w, "main.s.t", 7, timeout=0.05, poll=0.01)
+
+
+@pytest.mark.parametrize(
+    ("remote", "kept"),
+    [
+        ("sc://127.0.0.1:15002", True),
+        ("sc://localhost:15002/;user_id=mdk", True),
+        ("sc://adb-123.azuredatabricks.net:443/;token=dapi", False),
+        ("sc://127.0.0.1.example.com:15002", False),
+        ("", False),
+    ],
+)
+def test_a_refresh_job_keeps_only_a_spark_connect_server_on_this_machine(remote, kept, tmp_path):
+    from recipes.endpoint.monitors.manager import job_env
+
+    env = job_env({"MDK_SPARK_REMOTE": remote, "SPARK_REMOTE": remote, "PATH": "/bin"}, tmp_path)
+    assert env.get("MDK_SPARK_REMOTE") == (remote if kept else None)
+    assert "SPARK_REMOTE" not in env  # a workspace's session never reaches the local job
+    assert env["MDK_HOME"] == str(tmp_path) and env["MDK_TARGET"] == "local"
+    assert env["PATH"] == "/bin"

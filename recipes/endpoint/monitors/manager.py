@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from recipes.endpoint.monitors.checks import check_monitor, now_ms, public, read, write
@@ -21,7 +23,21 @@ ACTIVE = ("PENDING", "RUNNING")
 LIST_LIMIT = 25  # list_refreshes: the most recent 25, newest first (as documented)
 STOP_SECONDS = 10.0
 _JOB = "import sys; from recipes.monitoring.refresh import main; sys.exit(main(sys.argv[1:]))"
-_SCRUB = ("SPARK_REMOTE", "MDK_SPARK_REMOTE")  # the job's session is classic local Spark
+_SCRUB = ("SPARK_REMOTE", "MDK_SPARK_REMOTE")
+_LOOPBACK = re.compile(r"^sc://(127\.0\.0\.1|localhost|\[::1\]):\d+(/.*)?$")
+
+
+def job_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The refresh job's environment: local Spark always. A Spark Connect server on this
+    machine (``MDK_SPARK_REMOTE=sc://127.0.0.1:<port>``, as ``make test`` starts one) is kept,
+    so a refresh does not start a JVM of its own; any other remote (a workspace) is dropped
+    and the job starts classic local Spark."""
+    env = {k: v for k, v in environ.items() if k not in _SCRUB}
+    remote = environ.get("MDK_SPARK_REMOTE", "")
+    if _LOOPBACK.match(remote):
+        env["MDK_SPARK_REMOTE"] = remote
+    env.update(MDK_HOME=str(home), MDK_TARGET="local")
+    return env
 
 
 class Monitors:
@@ -145,8 +161,7 @@ class Monitors:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"monitor-{table}.log"
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
-        env.update(MDK_HOME=str(self.home), MDK_TARGET="local")
+        env = job_env(os.environ, self.home)
         cmd = [sys.executable, "-c", _JOB, "--home", str(self.home),
                "--monitor", str(self._monitor_path(table)),
                "--refreshes", str(self.dir / table / "refreshes")]  # fmt: skip
