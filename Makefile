@@ -25,8 +25,8 @@ setup-databricks:  ## create .venv-dbx with databricks-connect (target=databrick
 demo: setup  ## run every notebook on the embedded local default; outputs in .mdk/runs/<time>/
 	$(BIN)/mdk run
 
-check: setup  ## the inner loop: unit tests with no JVM, no servers and no kernels
-	$(BIN)/python -m pytest -n 2 -m "not spark and not notebook and not server" -p no:randomly
+check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels and none slow
+	$(BIN)/python -m pytest -n 2 -m "not spark and not notebook and not server and not slow" -p no:randomly
 
 test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 

@@ -136,6 +136,7 @@ def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic()
     assert set(fooled) > {"ok"}
 
 
+@pytest.mark.slow
 def test_the_notebooks_challenger_is_promoted_in_299_of_300_replays():
     """06's default: v1 baseline as champion, v2 challenger, 2,000 requests (half drifted),
     50/50. Replaying 300 seeded splits, the default thresholds promote the challenger in at

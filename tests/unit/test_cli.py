@@ -52,6 +52,7 @@ def test_run_with_a_bad_argument_is_one_error_line_and_exit_2(args, mdk_home):
     assert not (mdk_home / "runs").exists()
 
 
+@pytest.mark.notebook  # starts kernels
 def test_run_prints_progress_and_a_summary_and_exits_1_on_failure(tmp_path):
     result = runner.invoke(
         app, ["run", BROKEN, TYPED, "-p", "name", "cli", "--out", str(tmp_path / "out")]

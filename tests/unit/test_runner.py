@@ -109,6 +109,7 @@ def test_plan_gives_each_notebook_only_what_it_declares():
         runner.plan([TYPED, BROKEN], {"zz": 1})
 
 
+@pytest.mark.notebook  # starts kernels
 def test_run_notebooks_ok_and_failed_keep_going_and_write_summary(tmp_path, mdk_home):
     seen = []
     results = runner.run_notebooks(
@@ -136,6 +137,7 @@ def test_run_notebooks_ok_and_failed_keep_going_and_write_summary(tmp_path, mdk_
     assert summary["results"][0]["error"] == broken.error
 
 
+@pytest.mark.notebook  # starts kernels
 def test_run_notebooks_defaults_to_mdk_home_runs(mdk_home):
     (first,) = runner.run_notebooks([TYPED], {"name": "default"})
     (second,) = runner.run_notebooks([TYPED], {"name": "default"})
@@ -145,6 +147,7 @@ def test_run_notebooks_defaults_to_mdk_home_runs(mdk_home):
     assert second.output.parent != first.output.parent and second.output.exists()
 
 
+@pytest.mark.notebook  # starts kernels
 def test_kernel_talks_over_ipc_and_leaves_no_sockets(mdk_home, capfd, monkeypatch):
     import shutil
     import tempfile
@@ -174,6 +177,7 @@ def test_run_notebooks_checks_parameters_before_running_any(tmp_path):
 PICTURES = FIXTURES / "pictures.ipynb"
 
 
+@pytest.mark.notebook  # starts kernels
 def test_run_notebooks_saves_every_picture_as_a_png(mdk_home, monkeypatch):
     import matplotlib.image
     import nbformat
@@ -221,6 +225,7 @@ def test_save_pictures_without_pictures_or_notebook(tmp_path):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.notebook  # starts kernels
 def test_a_failed_run_records_no_pictures_of_its_own(tmp_path):
     (broken,) = runner.run_notebooks([BROKEN], {"reason": "x"}, out_dir=tmp_path / "run")
     assert broken.status == "failed" and broken.pictures == ()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import mlflow
 import pandas as pd
+import pytest
 from mlflow.tracking import MlflowClient
 
 from recipes import data, registry, train
 from recipes.target import use_target
 
 
+@pytest.mark.slow
 def test_seed_registry_snippets_as_written(mdk_home, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the embedded default: sqlite under MDK_HOME
     t = use_target()

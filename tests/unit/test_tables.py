@@ -468,6 +468,7 @@ print(tables.row_count(name))
 """
 
 
+@pytest.mark.slow
 def test_two_processes_write_at_once(mdk_home):
     import subprocess
     import sys

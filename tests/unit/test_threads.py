@@ -25,7 +25,7 @@ def test_one_thread_limits_openmp_inside_and_restores_it_after():
 def test_the_challenger_is_the_same_model_on_one_thread():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    frame = data.make_churn(2000, seed=3)
+    frame = data.make_churn(500, seed=3)
     X = frame[list(data.FEATURES)].astype("float64")
     pooled = HistGradientBoostingClassifier(max_iter=200, max_depth=3, random_state=0)
     pooled.fit(X, frame[data.LABEL])

@@ -230,6 +230,7 @@ def test_fit_learns(small):
 _TEST_PROCESS_IMPORTS = {"pytest", "rich", "psutil", "pluggy", "iniconfig", "packaging"}
 
 
+@pytest.mark.slow
 def test_the_pinned_requirements_are_what_inference_finds_without_the_test_tooling(mlflow_local):
     from mlflow.utils.requirements_utils import _infer_requirements
     from packaging.requirements import Requirement
