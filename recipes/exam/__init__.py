@@ -1,0 +1,49 @@
+"""Exam practice: the question bank, each option a runnable check, and the lab they run on.
+
+- :mod:`.questions`: the question model (``Question``, ``Option``, ``Outcome``) and how one
+  option is run;
+- :mod:`.bank`: the questions, split by topic (Q1–Q5 the study module's, Q6–Q16 the kit's);
+- :mod:`.runners`: the option checks, by topic;
+- :mod:`.lab`: the local stack the checks run on (registry, serving, Spark, the Unity
+  Catalog double), started on demand and stopped after;
+- :mod:`.scaling`: question 3's measurements and their 100M-row extrapolation;
+- :mod:`.practice`: a run of the selected questions; :mod:`.display` shows one;
+- :mod:`.plots`: the pictures.
+
+Practice runs on the local target only. Importing this package has no side effects.
+"""
+
+from recipes.exam.bank import BANK
+from recipes.exam.display import render, render_question, show
+from recipes.exam.lab import SMALL, Lab, Sizes, require_local
+from recipes.exam.practice import Practice
+from recipes.exam.questions import (
+    LETTERS,
+    Option,
+    Outcome,
+    Question,
+    QuestionRun,
+    find,
+    run_option,
+    select,
+)
+
+__all__ = [
+    "BANK",
+    "LETTERS",
+    "SMALL",
+    "Lab",
+    "Option",
+    "Outcome",
+    "Practice",
+    "Question",
+    "QuestionRun",
+    "Sizes",
+    "find",
+    "render",
+    "render_question",
+    "require_local",
+    "run_option",
+    "select",
+    "show",
+]

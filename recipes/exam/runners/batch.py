@@ -1,0 +1,383 @@
+"""Option checks for batch inference: 100M rows (Q3), ``spark_udf``'s result type (Q12),
+its ``env_manager`` (Q13) and what ``score_batch`` needs (Q14)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from recipes.exam import scaling
+from recipes.exam.questions import Outcome
+from recipes.exam.runners.serving import single
+
+FEATURE_TABLE = "main.exam.customers"
+
+
+def _one_line(exc: BaseException, limit: int = 260) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+# --------------------------------------------------------------------------- Q3
+
+
+def q3_scenario(lab) -> dict:
+    """The same generated rows scored four ways, and how each grows (once per lab)."""
+
+    def run() -> dict:
+        m = lab.registry()
+        spark = lab.spark()
+        _, conn = lab.serving()
+        endpoint = single(lab, "v1")
+        uri = f"models:/{m.name}/{m.v1}"
+        s = lab.sizes
+        measured = {
+            "C": scaling.measure_spark_udf(spark, uri, s.spark_rows, s.memory_rows),
+            "A": scaling.measure_driver_loop(spark, uri, s.loop_rows, s.memory_rows),
+            "B": scaling.measure_rest(spark, conn, endpoint, s.rest_rows, s.rest_batch, s.memory_rows),
+            "D": scaling.measure_csv_pandas(spark, uri, s.spark_rows, s.memory_rows,
+                                            lab.home / "q3-csv"),
+        }  # fmt: skip
+        assumptions = scaling.Assumptions()
+        extrapolation = scaling.extrapolate(measured, assumptions)
+        seconds = scaling.seconds_at(measured, assumptions)
+        return {"measured": measured, "rates": scaling.rates_table(measured),
+                "memory": scaling.memory_table(measured), "extrapolation": extrapolation,
+                "seconds_100m": seconds, "assumptions": assumptions}  # fmt: skip
+
+    return lab.once("q3", run)
+
+
+def q3_figure(lab):
+    from recipes.exam import plots
+
+    s = q3_scenario(lab)
+    return lab.once("q3:figure", lambda: plots.q3_scaling(s["measured"], s["extrapolation"],
+                                                           s["seconds_100m"]))  # fmt: skip
+
+
+def _q3(lab, letter: str, fits_fn, happened_fn) -> Outcome:
+    s = q3_scenario(lab)
+    m = s["measured"][letter]
+    row = s["extrapolation"].set_index("option").loc[letter]
+    ev = {"rows_per_s": m.rows_per_s, "rows": m.rows, "seconds": m.seconds, "where": m.where,
+          "memory_mb": m.memory_mb, "memory_slope": m.memory_slope(), **m.extra,
+          "time_100m": row["time"], "seconds_100m": s["seconds_100m"][letter],
+          "memory_100m": row["memory"]}  # fmt: skip
+    happened = (
+        f"{happened_fn(s, m)} At 100M rows: {row['time']}, memory {row['memory']} ({row['how']})."
+    )
+    tables = {
+        "A": (s["rates"], "rows per second on this machine, and where the work ran"),
+        "B": (s["memory"], "peak memory at two row counts, and its slope"),
+        "C": (s["extrapolation"], "at 100M rows, from the measured slopes; assumptions: "
+              + ", ".join(f"{k}={v:,}" for k, v in asdict(s["assumptions"]).items())),
+    }  # fmt: skip
+    table, title = tables.get(letter, (None, None))
+    return Outcome(happened, fits=fits_fn(s, ev), evidence=ev, table=table, table_title=title,
+                   figure=q3_figure(lab) if letter == "C" else None)  # fmt: skip
+
+
+def q3_a(lab) -> Outcome:
+    return _q3(
+        lab, "A",
+        lambda s, ev: False,
+        lambda s, m: (f"{m.rows} rows, one predict each, {m.rows_per_s:,.0f} rows/s, all in "
+                      f"{m.where}; the rows had to be collected to the driver first."),
+    )  # fmt: skip
+
+
+def q3_b(lab) -> Outcome:
+    return _q3(
+        lab, "B",
+        lambda s, ev: False,
+        lambda s, m: (f"{m.rows} rows in {m.extra['requests']} requests of {m.extra['batch']}: "
+                      f"{m.rows_per_s:,.0f} rows/s; every row crossed HTTP as "
+                      f"{m.extra['bytes_per_row']:.0f} bytes of JSON."),
+    )  # fmt: skip
+
+
+def q3_c(lab) -> Outcome:
+    def fits(s, ev):
+        fastest = min(s["seconds_100m"], key=s["seconds_100m"].get) == "C"
+        return ev["tasks"] >= 2 and ev["driver_pid"] not in ev["worker_pids"] and fastest
+
+    return _q3(
+        lab, "C", fits,
+        lambda s, m: (f"{m.rows} rows as a Spark job of {m.extra['tasks']} tasks in Python worker "
+                      f"process(es) {m.extra['worker_pids']}, not the driver (pid "
+                      f"{m.extra['driver_pid']}): {m.extra['rate_1_task']:,.0f} rows/s with one "
+                      f"task at a time, {m.extra['rate_2_tasks']:,.0f} with two "
+                      f"({m.extra['efficiency']:.0%} scale-out efficiency per added core); a "
+                      f"worker's peak memory stayed at {max(m.memory_mb.values()):,.0f} MB."),
+    )  # fmt: skip
+
+
+def q3_d(lab) -> Outcome:
+    def happened(s, m):
+        c = s["measured"]["C"]
+        local = m.rows / max(m.extra["local_seconds"], 1e-9)
+        beat = "beats" if local > c.rows_per_s else "trails"
+        return (
+            f"Export, read and one predict: {m.rows_per_s:,.0f} rows/s overall; its local "
+            f"pandas pass alone ({local:,.0f} rows/s) {beat} spark_udf here "
+            f"({c.rows_per_s:,.0f} rows/s), as a single laptop often does. But its memory "
+            f"grew {m.memory_slope():,.0f} bytes per row and the data left the platform as "
+            f"{m.extra['csv_bytes_per_row']:.0f} bytes of CSV per row."
+        )
+
+    return _q3(lab, "D", lambda s, ev: False, happened)
+
+
+# --------------------------------------------------------------------------- Q12 result_type
+
+
+def _unsigned_model():
+    """The same kind of model, fitted on a bare array and logged with no signature (so
+    ``spark_udf`` hands it unnamed columns, which it takes by position)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from recipes import data
+
+    df = data.make_churn(1000, seed=0)
+    x = df[list(data.FEATURES)].to_numpy("float64")
+    return LogisticRegression(max_iter=1000).fit(x, df[data.LABEL].to_numpy()), None
+
+
+def q12_scenario(lab) -> dict:
+    def run() -> dict:
+        import mlflow
+
+        from recipes.data import FEATURES, live_traffic
+
+        m = lab.registry()
+        spark = lab.spark()
+        signed = f"models:/{m.name}/{m.v1}"
+        unsigned = lab.run_model("unsigned", _unsigned_model)
+        df = spark.createDataFrame(live_traffic(4, seed=12)[list(FEATURES)])
+        out = {}
+        for key, uri, kwargs in [("signed, no result_type", signed, {}),
+                                 ("no signature, no result_type", unsigned, {}),
+                                 ('signed, result_type="double"', signed, {"result_type": "double"}),
+                                 ('signed, result_type="string"', signed, {"result_type": "string"})]:  # fmt: skip
+            udf = mlflow.pyfunc.spark_udf(spark, uri, env_manager="local", **kwargs)
+            scored = df.withColumn("prediction", udf(*FEATURES)).select("prediction")
+            out[key] = {"type": dict(scored.dtypes)["prediction"],
+                        "values": [r[0] for r in scored.collect()]}  # fmt: skip
+        return out
+
+    return lab.once("q12", run)
+
+
+def _q12(lab, fits_fn) -> Outcome:
+    s = q12_scenario(lab)
+    table = pd.DataFrame([{"call": k, "column type": v["type"], "values": v["values"]}
+                          for k, v in s.items()])  # fmt: skip
+    default = s["signed, no result_type"]["type"]
+    bare = s["no signature, no result_type"]["type"]
+    happened = (
+        f"With no result_type the column came out {default} for the model whose signature "
+        f"says long, and {bare} for the same model logged without a signature; "
+        "result_type turned it into exactly the type asked for."
+    )
+    ev = {k: v["type"] for k, v in s.items()}
+    return Outcome(happened, fits=fits_fn(ev), evidence=ev, table=table,
+                   code="mlflow.pyfunc.spark_udf(spark, model_uri)")  # fmt: skip
+
+
+def q12_a(lab) -> Outcome:
+    return _q12(lab, lambda ev: ev["signed, no result_type"] == "double")
+
+
+def q12_b(lab) -> Outcome:
+    return _q12(lab, lambda ev: ev["signed, no result_type"] == "bigint"
+                and ev["no signature, no result_type"] == "double")  # fmt: skip
+
+
+def q12_c(lab) -> Outcome:
+    return _q12(lab, lambda ev: ev["signed, no result_type"] == "string")
+
+
+def q12_d(lab) -> Outcome:
+    return _q12(lab, lambda ev: ev["signed, no result_type"].startswith("array"))
+
+
+# --------------------------------------------------------------------------- Q13 env_manager
+
+
+@contextlib.contextmanager
+def _output_to(path: Path):
+    """Send this process's file descriptors 1 and 2 to ``path`` inside the block: tools an
+    env manager runs (pyenv, conda, pip) write there directly, not through Python."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _env_attempt(lab, env_manager: str) -> dict:
+    def run() -> dict:
+        import time
+
+        import mlflow
+
+        from recipes.data import FEATURES, live_traffic
+
+        m = lab.registry()
+        spark = lab.spark()
+        uri = f"models:/{m.name}/{m.v1}"
+        t0 = time.perf_counter()
+        try:
+            with _output_to(lab.home / "logs" / "env-managers.log"):
+                udf = mlflow.pyfunc.spark_udf(
+                    spark, uri, env_manager=env_manager, result_type="long"
+                )
+                df = spark.createDataFrame(live_traffic(3, seed=13)[list(FEATURES)])
+                values = [r[0] for r in df.select(udf(*FEATURES).alias("p")).collect()]
+            return {"scored": True, "values": values, "error": None,
+                    "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
+            return {"scored": False, "values": None, "error": _one_line(exc),
+                    "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+
+    return lab.once(f"q13:{env_manager}", run)
+
+
+def _q13(lab, env_manager: str, restores: bool) -> Outcome:
+    r = _env_attempt(lab, env_manager)
+    code = f'mlflow.pyfunc.spark_udf(spark, model_uri, env_manager="{env_manager}")'
+    if r["scored"]:
+        happened = (f"Scored {r['values']} in {r['seconds']} s"
+                    + (" after building the model's environment" if restores
+                       else ", using the packages of the session's own environment") + ".")  # fmt: skip
+    else:
+        happened = f"Could not run here ({r['seconds']} s): {r['error']}"
+    return Outcome(happened, fits=r["scored"] and not restores,
+                   evidence={"env_manager": env_manager, **r}, code=code, error=r["error"])  # fmt: skip
+
+
+def q13_a(lab) -> Outcome:
+    return _q13(lab, "conda", restores=True)
+
+
+def q13_b(lab) -> Outcome:
+    return _q13(lab, "virtualenv", restores=True)
+
+
+def q13_c(lab) -> Outcome:
+    return _q13(lab, "local", restores=False)
+
+
+def q13_d(lab) -> Outcome:
+    return _q13(lab, "uv", restores=True)
+
+
+# --------------------------------------------------------------------------- Q14 score_batch
+
+
+def q14_setup(lab) -> dict:
+    """A feature table keyed by ``customer_id``, and a model logged with its lookups."""
+
+    def run() -> dict:
+        import mlflow
+
+        from recipes import data, train
+        from recipes.features import FeatureLookup, ensure_table, feature_client
+
+        lab.registry()
+        spark = lab.spark()
+        feature_model = lab.related("features")
+        fs = feature_client(lab.target.name)
+        customers = data.make_churn(600, seed=14)
+        ensure_table(fs, name=FEATURE_TABLE, primary_keys=data.KEY,
+                     df=spark.createDataFrame(customers.drop(columns=[data.LABEL])))  # fmt: skip
+        training_set = fs.create_training_set(
+            df=spark.createDataFrame(customers[[data.KEY, data.LABEL]]),
+            feature_lookups=[FeatureLookup(table_name=FEATURE_TABLE, lookup_key=data.KEY)],
+            label=data.LABEL, exclude_columns=[data.KEY],
+        )  # fmt: skip
+        fs.log_model(model=train.fit(training_set.load_df().toPandas()), name="model",
+                     flavor=mlflow.sklearn, training_set=training_set,
+                     registered_model_name=feature_model)  # fmt: skip
+        version = max(int(v.version) for v in
+                      mlflow.MlflowClient().search_model_versions(f"name = '{feature_model}'"))  # fmt: skip
+        return {
+            "fs": fs,
+            "customers": customers.head(200),
+            "uri": f"models:/{feature_model}/{version}",
+        }
+
+    return lab.once("q14:setup", run)
+
+
+def _score(lab, columns: list[str]) -> dict:
+    def run() -> dict:
+        setup = q14_setup(lab)
+        spark = lab.spark()
+        df = spark.createDataFrame(setup["customers"][columns])
+        try:
+            out = setup["fs"].score_batch(model_uri=setup["uri"], df=df)
+            rows = out.select("prediction").count()
+            return {"columns": columns, "scored": rows, "output": out.columns, "error": None}
+        except Exception as exc:  # noqa: BLE001 - a refusal is evidence too
+            return {"columns": columns, "scored": 0, "output": None, "error": _one_line(exc)}
+
+    return lab.once("q14:" + ",".join(columns), run)
+
+
+def _q14(lab, columns: list[str]) -> Outcome:
+    from recipes import data
+
+    mine = _score(lab, columns)
+    keys_only = _score(lab, [data.KEY])
+    minimal = mine["error"] is None and set(columns) == {data.KEY}
+    happened = (
+        (f"score_batch scored {mine['scored']} rows from {columns}; output columns "
+         f"{mine['output']}. " if mine["error"] is None else f"score_batch refused {columns}: {mine['error']}. ")
+        + (f"With only {keys_only['columns']} it scored {keys_only['scored']} rows too: the "
+           "features were looked up by key, so nothing more is needed." if not minimal else
+           "The features were joined from the feature table by key.")
+    )  # fmt: skip
+    return Outcome(happened, fits=minimal and keys_only["scored"] > 0,
+                   evidence={"mine": mine, "keys_only": keys_only},
+                   code="fs.score_batch(model_uri=..., df=new_customers_df)", error=mine["error"])  # fmt: skip
+
+
+def q14_a(lab) -> Outcome:
+    from recipes import data
+
+    return _q14(lab, list(data.FEATURES))
+
+
+def q14_b(lab) -> Outcome:
+    from recipes import data
+
+    return _q14(lab, [data.KEY])
+
+
+def q14_c(lab) -> Outcome:
+    from recipes import data
+
+    return _q14(lab, [*data.FEATURES, data.LABEL])
+
+
+def q14_d(lab) -> Outcome:
+    from recipes import data
+
+    return _q14(lab, [data.KEY, data.LABEL])

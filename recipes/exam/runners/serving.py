@@ -1,0 +1,628 @@
+"""Option checks on the local serving endpoint: scale-to-zero (Q2), traffic splitting (Q4),
+request formats (Q8), signature enforcement (Q9), in-flight requests during a config update
+(Q10) and the inference table (Q11).
+
+Every endpoint is created through the databricks-sdk as on a workspace, named ``exam-*``, and
+deleted again when the lab releases serving.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+import zlib
+
+import pandas as pd
+
+from recipes.exam.questions import Outcome
+
+SPLIT = {"champion": 90, "challenger": 10}
+CAPTURE_SCHEMA = ("main", "exam")
+
+
+def _entity(name: str, model: str, version: int, *, scale_to_zero: bool = False):
+    from databricks.sdk.service.serving import ServedEntityInput
+
+    return ServedEntityInput(name=name, entity_name=model, entity_version=str(version),
+                             workload_size="Small", scale_to_zero_enabled=scale_to_zero)  # fmt: skip
+
+
+def _config(endpoint: str, *entities, routes=None, capture: bool = False):
+    from databricks.sdk.service.serving import (
+        AutoCaptureConfigInput,
+        EndpointCoreConfigInput,
+        Route,
+        TrafficConfig,
+    )
+
+    traffic = None
+    if routes:
+        traffic = TrafficConfig(routes=[Route(served_model_name=n, traffic_percentage=p)
+                                        for n, p in routes.items()])  # fmt: skip
+    auto = None
+    if capture:
+        auto = AutoCaptureConfigInput(catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
+                                      table_name_prefix=endpoint.replace("-", "_"), enabled=True)  # fmt: skip
+    return EndpointCoreConfigInput(name=endpoint, served_entities=list(entities),
+                                   traffic_config=traffic, auto_capture_config=auto)  # fmt: skip
+
+
+def _single_config(lab, version_key: str):
+    m = lab.registry()
+    name = f"exam-{version_key}"
+    return name, _config(name, _entity(version_key, m.name, getattr(m, version_key)))
+
+
+def _ab_config(lab):
+    m = lab.registry()
+    name = "exam-ab"
+    return name, _config(name, _entity("champion", m.name, m.v1),
+                         _entity("challenger", m.name, m.v2), routes=SPLIT, capture=True)  # fmt: skip
+
+
+def _update_config(lab):
+    m = lab.registry()
+    name = "exam-update"
+    return name, _config(name, _entity(f"v{m.v1}", m.name, m.v1))
+
+
+def single(lab, version_key: str = "v1") -> str:
+    """Endpoint ``exam-v1`` (or ``exam-v2``): one served entity of that version."""
+    name, config = _single_config(lab, version_key)
+    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config))
+    return name
+
+
+def ab(lab) -> str:
+    """Endpoint ``exam-ab``: champion v1 and challenger v2 at 90/10, with an inference table."""
+    name, config = _ab_config(lab)
+    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config))
+    return name
+
+
+def warm(*which: str):
+    """A ``prepare`` hook creating the named endpoints without waiting (``v1``, ``v2``,
+    ``ab``, ``update``, ``typed``)."""
+
+    def prepare(lab) -> None:
+        for key in which:
+            if key == "typed":
+                lab.warm_endpoint(*_typed_config(lab))
+            elif key == "ab":
+                lab.warm_endpoint(*_ab_config(lab))
+            elif key == "update":
+                lab.warm_endpoint(*_update_config(lab))
+            else:
+                lab.warm_endpoint(*_single_config(lab, key))
+
+    return prepare
+
+
+def payload_table(endpoint: str) -> str:
+    return f"{CAPTURE_SCHEMA[0]}.{CAPTURE_SCHEMA[1]}.{endpoint.replace('-', '_')}_payload"
+
+
+def _post(session, conn, endpoint: str, body: dict, timeout: float = 60):
+    return session.post(conn.invocations_url(endpoint), headers=conn.headers, json=body,
+                        timeout=timeout)  # fmt: skip
+
+
+def _records(n: int, seed: int = 5) -> list[dict]:
+    from recipes.data import FEATURES, live_traffic
+
+    return live_traffic(n, seed=seed)[list(FEATURES)].to_dict(orient="records")
+
+
+# --------------------------------------------------------------------------- Q2
+
+
+def q2_scenario(lab) -> dict:
+    """A scale-to-zero endpoint left idle past its idle time, then one request (once)."""
+
+    def run() -> dict:
+        from recipes.data import seed_record
+        from recipes.serving import probe
+
+        m = lab.registry()
+        w, conn = lab.serving()
+        name, idle = "exam-cold", lab.sizes.idle_seconds
+        config = _config(name, _entity("cold", m.name, m.v1, scale_to_zero=True))
+        lab.endpoint(name, config, tags={"mdk_idle_seconds": f"{idle:g}"})
+        cold = probe.cold_start(w, conn, name, seed_record(), idle_seconds=idle)
+        after = w.serving_endpoints.get(name)
+        entity = after.config.served_entities[0]
+        return {
+            "cold": cold, "scaled_to_zero": cold.scaled_to_zero, "status": cold.status,
+            "cold_ms": cold.cold_ms, "warm_ms": cold.warm_ms,
+            "server_cold_start_ms": cold.server_cold_start_ms, "idle_seconds": cold.idle_seconds,
+            "exists_after": after.name == name, "version_after": int(entity.entity_version),
+            "ready_after": after.state.ready.value if after.state and after.state.ready else None,
+            "client_timeout_s": 300, "restarted_by_us": False,
+        }  # fmt: skip
+
+    return lab.once("q2", run)
+
+
+def _q2_outcome(lab, fits: bool, tail: str) -> Outcome:
+    from recipes.serving import probe
+
+    scenario = q2_scenario(lab)
+    cold = scenario["cold"]
+    ev = {k: v for k, v in scenario.items() if k != "cold"}
+    happened = (
+        f"After {ev['idle_seconds']:.1f} s idle the worker was "
+        f"{'stopped (scaled to zero)' if ev['scaled_to_zero'] else 'still up'}; the next request "
+        f"got HTTP {ev['status']} in {ev['cold_ms']:,.0f} ms against {ev['warm_ms']:,.1f} ms warm. {tail}"
+    )
+    figure = lab.once("q2:figure", lambda: probe.plot_latency(cold))
+    return Outcome(happened, fits=fits, evidence=ev, table=cold.frame(), figure=figure)
+
+
+def q2_a(lab) -> Outcome:
+    ev = q2_scenario(lab)
+    timed_out = ev["status"] != 200 or ev["cold_ms"] >= ev["client_timeout_s"] * 1000
+    return _q2_outcome(
+        lab, timed_out, "No timeout: the request waited for the worker and got its answer."
+    )
+
+
+def q2_b(lab) -> Outcome:
+    ev = q2_scenario(lab)
+    fits = ev["scaled_to_zero"] and ev["status"] == 200 and ev["cold_ms"] > 3 * ev["warm_ms"]
+    return _q2_outcome(lab, fits, "Scaled up from zero, paid a cold start, then served.")
+
+
+def q2_c(lab) -> Outcome:
+    ev = q2_scenario(lab)
+    return _q2_outcome(
+        lab, ev["status"] != 200, "Nobody restarted anything: the request itself woke the worker."
+    )
+
+
+def q2_d(lab) -> Outcome:
+    ev = q2_scenario(lab)
+    return _q2_outcome(
+        lab,
+        not ev["exists_after"],
+        f"The endpoint still exists ({ev['ready_after']}, v{ev['version_after']}): idling scales "
+        "the compute to zero, never the endpoint itself.",
+    )
+
+
+# --------------------------------------------------------------------------- Q4
+
+
+def _served_by(responses) -> pd.Series:
+    return pd.Series([r for r in responses if r], dtype=object).value_counts().sort_index()
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.items()}
+
+
+def _split_table(counts: pd.Series, expected: dict[str, int]) -> pd.DataFrame:
+    from recipes.serving import traffic
+
+    return traffic.compare_split(counts, expected)
+
+
+def q4_a(lab) -> Outcome:
+    """Two endpoints and a router you write: 90 % to one, 10 % to the other."""
+    import requests
+
+    _, conn = lab.serving()
+    one, two = single(lab, "v1"), single(lab, "v2")
+    rng = random.Random(4)
+    answered = []
+    with requests.Session() as s:
+        for rec in _records(lab.sizes.requests):
+            endpoint = one if rng.random() < 0.9 else two
+            r = _post(s, conn, endpoint, {"dataframe_records": [rec]})
+            answered.append(f"{endpoint}" if r.status_code == 200 else None)
+    counts = _served_by(answered)
+    table = _split_table(counts, {one: 90, two: 10})
+    code = 'endpoint = "exam-v1" if random.random() < 0.9 else "exam-v2"; requests.post(...)'
+    return Outcome(
+        f"It works: {_counts(counts)} of {len(answered)} requests. But the split lives in your "
+        "client: two endpoints to run, and no single place that sees, captures or moves the split.",
+        fits=False, evidence={"counts": _counts(counts), "endpoints": 2, "split_owner": "client"},
+        code=code, table=table,
+    )  # fmt: skip
+
+
+def q4_b(lab) -> Outcome:
+    from recipes.serving import traffic
+
+    w, conn = lab.serving()
+    name = ab(lab)
+    sent = traffic.send(conn, name, lab.sizes.requests, concurrency=2, seed=3)
+    counts = sent.split()
+    table = traffic.compare_split(counts, SPLIT)
+    routes = traffic.routes(w.serving_endpoints.get(name))
+    fig = traffic.plot_split(routes, by_header=table)
+    code = ('EndpointCoreConfigInput(served_entities=[champion, challenger], traffic_config='
+            'TrafficConfig(routes=[Route("champion", 90), Route("challenger", 10)]))')  # fmt: skip
+    return Outcome(
+        f"One endpoint, one URL: {_counts(counts)} of {sent.sent} answers by the served-model-name "
+        f"header, within tolerance of the configured {routes}.",
+        fits=bool(table["within"].all()) and sent.failed == 0,
+        evidence={"counts": _counts(counts), "routes": routes, "failed": sent.failed,
+                  "within": bool(table["within"].all()), "endpoints": 1},
+        code=code, table=table, figure=fig,
+    )  # fmt: skip
+
+
+def q4_c(lab) -> Outcome:
+    """Stages in the registry, then traffic: the endpoint answers as before."""
+    import requests
+    from databricks.sdk.errors import DatabricksError
+
+    m = lab.registry()
+    w, conn = lab.serving()
+    name = single(lab, "v1")
+    client = lab.client
+    client.transition_model_version_stage(m.name, m.v2, "Staging")
+    client.transition_model_version_stage(m.name, m.v1, "Production")
+    with requests.Session() as s:
+        answered = [r.headers.get("served-model-name") if r.status_code == 200 else None
+                    for r in (_post(s, conn, name, {"dataframe_records": [rec]})
+                              for rec in _records(lab.sizes.requests // 2))]  # fmt: skip
+    counts = _served_by(answered)
+    try:  # an endpoint names versions; a stage is not one
+        w.serving_endpoints.create(name="exam-by-stage", config=_config(
+            "exam-by-stage", _entity("staging", m.name, "Staging")))  # fmt: skip
+        refused = None
+        lab._endpoints.append("exam-by-stage")
+    except DatabricksError as exc:
+        refused = " ".join(str(exc).split())[:200]
+    return Outcome(
+        f"v{m.v2} is in Staging and v{m.v1} in Production, and the endpoint's answers did not "
+        f"change: {_counts(counts)}. Serving a stage is refused too ({refused or 'accepted'}). "
+        "Stages label versions; they route no traffic.",
+        fits=False,
+        evidence={"counts": _counts(counts), "stages": {m.v1: "Production", m.v2: "Staging"},
+                  "stage_entity_refused": refused is not None, "refusal": refused},
+        code=f'client.transition_model_version_stage("{m.name}", {m.v2}, "Staging")',
+    )  # fmt: skip
+
+
+def q4_d(lab) -> Outcome:
+    """A feature flag in the app: 10 % of users (by a hash of their id) see the new model."""
+    import requests
+
+    _, conn = lab.serving()
+    one, two = single(lab, "v1"), single(lab, "v2")
+    users = [f"user-{i}" for i in range(lab.sizes.requests)]
+    flag = {u: zlib.crc32(u.encode()) % 100 < 10 for u in users}
+    answered = []
+    with requests.Session() as s:
+        for u, rec in zip(users, _records(len(users)), strict=True):
+            endpoint = two if flag[u] else one
+            r = _post(s, conn, endpoint, {"dataframe_records": [rec]})
+            answered.append(endpoint if r.status_code == 200 else None)
+        again = [two if flag[u] else one for u in users[:20]]  # the same users again
+    counts = _served_by(answered)
+    sticky = again == [two if flag[u] else one for u in users[:20]]
+    return Outcome(
+        f"It works and is sticky per user: {_counts(counts)}. But the flag, the two endpoints and "
+        "the bookkeeping are all in your application; the serving endpoint knows nothing of it.",
+        fits=False, evidence={"counts": _counts(counts), "endpoints": 2, "sticky": sticky,
+                              "split_owner": "application"},
+        code='endpoint = "exam-v2" if crc32(user_id) % 100 < 10 else "exam-v1"',
+        table=_split_table(counts, {one: 90, two: 10}),
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- Q8 formats
+
+
+def _bodies(records: list[dict]) -> dict[str, dict]:
+    columns = list(records[0])
+    return {
+        "A": {"dataframe_records": records},
+        "B": {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}},
+        "C": {"instances": records},
+        "D": {"inputs": {c: [r[c] for r in records] for c in columns}},
+    }  # fmt: skip
+
+
+def _layout(body: dict) -> str:
+    ((key, value),) = body.items()
+    if isinstance(value, dict) and "data" in value:
+        return "rows (a columns header, then one list of values per row)"
+    if isinstance(value, dict):
+        return "columns (one list per feature)"
+    return "rows (one object per row)"
+
+
+def q8_scenario(lab) -> dict:
+    def run() -> dict:
+        import requests
+
+        _, conn = lab.serving()
+        name = single(lab, "v1")
+        records = [{k: int(v) if k != "avg_session_duration" else round(float(v), 1)
+                    for k, v in r.items()} for r in _records(3, seed=8)]  # fmt: skip
+        out = {}
+        with requests.Session() as s:
+            for letter, body in _bodies(records).items():
+                r = _post(s, conn, name, body)
+                out[letter] = {"body": body, "status": r.status_code,
+                               "predictions": r.json().get("predictions"), "layout": _layout(body)}  # fmt: skip
+        return out
+
+    return lab.once("q8", run)
+
+
+def _q8(lab, letter: str) -> Outcome:
+    s = q8_scenario(lab)
+    mine = s[letter]
+    same = all(v["predictions"] == s["A"]["predictions"] for v in s.values())
+    body = json.dumps(mine["body"], separators=(",", ":"))
+    return Outcome(
+        f"HTTP {mine['status']}, predictions {mine['predictions']}"
+        f"{' (the same in all four formats)' if same else ''}. Laid out by {mine['layout']}.",
+        fits=mine["layout"].startswith("columns") and mine["status"] == 200,
+        evidence={"status": mine["status"], "layout": mine["layout"], "same_predictions": same,
+                  "predictions": mine["predictions"], "key": next(iter(mine["body"]))},
+        code=f"requests.post(url, headers=headers, json={body[:160]}{'…' if len(body) > 160 else ''})",
+    )  # fmt: skip
+
+
+def q8_a(lab) -> Outcome:
+    return _q8(lab, "A")
+
+
+def q8_b(lab) -> Outcome:
+    return _q8(lab, "B")
+
+
+def q8_c(lab) -> Outcome:
+    return _q8(lab, "C")
+
+
+def q8_d(lab) -> Outcome:
+    return _q8(lab, "D")
+
+
+# --------------------------------------------------------------------------- Q9 signatures
+
+
+def typed_model():
+    """Logistic regression on float features, logged with an inferred (double) signature."""
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    from recipes import data
+
+    df = data.make_churn(1000, seed=2)
+    x = df[list(data.FEATURES)].astype("float64")
+    model = LogisticRegression(max_iter=1000).fit(x, df[data.LABEL])
+    return model, infer_signature(x, model.predict(x).astype("int64"))
+
+
+def _typed_config(lab):
+    name = lab.related("typed")
+    version = lab.registered_model(name, typed_model)
+    return name, _config(name, _entity("typed", name, version))
+
+
+def _schema_error(exc: BaseException) -> str:
+    """MLflow's schema error, from its ``Error:`` part (the data dump before it is noise)."""
+    text = " ".join(str(exc).split())
+    tail = text.split("Error: ", 1)[-1]
+    return f"{type(exc).__name__}: {tail[:200]}"
+
+
+def q9_scenario(lab) -> dict:
+    def run() -> dict:
+        import mlflow
+        import requests
+
+        from recipes.data import seed_record
+
+        name, config = _typed_config(lab)
+        version = lab.registered_model(name, typed_model)
+        _, conn = lab.serving()
+        lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config))
+        bad = {**{k: float(v) for k, v in seed_record().items()}, "total_purchases": "fifteen"}
+        uri = f"models:/{name}/{version}"
+        schema = mlflow.models.get_model_info(uri).signature.inputs.to_dict()
+        try:
+            mlflow.pyfunc.load_model(uri).predict(pd.DataFrame([bad]))
+            pyfunc = None
+        except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
+            pyfunc = _schema_error(exc)
+        with requests.Session() as s:
+            r = _post(s, conn, name, {"dataframe_records": [bad]})
+            ints = _post(s, conn, name, {"dataframe_records": [seed_record()]})
+        return {"schema": schema, "pyfunc_error": pyfunc, "rest_status": r.status_code,
+                "rest_body": r.json(), "ints_status": ints.status_code, "bad": bad}  # fmt: skip
+
+    return lab.once("q9", run)
+
+
+def _q9(lab, fits_fn) -> Outcome:
+    ev = q9_scenario(lab)
+    body = ev["rest_body"]
+    named = "total_purchases" in json.dumps(body)
+    happened = (
+        f"REST answered {ev['rest_status']} {body.get('error_code')}: {body.get('message', '')[:160]}; "
+        f"pyfunc raised {ev['pyfunc_error'][:120] if ev['pyfunc_error'] else 'nothing'}. "
+        f"No prediction was made. (JSON integers for the double columns: HTTP {ev['ints_status']}.)"
+    )
+    ev = {**ev, "column_named": named, "predicted": "predictions" in body}
+    return Outcome(happened, fits=fits_fn(ev), evidence=ev,
+                   code='requests.post(url, json={"dataframe_records": [{"total_purchases": "fifteen", ...}]})')  # fmt: skip
+
+
+def q9_a(lab) -> Outcome:
+    return _q9(lab, lambda ev: ev["predicted"])
+
+
+def q9_b(lab) -> Outcome:
+    return _q9(lab, lambda ev: ev["rest_status"] >= 500)
+
+
+def q9_c(lab) -> Outcome:
+    return _q9(lab, lambda ev: 400 <= ev["rest_status"] < 500 and ev["column_named"]
+               and ev["pyfunc_error"] is not None and not ev["predicted"])  # fmt: skip
+
+
+def q9_d(lab) -> Outcome:
+    return _q9(lab, lambda ev: ev["rest_status"] == 200)
+
+
+# --------------------------------------------------------------------------- Q10 updates
+
+
+def q10_scenario(lab) -> dict:
+    """Traffic from 4 clients while ``exam-update`` moves from v1 to v2 (once)."""
+
+    def run() -> dict:
+        from recipes.serving import traffic
+
+        m = lab.registry()
+        w, conn = lab.serving()
+        name, config = _update_config(lab)
+        old, new = f"v{m.v1}", f"v{m.v2}"
+        lab.endpoint(name, config)
+        states = []
+        with traffic.background(conn, name, concurrency=4, seconds=lab.sizes.traffic_seconds,
+                                tag=f"update-{uuid.uuid4().hex[:6]}") as bg:  # fmt: skip
+            t0 = time.monotonic()
+            waiter = w.serving_endpoints.update_config(
+                name=name, served_entities=[_entity(new, m.name, m.v2)]
+            )
+            first = waiter.response
+            states.append((0.0, first.state.config_update.value,
+                           bool(first.pending_config), [e.name for e in first.config.served_entities]))  # fmt: skip
+            while True:
+                ep = w.serving_endpoints.get(name)
+                states.append((round(time.monotonic() - t0, 2), ep.state.config_update.value,
+                               bool(ep.pending_config), [e.name for e in ep.config.served_entities]))  # fmt: skip
+                if ep.state.config_update.value != "IN_PROGRESS":
+                    break
+                time.sleep(0.2)
+            update_s = time.monotonic() - t0
+        frame = bg.result.frame
+        by_phase = (frame[frame["status"] == 200].groupby(["phase", "served_model_name"]).size()
+                    .unstack(fill_value=0))  # fmt: skip
+        during = frame[frame["phase"] == "during"]
+        return {
+            "old": old, "new": new, "sent": len(frame), "failed": int((frame["status"] != 200).sum()),
+            "update_seconds": round(update_s, 2), "states": states,
+            "in_progress_seen": any(s[1] == "IN_PROGRESS" and s[2] for s in states),
+            "first_during": during["served_model_name"].iloc[0] if len(during) else None,
+            "old_answered_during": int((during["served_model_name"] == old).sum()),
+            "after": sorted(set(frame[frame["phase"] == "after"]["served_model_name"].dropna())),
+            "max_ms_during": round(float(during["ms"].max()), 1) if len(during) else None,
+            "p50_ms_during": round(float(during["ms"].median()), 1) if len(during) else None,
+            "by_phase": by_phase, "frame": frame,
+        }  # fmt: skip
+
+    return lab.once("q10", run)
+
+
+def _q10(lab, fits_fn) -> Outcome:
+    from recipes.exam import plots
+
+    s = q10_scenario(lab)
+    ev = {k: v for k, v in s.items() if k not in ("frame", "by_phase")}
+    happened = (
+        f"{s['sent']} requests while the update took {s['update_seconds']} s: {s['failed']} failed. "
+        f"While config_update was IN_PROGRESS (new config pending) {s['first_during']} kept "
+        f"answering ({s['old_answered_during']} answers while the update ran); after the swap "
+        f"{', '.join(s['after'])} answered. The slowest request during "
+        f"the update took {s['max_ms_during']} ms (median {s['p50_ms_during']} ms): nothing waited "
+        "for the update."
+    )
+    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=s["by_phase"],
+                   figure=lab.once("q10:figure", lambda: plots.update_phases(s)),
+                   code="w.serving_endpoints.update_config(name=..., served_entities=[v2])")  # fmt: skip
+
+
+def q10_a(lab) -> Outcome:
+    return _q10(lab, lambda s: s["failed"] > 0)
+
+
+def q10_b(lab) -> Outcome:
+    return _q10(lab, lambda s: s["failed"] == 0 and s["in_progress_seen"]
+                and s["first_during"] == s["old"] and s["after"] == [s["new"]])  # fmt: skip
+
+
+def q10_c(lab) -> Outcome:
+    # requests held until the update completed would all be answered after the swap
+    return _q10(lab, lambda s: s["old_answered_during"] == 0)
+
+
+def q10_d(lab) -> Outcome:
+    return _q10(lab, lambda s: s["first_during"] == s["new"])
+
+
+# --------------------------------------------------------------------------- Q11 capture
+
+
+def q11_scenario(lab) -> dict:
+    def run() -> dict:
+        import requests
+
+        from recipes.serving import traffic
+
+        _, conn = lab.serving()
+        name = ab(lab)
+        tag = f"q11-{uuid.uuid4().hex[:6]}"
+        ids = []
+        with requests.Session() as s:
+            for i, rec in enumerate([*_records(3, seed=11), {"total_purchases": "fifteen"}]):
+                crid = f"{tag}-{i}"
+                ids.append(crid)
+                _post(s, conn, name, {"dataframe_records": [rec], "client_request_id": crid})
+        rows = traffic.captured_rows(payload_table(name), ids, timeout=20)
+        rows = rows.sort_values("client_request_id").reset_index(drop=True)
+        meta = rows["request_metadata"].map(dict) if len(rows) else pd.Series(dtype=object)
+        return {"sent": len(ids), "rows": len(rows), "columns": list(rows.columns),
+                "status_codes": rows["status_code"].tolist() if len(rows) else [],
+                "metadata_keys": sorted(meta.iloc[0]) if len(meta) else [],
+                "served": sorted({m.get("served_entity_name") for m in meta}),
+                "example": rows.iloc[0].to_dict() if len(rows) else {},
+                "table": payload_table(name),
+                "frame": rows[["client_request_id", "status_code", "execution_time_ms", "request",
+                               "response"]] if len(rows) else rows}  # fmt: skip
+
+    return lab.once("q11", run)
+
+
+def _q11(lab, fits_fn) -> Outcome:
+    s = q11_scenario(lab)
+    ev = {k: v for k, v in s.items() if k not in ("frame", "example")}
+    happened = (
+        f"{s['sent']} requests (one of them bad) gave {s['rows']} rows in {s['table']}, "
+        f"status codes {s['status_codes']}. Columns: {', '.join(s['columns'])}; "
+        f"request_metadata holds {', '.join(s['metadata_keys'])}."
+    )
+    frame = s["frame"].copy()
+    for c in ("request", "response"):
+        if c in frame:
+            frame[c] = frame[c].astype(str).str.slice(0, 60)
+    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=frame)
+
+
+def q11_a(lab) -> Outcome:
+    return _q11(lab, lambda s: "request" not in s["columns"])
+
+
+def q11_b(lab) -> Outcome:
+    need = {"request", "response", "status_code", "execution_time_ms", "timestamp_ms"}
+    return _q11(lab, lambda s: need <= set(s["columns"]) and s["rows"] == s["sent"]
+                and {"model_name", "model_version"} <= set(s["metadata_keys"]))  # fmt: skip
+
+
+def q11_c(lab) -> Outcome:
+    return _q11(lab, lambda s: s["rows"] > 0 and all(c != 200 for c in s["status_codes"]))
+
+
+def q11_d(lab) -> Outcome:
+    return _q11(lab, lambda s: s["rows"] < s["sent"] and "request" not in s["columns"])

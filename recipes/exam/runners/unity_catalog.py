@@ -1,0 +1,333 @@
+"""Option checks that need Unity Catalog: model URIs (Q5) and UC vs the workspace registry (Q6).
+
+Three registries answer side by side:
+
+- **open-source MLflow**: the lab's own registry (the local target);
+- **the workspace registry**: MLflow's ``databricks`` registry client against the local
+  workspace double, which passes its REST calls to a real ``mlflow server`` (the double does
+  not serve that registry's file downloads, so it shows which version a URI resolves to);
+- **Unity Catalog**: MLflow's ``databricks-uc`` client against the double, which applies
+  Unity Catalog's rules (three-level names, no stages, no ``/latest``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from recipes.exam.lab import PIP, UC_EXPERIMENT
+from recipes.exam.questions import Outcome
+
+
+def _one_line(exc: BaseException, limit: int = 220) -> str:
+    text = " ".join(str(exc).split())
+    first = text.split(". ")[0]
+    return f"{type(exc).__name__}: {first[:limit]}"
+
+
+def _typed_model():
+    """A churn model with a typed signature (Unity Catalog requires one)."""
+    from mlflow.models import infer_signature
+
+    from recipes import data, train
+
+    df = data.make_churn(1000, seed=0)
+    model = train.fit(df, kind="baseline")
+    x = df[list(data.FEATURES)].astype("float64")
+    return model, infer_signature(x, model.predict(x).astype("int64"))
+
+
+def _record() -> pd.DataFrame:
+    from recipes.data import seed_record
+
+    return pd.DataFrame([seed_record()]).astype("float64")
+
+
+def uc_models(lab) -> dict:
+    """The Unity Catalog model (with ``@champion``) and the same run registered in the
+    workspace registry (in Production; MLflow's client refuses aliases there), made once per
+    double."""
+
+    def make() -> dict:
+        import mlflow
+
+        uc_model, ws_model = lab.related("uc"), lab.related("workspace")
+        model, signature = _typed_model()
+        with lab.unity_catalog("databricks-uc"):
+            client = mlflow.MlflowClient()
+            found = client.get_experiment_by_name(UC_EXPERIMENT)
+            exp = found.experiment_id if found else client.create_experiment(UC_EXPERIMENT)
+            with mlflow.start_run(experiment_id=exp) as run:
+                info = mlflow.sklearn.log_model(
+                    model, name="model", signature=signature, pip_requirements=PIP,
+                    registered_model_name=uc_model,
+                )  # fmt: skip
+            uc_version = int(info.registered_model_version)
+            client.set_registered_model_alias(uc_model, "champion", uc_version)
+        run_uri = f"runs:/{run.info.run_id}/model"
+        with lab.unity_catalog("databricks"):
+            client = mlflow.MlflowClient()
+            mv = mlflow.register_model(run_uri, ws_model)
+            ws_version = int(mv.version)
+            client.transition_model_version_stage(ws_model, ws_version, "Production")
+        return {"uc_version": uc_version, "ws_version": ws_version, "run_uri": run_uri,
+                "uc_model": uc_model, "ws_model": ws_model}  # fmt: skip
+
+    return lab.once("uc:models", make)
+
+
+# --------------------------------------------------------------------------- Q5
+
+Q5_FORMS = {"A": "/Production", "B": "@champion", "C": "/latest", "D": "runs"}
+
+
+def _local_uri(lab, form: str) -> tuple[str, int | None]:
+    m = lab.registry()
+    if form == "runs":
+        run_id = lab.client.get_model_version(m.name, str(m.v1)).run_id
+        return f"runs:/{run_id}/model", None
+    return f"models:/{m.name}{form}", None
+
+
+def _predict(uri: str) -> str:
+    """Load ``uri`` and predict the seed record; raises what loading raises."""
+    import mlflow
+
+    pred = mlflow.pyfunc.load_model(uri).predict(_record())
+    return f"loads, predicts {int(pd.Series(pred).iloc[0])}"
+
+
+def _load(uri: str) -> str:
+    import mlflow
+
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+        pred = model.predict(_record())
+        return f"loads, predicts {int(pd.Series(pred).iloc[0])}"
+    except Exception as exc:  # noqa: BLE001 - the refusal is what the table shows
+        return f"fails: {_one_line(exc)}"
+
+
+def _ws_resolve(client, form: str, ws_model: str) -> str:
+    """Which version the workspace registry gives for a URI form (by its REST calls)."""
+    try:
+        if form == "/Production":
+            found = client.get_latest_versions(ws_model, stages=["Production"])
+            return f"resolves to v{found[0].version}" if found else "resolves to nothing"
+        if form == "@champion":
+            return f"resolves to v{client.get_model_version_by_alias(ws_model, 'champion').version}"
+        if form == "/latest":
+            found = client.get_latest_versions(ws_model)
+            return f"resolves to v{max(int(v.version) for v in found)}"
+        return "not a registry URI: the run's own files"
+    except Exception as exc:  # noqa: BLE001
+        return f"fails: {_one_line(exc)}"
+
+
+def q5_scenario(lab) -> dict:
+    """Each option's URI in the three registries (once per lab)."""
+
+    def run() -> dict:
+        import mlflow
+
+        m = lab.registry()
+        client = lab.client
+        client.transition_model_version_stage(m.name, m.v2, "None")
+        client.transition_model_version_stage(
+            m.name, m.v1, "Production", archive_existing_versions=True
+        )
+        client.set_registered_model_alias(m.name, "champion", m.v1)
+        made = uc_models(lab)
+        rows = {}
+        for letter, form in Q5_FORMS.items():
+            local_uri, _ = _local_uri(lab, form)
+            rows[letter] = {
+                "form": form,
+                "local_uri": local_uri,
+                "open-source MLflow": _load(local_uri),
+            }
+        with lab.unity_catalog("databricks"):
+            ws = mlflow.MlflowClient()
+            for letter, form in Q5_FORMS.items():
+                rows[letter]["workspace registry"] = _ws_resolve(ws, form, made["ws_model"])
+        with lab.unity_catalog("databricks-uc"):
+            for letter, form in Q5_FORMS.items():
+                uri = made["run_uri"] if form == "runs" else f"models:/{made['uc_model']}{form}"
+                rows[letter]["uc_uri"] = uri
+                rows[letter]["Unity Catalog"] = _load(uri)
+        return {"rows": rows, "v1": m.v1, "v2": m.v2, **made}
+
+    return lab.once("uc:q5", run)
+
+
+def _q5(lab, letter: str, fits: bool, note: str) -> Outcome:
+    s = q5_scenario(lab)
+    row = s["rows"][letter]
+    table = pd.DataFrame(
+        [{"registry": k, "uri": row["uc_uri"] if k == "Unity Catalog" else row["local_uri"],
+          "result": row[k]} for k in ("open-source MLflow", "workspace registry", "Unity Catalog")]
+    )  # fmt: skip
+    happened = (
+        f"open-source MLflow: {row['open-source MLflow']}; workspace registry: "
+        f"{row['workspace registry']}; Unity Catalog: {row['Unity Catalog']}. {note}"
+    )
+    ev = {"form": row["form"], "local": row["open-source MLflow"],
+          "workspace": row["workspace registry"], "uc": row["Unity Catalog"]}  # fmt: skip
+    return Outcome(happened, fits=fits, evidence=ev, table=table,
+                   code=f'mlflow.pyfunc.load_model("{row["local_uri"]}")')  # fmt: skip
+
+
+def q5_a(lab) -> Outcome:
+    return _q5(lab, "A", False, "A stage URI: the legacy way the question contrasts with.")
+
+
+def q5_b(lab) -> Outcome:
+    s = q5_scenario(lab)
+    row = s["rows"]["B"]
+    ok = all(row[k].startswith("loads") for k in ("open-source MLflow", "Unity Catalog"))
+    return _q5(
+        lab,
+        "B",
+        ok,
+        "The alias form loads in open-source MLflow and in Unity Catalog "
+        "(the legacy workspace registry has no aliases).",
+    )
+
+
+def q5_c(lab) -> Outcome:
+    return _q5(lab, "C", False,
+               "It names no alias and no stage; Unity Catalog refuses it, and the exam calls it "
+               "not a valid format.")  # fmt: skip
+
+
+def q5_d(lab) -> Outcome:
+    return _q5(lab, "D", False, "It loads the run's files directly, bypassing the registry.")
+
+
+# --------------------------------------------------------------------------- Q6
+
+
+def q6_scenario(lab) -> dict:
+    """The same moves against the workspace registry and Unity Catalog (once per lab)."""
+
+    def attempt(fn) -> str:
+        try:
+            out = fn()
+            return f"ok{'' if out is None else f': {out}'}"
+        except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
+            return f"refused: {_one_line(exc)}"
+
+    def run() -> dict:
+        import mlflow
+
+        made = uc_models(lab)
+        uc_model, ws_model = made["uc_model"], made["ws_model"]
+        out: dict[str, dict[str, str]] = {"workspace registry": {}, "Unity Catalog": {}}
+        with lab.unity_catalog("databricks"):
+            c = mlflow.MlflowClient()
+            ws = out["workspace registry"]
+            ws["two-level name"] = attempt(
+                lambda: f"v{mlflow.register_model(made['run_uri'], ws_model).version}"
+            )
+            ws["stage transition"] = attempt(
+                lambda: (
+                    c.transition_model_version_stage(
+                        ws_model, made["ws_version"], "Staging"
+                    ).current_stage
+                )
+            )
+            ws["alias"] = attempt(
+                lambda: c.set_registered_model_alias(ws_model, "champion", made["ws_version"])
+            )
+            ws["/latest"] = attempt(
+                lambda: f"v{max(int(v.version) for v in c.get_latest_versions(ws_model))}"
+            )
+        with lab.unity_catalog("databricks-uc"):
+            c = mlflow.MlflowClient()
+            uc = out["Unity Catalog"]
+            uc["two-level name"] = attempt(
+                lambda: mlflow.register_model(made["run_uri"], "exam_churn").version
+            )
+            uc["three-level name"] = attempt(
+                lambda: f"v{c.get_model_version(uc_model, str(made['uc_version'])).version}"
+            )
+            uc["stage transition"] = attempt(
+                lambda: c.transition_model_version_stage(uc_model, made["uc_version"], "Staging")
+            )
+            uc["alias"] = attempt(
+                lambda: c.set_registered_model_alias(uc_model, "champion", made["uc_version"])
+            )
+            uc["load @champion"] = attempt(lambda: _predict(f"models:/{uc_model}@champion"))
+            uc["/latest"] = attempt(lambda: _predict(f"models:/{uc_model}/latest"))
+        return out
+
+    return lab.once("uc:q6", run)
+
+
+def _q6_table(s: dict) -> pd.DataFrame:
+    moves = list(dict.fromkeys([*s["workspace registry"], *s["Unity Catalog"]]))
+    return pd.DataFrame(
+        [{"move": k, "workspace registry": s["workspace registry"].get(k, "-"),
+          "Unity Catalog": s["Unity Catalog"].get(k, "-")} for k in moves]
+    )  # fmt: skip
+
+
+def _ok(text: str) -> bool:
+    return text.startswith("ok") and "fails:" not in text
+
+
+def _q6(lab, fits_fn, happened_fn) -> Outcome:
+    s = q6_scenario(lab)
+    uc, ws = s["Unity Catalog"], s["workspace registry"]
+    ev = {"uc": uc, "ws": ws, "uc_ok": {k: _ok(v) for k, v in uc.items()},
+          "ws_ok": {k: _ok(v) for k, v in ws.items()}}  # fmt: skip
+    return Outcome(happened_fn(ev), fits=fits_fn(ev), evidence=ev, table=_q6_table(s))
+
+
+def q6_a(lab) -> Outcome:
+    return _q6(
+        lab,
+        lambda ev: all(ev["uc_ok"][k] for k in ("two-level name", "stage transition", "/latest")),
+        lambda ev: (
+            f"In Unity Catalog the two-level name was {ev['uc']['two-level name'][:60]}…, the stage "
+            f"transition {ev['uc']['stage transition'][:60]}…; the workspace registry accepted both."
+        ),
+    )
+
+
+def q6_b(lab) -> Outcome:
+    return _q6(
+        lab,
+        lambda ev: (
+            ev["uc_ok"]["three-level name"]
+            and ev["uc_ok"]["alias"]
+            and ev["uc_ok"]["load @champion"]
+            and not ev["uc_ok"]["stage transition"]
+        ),
+        lambda ev: (
+            f"{ev['uc_ok']['three-level name'] and 'The three-level name registered'}, @champion "
+            f"was set and loaded ({ev['uc']['load @champion']}), and the stage call was refused: "
+            "aliases are how Unity Catalog marks a version for deployment."
+        ),
+    )
+
+
+def q6_c(lab) -> Outcome:
+    return _q6(
+        lab,
+        lambda ev: ev["uc_ok"]["stage transition"],
+        lambda ev: (
+            f"With the three-level name, the stage transition was {ev['uc']['stage transition']}"
+        ),
+    )
+
+
+def q6_d(lab) -> Outcome:
+    return _q6(
+        lab,
+        lambda ev: ev["uc_ok"]["/latest"] and not ev["uc_ok"]["alias"],
+        lambda ev: (
+            f"The workspace registry {ev['ws']['alias'][:70]}…; Unity Catalog set the alias "
+            f"({ev['uc']['alias']}) and loaded @champion ({ev['uc']['load @champion']}), while "
+            f"/latest {ev['uc']['/latest']}"
+        ),
+    )

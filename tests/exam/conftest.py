@@ -1,0 +1,86 @@
+"""One exam lab per test module, on a private copy of the session's trained store.
+
+The lab (``recipes.exam.Lab`` with the small sizes) uses ``churn-predictor`` v1/v2 from
+that copy, so no test trains a model. Whatever it starts (the serving endpoint and its
+``exam-*`` endpoints, the workspace double and its ``mlflow server``) belongs to the module
+and is stopped by pid when the module ends. Every test of a module that uses ``lab`` runs
+with the module's ``MDK_HOME`` and store (set per test, over the shared ``mdk_home``), and
+each option's check makes what it needs itself, so the tests pass in any order.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from recipes.exam import SMALL, Lab
+
+MODEL = "churn-predictor"
+
+
+def _env(home) -> dict[str, str | None]:
+    return {
+        "MDK_HOME": str(home),
+        "MDK_TARGET": "local",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": None,
+        "SPARK_REMOTE": None,
+        "MDK_SPARK_REMOTE": None,
+        "MDK_SERVING_URL": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def exam_home(_trained_store, tmp_path_factory):
+    """This module's MDK_HOME, holding a copy of the trained store."""
+    home = tmp_path_factory.mktemp("exam") / "mdk"
+    home.mkdir()
+    shutil.copy(_trained_store / "mlflow.db", home / "mlflow.db")
+    return home
+
+
+@pytest.fixture(scope="module")
+def lab(exam_home):
+    """The module's lab; closed (endpoints deleted, services stopped by pid) at the end."""
+    from recipes.target import scoped_env
+
+    with scoped_env(**_env(exam_home)):
+        made = Lab("local", model_name=MODEL, sizes=SMALL)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(autouse=True)
+def _lab_env(request, mdk_home, monkeypatch):
+    """A test that uses ``lab`` runs in the lab's MDK_HOME and store."""
+    if "lab" not in request.fixturenames:
+        return
+    import mlflow
+
+    home = request.getfixturevalue("exam_home")
+    for key, value in _env(home).items():
+        monkeypatch.setenv(key, value if value is not None else "")
+        if value is None:
+            monkeypatch.delenv(key)
+    mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{home / 'mlflow.db'}")
+
+
+def outcome(lab, question_id: str, letter: str):
+    """Run one option of the bank's question on ``lab``; it must have run (not broken)."""
+    from recipes.exam import BANK, find, run_option
+
+    result = run_option(lab, find(BANK, question_id), letter)
+    assert result.ran, f"{question_id} {letter} could not run: {result.happened}"
+    return result
+
+
+def fits_only(lab, question_id: str) -> list[str]:
+    """The letters whose runs fit (each option run on ``lab``)."""
+    from recipes.exam import BANK, LETTERS, find
+
+    q = find(BANK, question_id)
+    return [k for k in LETTERS if outcome(lab, q.id, k).fits]
