@@ -163,6 +163,8 @@ def run(
     def progress(event: str, path: Path, result: runner.RunResult | None) -> None:
         if result is None:
             typer.echo(f"▶ {path.name} ...")
+        elif result.status == "skipped":
+            typer.echo(f"⏭ {path.name} skipped: {result.error}")
         else:
             mark = "✓" if result.status == "ok" else "✗"
             tail = f": {result.error}" if result.error else ""
@@ -173,9 +175,10 @@ def run(
     # the notebooks may start the serving endpoint: stop it afterwards unless it was running
     with stack.stopping_new_services(report=typer.echo):
         results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
-    rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output) for r in results]
+    rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output if r.status != "skipped" else "-")
+            for r in results]  # fmt: skip
     typer.echo("\n" + table(("notebook", "status", "seconds", "output"), rows))
-    if any(r.status != "ok" for r in results):
+    if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 

@@ -37,10 +37,11 @@ class RunResult:
 
     Attributes:
         notebook: the notebook's file name.
-        status: ``"ok"`` or ``"failed"``.
+        status: ``"ok"``, ``"failed"`` or ``"skipped"`` (the notebook does not run on the
+            target; see :func:`skip_reason`).
         seconds: wall time of the run.
         output: the executed notebook.
-        error: one line, ``"<ename>: <evalue>"``, when the run failed.
+        error: one line, ``"<ename>: <evalue>"``, when the run failed; why, when skipped.
         pictures: the ``image/png`` outputs saved beside it (see :func:`save_pictures`).
     """
 
@@ -92,6 +93,33 @@ def notebook_paths(names: Iterable[str] | None = None, root: Path | None = None)
             raise NotFoundError(f"No notebook {name!r} in {root}: available are {listing}.")
         found.append(hits[0])
     return found
+
+
+def skip_reason(path: Path, params: Mapping[str, Any]) -> str | None:
+    """Why ``path`` does not run with ``params``, or None when it does.
+
+    A notebook limits its targets in its metadata, ``{"mdk": {"targets": ["local"]}}``
+    (exam practice creates and deletes endpoints and versions, which the kit never does in a
+    workspace). The target is the notebook's ``target`` parameter, else ``MDK_TARGET``, else
+    ``local``.
+    """
+    import nbformat
+
+    from recipes.target import resolve
+
+    try:
+        targets = nbformat.read(path, as_version=4).metadata.get("mdk", {}).get("targets")
+    except (OSError, ValueError):
+        return None  # papermill reports an unreadable notebook itself
+    if not targets:
+        return None
+    name = resolve(params.get("target") or None).name
+    if name in targets:
+        return None
+    return (
+        f"{path.stem} runs on the {' or '.join(targets)} target only, not {name!r}: it "
+        "creates and deletes what it practises on, which the kit never does in a workspace."
+    )
 
 
 def parse_value(text: str, kind: str | None = None) -> Any:
@@ -345,9 +373,16 @@ def run_notebooks(
     started = now.isoformat(timespec="seconds")
     results: list[RunResult] = []
     for path, nb_params in per_notebook.items():
+        output = out_dir / path.name
+        reason = skip_reason(path, nb_params)
+        if reason is not None:
+            results.append(RunResult(path.name, "skipped", 0.0, output, reason))
+            _write_summary(out_dir, started, per_notebook, results)
+            if progress:
+                progress("end", path, results[-1])
+            continue
         if progress:
             progress("start", path, None)
-        output = out_dir / path.name
         t0 = time.perf_counter()
         error = None
         try:

@@ -71,6 +71,11 @@ CONTRACT = {
         "granularity": ("str", '"1 hour"'),
         "act": ("bool", "False"),
     },
+    "07_exam_practice": {
+        "target": ("str", '"local"'),
+        "questions": ("str", '"all"'),
+        "model_name": ("str", '"exam-churn"'),
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""The six notebooks run once, in order, with their defaults, as ``mdk run`` runs them.
+"""The six lifecycle notebooks run once, in order, with their defaults, as ``mdk run`` runs
+them (07, exam practice, has its own tests: tests/notebooks/test_exam_practice.py).
 
 This is the journey of ``make demo``: a fresh ``MDK_HOME`` with its embedded MLflow store,
 01 to 06 through the kit's own runner (``recipes.tooling.runner``), the serving endpoint
@@ -184,7 +185,7 @@ def story(tmp_path_factory) -> dict[str, Chapter]:
     try:
         with scoped_env(**env):
             runner.run_notebooks(
-                runner.notebook_paths(), {"act": True}, out_dir=home / "runs" / "story",
+                runner.notebook_paths(list(AFTER)), {"act": True}, out_dir=home / "runs" / "story",
                 progress=record,
             )  # fmt: skip
         yield chapters

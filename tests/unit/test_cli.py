@@ -115,3 +115,15 @@ def test_up_status_down_end_to_end(mdk_home):
         assert stack.read_record("mlflow") is None
     finally:
         stack.stop("mlflow")
+
+
+def test_run_skips_a_local_only_notebook_on_databricks_in_one_line(tmp_path):
+    from tests.unit.test_runner import _local_only
+
+    path = _local_only(tmp_path)
+    result = runner.invoke(app, ["run", str(path), "-p", "target", "databricks",
+                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stdout.splitlines() if "07_local_only" in ln]
+    assert lines[0].startswith("⏭ 07_local_only.ipynb skipped: 07_local_only runs on the local")
+    assert "▶" not in result.stdout and "skipped  0.0      -" in result.stdout

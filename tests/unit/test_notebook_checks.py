@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from recipes.errors import ParameterError
+from recipes.errors import KitError, ParameterError
 from tests.notebooks.nbtools import run_first_checks
 
 BAD = [
@@ -39,3 +39,20 @@ def test_a_bad_parameter_stops_in_the_first_check_with_one_line(notebook, params
 def test_the_defaults_pass_the_check(notebook):
     namespace = run_first_checks(notebook)
     assert namespace["params"]["target"] == "local"
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [({"target": "aws"}, ParameterError, "use one of 'local', 'databricks'"),
+     ({"questions": "Q1,Q99"}, ParameterError, "Unknown question(s) Q99"),
+     ({"target": "databricks"}, KitError, "Exam practice runs on the local stack only")],
+)  # fmt: skip
+def test_exam_practice_stops_in_its_first_check(params, error, message):
+    with pytest.raises(error, match=re.escape(message)) as exc:
+        run_first_checks("07_exam_practice", **params)
+    assert "\n" not in str(exc.value)
+
+
+def test_exam_practice_defaults_select_every_question():
+    namespace = run_first_checks("07_exam_practice")
+    assert [q.id for q in namespace["selected"]] == [f"Q{i}" for i in range(1, 17)]

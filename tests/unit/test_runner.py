@@ -231,3 +231,54 @@ def test_a_failed_run_records_no_pictures_of_its_own(tmp_path):
     assert broken.status == "failed" and broken.pictures == ()
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["results"][0]["pictures"] == []
+
+
+def _local_only(folder: Path) -> Path:
+    """A notebook that runs on the local target only (as 07 does) and leaves a file."""
+    import nbformat
+
+    params = nbformat.v4.new_code_cell('target: str = "local"  # where to run')
+    params.metadata["tags"] = ["parameters"]
+    work = nbformat.v4.new_code_cell(
+        'import os, pathlib\n(pathlib.Path(os.environ["MDK_HOME"]) / "ran").write_text(target)'
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# local only"), params, work]
+    )
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}, "mdk": {"targets": ["local"]}}  # fmt: skip
+    path = folder / "07_local_only.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_local_only_notebook_is_skipped_on_databricks_with_one_line(tmp_path, mdk_home):
+    path = _local_only(tmp_path)
+    seen = []
+    (result,) = runner.run_notebooks(
+        [path], {"target": "databricks"}, out_dir=tmp_path / "run",
+        progress=lambda event, p, r: seen.append((event, r.status if r else None)),
+    )  # fmt: skip
+    assert result.status == "skipped" and result.seconds == 0.0
+    assert "runs on the local target only, not 'databricks'" in result.error
+    assert "\n" not in result.error and seen == [("end", "skipped")]
+    assert not result.output.exists() and not (mdk_home / "ran").exists()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["results"][0]["status"] == "skipped"
+
+
+def test_the_target_comes_from_the_parameter_else_mdk_target(tmp_path, monkeypatch):
+    path = _local_only(tmp_path)
+    assert runner.skip_reason(path, {}) is None
+    assert runner.skip_reason(path, {"target": "local"}) is None
+    monkeypatch.setenv("MDK_TARGET", "databricks")
+    assert "not 'databricks'" in runner.skip_reason(path, {})
+    assert runner.skip_reason(path, {"target": "local"}) is None
+    assert runner.skip_reason(TYPED, {}) is None  # no targets in its metadata: runs anywhere
+    exam = runner.notebooks_dir() / "07_exam_practice.ipynb"
+    assert runner.skip_reason(exam, {}).startswith("07_exam_practice runs on the local target only")
+
+
+def test_a_local_only_notebook_runs_locally(tmp_path, mdk_home):
+    (result,) = runner.run_notebooks([_local_only(tmp_path)], {}, out_dir=tmp_path / "run")
+    assert result.status == "ok" and (mdk_home / "ran").read_text() == "local"
