@@ -65,11 +65,11 @@ class Sizes:
         traffic_seconds: traffic around a config update (in-flight question).
     """
 
-    loop_rows: int = 500
-    rest_rows: int = 4000
+    loop_rows: int = 300
+    rest_rows: int = 3000
     rest_batch: int = 500
-    spark_rows: int = 200_000
-    memory_rows: tuple[int, int] = (50_000, 200_000)
+    spark_rows: int = 100_000
+    memory_rows: tuple[int, int] = (25_000, 100_000)
     requests: int = 200
     idle_seconds: float = 1.0
     stream_rows: int = 200

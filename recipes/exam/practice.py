@@ -9,6 +9,10 @@ summary per question the notebook's last cell prints.
 from __future__ import annotations
 
 import contextlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -96,6 +100,56 @@ class Practice:
             })  # fmt: skip
         return pd.DataFrame(rows)
 
+    def record(self) -> dict[str, Any]:
+        """Every run option as data: status, whether it fits, what happened, its error and
+        evidence (JSON-safe: numbers, strings, lists and dicts; frames and figures left out)."""
+        return {
+            "sizes": asdict(self.lab.sizes) if hasattr(self.lab, "sizes") else None,
+            "questions": {
+                q.id: {
+                    "answer": q.answer,
+                    "options": {
+                        k: {
+                            "status": o.status,
+                            "fits": o.fits,
+                            "happened": o.happened,
+                            "error": o.error,
+                            "seconds": o.seconds,
+                            "code": o.code,
+                            "evidence": _plain(o.evidence),
+                        }
+                        for k, o in run.outcomes.items()
+                    },  # fmt: skip
+                }
+                for q in self.selected
+                if (run := self.runs.get(q.id)) is not None
+            },
+        }
+
+    def save(self, path: Path | str | None = None) -> Path:
+        """Write :meth:`record` as JSON (default ``<lab home>/practice.json``); its path."""
+        path = Path(path) if path is not None else self.lab.home / "practice.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.record(), indent=1, default=str))
+        tmp.replace(path)
+        return path
+
     def close(self) -> None:
         """Take down everything the lab started."""
         self.lab.close()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones, and frames, figures and other objects
+    left out (None); dict keys become strings, as JSON has them."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return None

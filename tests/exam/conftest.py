@@ -1,11 +1,16 @@
-"""One exam lab per test module, on a private copy of the session's trained store.
+"""One exam lab per test process, on a private copy of the session's trained store.
 
 The lab (``recipes.exam.Lab`` with the small sizes) uses ``churn-predictor`` v1/v2 from
-that copy, so no test trains a model. Whatever it starts (the serving endpoint and its
-``exam-*`` endpoints, the workspace double and its ``mlflow server``) belongs to the module
-and is stopped by pid when the module ends. Every test of a module that uses ``lab`` runs
-with the module's ``MDK_HOME`` and store (set per test, over the shared ``mdk_home``), and
-each option's check makes what it needs itself, so the tests pass in any order.
+that copy, so no test trains a model; whatever it starts is stopped by pid at the end.
+Every test that uses ``lab`` runs with the lab's ``MDK_HOME`` and store (set per test, over
+the shared ``mdk_home``); each option's check makes or resets what it needs itself, so the
+tests pass in any order.
+
+The options that need a serving endpoint, Spark or the Unity Catalog double run once per
+session, in 07's default run, and their behaviours are asserted on that run's recorded
+outcomes (tests/notebooks/test_exam_practice.py): running them here as well would double the
+exam tier's cost. Here run the options that need only the registry or nothing (Q1, Q7,
+Q16), the question model, a practice run and the lab's lifecycle (tests/exam/test_lab.py).
 """
 
 from __future__ import annotations
@@ -31,18 +36,18 @@ def _env(home) -> dict[str, str | None]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exam_home(_trained_store, tmp_path_factory):
-    """This module's MDK_HOME, holding a copy of the trained store."""
+    """The exam lab's MDK_HOME, holding a copy of the trained store."""
     home = tmp_path_factory.mktemp("exam") / "mdk"
     home.mkdir()
     shutil.copy(_trained_store / "mlflow.db", home / "mlflow.db")
     return home
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab(exam_home):
-    """The module's lab; closed (endpoints deleted, services stopped by pid) at the end."""
+    """The exam lab; closed (endpoints deleted, services stopped by pid) at the end."""
     from recipes.target import scoped_env
 
     with scoped_env(**_env(exam_home)):

@@ -120,3 +120,26 @@ def test_the_lab_refuses_a_workspace(monkeypatch):
     with pytest.raises(KitError, match="Run it with target=local"):
         exam.require_local("databricks")
     assert exam.require_local("local").is_local
+
+
+def test_a_practice_saves_every_outcome_as_json(tmp_path):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    def check(lab):
+        return Outcome(
+            "ran", True, evidence={1: np.int64(3), "frame": pd.DataFrame(), "t": (1.5, "x")}
+        )
+
+    q = Question(
+        "Q1", "t", "t?", tuple(Option(k, k, check) for k in LETTERS), "A", "e", frozenset()
+    )
+    p = Practice("Q1", lab=FakeLab(), bank=(q,))
+    p.run("Q1")
+    saved = json.loads(p.save(tmp_path / "practice.json").read_text())
+    option = saved["questions"]["Q1"]["options"]["A"]
+    assert option["evidence"] == {"1": 3, "frame": None, "t": [1.5, "x"]}
+    assert (option["status"], option["fits"], option["happened"]) == ("ran", True, "ran")
+    assert saved["questions"]["Q1"]["answer"] == "A" and saved["sizes"] is None

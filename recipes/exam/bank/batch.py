@@ -37,7 +37,7 @@ Q3 = Question(
         "a laptop the pandas pass can be the fastest; it just cannot grow."
     ),
     needs=frozenset({"registry", "serving", "spark"}),
-    prepare=warm("v1"),
+    prepare=warm("champion"),
 )
 
 Q12 = Question(

@@ -72,7 +72,7 @@ Q4 = Question(
         "and stages are only labels in the registry."
     ),
     needs=frozenset({"registry", "serving"}),
-    prepare=s.warm("v1", "v2", "ab"),
+    prepare=s.warm("champion", "challenger", "ab"),
 )
 
 Q8 = Question(
@@ -102,7 +102,7 @@ Q8 = Question(
         "build."
     ),
     needs=frozenset({"registry", "serving"}),
-    prepare=s.warm("v1"),
+    prepare=s.warm("champion"),
 )
 
 Q9 = Question(
@@ -164,7 +164,7 @@ Q10 = Question(
         "leaves the old config in place."
     ),
     needs=frozenset({"registry", "serving"}),
-    prepare=s.warm("update"),
+    prepare=s.warm("champion"),
 )
 
 Q11 = Question(

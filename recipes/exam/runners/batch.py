@@ -13,7 +13,7 @@ import pandas as pd
 
 from recipes.exam import scaling
 from recipes.exam.questions import Outcome
-from recipes.exam.runners.serving import single
+from recipes.exam.runners.serving import endpoint as serving_endpoint
 
 FEATURE_TABLE = "main.exam.customers"
 
@@ -33,7 +33,7 @@ def q3_scenario(lab) -> dict:
         m = lab.registry()
         spark = lab.spark()
         _, conn = lab.serving()
-        endpoint = single(lab, "v1")
+        endpoint = serving_endpoint(lab, "champion")
         uri = f"models:/{m.name}/{m.v1}"
         s = lab.sizes
         measured = {

@@ -49,53 +49,46 @@ def _config(endpoint: str, *entities, routes=None, capture: bool = False):
                                    traffic_config=traffic, auto_capture_config=auto)  # fmt: skip
 
 
-def _single_config(lab, version_key: str):
+CHAMPION, CHALLENGER, AB = "exam-champion", "exam-challenger", "exam-ab"
+KEEP_WARM = "300"  # exam-champion's idle time outside question 2 (seconds)
+
+
+def _champion_config(lab):
+    """``exam-champion``: v1 alone, with scale-to-zero on (question 2 idles it)."""
     m = lab.registry()
-    name = f"exam-{version_key}"
-    return name, _config(name, _entity(version_key, m.name, getattr(m, version_key)))
+    return CHAMPION, _config(CHAMPION, _entity(f"v{m.v1}", m.name, m.v1, scale_to_zero=True))
+
+
+def _challenger_config(lab):
+    m = lab.registry()
+    return CHALLENGER, _config(CHALLENGER, _entity(f"v{m.v2}", m.name, m.v2))
 
 
 def _ab_config(lab):
     m = lab.registry()
-    name = "exam-ab"
-    return name, _config(name, _entity("champion", m.name, m.v1),
-                         _entity("challenger", m.name, m.v2), routes=SPLIT, capture=True)  # fmt: skip
+    return AB, _config(AB, _entity("champion", m.name, m.v1), _entity("challenger", m.name, m.v2),
+                       routes=SPLIT, capture=True)  # fmt: skip
 
 
-def _update_config(lab):
-    m = lab.registry()
-    name = "exam-update"
-    return name, _config(name, _entity(f"v{m.v1}", m.name, m.v1))
+_CONFIGS = {"champion": _champion_config, "challenger": _challenger_config, "ab": _ab_config}
 
 
-def single(lab, version_key: str = "v1") -> str:
-    """Endpoint ``exam-v1`` (or ``exam-v2``): one served entity of that version."""
-    name, config = _single_config(lab, version_key)
-    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config))
-    return name
-
-
-def ab(lab) -> str:
-    """Endpoint ``exam-ab``: champion v1 and challenger v2 at 90/10, with an inference table."""
-    name, config = _ab_config(lab)
-    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config))
+def endpoint(lab, key: str) -> str:
+    """The lab's endpoint ``key`` (``champion``, ``challenger``, ``ab``) as the questions
+    expect it, made or put back once per lab (question 10 moves ``exam-champion`` to v2)."""
+    name, config = _CONFIGS[key](lab)
+    tags = {"mdk_idle_seconds": KEEP_WARM} if key == "champion" else None
+    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config, tags=tags))
     return name
 
 
 def warm(*which: str):
-    """A ``prepare`` hook creating the named endpoints without waiting (``v1``, ``v2``,
-    ``ab``, ``update``, ``typed``)."""
+    """A ``prepare`` hook creating the named endpoints without waiting (``champion``,
+    ``challenger``, ``ab``, ``typed``)."""
 
     def prepare(lab) -> None:
         for key in which:
-            if key == "typed":
-                lab.warm_endpoint(*_typed_config(lab))
-            elif key == "ab":
-                lab.warm_endpoint(*_ab_config(lab))
-            elif key == "update":
-                lab.warm_endpoint(*_update_config(lab))
-            else:
-                lab.warm_endpoint(*_single_config(lab, key))
+            lab.warm_endpoint(*(_typed_config(lab) if key == "typed" else _CONFIGS[key](lab)))
 
     return prepare
 
@@ -123,14 +116,15 @@ def q2_scenario(lab) -> dict:
 
     def run() -> dict:
         from recipes.data import seed_record
-        from recipes.serving import probe
+        from recipes.serving import deploy, probe
 
-        m = lab.registry()
         w, conn = lab.serving()
-        name, idle = "exam-cold", lab.sizes.idle_seconds
-        config = _config(name, _entity("cold", m.name, m.v1, scale_to_zero=True))
-        lab.endpoint(name, config, tags={"mdk_idle_seconds": f"{idle:g}"})
-        cold = probe.cold_start(w, conn, name, seed_record(), idle_seconds=idle)
+        name, idle = endpoint(lab, "champion"), lab.sizes.idle_seconds
+        deploy.set_idle_seconds(w, name, idle)
+        try:
+            cold = probe.cold_start(w, conn, name, seed_record(), idle_seconds=idle)
+        finally:
+            deploy.set_idle_seconds(w, name, int(KEEP_WARM))
         after = w.serving_endpoints.get(name)
         entity = after.config.served_entities[0]
         return {
@@ -213,17 +207,20 @@ def q4_a(lab) -> Outcome:
     import requests
 
     _, conn = lab.serving()
-    one, two = single(lab, "v1"), single(lab, "v2")
+    one, two = endpoint(lab, "champion"), endpoint(lab, "challenger")
     rng = random.Random(4)
     answered = []
     with requests.Session() as s:
         for rec in _records(lab.sizes.requests):
-            endpoint = one if rng.random() < 0.9 else two
-            r = _post(s, conn, endpoint, {"dataframe_records": [rec]})
-            answered.append(f"{endpoint}" if r.status_code == 200 else None)
+            target = one if rng.random() < 0.9 else two
+            r = _post(s, conn, target, {"dataframe_records": [rec]})
+            answered.append(target if r.status_code == 200 else None)
     counts = _served_by(answered)
     table = _split_table(counts, {one: 90, two: 10})
-    code = 'endpoint = "exam-v1" if random.random() < 0.9 else "exam-v2"; requests.post(...)'
+    code = (
+        'endpoint = "exam-champion" if random.random() < 0.9 else "exam-challenger"; '
+        "requests.post(...)"
+    )
     return Outcome(
         f"It works: {_counts(counts)} of {len(answered)} requests. But the split lives in your "
         "client: two endpoints to run, and no single place that sees, captures or moves the split.",
@@ -236,7 +233,7 @@ def q4_b(lab) -> Outcome:
     from recipes.serving import traffic
 
     w, conn = lab.serving()
-    name = ab(lab)
+    name = endpoint(lab, "ab")
     sent = traffic.send(conn, name, lab.sizes.requests, concurrency=2, seed=3)
     counts = sent.split()
     table = traffic.compare_split(counts, SPLIT)
@@ -261,7 +258,7 @@ def q4_c(lab) -> Outcome:
 
     m = lab.registry()
     w, conn = lab.serving()
-    name = single(lab, "v1")
+    name = endpoint(lab, "champion")
     client = lab.client
     client.transition_model_version_stage(m.name, m.v2, "Staging")
     client.transition_model_version_stage(m.name, m.v1, "Production")
@@ -293,24 +290,28 @@ def q4_d(lab) -> Outcome:
     import requests
 
     _, conn = lab.serving()
-    one, two = single(lab, "v1"), single(lab, "v2")
+    one, two = endpoint(lab, "champion"), endpoint(lab, "challenger")
     users = [f"user-{i}" for i in range(lab.sizes.requests)]
     flag = {u: zlib.crc32(u.encode()) % 100 < 10 for u in users}
     answered = []
     with requests.Session() as s:
         for u, rec in zip(users, _records(len(users)), strict=True):
-            endpoint = two if flag[u] else one
-            r = _post(s, conn, endpoint, {"dataframe_records": [rec]})
-            answered.append(endpoint if r.status_code == 200 else None)
-        again = [two if flag[u] else one for u in users[:20]]  # the same users again
+            target = two if flag[u] else one
+            r = _post(s, conn, target, {"dataframe_records": [rec]})
+            answered.append(target if r.status_code == 200 else None)
+        again = []  # the same users come back: the flag sends each where it went before
+        for u, rec in zip(users[:20], _records(20), strict=True):
+            target = two if flag[u] else one
+            r = _post(s, conn, target, {"dataframe_records": [rec]})
+            again.append(target if r.status_code == 200 else None)
     counts = _served_by(answered)
-    sticky = again == [two if flag[u] else one for u in users[:20]]
+    sticky = again == answered[:20]
     return Outcome(
         f"It works and is sticky per user: {_counts(counts)}. But the flag, the two endpoints and "
         "the bookkeeping are all in your application; the serving endpoint knows nothing of it.",
         fits=False, evidence={"counts": _counts(counts), "endpoints": 2, "sticky": sticky,
                               "split_owner": "application"},
-        code='endpoint = "exam-v2" if crc32(user_id) % 100 < 10 else "exam-v1"',
+        code='endpoint = "exam-challenger" if crc32(user_id) % 100 < 10 else "exam-champion"',
         table=_split_table(counts, {one: 90, two: 10}),
     )  # fmt: skip
 
@@ -342,7 +343,7 @@ def q8_scenario(lab) -> dict:
         import requests
 
         _, conn = lab.serving()
-        name = single(lab, "v1")
+        name = endpoint(lab, "champion")
         records = [{k: int(v) if k != "avg_session_duration" else round(float(v), 1)
                     for k, v in r.items()} for r in _records(3, seed=8)]  # fmt: skip
         out = {}
@@ -479,22 +480,22 @@ def q9_d(lab) -> Outcome:
 
 
 def q10_scenario(lab) -> dict:
-    """Traffic from 4 clients while ``exam-update`` moves from v1 to v2 (once)."""
+    """Traffic from 4 clients while ``exam-champion`` moves from v1 to v2 (once)."""
 
     def run() -> dict:
         from recipes.serving import traffic
 
         m = lab.registry()
         w, conn = lab.serving()
-        name, config = _update_config(lab)
+        name = endpoint(lab, "champion")
         old, new = f"v{m.v1}", f"v{m.v2}"
-        lab.endpoint(name, config)
+        lab.forget(f"endpoint:{name}")  # moved to v2 below: the next user puts v1 back
         states = []
         with traffic.background(conn, name, concurrency=4, seconds=lab.sizes.traffic_seconds,
                                 tag=f"update-{uuid.uuid4().hex[:6]}") as bg:  # fmt: skip
             t0 = time.monotonic()
             waiter = w.serving_endpoints.update_config(
-                name=name, served_entities=[_entity(new, m.name, m.v2)]
+                name=name, served_entities=[_entity(new, m.name, m.v2, scale_to_zero=True)]
             )
             first = waiter.response
             states.append((0.0, first.state.config_update.value,
@@ -572,7 +573,7 @@ def q11_scenario(lab) -> dict:
         from recipes.serving import traffic
 
         _, conn = lab.serving()
-        name = ab(lab)
+        name = endpoint(lab, "ab")
         tag = f"q11-{uuid.uuid4().hex[:6]}"
         ids = []
         with requests.Session() as s:
