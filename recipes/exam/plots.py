@@ -29,7 +29,7 @@ def q3_scaling(measured: dict, extrapolation: pd.DataFrame, seconds_100m: dict[s
     ax1.set_xlim(min(rates) / 2, max(rates) * 30)
     ax1.invert_yaxis()
     ax1.set_xlabel("rows per second on this machine (log)")
-    ax1.set_title(f"rates; C per core: {c['per_core_1']:,.0f} → {c['per_core_2']:,.0f} rows/s",
+    ax1.set_title(f"rates; C per task slot: {c['per_core_1']:,.0f} → {c['per_core_2']:,.0f} rows/s",
                   fontsize=9)  # fmt: skip
     for k in "ABCD":
         m = measured[k]
@@ -37,7 +37,8 @@ def q3_scaling(measured: dict, extrapolation: pd.DataFrame, seconds_100m: dict[s
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=COLORS[k],
                  label=f"{k}: {m.memory_measure} ({m.memory_slope():,.0f} B/row)")  # fmt: skip
     ax2.set_xlabel("rows")
-    ax2.set_ylabel("peak memory, MB")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("peak memory, MB (log)")
     ax2.set_title("memory against rows: what grows with the data", fontsize=9)
     ax2.legend(fontsize=7)
     keys = list(seconds_100m)

@@ -221,6 +221,7 @@ def test_q3_b_sends_every_row_over_http(default_run):
     ev, sizes = default_run.ev("Q3", "B"), default_run.record["sizes"]
     assert ev["failed"] == 0 and ev["rows"] == sizes["rest_rows"]
     assert ev["requests"] == sizes["rest_rows"] // sizes["rest_batch"] and ev["bytes_per_row"] > 5
+    assert abs(ev["memory_slope"]) < 30  # the client holds one partition and one request
 
 
 def test_q3_c_is_a_spark_job_of_several_tasks_with_flat_memory(default_run):

@@ -506,8 +506,9 @@ def q10_scenario(lab) -> dict:
                                bool(ep.pending_config), [e.name for e in ep.config.served_entities]))  # fmt: skip
                 if ep.state.config_update.value != "IN_PROGRESS":
                     break
-                time.sleep(0.2)
+                time.sleep(0.1)
             update_s = time.monotonic() - t0
+            bg.clients.phase = "after"  # "during" is exactly while the update was in progress
         frame = bg.result.frame
         by_phase = (frame[frame["status"] == 200].groupby(["phase", "served_model_name"]).size()
                     .unstack(fill_value=0))  # fmt: skip
