@@ -143,3 +143,17 @@ def test_a_practice_saves_every_outcome_as_json(tmp_path):
     assert option["evidence"] == {"1": 3, "frame": None, "t": [1.5, "x"]}
     assert (option["status"], option["fits"], option["happened"]) == ("ran", True, "ran")
     assert saved["questions"]["Q1"]["answer"] == "A" and saved["sizes"] is None
+
+
+def test_notebook_07_states_each_question_as_the_bank_holds_it():
+    import nbformat
+
+    from recipes.target import repo_root
+
+    nb = nbformat.read(repo_root() / "notebooks" / "07_exam_practice.ipynb", as_version=4)
+    stated = [
+        c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("### Q")
+    ]
+    assert stated == [exam.render_question(q) for q in BANK]
+    runs = [c.source for c in nb.cells if c.cell_type == "code" and "practice.run(" in c.source]
+    assert runs == [f'exam.show(practice.run("{q.id}"))' for q in BANK]

@@ -239,6 +239,20 @@ def _output_to(path: Path):
             os.close(saved[1])
 
 
+def _cause(log: Path, offset: int) -> str | None:
+    """The line of what the env manager's tools printed that says why they failed."""
+    import re
+
+    try:
+        with log.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    hits = [ln.strip() for ln in lines if re.search(r"(?i)error|could not|not found|failed", ln)]
+    return hits[0][:200] if hits else None
+
+
 def _env_attempt(lab, env_manager: str) -> dict:
     def run() -> dict:
         import time
@@ -251,8 +265,10 @@ def _env_attempt(lab, env_manager: str) -> dict:
         spark = lab.spark()
         uri = f"models:/{m.name}/{m.v1}"
         t0 = time.perf_counter()
+        log = lab.home / "logs" / "env-managers.log"
+        offset = log.stat().st_size if log.exists() else 0
         try:
-            with _output_to(lab.home / "logs" / "env-managers.log"):
+            with _output_to(log):
                 udf = mlflow.pyfunc.spark_udf(
                     spark, uri, env_manager=env_manager, result_type="long"
                 )
@@ -262,6 +278,7 @@ def _env_attempt(lab, env_manager: str) -> dict:
                     "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
             return {"scored": False, "values": None, "error": _one_line(exc),
+                    "cause": _cause(log, offset),
                     "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
 
     return lab.once(f"q13:{env_manager}", run)
@@ -275,7 +292,8 @@ def _q13(lab, env_manager: str, restores: bool) -> Outcome:
                     + (" after building the model's environment" if restores
                        else ", using the packages of the session's own environment") + ".")  # fmt: skip
     else:
-        happened = f"Could not run here ({r['seconds']} s): {r['error']}"
+        why = f" (its tools said: {r['cause']})" if r.get("cause") else ""
+        happened = f"Could not run here ({r['seconds']} s): {r['error']}{why}"
     return Outcome(happened, fits=r["scored"] and not restores,
                    evidence={"env_manager": env_manager, **r}, code=code, error=r["error"])  # fmt: skip
 

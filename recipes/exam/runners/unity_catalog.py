@@ -284,13 +284,20 @@ def _q6(lab, fits_fn, happened_fn) -> Outcome:
 
 
 def q6_a(lab) -> Outcome:
+    def happened(ev):
+        refused = [
+            k for k in ("two-level name", "stage transition", "/latest") if not ev["uc_ok"][k]
+        ]
+        return (
+            f"Unity Catalog refused: {', '.join(refused) or 'nothing'}; the workspace "
+            "registry took the same two-level name, stage transition and /latest (the "
+            "table below has each refusal's message)."
+        )
+
     return _q6(
         lab,
         lambda ev: all(ev["uc_ok"][k] for k in ("two-level name", "stage transition", "/latest")),
-        lambda ev: (
-            f"In Unity Catalog the two-level name was {ev['uc']['two-level name'][:60]}…, the stage "
-            f"transition {ev['uc']['stage transition'][:60]}…; the workspace registry accepted both."
-        ),
+        happened,
     )
 
 
