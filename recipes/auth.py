@@ -35,7 +35,7 @@ def token_path(home: Path | str | None = None) -> Path:
     return root / "serving" / "token"
 
 
-def token(home: Path | str | None = None) -> str:
+def token(home: Path | str | None = None, *, from_env: bool = True) -> str:
     """The serving token: ``MDK_SERVING_TOKEN`` if set, else the file, made on first use.
 
     The file is created exclusively (``O_CREAT | O_EXCL``, mode 0600) holding ``mdk-`` and
@@ -43,11 +43,13 @@ def token(home: Path | str | None = None) -> str:
 
     Args:
         home: the state folder; None for :func:`recipes.target.mdk_home`.
+        from_env: False ignores ``MDK_SERVING_TOKEN`` (a stack whose token must not change
+            with the caller's environment, e.g. ``mdk workspace``).
 
     Raises:
         KitError: the file is readable by group or others, is empty, or cannot be read.
     """
-    env = os.environ.get(ENV_VAR, "").strip()
+    env = os.environ.get(ENV_VAR, "").strip() if from_env else ""
     if env:
         return env
     path = token_path(home)

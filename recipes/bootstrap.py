@@ -76,9 +76,12 @@ def ensure_aliases(name: str) -> dict[str, int]:
 
     Returns the model's aliases afterwards.
     """
-    current = registry.aliases(name) if _versions(name) else {}
+    have = _versions(name)
+    current = registry.aliases(name) if have else {}
     if {"champion", "challenger"} <= current.keys():
         return current
+    if not have:  # name the first thing missing, and the notebook that makes it
+        _local_only(f"Model {name!r}", "notebooks/01_register.ipynb")
     _local_only(f"Aliases @champion/@challenger of {name!r}", "notebooks/02_promote.ipynb")
     have = ensure_versions(name)
     registry.ensure_alias(name, "champion", have[0])

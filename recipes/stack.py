@@ -4,7 +4,8 @@ Each service is a detached process (its own session, so its own process group) w
 port and command are recorded in ``$MDK_HOME/run/<name>.json`` and whose output goes to
 ``$MDK_HOME/logs/<name>.log``. Only recorded processes are ever signalled, and only after
 checking that the pid still runs our command. A new service is one more :data:`SERVICES`
-entry.
+entry; a service of another stack (``mdk workspace``) passes its own :class:`ServiceSpec` to
+:func:`start` and its own ``home``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,7 @@ class Service:
     started_at: str
     cmd: list[str]
     create_time: float | None = None
+    marker: str | None = None  # None: the marker of SERVICES[name]
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,10 @@ def _bin_dir() -> Path:
     return Path(sys.executable).parent
 
 
-def _mlflow_command(port: int, home: Path) -> list[str]:
+def mlflow_command(port: int, home: Path, *, default_artifact_root: str | None = None) -> list[str]:
+    """``mlflow server`` on ``port`` over ``home/mlflow.db``, one worker, artifacts proxied
+    into ``home/mlartifacts``; new experiments' artifact root is ``default_artifact_root``
+    (default: that folder as a ``file://`` URI)."""
     exe = _bin_dir() / "mlflow"
     if not exe.exists():
         raise MissingDependency(f"{exe} not found: install the kit with `pip install -e .`.")
@@ -99,7 +104,7 @@ def _mlflow_command(port: int, home: Path) -> list[str]:
     return [
         str(exe), "server", "--host", HOST, "--port", str(port), "--workers", "1",
         "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
-        "--default-artifact-root", artifacts.as_uri(),
+        "--default-artifact-root", default_artifact_root or artifacts.as_uri(),
         "--artifacts-destination", str(artifacts),
     ]  # fmt: skip
 
@@ -112,7 +117,7 @@ def _serving_command(port: int, home: Path) -> list[str]:
 #: The known services, in start order (`mdk up`); stopped in reverse order.
 SERVICES: dict[str, ServiceSpec] = {
     "mlflow": ServiceSpec(
-        "mlflow", _mlflow_command, marker="mlflow",
+        "mlflow", mlflow_command, marker="mlflow",
         env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
     ),
     "serving": ServiceSpec("serving", _serving_command, marker="recipes.endpoint"),
@@ -146,7 +151,8 @@ def free_port(host: str = HOST) -> int:
         return s.getsockname()[1]
 
 
-def _port_in_use(port: int, host: str = HOST) -> bool:
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """Whether something accepts connections on ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         return s.connect_ex((host, port)) == 0
 
@@ -180,7 +186,7 @@ def _ours(svc: Service):
             return None
         if svc.create_time is not None and abs(proc.create_time() - svc.create_time) > 1.0:
             return None  # the pid was reused by another process
-        if _spec(svc.name).marker not in " ".join(proc.cmdline()):
+        if (svc.marker or _spec(svc.name).marker) not in " ".join(proc.cmdline()):
             return None
         return proc
     except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -207,14 +213,19 @@ def start(
     port: int | None = None,
     home: Path | None = None,
     timeout: float = START_TIMEOUT,
+    *,
+    spec: ServiceSpec | None = None,
+    env: Mapping[str, str | None] | None = None,
 ) -> Service:
     """Start a service in the background and wait until it is healthy (idempotent).
 
     Args:
-        name: a key of :data:`SERVICES`.
+        name: a key of :data:`SERVICES`, or the name of ``spec``.
         port: the port to listen on; None picks a free one.
         home: the state folder; defaults to :func:`recipes.target.mdk_home`.
         timeout: seconds to wait for the health check.
+        spec: how to run it, for a service that is not in :data:`SERVICES`.
+        env: environment for the process on top of ``spec.env``; None removes a variable.
 
     Returns:
         The running service: the recorded one if it is alive and healthy.
@@ -224,7 +235,7 @@ def start(
     """
     import psutil
 
-    spec = _spec(name)
+    spec = spec or _spec(name)
     home = _home(home)
     record, log = _paths(name, home)
     current = read_record(name, home)
@@ -236,12 +247,13 @@ def start(
     record.unlink(missing_ok=True)
     if port is None:
         port = free_port()
-    elif _port_in_use(port):
+    elif port_in_use(port):
         raise ServiceError(f"Port {port} is in use: pick another with --port, or omit it.")
     cmd = spec.command(port, home)
     record.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **spec.env, "MDK_HOME": str(home)}
+    env = {**os.environ, **spec.env, **(env or {}), "MDK_HOME": str(home)}
+    env = {k: v for k, v in env.items() if v is not None}
     env["PATH"] = os.pathsep.join([str(_bin_dir()), env.get("PATH", "")])
     offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
@@ -253,7 +265,7 @@ def start(
     svc = Service(
         name=name, pid=popen.pid, port=port, url=url,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        cmd=cmd, create_time=psutil.Process(popen.pid).create_time(),
+        cmd=cmd, create_time=psutil.Process(popen.pid).create_time(), marker=spec.marker,
     )  # fmt: skip
     tmp = record.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(svc), indent=2))
@@ -317,18 +329,22 @@ def stop(name: str = "mlflow", home: Path | None = None) -> int | None:
     return stopped
 
 
+def service_status(
+    name: str, home: Path | None = None, health_path: str | None = None
+) -> ServiceStatus:
+    """The state of one service, recorded or not (``health_path``: default its spec's)."""
+    svc = read_record(name, home)
+    if svc is None:
+        return ServiceStatus(name, None, None, None, alive=False, healthy=False)
+    alive = _ours(svc) is not None
+    path = health_path or (SERVICES[name].health_path if name in SERVICES else "/health")
+    healthy = alive and _healthy(svc.url, path)
+    return ServiceStatus(name, svc.pid, svc.port, svc.url, alive, healthy)
+
+
 def status(home: Path | None = None) -> list[ServiceStatus]:
     """The state of every known service, recorded or not."""
-    rows = []
-    for name, spec in SERVICES.items():
-        svc = read_record(name, home)
-        if svc is None:
-            rows.append(ServiceStatus(name, None, None, None, alive=False, healthy=False))
-            continue
-        alive = _ours(svc) is not None
-        healthy = alive and _healthy(svc.url, spec.health_path)
-        rows.append(ServiceStatus(name, svc.pid, svc.port, svc.url, alive, healthy))
-    return rows
+    return [service_status(name, home) for name in SERVICES]
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from recipes import names
 from recipes.errors import KitError, ParameterError
 
 TARGETS = ("local", "databricks")
@@ -47,10 +48,9 @@ class Target:
         return self.registry_uri.startswith("databricks-uc")
 
     def experiment_path(self, name: str = DEFAULT_EXPERIMENT) -> str:
-        """The experiment name for this target (workspaces need an absolute path)."""
-        if self.name == "databricks" and not name.startswith("/"):
-            return f"/Shared/mdk/{name}"
-        return name
+        """The experiment name for this target: on a workspace, an absolute path under
+        ``MDK_EXPERIMENT_DIR`` (default ``/Shared/mdk``; see :mod:`recipes.names`)."""
+        return names.for_target(self.name).experiment(name)
 
 
 def repo_root() -> Path:
@@ -146,12 +146,40 @@ def isolate_sdk(home: Path, *, host: str | None = None, token: str | None = None
     return path
 
 
+_deferred: dict[str, str] = {}  # MLFLOW_EXPERIMENT_NAME as _defer_experiment set it
+
+
+def _defer_experiment(path: str) -> None:
+    """Let MLflow create the experiment ``path`` with the process's first run, not now.
+
+    MLflow's fluent API creates ``MLFLOW_EXPERIMENT_NAME`` when ``start_run`` finds no active
+    experiment; one selected earlier in this process must not win, so it is forgotten.
+    """
+    import mlflow.tracking.fluent as fluent
+
+    os.environ["MLFLOW_EXPERIMENT_NAME"] = _deferred["name"] = path
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    fluent._active_experiment_id = None  # no public call unsets it
+
+
+def _forget_deferred() -> None:
+    if _deferred and os.environ.get("MLFLOW_EXPERIMENT_NAME") == _deferred.pop("name"):
+        del os.environ["MLFLOW_EXPERIMENT_NAME"]
+
+
 def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) -> Target:
-    """Point MLflow at the target and select (creating if needed) the experiment.
+    """Point MLflow at the target and select the experiment.
+
+    The resolved target becomes the process's ``MDK_TARGET``, so every later
+    :func:`resolve` without an argument agrees with it.
+
+    Locally a missing experiment is created at once. On a workspace nothing is written here:
+    a missing experiment is created by MLflow with the first run (01 makes runs), so a
+    notebook that only reads (02-06 checking their prerequisites) leaves no trace.
 
     Args:
         target: see :func:`resolve`.
-        experiment: experiment name; on Databricks it is placed under ``/Shared/mdk/``.
+        experiment: experiment name; on Databricks it is placed under ``MDK_EXPERIMENT_DIR``.
 
     Returns:
         The resolved :class:`Target`.
@@ -170,6 +198,10 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
         databricks_config()
     mlflow.set_tracking_uri(t.tracking_uri)
     mlflow.set_registry_uri(t.registry_uri)
+    # The notebook's `target` parameter holds for the rest of the process, as MLflow's URIs
+    # do: recipes that resolve() without an argument (bootstrap's local-only guard, the
+    # tables layer, UC's name checks) must see it, not an unset MDK_TARGET meaning local.
+    os.environ["MDK_TARGET"] = t.name
     path = t.experiment_path(experiment)
     client = mlflow.MlflowClient()
     found = client.get_experiment_by_name(path)
@@ -183,6 +215,10 @@ def use_target(target: str | None = None, experiment: str = DEFAULT_EXPERIMENT) 
             "which a direct sqlite client cannot reach: run `mdk up` and export the "
             "MLFLOW_TRACKING_URI it prints, or use another MDK_HOME."
         )
+    _forget_deferred()
+    if found is None and not t.is_local:
+        _defer_experiment(path)
+        return t
     if found is None:
         try:
             client.create_experiment(path, artifact_location=t.artifact_location)

@@ -1,9 +1,7 @@
 """A real local Spark Connect server for tests, on a free loopback port (never 15002).
 
-It is started with the pip package's own ``sbin/start-connect-server.sh`` (the
-``spark-connect`` jar ships in ``pyspark/jars``), with its pid file, logs, warehouse,
-scratch and Derby folders all under one work folder, and its Python workers running this
-interpreter (Connect UDFs need the same Python minor version on client and server).
+The server's lifecycle lives in :mod:`recipes.spark_connect` (``mdk workspace up`` starts
+one too); this module re-exports it for the tests and adds the client side.
 
 Usage::
 
@@ -17,180 +15,21 @@ that also uses a classic session should run its Connect client in a subprocess
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-FORBIDDEN_PORT = 15002  # Spark Connect's default: another server may hold it
-
-
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).resolve().parent
-
-
-def free_port() -> int:
-    """A free loopback port from the ephemeral range (so never 15002)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port != FORBIDDEN_PORT:
-            return port
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):  # a zombie is not alive
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return state != "Z"
-    return True
-
-
-@dataclass
-class ConnectServer:
-    """A running server. ``url`` is ``sc://127.0.0.1:<port>``."""
-
-    port: int
-    workdir: Path
-    env: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return f"sc://127.0.0.1:{self.port}"
-
-    @property
-    def pid_file(self) -> Path:
-        ident = self.env["SPARK_IDENT_STRING"]
-        return Path(self.env["SPARK_PID_DIR"]) / f"spark-{ident}-{CLASS}-1.pid"
-
-    @property
-    def pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def log_tail(self, lines: int = 40) -> str:
-        logs = sorted(Path(self.env["SPARK_LOG_DIR"]).glob("*.out"))
-        if not logs:
-            return "(no log)"
-        return "\n".join(logs[-1].read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout: float = 30) -> None:
-        """Stop with the stop script, then wait; SIGKILL the pid if it outlives ``timeout``."""
-        pid = self.pid
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            subprocess.run(
-                ["bash", str(spark_home() / "sbin" / "stop-connect-server.sh")],
-                env=self.env,
-                cwd=self.workdir,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
-        if pid is None:
-            return
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def start_connect_server(
-    workdir: Path,
-    *,
-    port: int | None = None,
-    master: str = "local[2]",
-    timeout: float = 120,
-    extra_conf: dict[str, str] | None = None,
-) -> ConnectServer:
-    """Start a Spark Connect server; return once its port accepts connections.
-
-    Raises:
-        RuntimeError: it died or did not listen within ``timeout`` s (the log tail is shown).
-    """
-    workdir = Path(workdir).resolve()
-    port = port or free_port()
-    if port == FORBIDDEN_PORT:
-        raise ValueError("Port 15002 is Spark Connect's default: pick another.")
-    dirs = {name: workdir / name for name in ("pid", "logs", "local", "warehouse", "derby")}
-    for d in dirs.values():
-        d.mkdir(parents=True, exist_ok=True)
-    home = spark_home()
-    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "MASTER")}
-    env.pop("SPARK_CONNECT_MODE_ENABLED", None)
-    env.update(
-        SPARK_HOME=str(home),
-        SPARK_PID_DIR=str(dirs["pid"]),
-        SPARK_LOG_DIR=str(dirs["logs"]),
-        SPARK_IDENT_STRING=f"mdk-test-{port}",
-        SPARK_LOCAL_DIRS=str(dirs["local"]),
-        SPARK_LOCAL_IP="127.0.0.1",
-        PYSPARK_PYTHON=sys.executable,
-        PYSPARK_DRIVER_PYTHON=sys.executable,
-    )
-    conf = {
-        "spark.connect.grpc.binding.port": str(port),
-        "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.ui.enabled": "false",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.sql.warehouse.dir": str(dirs["warehouse"]),
-        "spark.driver.extraJavaOptions": f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']}",
-        "spark.log.level": "WARN",
-        **(extra_conf or {}),
-    }
-    cmd = ["bash", str(home / "sbin" / "start-connect-server.sh"), "--master", master]
-    for k, v in conf.items():
-        cmd += ["--conf", f"{k}={v}"]
-    server = ConnectServer(port=port, workdir=workdir, env=env)
-    deadline = time.monotonic() + timeout
-    try:
-        # The script forks the JVM (nohup), writes the pid file and returns after ~3 s.
-        subprocess.run(cmd, env=env, cwd=workdir, capture_output=True, timeout=60, check=False)
-        while time.monotonic() < deadline:
-            pid = server.pid
-            if pid is not None and not pid_alive(pid):
-                raise RuntimeError(f"Spark Connect server exited:\n{server.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                return server
-            time.sleep(0.25)
-        raise RuntimeError(
-            f"Spark Connect server not listening on {port} after {timeout:.0f} s:\n"
-            f"{server.log_tail()}"
-        )
-    except BaseException:
-        server.stop()
-        raise
-
-
-@contextlib.contextmanager
-def connect_server(workdir: Path, **kwargs) -> Iterator[ConnectServer]:
-    """:func:`start_connect_server` as a context manager that always stops it."""
-    server = start_connect_server(workdir, **kwargs)
-    try:
-        yield server
-    finally:
-        server.stop()
+from recipes.spark_connect import (  # noqa: F401  (re-exported for the tests)
+    CLASS,
+    FORBIDDEN_PORT,
+    ConnectServer,
+    connect_server,
+    free_port,
+    pid_alive,
+    spark_home,
+    start_connect_server,
+)
 
 
 def run_python(

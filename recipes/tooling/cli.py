@@ -211,3 +211,66 @@ def golden(
     typer.echo(f"re-executing {len(paths)} notebook(s) in a fresh MDK_HOME ...")
     for path in golden_.refresh(paths):
         typer.echo(f"✓ {path.name}: golden outputs rewritten, all others stripped")
+
+
+workspace_app = typer.Typer(
+    name="workspace",
+    help="The local workspace double: a Databricks workspace's APIs on one loopback host.",
+    no_args_is_help=True,
+)
+app.add_typer(workspace_app)
+
+
+@workspace_app.command("up")
+@_kit_errors
+def workspace_up(
+    port: Annotated[
+        int | None, typer.Option(help="The double's port (default: its last one, else free).")
+    ] = None,
+    spark: Annotated[
+        bool, typer.Option(help="Also start a Spark Connect server for Databricks Connect.")
+    ] = True,
+) -> None:
+    """Start the workspace double (tracking server, serving endpoint, Spark Connect, one host)."""
+    from recipes.workspace import services
+
+    ws = services.up(port=port, spark=spark)
+    typer.echo(f"workspace double at {ws.host} (state in {ws.home})")
+    _workspace_table(services.status())
+    typer.echo(
+        'use it: eval "$(mdk workspace env)"; then MDK_TARGET=databricks .venv-dbx/bin/mdk run'
+    )
+
+
+@workspace_app.command("down")
+@_kit_errors
+def workspace_down() -> None:
+    """Stop every process of the workspace double, by pid."""
+    from recipes.workspace import services
+
+    for name, pid in services.down().items():
+        typer.echo(f"{name}: stopped pid {pid}" if pid else f"{name}: not running")
+
+
+@workspace_app.command("status")
+@_kit_errors
+def workspace_status() -> None:
+    """Show the workspace double's processes and whether they are healthy."""
+    from recipes.workspace import services
+
+    _workspace_table(services.status())
+
+
+@workspace_app.command("env")
+@_kit_errors
+def workspace_env() -> None:
+    """Print the shell lines that point Databricks clients at the double: eval "$(mdk workspace env)"."""
+    from recipes.workspace import services
+
+    typer.echo(services.export_lines(services.env()))
+
+
+def _workspace_table(rows) -> None:
+    yes = lambda flag: "yes" if flag else "no"  # noqa: E731
+    typer.echo(table(("part", "pid", "port", "url", "alive", "healthy"),
+                     [(r.name, r.pid, r.port, r.url, yes(r.alive), yes(r.healthy)) for r in rows]))  # fmt: skip

@@ -3,8 +3,13 @@ clients call, on one loopback host.
 
 - ``/api/2.0/mlflow/unity-catalog/...``: the Unity Catalog model registry (:mod:`.uc_registry`);
 - ``/api/2.0/fs/...`` and ``/mdk/presigned/...``: the model versions' files (:mod:`.files`);
-- ``/api/2.0/mlflow/...`` and the other tracking prefixes: a real ``mlflow server``
-  (:mod:`.tracking_proxy`);
+- ``/api/2.0/mlflow/...`` and the other tracking prefixes, and the run artifacts under
+  ``/mdk/run-artifacts/...``: a real ``mlflow server`` (:mod:`.proxy`);
+- ``/api/2.0/serving-endpoints...``, ``/serving-endpoints/...`` and
+  ``/api/2.1/unity-catalog/...`` (quality monitors): the kit's serving endpoint, when
+  ``serving_url`` is given (:mod:`.proxy`);
+- ``GET /api/2.0/preview/scim/v2/Me``: the signed-in user (``current_user.me()``, which
+  ``mdk doctor`` calls);
 - ``GET /.well-known/databricks-config``: the host metadata a workspace publishes (its
   ``workspace_id``, no OIDC endpoint: clients use a token). The databricks-sdk reads it each
   time it builds a config, which MLflow does for every REST call; a 404 there costs nothing
@@ -17,6 +22,7 @@ All state lives under ``home`` (``uc/`` and ``logs/``).
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 
@@ -26,7 +32,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recipes.errors import ApiError
-from recipes.workspace import files, tracking_proxy, uc_registry
+from recipes.workspace import files, proxy, uc_registry
 from recipes.workspace.request_log import RequestLog
 from recipes.workspace.uc_store import RegistryStore
 
@@ -46,6 +52,7 @@ def create_app(
     *,
     token: str | None = None,
     workspace_id: str = WORKSPACE_ID,
+    serving_url: str | None = None,
 ) -> RequestLog:
     """The double over ``home``, forwarding tracking calls to ``tracking_url``.
 
@@ -54,6 +61,8 @@ def create_app(
         tracking_url: a running ``mlflow server``, e.g. ``http://127.0.0.1:5000``.
         token: the bearer token clients must send (``DATABRICKS_TOKEN``); None accepts any.
         workspace_id: what the ``x-databricks-org-id`` header says.
+        serving_url: the kit's serving endpoint (``python -m recipes.endpoint``), which must
+            accept the same ``token``; None leaves its APIs out.
 
     Returns:
         The ASGI app; its ``entries`` list every request made so far, and ``.store`` is the
@@ -84,15 +93,24 @@ def create_app(
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "tracking_url": tracking_url, "home": str(home)}
+        return {"status": "ok", "tracking_url": tracking_url, "serving_url": serving_url,
+                "home": str(home)}  # fmt: skip
 
     @app.get("/.well-known/databricks-config")
     async def well_known():
         return {"oidc_endpoint": "", "workspace_id": workspace_id}
 
+    @app.get("/api/2.0/preview/scim/v2/Me")
+    async def me():
+        user = f"{getpass.getuser()}@localhost"
+        return {"id": "1", "userName": user, "displayName": user, "active": True,
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}  # fmt: skip
+
     app.include_router(uc_registry.routes(store, workspace_id))
     app.include_router(files.routes(files.ModelFiles(store)))
-    app.include_router(tracking_proxy.routes(tracking_url, workspace_id))
+    if serving_url is not None:
+        app.include_router(proxy.serving_routes(serving_url))
+    app.include_router(proxy.routes(tracking_url, workspace_id))
     front = RequestLog(app, home=home, token=token)
     front.store = store
     return front

@@ -4,7 +4,8 @@ A plain ASGI middleware. Every HTTP request is recorded as ``{"method", "path", 
 "ms"}``, in memory (:attr:`RequestLog.entries`) and appended to
 ``<home>/logs/workspace-requests.jsonl``, so a test, or a person, can list every REST call a
 client made and what the double answered. With a token set, every path except
-:data:`OPEN_PATHS` and the presigned URLs (which carry their own signature) needs
+:data:`OPEN_PATHS`, the presigned URLs (which carry their own signature) and the run
+artifacts' storage addresses (:data:`~.proxy.RUN_ARTIFACTS`, see :mod:`.proxy`) needs
 ``Authorization: Bearer <token>``, else 401 ``UNAUTHENTICATED``.
 """
 
@@ -17,8 +18,10 @@ from pathlib import Path
 
 from recipes.auth import bearer_ok
 from recipes.workspace.files import PRESIGNED
+from recipes.workspace.proxy import RUN_ARTIFACTS
 
 OPEN_PATHS = ("/health", "/.well-known/databricks-config")
+_STORAGE = (PRESIGNED + "/", RUN_ARTIFACTS + "/")
 
 
 class RequestLog:
@@ -40,7 +43,7 @@ class RequestLog:
 
     def _allowed(self, scope) -> bool:
         path = scope["path"]
-        if self.token is None or path in OPEN_PATHS or path.startswith(PRESIGNED + "/"):
+        if self.token is None or path in OPEN_PATHS or path.startswith(_STORAGE):
             return True
         headers = dict(scope.get("headers") or [])
         header = headers.get(b"authorization", b"").decode("latin-1") or None

@@ -1,4 +1,5 @@
-"""A real ``mlflow server`` and the workspace double in front of it, once per test module.
+"""A real ``mlflow server`` and the workspace double in front of it, once per test module
+(``test_workspace_stack.py`` starts the whole ``mdk workspace up`` stack instead).
 
 The double runs in a thread of the test process (uvicorn on a free 127.0.0.1 port), so a
 test reads its request log directly. MLflow's real clients reach it through the environment
@@ -29,6 +30,7 @@ class Double:
     home: Path
     app: object
     tracking_url: str
+    artifacts: Path  # the tracking server's --artifacts-destination
 
     def mark(self) -> int:
         """The request log's length now: pass it to :meth:`calls_since`."""
@@ -63,43 +65,38 @@ def databricks_env(monkeypatch: pytest.MonkeyPatch, url: str, config_file: Path)
 
 
 @pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory):
-    """The URL of a live ``mlflow server`` (sqlite, one worker), stopped by pid at the end."""
-    from recipes import stack
-
-    home = tmp_path_factory.mktemp("uc-mlflow")
-    service = stack.start_mlflow_server(home=home)
-    try:
-        yield service.url
-    finally:
-        stack.stop("mlflow", home=home)
-
-
-@pytest.fixture(scope="module")
-def double(tracking_server, tmp_path_factory):
-    """The workspace double over its own home, forwarding tracking to ``tracking_server``."""
+def double(tmp_path_factory):
+    """The workspace double over its own home, in a thread, and its real ``mlflow server``
+    (sqlite, one worker) as ``mdk workspace up`` starts it: new experiments keep their
+    artifacts behind the double (``/mdk/run-artifacts/...``), so the double's port is picked
+    first. The tracking server is stopped by pid at the end."""
     import uvicorn
 
-    from recipes.stack import free_port
+    from recipes import stack
     from recipes.workspace.app import create_app
+    from recipes.workspace.services import start_tracking
 
+    port = stack.free_port()
+    url = f"http://127.0.0.1:{port}"
+    tracking_home = tmp_path_factory.mktemp("uc-mlflow")
+    tracking = start_tracking(tracking_home, url)
     home = tmp_path_factory.mktemp("uc-double")
-    app = create_app(home, tracking_server, token=TOKEN)
-    port = free_port()
+    app = create_app(home, tracking.url, token=TOKEN)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="workspace-double", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the workspace double did not start on port {port}")
-        time.sleep(0.05)
     try:
-        yield Double(f"http://127.0.0.1:{port}", home, app, tracking_server)
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the workspace double did not start on port {port}")
+            time.sleep(0.05)
+        yield Double(url, home, app, tracking.url, tracking_home / "mlartifacts")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        stack.stop("mlflow", home=tracking_home)
 
 
 @pytest.fixture

@@ -274,18 +274,11 @@ def test_presigned_urls_when_the_client_turns_the_sdk_repository_off(uc, story, 
     assert sdk_calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="MLflow's UC client deletes what download_artifacts returned; for the kit's "
-    "file:// artifact root that is the logged model's own folder in the tracking store",
-)
 def test_registering_from_a_run_keeps_the_runs_model(uc, story):
-    """Known issue, kept visible: register_model("runs:/...") to Unity Catalog removes the
-    logged model's files from a file:// tracking store (a second registration then fails)."""
-    from pathlib import Path
-    from urllib.parse import urlparse
-
+    """register_model("runs:/...") to Unity Catalog downloads the logged model and deletes
+    what it downloaded. The double's tracking server keeps run artifacts behind the double
+    (not in a file:// root, where that download is the logged model's own folder), so the
+    logged model stays whole and can be registered again."""
     import mlflow
 
     run_id = _log_run(story)
@@ -294,10 +287,15 @@ def test_registering_from_a_run_keeps_the_runs_model(uc, story):
         filter_string=f"source_run_id = '{run_id}'",
         output_format="list",
     )
-    folder = Path(urlparse(logged.artifact_location).path)
-    assert (folder / "MLmodel").is_file()
-    mlflow.register_model(f"runs:/{run_id}/model", f"main.mdk.kept_{uuid.uuid4().hex[:6]}")
-    assert (folder / "MLmodel").is_file(), f"{folder} was deleted by the registration"
+    assert logged.artifact_location.startswith(f"{uc.url}/mdk/run-artifacts/api/2.0/")
+    stored = logged.artifact_location.split("/mlflow-artifacts/artifacts/", 1)[1]
+    folder = uc.artifacts / stored
+    before = sorted(p.name for p in folder.iterdir())
+    assert "MLmodel" in before
+    first = mlflow.register_model(f"runs:/{run_id}/model", f"main.mdk.kept_{uuid.uuid4().hex[:6]}")
+    assert sorted(p.name for p in folder.iterdir()) == before
+    again = mlflow.register_model(f"runs:/{run_id}/model", first.name)
+    assert (first.version, again.version) == ("1", "2")
 
 
 def test_the_databricks_sdk_files_api_reads_a_version(uc, story):

@@ -1,0 +1,322 @@
+"""``mdk workspace up/env/status/down`` end to end, and the empty-workspace guarantee.
+
+One stack per module: ``mdk workspace up`` (through the CLI) in a temporary MDK_HOME starts
+the tracking server, the serving endpoint, a Spark Connect server and the double; the module's
+teardown runs ``mdk workspace down`` and checks that every one of those pids is gone. Clients
+reach the stack only through what ``mdk workspace env`` prints.
+
+The empty-workspace tests run the first cells of 02-06 with ``target="databricks"`` against
+the double, as the kernel would (in this process, like ``nbtools.run_first_checks``): each
+must stop in its first cell after the parameter check with one line naming what is missing
+and the notebook that makes it, and the double's request log must show no write before it.
+They look for names no other test here makes (the ``main.mdk`` model, the ``churn-ab``
+endpoint, the ``/Shared/mdk`` experiment), so they pass in any order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from recipes import names
+from recipes.errors import NotFoundError
+from recipes.spark_connect import pid_alive
+from recipes.target import repo_root
+from recipes.tooling.cli import app
+from tests.notebooks.nbtools import NOTEBOOKS, run_first_checks
+
+pytestmark = [pytest.mark.server, pytest.mark.spark, pytest.mark.timeout(300)]
+
+runner = CliRunner()
+PARTS = ["mlflow", "serving", "spark", "double"]
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+#: POSTs that only read (searches, and a download URL for files the caller may read). They
+#: are allowed before a notebook's check; none of 02-06's first cells makes one today.
+READ_ONLY_POSTS = {
+    "/api/2.0/mlflow/experiments/search",
+    "/api/2.0/mlflow/runs/search",
+    "/api/2.0/mlflow/logged-models/search",
+    "/api/2.0/mlflow/traces/search",
+    "/api/2.0/fs/create-download-url",
+}
+
+
+@dataclass
+class Stack:
+    home: Path  # the MDK_HOME given to `mdk workspace up`
+    env: dict[str, str]  # what `mdk workspace env` exports
+    unset: list[str]  # what it unsets
+    pids: dict[str, int]  # every part's pid after `up`
+
+    @property
+    def ws(self) -> Path:
+        return self.home / "workspace"
+
+    @property
+    def host(self) -> str:
+        return self.env["DATABRICKS_HOST"]
+
+    def requests_since(self, mark: int) -> list[dict]:
+        """The double's request log after line ``mark``, metadata probes left out."""
+        lines = (self.ws / "logs" / "workspace-requests.jsonl").read_text().splitlines()
+        entries = [json.loads(line) for line in lines[mark:]]
+        return [e for e in entries if e["path"] != "/.well-known/databricks-config"]
+
+    def mark(self) -> int:
+        return len((self.ws / "logs" / "workspace-requests.jsonl").read_text().splitlines())
+
+
+def _mdk(home: Path, *args: str) -> str:
+    result = runner.invoke(app, list(args), env={"MDK_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _parse_env(text: str) -> tuple[dict[str, str], list[str]]:
+    exports, unset = {}, []
+    for line in text.splitlines():
+        words = shlex.split(line)
+        if words and words[0] == "export":
+            key, _, value = words[1].partition("=")
+            exports[key] = value
+        elif words and words[0] == "unset":
+            unset += words[1:]
+    return exports, unset
+
+
+def _status_pids(text: str) -> dict[str, int]:
+    rows = [line.split() for line in text.splitlines()]
+    return {r[0]: int(r[1]) for r in rows if r and r[0] in PARTS and r[1].isdigit()}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """``mdk workspace up`` in a fresh MDK_HOME; ``mdk workspace down`` at the end, after
+    which none of the parts' pids may run."""
+    home = tmp_path_factory.mktemp("ws") / "mdk"
+    started = time.monotonic()
+    try:
+        out = _mdk(home, "workspace", "up")
+        pids = _status_pids(out)
+        exports, unset = _parse_env(_mdk(home, "workspace", "env"))
+        print(f"\nmdk workspace up: {time.monotonic() - started:.1f}s")
+        yield Stack(home, exports, unset, pids)
+    finally:
+        left = _status_pids(_mdk(home, "workspace", "status"))
+        down = _mdk(home, "workspace", "down")
+        survivors = {name: pid for name, pid in left.items() if pid_alive(pid)}
+        for pid in survivors.values():
+            os.kill(pid, 9)
+        assert not survivors, f"still running after `mdk workspace down`: {survivors}\n{down}"
+        for name, pid in left.items():
+            assert f"{name}: stopped pid {pid}" in down
+
+
+@pytest.fixture
+def client_env(stack, monkeypatch):
+    """This process as a client of the double: ``eval "$(mdk workspace env)"``."""
+    for key in [*stack.unset, *[k for k in os.environ if k.startswith("DATABRICKS_")]]:
+        monkeypatch.delenv(key, raising=False)
+    for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MDK_EXPERIMENT_DIR"):
+        monkeypatch.setenv(key, "")  # recorded, so monkeypatch removes what the test sets
+        monkeypatch.delenv(key)
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    yield stack
+    from recipes.target import reset_mlflow_uris
+
+    reset_mlflow_uris()
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
+def test_up_starts_every_part_once_and_env_points_clients_at_the_double(stack):
+    assert sorted(stack.pids) == sorted(PARTS)
+    assert all(pid_alive(pid) for pid in stack.pids.values())
+    again = _status_pids(_mdk(stack.home, "workspace", "up"))  # idempotent: the same pids
+    assert again == stack.pids
+    env = stack.env
+    assert env["DATABRICKS_HOST"].startswith("http://127.0.0.1:")
+    token = (stack.ws / "serving" / "token").read_text().strip()
+    assert env["DATABRICKS_TOKEN"] == token
+    assert (env["MLFLOW_TRACKING_URI"], env["MLFLOW_REGISTRY_URI"]) == (
+        "databricks",
+        "databricks-uc",
+    )
+    assert env["SPARK_REMOTE"] == env["MDK_SPARK_REMOTE"]
+    assert env["SPARK_REMOTE"].startswith("sc://127.0.0.1:")
+    config = Path(env["DATABRICKS_CONFIG_FILE"])
+    assert config.parent == stack.ws  # never ~/.databrickscfg
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert config.read_text() == f"[DEFAULT]\nhost = {env['DATABRICKS_HOST']}\ntoken = {token}\n"
+    assert {"DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLUSTER_ID", "DATABRICKS_CLIENT_ID"} <= set(
+        stack.unset
+    )
+
+
+def test_status_shows_every_part_healthy(stack):
+    out = _mdk(stack.home, "workspace", "status")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    assert sorted(rows) == sorted(PARTS)
+    assert all(row[-2:] == ["yes", "yes"] for row in rows.values())
+
+
+# ----------------------------------------------------------------------------- one host
+
+
+def test_one_host_routes_each_api_to_its_part(client_env):
+    from databricks.sdk import WorkspaceClient
+
+    host, auth = client_env.host, {"Authorization": f"Bearer {client_env.env['DATABRICKS_TOKEN']}"}
+    w = WorkspaceClient()  # from the environment only
+    assert w.current_user.me().user_name.endswith("@localhost")
+    assert list(w.serving_endpoints.list()) == []  # the serving endpoint
+    monitor = requests.get(
+        f"{host}/api/2.1/unity-catalog/tables/main.mdk.nothing/monitor", headers=auth
+    )
+    assert (monitor.status_code, monitor.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    scoring = requests.post(f"{host}/serving-endpoints/nothing/invocations", headers=auth,
+                            json={"dataframe_records": [{"a": 1}]})  # fmt: skip
+    assert (scoring.status_code, scoring.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    experiments = requests.post(f"{host}/api/2.0/mlflow/experiments/search", headers=auth,
+                                json={"max_results": 10})  # fmt: skip
+    assert experiments.status_code == 200  # the tracking server
+    models = requests.get(
+        f"{host}/api/2.0/mlflow/unity-catalog/registered-models/search", headers=auth
+    )
+    assert models.status_code == 200  # the UC registry
+    assert isinstance(models.json().get("registered_models", []), list)
+    refused = requests.get(f"{host}/api/2.0/serving-endpoints")
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "UNAUTHENTICATED")
+
+
+def test_register_serve_and_score_through_the_one_host(client_env, monkeypatch):
+    """MLflow's databricks clients log and register to Unity Catalog; the databricks-sdk
+    serves that version; the endpoint loads it from the double's registry and scores."""
+    import mlflow
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.serving import EndpointCoreConfigInput, ServedEntityInput
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    from recipes.target import use_target
+
+    monkeypatch.setenv("MDK_EXPERIMENT_DIR", "/Shared/mdk-flow")
+    mark = client_env.mark()
+    use_target("databricks", experiment="flow")  # 01's first step: nothing written yet
+    assert [e for e in client_env.requests_since(mark) if e["method"] in WRITES] == []
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.uniform(size=80), "b": rng.uniform(size=80)})
+    model = LogisticRegression().fit(X, (X.a > 0.5).astype(int))
+    name = f"main.flow.m_{uuid.uuid4().hex[:6]}"
+    with mlflow.start_run() as run:  # the experiment is made with the first run
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=infer_signature(X, model.predict(X)),
+            registered_model_name=name, pip_requirements=["scikit-learn"],
+        )  # fmt: skip
+    assert mlflow.get_experiment(run.info.experiment_id).name == "/Shared/mdk-flow/flow"
+    assert info.registered_model_version == "1"
+    w = WorkspaceClient()
+    endpoint = f"flow-{uuid.uuid4().hex[:6]}"
+    entity = ServedEntityInput(entity_name=name, entity_version="1", workload_size="Small",
+                               scale_to_zero_enabled=False)  # fmt: skip
+    w.serving_endpoints.create_and_wait(
+        name=endpoint, config=EndpointCoreConfigInput(name=endpoint, served_entities=[entity])
+    )
+    answer = w.serving_endpoints.query(endpoint, dataframe_records=X.head(4).to_dict("records"))
+    assert answer.predictions == model.predict(X.head(4)).tolist()
+    w.serving_endpoints.delete(endpoint)
+
+
+def test_databricks_connect_reaches_the_spark_server(stack):
+    """A bare ``DatabricksSession.builder.getOrCreate()`` in .venv-dbx (or, without that venv,
+    pyspark's Connect client) runs a job on the stack's Spark Connect server."""
+    dbx = repo_root() / ".venv-dbx" / "bin" / "python"
+    if dbx.exists():
+        python = str(dbx)
+        code = ("from databricks.connect import DatabricksSession\n"
+                "spark = DatabricksSession.builder.getOrCreate()\n")  # fmt: skip
+    else:
+        python = sys.executable
+        code = ("import os\nfrom pyspark.sql import SparkSession\n"
+                "spark = SparkSession.builder.remote(os.environ['SPARK_REMOTE']).getOrCreate()\n")  # fmt: skip
+    code += "print(spark.range(10).selectExpr('sum(id) AS s').collect()[0].s)\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    env = {
+        k: v for k, v in env.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "MDK_SPARK_REMOTE")
+    }
+    out = subprocess.run([python, "-c", code], env=env | stack.env, capture_output=True,
+                         text=True, timeout=180, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "45"
+
+
+# ----------------------------------------------------------------------------- an empty workspace
+
+N = names.for_target("databricks", {})
+EMPTY = {
+    # notebook: (parameters, what is missing, the notebook that makes it)
+    "02_promote": (
+        {"model_name": N.model_name},
+        f"Model {N.model_name!r} with 2 versions",
+        "01_register",
+    ),
+    "03_serve": ({"model_name": N.model_name}, f"Model {N.model_name!r}", "01_register"),
+    "04_ab_split": (
+        {"model_name": N.model_name, "catalog": N.catalog, "schema": N.schema},
+        f"Model {N.model_name!r}",
+        "01_register",
+    ),
+    "05_batch_score": (
+        {"model_uri": N.model_uri(), "output_table": N.table("churn_scores")},
+        f"Model {N.model_name!r}",
+        "01_register",
+    ),
+    "06_monitor": ({"model_name": N.model_name}, "Serving endpoint 'churn-ab'", "04_ab_split"),
+}
+
+
+def _first_cell_after_the_check(notebook: str) -> str:
+    """The source of the code cell after the parameters check (papermill's injected cell
+    comes after ``parameters``, then the check; this is the one after that)."""
+    code = [
+        c for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", 4).cells if c.cell_type == "code"
+    ]
+    params = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    return code[params + 2].source
+
+
+@pytest.mark.parametrize("notebook", sorted(EMPTY))
+def test_an_empty_workspace_stops_each_notebook_before_any_write(client_env, notebook):
+    parameters, missing, maker = EMPTY[notebook]
+    mark = client_env.mark()
+    namespace = run_first_checks(notebook, target="databricks", **parameters)
+    with pytest.raises(NotFoundError) as caught:
+        exec(compile(_first_cell_after_the_check(notebook), f"<{notebook}>", "exec"), namespace)  # noqa: S102
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(missing)
+    assert " is missing on target 'databricks': " in message
+    assert f"run notebooks/{maker}.ipynb first" in message
+    calls = client_env.requests_since(mark)
+    assert calls, "the notebook never reached the double"
+    writes = [(e["method"], e["path"]) for e in calls
+              if e["method"] in WRITES and e["path"] not in READ_ONLY_POSTS]  # fmt: skip
+    assert writes == []
