@@ -128,11 +128,14 @@ def pytest_itemcollected(item):
         item.add_marker(pytest.mark.server)
 
 
+def _file(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 def _cost_rank(item) -> int:
     """Heaviest first: the in-order story, then the other notebook runs, then what starts a
     JVM or a server, then the rest."""
-    path = item.nodeid.replace("\\", "/").split("::")[0]
-    if path == "tests/notebooks/test_story.py":
+    if _file(item) == "tests/notebooks/test_story.py":
         return 0
     if item.get_closest_marker("notebook"):
         return 1
@@ -144,15 +147,12 @@ def _cost_rank(item) -> int:
 def pytest_collection_modifyitems(session, config, items):
     """Order whole files heaviest first, so ``make test`` (``--dist loadfile
     --no-loadscope-reorder``) hands the long notebook runs to the workers at the start rather
-    than at the end. A file takes the rank of its heaviest test; order within a file stays."""
+    than at the end. A file takes the rank of its heaviest test; files of equal rank and the
+    tests within a file keep their collected order (the sort is stable)."""
     rank: dict[str, int] = {}
     for item in items:
-        path = item.nodeid.split("::")[0]
-        rank[path] = min(rank.get(path, 3), _cost_rank(item))
-    first_seen = {
-        path: i for i, path in enumerate(dict.fromkeys(i.nodeid.split("::")[0] for i in items))
-    }
-    items.sort(key=lambda i: (rank[i.nodeid.split("::")[0]], first_seen[i.nodeid.split("::")[0]]))
+        rank[_file(item)] = min(rank.get(_file(item), 3), _cost_rank(item))
+    items.sort(key=lambda item: rank[_file(item)])
 
 
 @pytest.fixture(scope="session")
