@@ -5,7 +5,7 @@
 * :mod:`.endpoints` — endpoint state machine, persistence; :mod:`.routing` — the
   invocation path;
 * :mod:`.entity`, :mod:`.pool`, :mod:`.worker`, :mod:`.protocol`, :mod:`.linear` — model
-  workers;
+  workers; :mod:`.zygote` / :mod:`.zygote_client` — the fork server they start from;
 * :mod:`.config`, :mod:`.render`, :mod:`.metrics`;
 * :mod:`.capture` — the inference-table writer;
 * :mod:`.monitors` — Lakehouse Monitoring's quality-monitors API (refreshes run

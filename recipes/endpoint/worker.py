@@ -1,8 +1,9 @@
 """A served entity's model worker: one process per entity, isolated from the HTTP front.
 
-Started by :mod:`recipes.endpoint.pool` as ``python -m recipes.endpoint.worker --fd N``, it
-imports MLflow and opens the registry first (the slow part, ~3 s), says so, and waits as a
-warm spare. An entity then sends it ``{"model_uri", "env"}``; it loads the model (~0.1 s
+On Linux the pool forks it from :mod:`recipes.endpoint.zygote`, which has imported MLflow
+once (~3.3 CPU-s); elsewhere it starts as ``python -m recipes.endpoint.worker --fd N`` and
+imports MLflow itself. Either way it opens the registry, says so, and waits as a warm
+spare. An entity then sends it ``{"model_uri", "env"}``; it loads the model (~0.1 s
 warm), sends a handshake describing its input columns, then answers batches until the
 front closes the socket (or dies).
 
@@ -128,8 +129,42 @@ def _load(uri: str):
     return mlflow.pyfunc.load_model(uri)
 
 
-def _die_with_parent() -> None:
-    """Linux: get SIGTERM when the front dies, even while still warming up."""
+def warm_imports() -> None:
+    """Import MLflow, sklearn and the registry's store modules (~3.3 CPU-s): what a fork
+    server does once, so that each worker forked from it skips this."""
+    import mlflow.pyfunc  # noqa: F401
+    import mlflow.sklearn  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import skops.io  # noqa: F401 - MLflow 3's sklearn format
+    with contextlib.suppress(ImportError):  # a sqlite registry's store (~1 s of imports)
+        import alembic.migration  # noqa: F401
+        import mlflow.store.db.utils  # noqa: F401
+        import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    try:
+        # load_model compares the model's requirements with what is installed; the first
+        # comparison maps every installed package to its modules (~0.4 s), then it is cached.
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+        _init_packages_to_modules_map()
+    except Exception as exc:  # noqa: BLE001 - a private helper: only a warm-up
+        log.warning("requirements warm-up skipped: %s", exc)
+
+
+def warm_registry() -> None:
+    """Open the registry (its connection is this process's own, never a fork server's)."""
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient().search_registered_models(max_results=1)
+    except Exception as exc:  # noqa: BLE001 - the registry may be down now and up later
+        log.warning("registry warm-up failed: %s", exc)
+
+
+def die_with_parent() -> None:
+    """Linux: get SIGTERM when the parent dies, even while still warming up."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
@@ -138,50 +173,22 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _warm() -> None:
-    """Import MLflow and sklearn and open the registry, so a model loads in ~0.1 s later."""
-    import mlflow.pyfunc  # noqa: F401
-    import mlflow.sklearn  # noqa: F401
-    import sklearn.pipeline  # noqa: F401
-    from mlflow import MlflowClient
-
-    with contextlib.suppress(ImportError):
-        import skops.io  # noqa: F401 - MLflow 3's sklearn format
-    try:
-        # load_model compares the model's requirements with what is installed; the first
-        # comparison maps every installed package to its modules (~2 s), then it is cached.
-        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
-
-        _init_packages_to_modules_map()
-    except Exception as exc:  # noqa: BLE001 - a private helper: only a warm-up
-        log.warning("requirements warm-up skipped: %s", exc)
-    try:
-        MlflowClient().search_registered_models(max_results=1)
-    except Exception as exc:  # noqa: BLE001 - the registry may be down now and up later
-        log.warning("registry warm-up failed: %s", exc)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recipes.endpoint.worker")
-    parser.add_argument("--fd", type=int, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
-    _die_with_parent()
-    sock = socket.socket(fileno=args.fd)
+def serve(sock: socket.socket, warmed: float = 0.0) -> int:
+    """A warm spare's life on ``sock``: open the registry, say so, wait for a model, load
+    it, then answer batches until the front closes the socket. ``warmed``: seconds the
+    imports took before this (0 when forked from warm imports)."""
     parent = os.getppid()
     t0 = time.perf_counter()
-    _warm()
-    protocol.send(sock, {"ok": True, "spare": True, "warm_seconds": time.perf_counter() - t0})
+    warm_registry()
+    warm_s = warmed + time.perf_counter() - t0
     try:
+        protocol.send(sock, {"ok": True, "spare": True, "warm_seconds": warm_s, "pid": os.getpid()})
         order = protocol.recv(sock)  # {"model_uri": ..., "env": {...}}
-    except (EOFError, OSError):
+    except (EOFError, OSError):  # the pool closed before it needed this spare
         return 0
     os.environ.update(order.get("env") or {})
     if order.get("log_path"):  # from now on, log to the entity's own file
-        out = os.open(order["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
+        redirect_output(order["log_path"])
     uri = order["model_uri"]
     t0 = time.perf_counter()
     log.info("pid %d loading %s", os.getpid(), uri)
@@ -213,6 +220,27 @@ def main(argv: list[str] | None = None) -> int:
         if os.getppid() != parent:
             return 0
         protocol.send(sock, predictor.predict(items))
+
+
+def redirect_output(path: str) -> None:
+    """Send this process's stdout and stderr (fds 1 and 2) to the end of ``path``."""
+    out = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """One worker of its own (where fork is not used): imports, then :func:`serve`."""
+    parser = argparse.ArgumentParser(prog="python -m recipes.endpoint.worker")
+    parser.add_argument("--fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    die_with_parent()
+    sock = socket.socket(fileno=args.fd)
+    t0 = time.perf_counter()
+    warm_imports()
+    return serve(sock, warmed=time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

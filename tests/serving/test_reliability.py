@@ -198,7 +198,8 @@ def test_a_killed_worker_is_replaced_without_failing_requests(server):
 
     _, ent = mdk()
     pid = ent["mdk"]["worker_pid"]
-    assert psutil.Process(pid).ppid() == server.pid and pid in _children(server)
+    zygote = psutil.Process(pid).parent()  # the worker fork server, the server's child
+    assert zygote.ppid() == server.pid and pid in _children(server)
 
     states: list[tuple[float, str, int | None, str]] = []
     polling = threading.Event()

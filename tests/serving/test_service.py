@@ -28,8 +28,10 @@ def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, mon
         row = next(s for s in stack.status() if s.name == "serving")
         assert row.alive and row.healthy and row.pid == svc.pid
         # one request at a time per worker: one OpenMP thread unless the environment says else
-        workers = _workers(svc.pid)  # the warm spare worker
-        assert [w.environ().get("OMP_NUM_THREADS") for w in workers] == ["1"]
+        # the warm spare is forked from the zygote, which did the imports once
+        zygote, spares = _workers(svc.pid)
+        assert zygote.ppid() == svc.pid and [s.ppid() for s in spares] == [zygote.pid]
+        assert [w.environ().get("OMP_NUM_THREADS") for w in [zygote, *spares]] == ["1", "1"]
         children = psutil.Process(svc.pid).children(recursive=True)
     finally:
         assert stack.stop("serving") == svc.pid
@@ -39,13 +41,16 @@ def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, mon
     assert stack.read_record("serving") is None
 
 
-def _workers(pid: int, timeout: float = 30.0) -> list[psutil.Process]:
+def _workers(pid: int, timeout: float = 30.0) -> tuple[psutil.Process, list[psutil.Process]]:
+    """The endpoint's worker zygote and the workers it forked, once there is one."""
     deadline = time.monotonic() + timeout
     while True:
-        found = [c for c in psutil.Process(pid).children(recursive=True)
-                 if "recipes.endpoint.worker" in " ".join(c.cmdline())]  # fmt: skip
-        if found or time.monotonic() > deadline:
-            return found
+        zygotes = [c for c in psutil.Process(pid).children()
+                   if "recipes.endpoint.zygote" in " ".join(c.cmdline())]  # fmt: skip
+        spares = zygotes[0].children() if len(zygotes) == 1 else []
+        if spares or time.monotonic() > deadline:
+            assert len(zygotes) == 1, zygotes
+            return zygotes[0], spares
         time.sleep(0.1)
 
 

@@ -1,0 +1,126 @@
+"""The worker pool: warm spares forked from one zygote, or started afresh where fork is off.
+
+These run a real pool in this process (its own event loop) with real worker processes over
+an empty sqlite registry in ``tmp_path``; no model is loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from recipes.endpoint.pool import WorkerPool, discard
+from recipes.endpoint.zygote_client import ForkedProcess, ZygoteClient, ZygoteFailed
+
+
+def _pool(tmp_path, fork: bool) -> WorkerPool:
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    return WorkerPool(env, tmp_path / "logs", fork=fork)
+
+
+def _gone(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_spares_are_forked_from_one_zygote_and_report_how_they_end(tmp_path):
+    async def run():
+        pool = _pool(tmp_path, fork=True)
+        pool.fill()
+        first = await pool.take()
+        second = await pool.take()
+        zygote = pool._zygote.result().proc.pid
+        assert isinstance(first.proc, ForkedProcess) and isinstance(second.proc, ForkedProcess)
+        assert {psutil.Process(s.proc.pid).ppid() for s in (first, second)} == {zygote}
+        assert psutil.Process(zygote).ppid() == os.getpid()
+        second.proc.kill()  # through the zygote, which signals only its own live children
+        assert await asyncio.wait_for(second.proc.wait(), 10) == -signal.SIGKILL
+        with pytest.raises(ProcessLookupError):
+            second.proc.kill()
+        await discard(first)  # EOF on its socket: the worker exits by itself
+        assert first.proc.returncode == 0
+        spare_pid = (await pool.take()).proc.pid  # the refill was forked too
+        assert psutil.Process(spare_pid).ppid() == zygote
+        await pool.close()
+        return zygote, [first.proc.pid, second.proc.pid, spare_pid]
+
+    zygote, workers = asyncio.run(run())
+    assert _gone(zygote) and all(_gone(p) for p in workers)
+
+
+def test_the_zygote_never_signals_a_process_that_is_not_its_child(tmp_path):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+
+        async def run():
+            pool = _pool(tmp_path, fork=True)
+            spare = await pool.take()
+            pool._zygote.result().request({"op": "kill", "pid": bystander.pid, "signal": 9})
+            spare.proc.kill()  # a request after it, so the first one was handled before
+            assert await asyncio.wait_for(spare.proc.wait(), 10) == -signal.SIGKILL
+            await pool.close()
+
+        asyncio.run(run())
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_dead_zygote_takes_its_workers_along_and_the_pool_starts_another(tmp_path):
+    async def run():
+        pool = _pool(tmp_path, fork=True)
+        spare = await pool.take()
+        zygote = pool._zygote.result()
+        os.kill(zygote.proc.pid, signal.SIGKILL)
+        assert await asyncio.wait_for(spare.proc.wait(), 10) == -signal.SIGTERM
+        deadline = time.monotonic() + 10
+        while not _gone(spare.proc.pid):  # PR_SET_PDEATHSIG sent it SIGTERM
+            assert time.monotonic() < deadline, "the orphaned worker lives on"
+            await asyncio.sleep(0.05)
+        await discard(spare)
+        again = await pool.take()
+        assert pool._zygote.result() is not zygote
+        assert psutil.Process(again.proc.pid).ppid() == pool._zygote.result().proc.pid
+        await pool.close()
+
+    asyncio.run(run())
+
+
+def test_without_fork_each_worker_is_its_own_process(tmp_path):
+    async def run():
+        pool = _pool(tmp_path, fork=False)
+        spare = await pool.take()
+        assert isinstance(spare.proc, asyncio.subprocess.Process)
+        assert psutil.Process(spare.proc.pid).ppid() == os.getpid()
+        assert "recipes.endpoint.worker" in " ".join(psutil.Process(spare.proc.pid).cmdline())
+        assert pool._zygote is None
+        await discard(spare)
+        await pool.close()
+        return spare.proc.returncode
+
+    assert asyncio.run(run()) == 0
+
+
+def test_a_zygote_that_cannot_start_turns_forking_off(tmp_path, monkeypatch, caplog):
+    async def refuse(self):
+        raise ZygoteFailed("the worker fork server did not start: EOF")
+
+    monkeypatch.setattr(ZygoteClient, "start", refuse)
+
+    async def run():
+        pool = _pool(tmp_path, fork=True)
+        spare = await pool.take()
+        assert isinstance(spare.proc, asyncio.subprocess.Process) and pool.fork is False
+        await discard(spare)
+        await pool.close()
+
+    with caplog.at_level("WARNING", logger="mdk.serving"):
+        asyncio.run(run())
+    assert "did not start: EOF; starting workers afresh from now on" in caplog.text
