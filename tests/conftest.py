@@ -18,22 +18,7 @@ from pathlib import Path
 import pytest
 
 from recipes.target import reset_mlflow_uris, scoped_env
-
-
-def _env_for(home) -> dict[str, str | None]:
-    return {
-        "MDK_HOME": str(home),
-        "MDK_TARGET": "local",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-        "MLFLOW_REGISTRY_URI": None,
-        "SPARK_REMOTE": None,
-        "MDK_SPARK_REMOTE": None,
-        # use_target/connection point the SDK at the local endpoint; each test starts clean
-        "DATABRICKS_HOST": None,
-        "DATABRICKS_TOKEN": None,
-        "DATABRICKS_CONFIG_FILE": None,
-        "DATABRICKS_CONFIG_PROFILE": None,
-    }
+from tests.homes import apply_env, local_env
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +44,7 @@ def mdk_home(tmp_path, monkeypatch, empty_store):
     home = tmp_path / "mdk"
     home.mkdir()
     shutil.copy(empty_store, home / "mlflow.db")
-    for k, v in _env_for(home).items():  # monkeypatch restores the caller's environment
-        # setenv first, so that monkeypatch records even an absent variable and removes
-        # whatever the test (or MLflow, which exports its URIs) sets there
-        monkeypatch.setenv(k, v if v is not None else "")
-        if v is None:
-            monkeypatch.delenv(k)
+    apply_env(monkeypatch, local_env(home))  # restored after the test
     yield home
     reset_mlflow_uris()
 
@@ -86,7 +66,7 @@ def _trained_store(tmp_path_factory, empty_store):
     home = tmp_path_factory.mktemp("trained") / "mdk"
     home.mkdir()
     shutil.copy(empty_store, home / "mlflow.db")
-    with scoped_env(**_env_for(home)):
+    with scoped_env(**local_env(home)):
         use_target("local")
         train_and_log(1500, seed=0, kind="baseline", registered_model_name="churn-predictor")
         train_and_log(1500, seed=0, kind="challenger", registered_model_name="churn-predictor")

@@ -176,12 +176,7 @@ class Entity:
         proc, self._proc = self._proc, None
         if proc is None:
             return None
-        try:
-            return await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            return await proc.wait()
+        return await protocol.reap(proc, STOP_TIMEOUT)
 
     async def _read_replies(self, reader: asyncio.StreamReader) -> None:
         try:

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,19 +86,9 @@ class WorkerPool:
 
     async def _exec(self, log_path: Path):
         """A worker of its own: ``python -m recipes.endpoint.worker``."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            with log_path.open("ab") as out:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "recipes.endpoint.worker", "--fd", str(theirs.fileno()),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                    pass_fds=(theirs.fileno(),), env=self._worker_env,
-                )  # fmt: skip
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        proc, ours = await protocol.start_process(
+            "recipes.endpoint.worker", self._worker_env, log_path
+        )
         reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**26)
         return proc, reader, writer
 
@@ -189,9 +178,4 @@ class WorkerPool:
 async def discard(spare: Spare, timeout: float = 5.0) -> None:
     """Close a worker's socket (it exits at EOF) and reap it; kill it if it lingers."""
     spare.writer.close()
-    try:
-        await asyncio.wait_for(spare.proc.wait(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            spare.proc.kill()
-        await spare.proc.wait()
+    await protocol.reap(spare.proc, timeout)

@@ -8,9 +8,12 @@ the worker inherits its end as a file descriptor. Messages are small Python obje
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import socket
 import struct
+import sys
+from pathlib import Path
 
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 256 * 1024 * 1024
@@ -55,3 +58,35 @@ def recv(sock: socket.socket) -> object:
 def send(sock: socket.socket, obj: object) -> None:
     """Write one message (blocking side)."""
     sock.sendall(pack(obj))
+
+
+async def start_process(
+    module: str, env: dict[str, str], log_path: Path
+) -> tuple[asyncio.subprocess.Process, socket.socket]:
+    """``python -m <module> --fd N`` holding one end of a new socketpair (fd ``N``), with
+    stdout and stderr appended to ``log_path``; the process and our end."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with log_path.open("ab") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", module, "--fd", str(theirs.fileno()),
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+                pass_fds=(theirs.fileno(),), env=env,
+            )  # fmt: skip
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, ours
+
+
+async def reap(proc, timeout: float) -> int | None:
+    """Wait up to ``timeout`` for ``proc`` (a ``Process`` or a forked worker) to exit, then
+    kill it; its return code."""
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        return await proc.wait()

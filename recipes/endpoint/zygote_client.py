@@ -13,7 +13,6 @@ import itertools
 import logging
 import signal
 import socket
-import sys
 from pathlib import Path
 
 from recipes.endpoint import protocol
@@ -81,19 +80,8 @@ class ZygoteClient:
         return self._events is not None and not self._events.done()
 
     async def start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            with self.log_path.open("ab") as out:
-                self.proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "recipes.endpoint.zygote", "--fd", str(theirs.fileno()),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                    pass_fds=(theirs.fileno(),), env=self.env,
-                )  # fmt: skip
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        self.proc, ours = await protocol.start_process("recipes.endpoint.zygote", self.env,
+                                                       self.log_path)  # fmt: skip
         self._sock = ours
         try:
             reader, self._writer = await asyncio.open_unix_connection(sock=ours.dup())
@@ -168,11 +156,5 @@ class ZygoteClient:
         if self._events is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(self._events), timeout)
-        if self.proc is None:
-            return
-        try:
-            await asyncio.wait_for(self.proc.wait(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-            await self.proc.wait()
+        if self.proc is not None:
+            await protocol.reap(self.proc, timeout)

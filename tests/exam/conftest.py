@@ -20,20 +20,14 @@ import shutil
 import pytest
 
 from recipes.exam import SMALL, Lab
+from tests.homes import apply_env, local_env
 
 MODEL = "churn-predictor"
 
 
 def _env(home) -> dict[str, str | None]:
-    return {
-        "MDK_HOME": str(home),
-        "MDK_TARGET": "local",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-        "MLFLOW_REGISTRY_URI": None,
-        "SPARK_REMOTE": None,
-        "MDK_SPARK_REMOTE": None,
-        "MDK_SERVING_URL": None,
-    }
+    """The lab's home and store, with no serving URL of the session's (the lab starts its own)."""
+    return local_env(home, MDK_SERVING_URL=None)
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +60,7 @@ def _lab_env(request, mdk_home, monkeypatch):
     import mlflow
 
     home = request.getfixturevalue("exam_home")
-    for key, value in _env(home).items():
-        monkeypatch.setenv(key, value if value is not None else "")
-        if value is None:
-            monkeypatch.delenv(key)
+    apply_env(monkeypatch, _env(home))
     mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
     mlflow.set_registry_uri(f"sqlite:///{home / 'mlflow.db'}")
 

@@ -12,6 +12,7 @@ from recipes import stack
 from recipes.exam import SMALL, Lab
 from recipes.target import scoped_env
 from tests.exam.conftest import _env
+from tests.homes import apply_env
 
 pytestmark = pytest.mark.server
 
@@ -27,11 +28,7 @@ def test_release_and_close_stop_what_the_lab_started(_trained_store, tmp_path, m
     home = tmp_path / "lab"
     home.mkdir()
     shutil.copy(_trained_store / "mlflow.db", home / "mlflow.db")
-    for key, value in _env(home).items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
+    apply_env(monkeypatch, _env(home))
     with scoped_env():
         lab = Lab("local", model_name="churn-predictor", sizes=SMALL)
         w, _ = lab.serving()

@@ -23,6 +23,7 @@ import pytest
 
 from recipes.pictures import png_size
 from recipes.serving import traffic
+from tests.homes import local_env
 from tests.notebooks import golden_check
 from tests.notebooks.nbtools import NOTEBOOKS, golden_texts, noise, outputs_text, png_outputs
 
@@ -155,20 +156,9 @@ def story(tmp_path_factory) -> dict[str, Chapter]:
 
     home = tmp_path_factory.mktemp("story") / "mdk"
     home.mkdir()
-    env = {
-        "MDK_HOME": str(home),
-        "MDK_TARGET": None,
-        "MLFLOW_TRACKING_URI": None,
-        "MLFLOW_REGISTRY_URI": None,
-        "MDK_SERVING_URL": None,
-        "MDK_SERVING_TOKEN": None,
-        "SPARK_REMOTE": None,
-        "MDK_SPARK_REMOTE": None,
-        "DATABRICKS_HOST": None,
-        "DATABRICKS_TOKEN": None,
-        "DATABRICKS_CONFIG_FILE": None,
-        "DATABRICKS_CONFIG_PROFILE": None,
-    }
+    # as a user has it: no target, no URIs, no endpoint of the session's; mdk run starts its own
+    env = local_env(home, MDK_TARGET=None, MLFLOW_TRACKING_URI=None, MDK_SERVING_URL=None,
+                    MDK_SERVING_TOKEN=None)  # fmt: skip
     chapters: dict[str, Chapter] = {}
 
     def record(event, path, result):

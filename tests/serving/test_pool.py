@@ -7,6 +7,7 @@ an empty sqlite registry in ``tmp_path``; no model is loaded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -113,6 +114,10 @@ def test_a_zygote_that_cannot_start_turns_forking_off(tmp_path, monkeypatch, cap
         raise ZygoteFailed("the worker fork server did not start: EOF")
 
     monkeypatch.setattr(ZygoteClient, "start", refuse)
+    # an in-process uvicorn earlier in this worker may have disabled or detached the logger
+    logger = logging.getLogger("mdk.serving")
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "propagate", True)
 
     async def run():
         pool = _pool(tmp_path, fork=True)

@@ -1,0 +1,34 @@
+"""The environment of a test's own ``MDK_HOME``: its sqlite store, no workspace, no remote.
+
+Shared by the root conftest (every test), the exam lab and its lifecycle test.
+"""
+
+from __future__ import annotations
+
+
+def local_env(home, **extra: str | None) -> dict[str, str | None]:
+    """Variables to set (a string) or remove (None) for ``home``, then ``extra``."""
+    return {
+        "MDK_HOME": str(home),
+        "MDK_TARGET": "local",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": None,
+        "SPARK_REMOTE": None,
+        "MDK_SPARK_REMOTE": None,
+        # use_target/connection point the SDK at the local endpoint; each test starts clean
+        "DATABRICKS_HOST": None,
+        "DATABRICKS_TOKEN": None,
+        "DATABRICKS_CONFIG_FILE": None,
+        "DATABRICKS_CONFIG_PROFILE": None,
+        **extra,
+    }
+
+
+def apply_env(monkeypatch, env: dict[str, str | None]) -> None:
+    """Set or remove each variable through ``monkeypatch``, which restores them after."""
+    for key, value in env.items():
+        # setenv first, so that monkeypatch records even an absent variable and removes
+        # whatever the test (or MLflow, which exports its URIs) sets there
+        monkeypatch.setenv(key, value if value is not None else "")
+        if value is None:
+            monkeypatch.delenv(key)
