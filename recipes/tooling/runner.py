@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import functools
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -214,16 +215,23 @@ def plan(
     """Give each notebook the parameters it declares, checking all before any run.
 
     Every parameter must be declared by at least one notebook and is type-checked in
-    each notebook that declares it.
+    each notebook that declares it. Without a ``target`` parameter, a notebook that
+    declares one gets ``MDK_TARGET`` when it is set (a notebook's own default is
+    ``"local"``), so ``MDK_TARGET=databricks mdk run`` runs them all on the workspace.
 
     Raises:
-        ParameterError: an unknown name or a value of the wrong type.
+        ParameterError: an unknown name, a value of the wrong type, or an unknown
+            ``MDK_TARGET``.
     """
+    from recipes.target import resolve
+
     types = {Path(p): declared(Path(p)) for p in paths}
     every = list(dict.fromkeys(n for t in types.values() for n in t))
     for name in params:
         if name not in every:
             raise _unknown(name, "The selected notebooks have", "their", every)
+    if "target" not in params and os.environ.get("MDK_TARGET", "").strip():
+        params = {**params, "target": resolve().name}
     return {
         p: {n: _typed(p.name, n, v, t[n], from_cli) for n, v in params.items() if n in t}
         for p, t in types.items()

@@ -282,3 +282,17 @@ def test_the_target_comes_from_the_parameter_else_mdk_target(tmp_path, monkeypat
 def test_a_local_only_notebook_runs_locally(tmp_path, mdk_home):
     (result,) = runner.run_notebooks([_local_only(tmp_path)], {}, out_dir=tmp_path / "run")
     assert result.status == "ok" and (mdk_home / "ran").read_text() == "local"
+
+
+def test_mdk_target_is_every_notebooks_target_unless_a_parameter_says(monkeypatch):
+    paths = [runner.notebooks_dir() / "01_register.ipynb", TYPED]
+    monkeypatch.delenv("MDK_TARGET")
+    assert "target" not in runner.plan(paths, {})[paths[0]]  # the notebook's "local"
+    monkeypatch.setenv("MDK_TARGET", " Databricks ")
+    planned = runner.plan(paths, {})
+    assert planned[paths[0]]["target"] == "databricks"
+    assert "target" not in planned[TYPED]  # declares no target: gets none
+    assert runner.plan(paths, {"target": "local"})[paths[0]]["target"] == "local"
+    monkeypatch.setenv("MDK_TARGET", "azure")
+    with pytest.raises(ParameterError, match="Unknown target 'azure'"):
+        runner.plan(paths, {})
