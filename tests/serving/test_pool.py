@@ -30,7 +30,7 @@ def _gone(pid: int) -> bool:
     return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
-def test_spares_are_forked_from_one_zygote_and_report_how_they_end(tmp_path):
+def test_spares_are_forked_from_one_zygote_and_report_how_they_end(tmp_path, bystander):
     async def run():
         pool = _pool(tmp_path, fork=True)
         pool.fill()
@@ -40,7 +40,9 @@ def test_spares_are_forked_from_one_zygote_and_report_how_they_end(tmp_path):
         assert isinstance(first.proc, ForkedProcess) and isinstance(second.proc, ForkedProcess)
         assert {psutil.Process(s.proc.pid).ppid() for s in (first, second)} == {zygote}
         assert psutil.Process(zygote).ppid() == os.getpid()
-        second.proc.kill()  # through the zygote, which signals only its own live children
+        # the zygote signals only its own children not yet reaped: never a reused pid
+        pool._zygote.result().request({"op": "kill", "pid": bystander.pid, "signal": 9})
+        second.proc.kill()  # a request after it, so the first one was handled before
         assert await asyncio.wait_for(second.proc.wait(), 10) == -signal.SIGKILL
         with pytest.raises(ProcessLookupError):
             second.proc.kill()
@@ -53,25 +55,16 @@ def test_spares_are_forked_from_one_zygote_and_report_how_they_end(tmp_path):
 
     zygote, workers = asyncio.run(run())
     assert _gone(zygote) and all(_gone(p) for p in workers)
+    assert bystander.poll() is None
 
 
-def test_the_zygote_never_signals_a_process_that_is_not_its_child(tmp_path):
-    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-
-        async def run():
-            pool = _pool(tmp_path, fork=True)
-            spare = await pool.take()
-            pool._zygote.result().request({"op": "kill", "pid": bystander.pid, "signal": 9})
-            spare.proc.kill()  # a request after it, so the first one was handled before
-            assert await asyncio.wait_for(spare.proc.wait(), 10) == -signal.SIGKILL
-            await pool.close()
-
-        asyncio.run(run())
-        assert bystander.poll() is None
-    finally:
-        bystander.kill()
-        bystander.wait()
+@pytest.fixture
+def bystander():
+    """A process of ours that no pool may signal."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc
+    proc.kill()
+    proc.wait()
 
 
 def test_a_dead_zygote_takes_its_workers_along_and_the_pool_starts_another(tmp_path):
@@ -94,38 +87,30 @@ def test_a_dead_zygote_takes_its_workers_along_and_the_pool_starts_another(tmp_p
     asyncio.run(run())
 
 
-def test_without_fork_each_worker_is_its_own_process(tmp_path):
-    async def run():
-        pool = _pool(tmp_path, fork=False)
-        spare = await pool.take()
-        assert isinstance(spare.proc, asyncio.subprocess.Process)
-        assert psutil.Process(spare.proc.pid).ppid() == os.getpid()
-        assert "recipes.endpoint.worker" in " ".join(psutil.Process(spare.proc.pid).cmdline())
-        assert pool._zygote is None
-        await discard(spare)
-        await pool.close()
-        return spare.proc.returncode
-
-    assert asyncio.run(run()) == 0
-
-
-def test_a_zygote_that_cannot_start_turns_forking_off(tmp_path, monkeypatch, caplog):
+def test_a_zygote_that_cannot_start_turns_forking_off_and_workers_start_afresh(
+    tmp_path, monkeypatch, caplog
+):
     async def refuse(self):
         raise ZygoteFailed("the worker fork server did not start: EOF")
 
     monkeypatch.setattr(ZygoteClient, "start", refuse)
-    # an in-process uvicorn earlier in this worker may have disabled or detached the logger
+    # caplog's handler on the logger itself: earlier tests in this process may have disabled
+    # it (alembic's fileConfig), logging as a whole, or propagation above it
     logger = logging.getLogger("mdk.serving")
     monkeypatch.setattr(logger, "disabled", False)
-    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
 
     async def run():
         pool = _pool(tmp_path, fork=True)
-        spare = await pool.take()
+        spare = await pool.take()  # a worker of its own, as where fork is off
         assert isinstance(spare.proc, asyncio.subprocess.Process) and pool.fork is False
+        assert psutil.Process(spare.proc.pid).ppid() == os.getpid()
+        assert "recipes.endpoint.worker" in " ".join(psutil.Process(spare.proc.pid).cmdline())
         await discard(spare)
         await pool.close()
+        return spare.proc.returncode
 
     with caplog.at_level("WARNING", logger="mdk.serving"):
-        asyncio.run(run())
+        assert asyncio.run(run()) == 0
     assert "did not start: EOF; starting workers afresh from now on" in caplog.text
