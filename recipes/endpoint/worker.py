@@ -164,7 +164,14 @@ def warm_registry() -> None:
 
 
 def die_with_parent() -> None:
-    """Linux: get SIGTERM when the parent dies, even while still warming up."""
+    """Live and die with the parent, not with its process group.
+
+    Its own process group: a signal to the endpoint's group (Ctrl-C in a terminal,
+    ``mdk down``) reaches the front alone, which then stops its workers in order; before,
+    the workers died first and the front, seeing them crash, restarted them. Linux: SIGTERM
+    when the parent dies, even while still warming up."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpgid(0, 0)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 import psutil
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from recipes import auth, stack
 from recipes.tooling.cli import app
+from tests.serving.conftest import entity
 
 
 def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, monkeypatch):
@@ -64,3 +67,33 @@ def test_mdk_token_prints_the_token_file(mdk_home):
 def test_mdk_token_prefers_the_environment(mdk_home, monkeypatch):
     monkeypatch.setenv("MDK_SERVING_TOKEN", "mdk-from-env")
     assert CliRunner().invoke(app, ["token"]).stdout.strip() == "mdk-from-env"
+
+
+def test_a_signal_to_the_service_group_stops_the_front_which_stops_its_workers(
+    mdk_home, _trained_store
+):
+    """`mdk down` signals the service's process group. Workers have groups of their own, so
+    the signal reaches the front alone: it closes their sockets and none is restarted."""
+    shutil.copy(_trained_store / "mlflow.db", mdk_home / "mlflow.db")
+    svc = stack.start("serving")
+    try:
+        hdrs = {"Authorization": f"Bearer {auth.token()}"}
+        api = svc.url + "/api/2.0/serving-endpoints"
+        body = {"name": "grp", "config": {"served_entities": [entity("champion", 1)]}}
+        assert requests.post(api, json=body, headers=hdrs, timeout=30).status_code == 200
+        deadline = time.monotonic() + 90
+        while (ep := requests.get(f"{api}/grp", headers=hdrs, timeout=10).json())["state"][
+            "ready"
+        ] != "READY":
+            assert time.monotonic() < deadline, ep
+            time.sleep(0.2)
+        worker = ep["config"]["served_entities"][0]["mdk"]["worker_pid"]
+        assert os.getpgid(worker) not in (svc.pid, os.getpgid(0))
+        children = psutil.Process(svc.pid).children(recursive=True)
+        assert worker in {c.pid for c in children}
+    finally:
+        assert stack.stop("serving") == svc.pid
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    log = (mdk_home / "logs" / "serving.log").read_text()
+    assert "restarting it" not in log and "died" not in log, log[-2000:]
