@@ -70,7 +70,8 @@ golden: setup  ## re-execute the notebooks and rewrite their golden outputs
 lab: setup-lab  ## JupyterLab on notebooks/ with the kit's kernel, MDK_HOME shared with `mdk up`
 	@echo "MDK_HOME=$(LAB_HOME) (the same store as \`mdk up\`); Ctrl-C stops JupyterLab"
 	PATH="$(abspath $(BIN)):$$PATH" MDK_HOME=$(LAB_HOME) \
-	  $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks
+	  $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
