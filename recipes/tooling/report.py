@@ -27,6 +27,7 @@ th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-
 th { background: #f3f3f3; }
 td.ok { color: #1a7f37; font-weight: bold; }
 td.failed { color: #c62828; font-weight: bold; }
+td.skipped { color: #6a737d; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; margin: .2em 0; }
 section.failure { border-left: 4px solid #c62828; padding-left: 1em; margin-bottom: 1.5em; }
 figure { display: inline-block; margin: .5em; }
@@ -150,11 +151,13 @@ def write_report(out_dir: Path) -> Path:
         page = notebook_html(executed) if nb is not None else None
         link = f'<a href="{_e(page.name)}">{_e(name)}</a>' if page else _e(name)
         status = entry.get("status", "?")
-        if status != "ok":
+        if status == "failed":
             failure = first_error(nb) if nb is not None else None
             failures.append(_failure_html(name, entry.get("error"), failure, page))
         golden = golden_lines(nb) if nb is not None else []
         golden_cell = f"<pre>{_e(chr(10).join(golden))}</pre>" if golden else ""
+        if status == "skipped":  # not run on this target (its metadata): say why, in the row
+            golden_cell = f"<i>{_e(entry.get('error') or 'skipped')}</i>"
         rows.append(
             f"<tr><td>{link}</td><td class='{_e(status)}'>{_e(status)}</td>"
             f"<td>{float(entry.get('seconds', 0)):.1f}</td>"
@@ -168,13 +171,15 @@ def write_report(out_dir: Path) -> Path:
                 )
     started = summary.get("started_at", "")
     ok = sum(1 for e in summary.get("results", []) if e.get("status") == "ok")
-    total = len(summary.get("results", []))
+    skipped = sum(1 for e in summary.get("results", []) if e.get("status") == "skipped")
+    total = len(summary.get("results", [])) - skipped
+    verdict = f"{ok} of {total} notebooks ok" + (f", {skipped} skipped" if skipped else "")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>mdk run {_e(started)}</title><style>{_CSS}</style></head><body>",
         f"<h1>mdk run {_e(started)}</h1>",
-        f"<p id='verdict'>{ok} of {total} notebooks ok.</p>",
+        f"<p id='verdict'>{_e(verdict)}.</p>",
         *failures,
         "<h2>Notebooks</h2>",
         "<table id='summary'><thead><tr><th>notebook</th><th>status</th><th>seconds</th>"

@@ -198,3 +198,21 @@ def test_golden_lines_and_first_error_of_a_clean_notebook(tmp_path):
 def test_a_folder_without_summary_is_one_clear_error(tmp_path):
     with pytest.raises(NotFoundError, match="No summary.json"):
         report.write_report(tmp_path)
+
+
+def test_a_skipped_notebook_is_a_row_with_its_reason_not_a_failure(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["results"] = [
+        summary["results"][0],
+        {"notebook": "07_exam.ipynb", "status": "skipped", "seconds": 0.0,
+         "output": str(run_dir / "07_exam.ipynb"), "error": "runs on local only, not databricks",
+         "pictures": [], "parameters": {}},
+    ]  # fmt: skip
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    path = report.write_report(run_dir)
+    text = path.read_text("utf-8")
+    assert "class='failure'" not in text
+    cells = parse(path).cells
+    assert cells[5:7] == ["07_exam.ipynb", "skipped"]
+    assert cells[9] == "runs on local only, not databricks"
+    assert "1 of 1 notebooks ok, 1 skipped." in text
