@@ -35,11 +35,18 @@ INSTALL = "sudo apt-get install chromium"
 
 
 def pytest_collection_modifyitems(items):
-    """Everything under tests/browser/ is the ``browser`` tier (and starts servers)."""
+    """Everything under tests/browser/ is the ``browser`` tier (and starts servers). Without
+    chromium, off CI, the tests that need it are skipped at collection, so the summary folds
+    them into one line saying how to install it (in CI the ``chromium`` fixture fails)."""
+    skip = None
+    if find_chromium() is None and not _ci():
+        skip = pytest.mark.skip(reason=f"no chromium found: {INSTALL}")
     for item in items:
         if "tests/browser/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.server)
+            if skip is not None and "chromium" in getattr(item, "fixturenames", ()):
+                item.add_marker(skip)
 
 
 def find_chromium() -> str | None:
