@@ -1,11 +1,12 @@
 """The browser tier: a real JupyterLab driven in Debian's chromium through Playwright.
 
-The session starts, each on a free loopback port and stopped by pid at the end:
-- an ``mlflow server`` on a copy of the session's empty store;
-- the kit's serving endpoint, with its own ``MDK_HOME``, reading that server;
-- JupyterLab (``--ip 127.0.0.1``, a random token) serving a temporary folder, with that
+The ``lab`` fixture starts, once per session, each on a free loopback port and stopped by
+pid at the end (only for the tests that drive notebooks in JupyterLab):
+- JupyterLab (``--ip 127.0.0.1``, a random token) serving a temporary folder, with its own
   ``MDK_HOME`` and tracking URI in its kernels' environment and its own Jupyter config,
-  data and runtime folders.
+  data and runtime folders;
+- an ``mlflow server`` on a copy of the session's empty store;
+- the kit's serving endpoint, with that ``MDK_HOME``, reading that server.
 Each test writes its own parameterized copy of a kit notebook (papermill's parameterize,
 no execution) into the lab's folder, with a model and endpoint name no other test uses.
 
@@ -98,34 +99,6 @@ def page(browser, tmp_path):
         context.close()
 
 
-@pytest.fixture(scope="session")
-def tracking_server(tmp_path_factory, empty_store):
-    """A live ``mlflow server`` (its own home, a copy of the empty store), stopped by pid."""
-    from recipes import stack
-
-    home = tmp_path_factory.mktemp("browser-mlflow")
-    shutil.copy(empty_store, home / "mlflow.db")
-    service = stack.start_mlflow_server(home=home)
-    try:
-        yield service.url
-    finally:
-        stack.stop("mlflow", home=home)
-
-
-@pytest.fixture(scope="session")
-def lab_home(tracking_server, tmp_path_factory) -> Path:
-    """The MDK_HOME the lab's kernels use: its serving endpoint reads ``tracking_server``."""
-    from recipes import stack
-
-    home = tmp_path_factory.mktemp("browser-home")
-    with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server):
-        stack.start("serving", home=home)
-    try:
-        yield home
-    finally:
-        stack.stop("serving", home=home)
-
-
 @dataclass
 class Lab:
     url: str  # http://127.0.0.1:PORT
@@ -133,6 +106,23 @@ class Lab:
     root: Path  # the folder JupyterLab serves
     home: Path  # MDK_HOME of its kernels
     tracking_uri: str
+
+    def start_kernel(self, relative: str) -> str:
+        """Start the notebook's kernel through the server's sessions API, as opening it in
+        JupyterLab would; returns the kernel's id. The page then connects to this session
+        (JupyterLab looks sessions up by path) instead of starting a kernel while it loads.
+        Seen once on a loaded machine: the page started two kernels, the first was shut down
+        at once and its websocket waited 60 s ("Kernel never reached an 'alive' state"), and
+        Run All Cells ran nothing. The server reports a kernel idle only once a client is
+        connected, so the page's execution indicator tells when it is ready."""
+        import requests
+
+        headers = {"Authorization": f"token {self.token}"}
+        body = {"path": relative, "name": relative, "type": "notebook",
+                "kernel": {"name": "python3"}}  # fmt: skip
+        answer = requests.post(f"{self.url}/api/sessions", json=body, headers=headers, timeout=60)
+        answer.raise_for_status()
+        return answer.json()["kernel"]["id"]
 
     def open(self, page, relative: str):
         """Open a file of ``root`` in JupyterLab, logged in with the token."""
@@ -196,20 +186,28 @@ def _settings(folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab(chromium, lab_home, tracking_server, tmp_path_factory) -> Lab:
-    """JupyterLab on 127.0.0.1 with a token, serving a temporary folder; stopped by pid."""
+def lab(chromium, empty_store, tmp_path_factory) -> Lab:
+    """JupyterLab on 127.0.0.1 with a token, serving a temporary folder, and what its kernels
+    use: an ``mlflow server`` (its own home, a copy of the empty store) and the kit's serving
+    endpoint (the kernels' ``MDK_HOME``) reading it. JupyterLab's process starts first, so
+    its start-up overlaps the other two; at the end all three are stopped by pid at once."""
     pytest.importorskip("jupyterlab", reason="JupyterLab is missing: make setup-lab")
-    from recipes.stack import free_port
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recipes import stack
 
     base = tmp_path_factory.mktemp("lab")
-    root, jupyter = base / "root", base / "jupyter"
-    root.mkdir()
-    port, token = free_port(), secrets.token_hex(16)
+    root, jupyter, home, mlflow_home = (base / d for d in ("root", "jupyter", "home", "mlflow"))
+    for folder in (root, home, mlflow_home):
+        folder.mkdir()
+    shutil.copy(empty_store, mlflow_home / "mlflow.db")
+    tracking_port, port, token = stack.free_port(), stack.free_port(), secrets.token_hex(16)
+    tracking_uri = f"http://{stack.HOST}:{tracking_port}"
     env = {
         **os.environ,
-        "MDK_HOME": str(lab_home),
+        "MDK_HOME": str(home),
         "MDK_TARGET": "local",
-        "MLFLOW_TRACKING_URI": tracking_server,
+        "MLFLOW_TRACKING_URI": tracking_uri,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
         "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
@@ -235,10 +233,20 @@ def lab(chromium, lab_home, tracking_server, tmp_path_factory) -> Lab:
         )
     url = f"http://127.0.0.1:{port}"
     try:
+        stack.start_mlflow_server(port=tracking_port, home=mlflow_home)
+        with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_uri):
+            stack.start("serving", home=home)
         _wait_http(f"{url}/api/status?token={token}", proc, log)
-        yield Lab(url, token, root, lab_home, tracking_server)
-    finally:
-        _stop(proc)
+        yield Lab(url, token, root, home, tracking_uri)
+    finally:  # each stop is a no-op for a service that never started
+        stops = (
+            lambda: _stop(proc),
+            lambda: stack.stop("serving", home=home),
+            lambda: stack.stop("mlflow", home=mlflow_home),
+        )
+        with ThreadPoolExecutor(len(stops)) as pool:
+            for done in [pool.submit(stop) for stop in stops]:
+                done.result()
 
 
 @pytest.fixture

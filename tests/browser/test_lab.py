@@ -26,15 +26,19 @@ from recipes.target import repo_root
 
 NOTEBOOKS = repo_root() / "notebooks"
 
-# JupyterLab: every code cell has run (``[n]``) and none is queued or running (``[*]``),
-# or a cell has stopped the run with a traceback.
-_RUN_DONE = """() => {
+# JupyterLab's Run All Cells, read from the prompts: "done" when every code cell has run
+# (``[n]``) or a cell has stopped the run with a traceback; "running" while a cell is queued or
+# running (``[*]``); "stalled" when neither (the run was dropped: a kernel restart, a lost
+# connection).
+_RUN_STATE = """() => {
   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
   const errors = document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-  const failed = [...errors].some(e => /Traceback|Error:/.test(e.textContent));
-  if (failed) return true;
-  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+  if ([...errors].some(e => /Traceback|Error:/.test(e.textContent))) return 'done';
+  if (prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'done';
+  if (prompts.some(p => /\\[\\*\\]/.test(p.textContent))) return 'running';
+  return 'stalled';
 }"""
+_SETTLED = f"() => ({_RUN_STATE})() !== 'running'"
 
 _STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
@@ -99,12 +103,13 @@ def prepare(lab, name: str, suffix: str, **parameters) -> str:
 
 def run_all_cells(page, deadline: Deadline) -> None:
     """Run > Run All Cells from the menu bar, then wait until every cell has run and the
-    kernel is idle again; fail with what the notebook shows if that takes past ``deadline``."""
+    kernel is idle again; fail with what the notebook shows if that takes past ``deadline``,
+    or at once if the run stops with cells left and none running."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=deadline.ms())
-        page.locator(_IDLE).wait_for(timeout=deadline.ms())  # the kernel has started
+        page.locator(_IDLE).wait_for(timeout=deadline.ms())  # the kernel is connected
     except PlaywrightTimeout:
         fail(page, "the notebook's kernel was not ready", deadline)
     for attempt in range(3):  # a click before the kernel is connected may be dropped
@@ -118,7 +123,12 @@ def run_all_cells(page, deadline: Deadline) -> None:
             if attempt == 2:
                 fail(page, "Run All Cells did not start", deadline)
     try:
-        page.wait_for_function(_RUN_DONE, timeout=deadline.ms(), polling=500)
+        page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
+        if page.evaluate(f"({_RUN_STATE})()") == "stalled":  # or between two states: look again
+            time.sleep(2)
+            page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
+        if page.evaluate(f"({_RUN_STATE})()") == "stalled":
+            fail(page, "Run All Cells stopped with cells left and none running", deadline)
         page.locator(_IDLE).wait_for(timeout=deadline.ms())
     except PlaywrightTimeout:
         fail(page, "Run All Cells did not finish", deadline)
@@ -161,6 +171,7 @@ def test_alias_panel_set_alias_click_moves_the_alias_in_the_registry(lab, page, 
     # alias "browser" is outside the gate (only champion/challenger pass it), so any version may take it
     nb = prepare(lab, "02_promote", unique, model_name=name, alias="browser", apply=True)
     deadline = Deadline(RUN_DEADLINE_S)
+    lab.start_kernel(nb)
     lab.open(page, nb)
     run_all_cells(page, deadline)
     panel = wait_for_panel(page, "Set alias", deadline)
@@ -208,6 +219,7 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     nb = prepare(lab, "04_ab_split", unique, model_name=name, endpoint_name=endpoint,
                  n_requests=60, apply=False)  # fmt: skip
     deadline = Deadline(RUN_DEADLINE_S)
+    lab.start_kernel(nb)
     lab.open(page, nb)
     run_all_cells(page, deadline)
     panel = wait_for_panel(page, "Apply split", deadline)
@@ -235,6 +247,9 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     panel.locator(".widget-html", has_text="challenger").first.wait_for()
     panel.screenshot(path=str(artifacts / "traffic_panel.png"))
     assert (artifacts / "traffic_panel.png").stat().st_size > 1000
+    # its workers stop now, in order: a SIGTERM to the endpoint's process group at the end of
+    # the session reaches the workers first, and the endpoint restarts them until SIGKILL (10 s)
+    w.serving_endpoints.delete(endpoint)
 
 
 def _images_decoded(page) -> list[dict]:
