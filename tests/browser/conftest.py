@@ -107,28 +107,15 @@ class Lab:
     home: Path  # MDK_HOME of its kernels
     tracking_uri: str
 
-    def start_kernel(self, relative: str) -> str:
-        """Start the notebook's kernel through the server's sessions API, as opening it in
-        JupyterLab would; returns the kernel's id. The page then connects to this session
-        (JupyterLab looks sessions up by path) instead of starting a kernel while it loads.
-        Seen once on a loaded machine: the page started two kernels, the first was shut down
-        at once and its websocket waited 60 s ("Kernel never reached an 'alive' state"), and
-        Run All Cells ran nothing. The server reports a kernel idle only once a client is
-        connected, so the page's execution indicator tells when it is ready."""
-        import requests
-
-        headers = {"Authorization": f"token {self.token}"}
-        body = {"path": relative, "name": relative, "type": "notebook",
-                "kernel": {"name": "python3"}}  # fmt: skip
-        answer = requests.post(f"{self.url}/api/sessions", json=body, headers=headers, timeout=60)
-        answer.raise_for_status()
-        return answer.json()["kernel"]["id"]
-
     def open(self, page, relative: str):
-        """Open a file of ``root`` in JupyterLab, logged in with the token."""
-        page.goto(
-            f"{self.url}/lab/tree/{relative}?reset&token={self.token}"
-        )  # reset: only this tab
+        """Open a file of ``root`` in JupyterLab, logged in with the token, in a workspace of
+        its own (``/lab/workspaces/<new>/tree/...``): only this tab, with no ``?reset``, whose
+        redirect reloaded the page while it was starting the notebook's kernel. Seen once on
+        a loaded machine: two kernels started, the first was shut down at once, the page kept
+        waiting on its websocket ("Kernel never reached an 'alive' state") and Run All Cells
+        ran nothing."""
+        workspace = f"t{uuid.uuid4().hex[:12]}"
+        page.goto(f"{self.url}/lab/workspaces/{workspace}/tree/{relative}?token={self.token}")
         return page
 
 

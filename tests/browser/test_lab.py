@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -101,10 +102,38 @@ def prepare(lab, name: str, suffix: str, **parameters) -> str:
     return relative
 
 
+def _click_run_all(page, deadline: Deadline) -> None:
+    """Run > Run All Cells from the menu bar, until the prompts show the run has started."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):  # a click before the kernel is connected may be dropped
+        page.locator(".jp-Notebook .jp-Cell").first.click()  # the notebook is the current widget
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        try:
+            page.wait_for_function(_STARTED, timeout=min(10_000, deadline.ms()), polling=250)
+            return
+        except PlaywrightTimeout:
+            pass
+    fail(page, "Run All Cells did not start", deadline)
+
+
+def _settle(page, deadline: Deadline) -> str:
+    """Wait until the run is no longer running; ``"done"`` or ``"stalled"``."""
+    page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
+    if page.evaluate(f"({_RUN_STATE})()") == "stalled":  # or between two states: look again
+        time.sleep(2)
+        page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
+    return page.evaluate(f"({_RUN_STATE})()")
+
+
 def run_all_cells(page, deadline: Deadline) -> None:
     """Run > Run All Cells from the menu bar, then wait until every cell has run and the
-    kernel is idle again; fail with what the notebook shows if that takes past ``deadline``,
-    or at once if the run stops with cells left and none running."""
+    kernel is idle again; fail with what the notebook shows if that takes past ``deadline``.
+
+    A run that stops with cells left, none running and no error (seen once: the first cell
+    ran, the others kept ``[ ]`` with the kernel idle) is run again once, with a warning in
+    the test report; a second such stop fails."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
@@ -112,23 +141,17 @@ def run_all_cells(page, deadline: Deadline) -> None:
         page.locator(_IDLE).wait_for(timeout=deadline.ms())  # the kernel is connected
     except PlaywrightTimeout:
         fail(page, "the notebook's kernel was not ready", deadline)
-    for attempt in range(3):  # a click before the kernel is connected may be dropped
-        page.locator(".jp-Notebook .jp-Cell").first.click()  # the notebook is the current widget
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-        try:
-            page.wait_for_function(_STARTED, timeout=min(10_000, deadline.ms()), polling=250)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                fail(page, "Run All Cells did not start", deadline)
     try:
-        page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
-        if page.evaluate(f"({_RUN_STATE})()") == "stalled":  # or between two states: look again
-            time.sleep(2)
-            page.wait_for_function(_SETTLED, timeout=deadline.ms(), polling=500)
-        if page.evaluate(f"({_RUN_STATE})()") == "stalled":
-            fail(page, "Run All Cells stopped with cells left and none running", deadline)
+        _click_run_all(page, deadline)
+        if _settle(page, deadline) == "stalled":
+            prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+            warnings.warn(f"Run All Cells stopped with cells left and none running (prompts "
+                          f"{prompts}); running all cells again", stacklevel=2)  # fmt: skip
+            page.locator(_IDLE).wait_for(timeout=deadline.ms())
+            _click_run_all(page, deadline)
+            if _settle(page, deadline) == "stalled":
+                fail(page, "Run All Cells stopped twice with cells left and none running",
+                     deadline)  # fmt: skip
         page.locator(_IDLE).wait_for(timeout=deadline.ms())
     except PlaywrightTimeout:
         fail(page, "Run All Cells did not finish", deadline)
@@ -171,7 +194,6 @@ def test_alias_panel_set_alias_click_moves_the_alias_in_the_registry(lab, page, 
     # alias "browser" is outside the gate (only champion/challenger pass it), so any version may take it
     nb = prepare(lab, "02_promote", unique, model_name=name, alias="browser", apply=True)
     deadline = Deadline(RUN_DEADLINE_S)
-    lab.start_kernel(nb)
     lab.open(page, nb)
     run_all_cells(page, deadline)
     panel = wait_for_panel(page, "Set alias", deadline)
@@ -219,7 +241,6 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     nb = prepare(lab, "04_ab_split", unique, model_name=name, endpoint_name=endpoint,
                  n_requests=60, apply=False)  # fmt: skip
     deadline = Deadline(RUN_DEADLINE_S)
-    lab.start_kernel(nb)
     lab.open(page, nb)
     run_all_cells(page, deadline)
     panel = wait_for_panel(page, "Apply split", deadline)
@@ -248,7 +269,8 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     panel.screenshot(path=str(artifacts / "traffic_panel.png"))
     assert (artifacts / "traffic_panel.png").stat().st_size > 1000
     # its workers stop now, in order: a SIGTERM to the endpoint's process group at the end of
-    # the session reaches the workers first, and the endpoint restarts them until SIGKILL (10 s)
+    # the session reaches the workers first, and the endpoint starts restarting them ("died
+    # (signal 15); restarting it") before it exits, which made the session's end 5-10 s longer
     w.serving_endpoints.delete(endpoint)
 
 
