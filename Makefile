@@ -6,8 +6,12 @@ EXTRAS ?= local,dev
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 NBVAL_HOME := $(or $(MDK_HOME),.mdk)/nbval
+# `make lab` and `mdk up` share one MDK_HOME (made absolute: the kernel runs in notebooks/)
+LAB_HOME   := $(abspath $(or $(MDK_HOME),.mdk))
+LAB_STAMP  := $(VENV)/.installed-lab
+LAB_PORT   ?= 8888
 
-.PHONY: setup setup-databricks demo check test test-unit test-golden lab golden lint clean distclean
+.PHONY: setup setup-lab chromium setup-databricks demo check test test-unit test-golden lab golden lint clean distclean
 
 setup: $(STAMP)  ## create .venv and install the kit with local Spark and the test tools
 
@@ -17,6 +21,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -e ".[$(EXTRAS)]"
 	touch $@
+
+# JupyterLab (the `lab` extra: jupyterlab_widgets to go with ipywidgets) in the same .venv
+setup-lab: $(LAB_STAMP)  ## add JupyterLab to .venv (make lab and the browser tier need it)
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --progress-bar off -e ".[$(EXTRAS),lab]"
+	touch $@
+
+# The browser tier (tests/browser/) drives Debian's chromium; Playwright's download is not used.
+chromium:  ## install Debian's chromium for the browser tier when missing (as root), else say how
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get install -y --no-install-recommends chromium || \
+	  { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	else echo "chromium is missing, so the browser tier will skip: sudo apt-get install chromium"; fi
 
 # Databricks Connect bundles its own pyspark, so it gets a venv of its own (never beside `local`).
 setup-databricks:  ## create .venv-dbx with databricks-connect (target=databricks) and the test tools
@@ -30,7 +49,7 @@ check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels 
 
 test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
-test-unit: setup
+test-unit: setup setup-lab chromium
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:randomly
 
 # make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
@@ -48,9 +67,11 @@ test-golden: setup
 golden: setup  ## re-execute the notebooks and rewrite their golden outputs
 	$(BIN)/mdk golden
 
-lab: ## JupyterLab on the notebooks
-	$(MAKE) setup EXTRAS=local,dev,lab
-	$(BIN)/jupyter lab notebooks
+lab: setup-lab  ## JupyterLab on notebooks/ with the kit's kernel, MDK_HOME shared with `mdk up`
+	@echo "MDK_HOME=$(LAB_HOME) (the same store as \`mdk up\`); Ctrl-C stops JupyterLab"
+	PATH="$(abspath $(BIN)):$$PATH" MDK_HOME=$(LAB_HOME) \
+	  $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports

@@ -113,11 +113,11 @@ def _file(item) -> str:
 
 
 def _cost_rank(item) -> int:
-    """Heaviest first: the in-order story, then the other notebook runs, then what starts a
-    JVM or a server, then the rest."""
+    """Heaviest first: the in-order story, then the other notebook runs (the browser tier's
+    JupyterLab runs notebooks in kernels too), then what starts a JVM or a server, then the rest."""
     if _file(item) == "tests/notebooks/test_story.py":
         return 0
-    if item.get_closest_marker("notebook"):
+    if item.get_closest_marker("notebook") or _file(item).startswith("tests/browser/"):
         return 1
     if item.get_closest_marker("spark") or item.get_closest_marker("server"):
         return 2

@@ -111,10 +111,15 @@ class TrafficPanel(w.VBox):
         self.result: Any = None
         self.error: str | None = None
         self._exc: BaseException | None = None
+        # labels at their own width: the default (a fixed 80px) cuts them to "challenge…"
+        labels = {"description_width": "initial"}
         self.challenger_pct = w.IntSlider(
-            value=0, min=0, max=100, step=1, description="challenger %"
+            value=0, min=0, max=100, step=1, description="challenger %", style=labels
         )
-        self.champion_pct = w.IntText(value=100, description="champion %", disabled=True)
+        self.champion_pct = w.IntText(
+            value=100, description="champion %", disabled=True, style=labels,
+            layout=w.Layout(width="12em"),
+        )  # fmt: skip
         self.challenger_pct.observe(self._sync_champion, names="value")
         self.apply_button = w.Button(description="Apply split", button_style="primary")
         self.refresh_button = w.Button(description="Refresh")

@@ -140,6 +140,18 @@ def split_run_args(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     return names, params
 
 
+def open_in_browser(page: Path) -> bool:
+    """Open a file in the default browser when there is one; otherwise say how to open it."""
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        typer.echo(f"no browser found here: open {page} on a machine with one")
+        return False
+    return webbrowser.open(page.resolve().as_uri())
+
+
 @app.command(context_settings={"ignore_unknown_options": True})
 @_kit_errors
 def run(
@@ -149,12 +161,18 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: MDK_HOME/runs/<time>).")
     ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open report.html in the default browser afterwards.")
+    ] = False,
 ) -> None:
     """Run notebooks with papermill (all of notebooks/NN_*.ipynb by default).
 
     NOTEBOOK is 01_register, 01, 01_register.ipynb or a path. -p NAME VALUE sets a
     parameter in every selected notebook that declares it; all are checked before any run.
+    The run folder gets report.html: a table of the runs, each executed notebook as HTML,
+    and any failing cell at the top.
     """
+    from recipes.tooling import report as report_
     from recipes.tooling import runner
 
     names, raw = split_run_args(args or [])
@@ -178,6 +196,10 @@ def run(
     rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output if r.status != "skipped" else "-")
             for r in results]  # fmt: skip
     typer.echo("\n" + table(("notebook", "status", "seconds", "output"), rows))
+    page = report_.write_report(results[0].output.parent)
+    typer.echo(f"report: {page}")
+    if open_:
+        open_in_browser(page)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 

@@ -64,6 +64,34 @@ def test_run_prints_progress_and_a_summary_and_exits_1_on_failure(tmp_path):
     assert "✓ typed_parameters.ipynb ok" in out
     assert "notebook" in out and "status" in out and "seconds" in out
     assert (tmp_path / "out" / "summary.json").exists()
+    report = tmp_path / "out" / "report.html"
+    assert f"report: {report}" in out and report.is_file()
+    assert (tmp_path / "out" / "broken1.html").is_file()
+
+
+def test_run_open_opens_the_report_in_the_default_browser(tmp_path, monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "get", lambda *a: object())
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", TYPED, "--out", str(out), "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == [(out / "report.html").resolve().as_uri()]
+
+
+def test_open_without_a_browser_prints_where_the_report_is(tmp_path, monkeypatch, capsys):
+    import webbrowser
+
+    from recipes.tooling.cli import open_in_browser
+
+    def no_browser(*args):
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    assert open_in_browser(tmp_path / "report.html") is False
+    assert f"open {tmp_path / 'report.html'}" in capsys.readouterr().out
 
 
 def test_status_with_nothing_running():

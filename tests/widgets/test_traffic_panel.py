@@ -146,6 +146,12 @@ def test_builds_without_calling_the_endpoint(panel, client):
     assert panel.view in panel.children and panel.status in panel.children
 
 
+def test_the_share_labels_take_their_own_width(panel):
+    """ipywidgets' default label width (80px) cut "challenger %" to "challenge…" in JupyterLab."""
+    for field in (panel.challenger_pct, panel.champion_pct):
+        assert field.style.description_width == "initial", field.description
+
+
 def test_champion_share_follows_the_slider(panel):
     for challenger, champion in [(25, 75), (100, 0), (0, 100), (1, 99)]:
         panel.challenger_pct.value = challenger
