@@ -58,6 +58,7 @@ class WorkerPool:
             sys.platform.startswith("linux") and hasattr(os, "fork") if fork is None else fork
         )
         self._zygote: asyncio.Task | None = None
+        self.fallback: str | None = None  # why forking was turned off, if it was
         self._ready: list[Spare] = []
         self._warming: set[asyncio.Task] = set()
         self._closed = False
@@ -101,7 +102,8 @@ class WorkerPool:
             try:
                 return await self._forked(log_path)
             except ZygoteFailed as exc:
-                log.warning("%s; starting workers afresh from now on", exc)
+                self.fallback = f"{exc}; starting workers afresh from now on"
+                log.warning("%s", self.fallback)
                 self.fork = False
             except ConnectionError as exc:
                 log.warning("forking a worker failed (attempt %d): %s", attempt, exc)
