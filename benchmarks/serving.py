@@ -11,16 +11,19 @@ the same sequential client and the same load generator:
 * ``mlflow``: ``mlflow models serve -m models:/churn-predictor/1`` (1 worker), ``/invocations``;
 * ``entity``: the kit, ``/serving-endpoints/bench-entity/served-models/champion/invocations``;
 * ``split``: the kit, ``/serving-endpoints/bench-split/invocations``: champion/challenger
-  (both v1) at 90/10 with ``auto_capture_config`` on (table ``main.bench.ab_payload``).
+  (both v1) at 90/10 with ``auto_capture_config`` on (table ``main.bench.ab_payload``);
+* ``floor``: the HTTP floor (``benchmarks/floor_app.py``), a bare ASGI app on the kit's
+  stack (uvicorn, uvloop, httptools, one worker) answering the kit's own response bytes.
 
 After a warm-up, ``--repeats`` rounds run per target, interleaved (A,B,C,A,B,C,...): a share
 of ``--seq`` sequential single-record requests over one keep-alive connection (p50/p99 over
 all of them), then ``--duration`` s with 8 keep-alive clients (``wrk -t2 -c8``; a Python
 asyncio generator if wrk is missing). Throughput is the median of the rounds.
 
-Goals: ``throughput_x`` = entity rps / mlflow rps >= 3; ``seq_p50_ratio`` = entity p50 /
-mlflow p50 <= 0.5; ``routing_capture_added_p50_ms`` = split p50 - entity p50 <= 1.0; and the
-inference table holds at least as many rows as 2xx answers the split target gave.
+Goals: ``throughput_x`` = entity rps / mlflow rps >= 20; ``floor_fraction`` = entity rps /
+floor rps >= 0.6; ``seq_p50_ratio`` = entity p50 / mlflow p50 <= 0.5;
+``routing_capture_added_p50_ms`` = split p50 - entity p50 <= 1.0; and the inference table
+holds at least as many rows as 2xx answers the split target gave.
 The last printed line is a JSON summary. ``MDK_BENCH_PROFILE=<file>`` runs the kit's server
 under cProfile and writes its stats there (this slows the kit: diagnosis only).
 """
@@ -337,6 +340,19 @@ def main() -> int:
         if len({json.dumps(a) for a in answers.values()}) != 1 or answers["mlflow"][0] != 200:
             raise SystemExit(f"targets disagree on the predictions: {answers}")
         print(f"all targets answer {answers['mlflow'][1]} for the seed's record")
+        kit_bytes = json.dumps({"predictions": answers["entity"][1]})
+        floor_port = free_port()
+        procs["floor"] = start(
+            [PY, "-m", "uvicorn", "floor_app:app", "--app-dir", str(REPO / "benchmarks"),
+             "--host", HOST, "--port", str(floor_port), "--loop", "uvloop", "--http",
+             "httptools", "--workers", "1", "--log-level", "warning", "--no-access-log"],
+            {**env, "MDK_FLOOR_BODY": kit_bytes}, home / "floor.log",
+        )  # fmt: skip
+        wait_up(procs["floor"], floor_port, "/", home / "floor.log", 60)
+        targets.append(Target("floor", floor_port, "/invocations"))
+        code, out = call(floor_port, "POST", "/invocations", token, BODY)
+        if (code, out) != (200, json.loads(kit_bytes)):
+            raise SystemExit(f"the floor answered {code} {out}")
 
         use_wrk = shutil.which("wrk") is not None and not args.no_wrk
         generator = "wrk -t2 -c8 (Lua POST script)" if use_wrk else "python asyncio, 8 conns"
@@ -374,18 +390,23 @@ def main() -> int:
         for name, m in med.items():
             print(f"{name:8s} {m['seq_p50_ms']:10.3f} {m['seq_p99_ms']:10.3f} "
                   f"{m['rps_median']:11.1f}  {m['rps_runs']}")  # fmt: skip
-        ml, ent, spl = (med[t.name] for t in targets)
+        ml, ent, spl, flo = (med[t.name] for t in targets)
         result = {"throughput_x": round(ent["rps_median"] / ml["rps_median"], 2),
+                  "floor_fraction": round(ent["rps_median"] / flo["rps_median"], 3),
+                  "split_floor_fraction": round(spl["rps_median"] / flo["rps_median"], 3),
                   "seq_p50_ratio": round(ent["seq_p50_ms"] / ml["seq_p50_ms"], 3),
                   "routing_capture_added_p50_ms": round(spl["seq_p50_ms"] - ent["seq_p50_ms"], 3),
                   "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2)}  # fmt: skip
         errors = sum(t.errors for t in targets)
-        goals = {"throughput_x_ge_3": result["throughput_x"] >= 3,
+        goals = {"throughput_x_ge_20": result["throughput_x"] >= 20,
+                 "floor_fraction_ge_0_6": result["floor_fraction"] >= 0.6,
                  "seq_p50_ratio_le_0_5": result["seq_p50_ratio"] <= 0.5,
                  "routing_capture_added_le_1ms": result["routing_capture_added_p50_ms"] <= 1.0,
                  "capture_complete": captured >= sent, "no_errors": errors == 0}  # fmt: skip
         print()
-        for key, what, goal in [("throughput_x", "entity rps / mlflow rps", ">= 3"),
+        for key, what, goal in [("throughput_x", "entity rps / mlflow rps", ">= 20"),
+                                ("floor_fraction", "entity rps / floor rps", ">= 0.6"),
+                                ("split_floor_fraction", "split rps / floor rps", ""),
                                 ("seq_p50_ratio", "entity p50 / mlflow p50", "<= 0.5"),
                                 ("routing_capture_added_p50_ms", "split p50 - entity p50", "<= 1.0"),
                                 ("split_throughput_x", "split rps / mlflow rps", "")]:  # fmt: skip

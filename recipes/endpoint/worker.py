@@ -27,36 +27,9 @@ import time
 import warnings
 
 from recipes.endpoint import protocol
+from recipes.rawmodel import input_kinds, raw_estimator
 
 log = logging.getLogger("mdk.worker")
-
-NUMERIC = {"double", "float", "long", "integer", "boolean"}
-
-
-def _columns(model) -> tuple[list[str] | None, list[str]]:
-    """The signature's input column names and kinds (``number``/``string``/``any``)."""
-    schema = model.metadata.get_input_schema()
-    if schema is None or not schema.has_input_names():
-        return None, []
-    names, kinds = [], []
-    for spec in schema.inputs:
-        names.append(spec.name)
-        kind = str(getattr(spec.type, "name", spec.type)).lower()
-        kinds.append("number" if kind in NUMERIC else "string" if kind == "string" else "any")
-    return names, kinds
-
-
-def _fast_estimator(model, kinds: list[str]):
-    """The raw sklearn estimator when every column is numeric (or Any) and the flavor is
-    sklearn with the default ``predict``; else None."""
-    flavors = model.metadata.flavors
-    conf = flavors.get("python_function", {})
-    if "sklearn" not in flavors or conf.get("loader_module") != "mlflow.sklearn":
-        return None
-    if conf.get("predict_fn", "predict") != "predict" or "string" in kinds:
-        return None
-    raw = model.get_raw_model()
-    return raw if hasattr(raw, "predict") else None
 
 
 def _jsonable(pred) -> list:
@@ -76,7 +49,7 @@ class Predictor:
     def __init__(self, model, columns, kinds):
         self.model = model
         self.columns = columns
-        self.estimator = _fast_estimator(model, kinds) if columns else None
+        self.estimator = raw_estimator(model, kinds) if columns else None
         self.kernel = None  # numpy arithmetic equal to the estimator's predict (see .linear)
         if self.estimator is not None:
             import warnings
@@ -201,7 +174,7 @@ def serve(sock: socket.socket, warmed: float = 0.0) -> int:
     log.info("pid %d loading %s", os.getpid(), uri)
     try:
         model = _load(uri)
-        columns, kinds = _columns(model)
+        columns, kinds = input_kinds(model)
         predictor = Predictor(model, columns, kinds)
     except Exception as exc:  # noqa: BLE001 - reported to the front in the handshake
         msg = " ".join(str(exc).split())[:2000]

@@ -60,6 +60,7 @@ def test_every_kind_of_uri_scores_the_version_it_resolves_to(spark, trained, tra
         out = f"main.predictions.by_uri_{i}"
         result = batch.score_table(uri, "main.raw.traffic", out, spark=spark)
         assert (result.model_name, result.model_version) == (trained, version), uri
+        assert result.path == "raw" and "equal to predict on 200 probe rows" in result.path_reason
         assert (result.rows, result.output_table, result.result_type) == (200, out, "long")
         got = _read(spark, out)
         assert len(got) == 200
@@ -100,11 +101,60 @@ def test_a_failing_job_leaves_the_previous_table_intact(spark, trained, traffic)
     poison.loc[150, "avg_session_duration"] = math.nan  # LogisticRegression raises on NaN
     with pytest.raises(KitError) as err:
         batch.score_table(uri, spark.createDataFrame(poison), OUT, spark=spark)
-    message = str(err.value)
+    message = str(err.value)  # (the probe rows failed too, so spark_udf ran the job)
     assert "\n" not in message and "NaN" in message and "left as it was" in message
     after = _read(spark)
     pd.testing.assert_frame_equal(after.reset_index(drop=True), before.reset_index(drop=True))
     assert set(after["scored_at"]) == {pd.Timestamp(first.scored_at).tz_localize(None)}
+
+
+# ------------------------------------------------------------------ which path scores
+
+
+HALVES = """
+import mlflow
+
+
+class Halves(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return (model_input["total_purchases"] > 10).astype("int64")
+
+
+mlflow.models.set_model(Halves())
+"""
+
+
+def test_other_models_and_a_mismatch_fall_back_to_spark_udf(
+    spark, trained, traffic, monkeypatch, tmp_path
+):
+    from mlflow.models import infer_signature
+
+    from recipes import fastscore
+
+    frame = traffic[list(FEATURES)]
+    code = tmp_path / "halves.py"  # a model from code: Spark's workers need no test module
+    code.write_text(HALVES)
+    with mlflow.start_run():
+        mlflow.pyfunc.log_model(
+            name="halves", python_model=str(code), registered_model_name="halves",
+            signature=infer_signature(frame, (frame["total_purchases"] > 10).astype("int64")),
+        )  # fmt: skip
+    df = spark.createDataFrame(traffic)
+    custom = batch.score_table("models:/halves/1", df, "main.p.halves", spark=spark)
+    assert custom.path == "spark_udf" and custom.path_reason.startswith("not an sklearn model")
+    got = _read(spark, "main.p.halves")["prediction"].tolist()
+    assert got == (traffic.sort_values("customer_id")["total_purchases"] > 10).astype(int).tolist()
+
+    monkeypatch.setattr("recipes.rawmodel.same_predictions", lambda *a: False)
+    checked = batch.score_table(f"models:/{trained}/1", df, "main.p.mismatch", spark=spark)
+    assert checked.path == "spark_udf"
+    assert checked.path_reason == "the raw estimator differs from predict on 200 rows"
+    assert _read(spark, "main.p.mismatch")["prediction"].tolist() == (
+        _expected(trained, 1, traffic.sort_values("customer_id")).tolist()
+    )
+    assert fastscore.plan("models:/x/1", df, list(FEATURES), "long", on_workspace=True) == (
+        fastscore.Plan("spark_udf", "on a workspace the cluster loads the model itself")
+    )
 
 
 # ------------------------------------------------------------------ one-line errors

@@ -1,0 +1,90 @@
+"""Batch scoring's fast path: the model's raw sklearn estimator over Arrow batches.
+
+``mlflow.pyfunc.spark_udf`` runs pyfunc's ``predict`` in each Python worker, which checks
+every value against the signature first (~6.7 µs per row for the demo models' ``Any``
+columns: the job's largest cost). For a model whose raw estimator gives what ``predict``
+gives (:mod:`recipes.rawmodel`), :func:`plan` loads the model once on the driver and checks
+the estimator against ``predict`` on probe rows of the source; :func:`score` then ships
+the estimator in a ``mapInPandas`` function, so each Python worker unpickles it once per task
+and calls ``predict`` on one float64 array per Arrow batch. The plan says why when it
+falls back to ``spark_udf`` (another flavor, a string column, a mismatch on the probe rows,
+or a workspace, whose cluster loads the model with its own MLflow).
+
+The function shipped to the workers refers to numpy alone, never to the kit, so it runs on
+a cluster where the kit is not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROBE_ROWS = 512
+
+_NUMPY_TYPES = {"long": "int64", "int": "int32", "double": "float64", "float": "float32",
+                "boolean": "bool"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a batch job will score: ``path`` is ``"raw"`` or ``"spark_udf"``; ``why`` says
+    why (a fallback's reason, or what was checked); ``estimator`` is set for ``"raw"``."""
+
+    path: str
+    why: str
+    estimator: object = None
+
+
+def plan(uri: str, df, names: list[str], result_type: str, *, on_workspace: bool) -> Plan:
+    """Choose the path for scoring ``df``'s columns ``names`` with the model at ``uri``."""
+    import mlflow
+
+    from recipes.rawmodel import input_kinds, raw_estimator, same_predictions
+
+    if on_workspace:
+        return Plan("spark_udf", "on a workspace the cluster loads the model itself")
+    if result_type not in _NUMPY_TYPES:
+        return Plan("spark_udf", f"a {result_type} prediction is not a plain array")
+    model = mlflow.pyfunc.load_model(uri)
+    signature_names, kinds = input_kinds(model)
+    if signature_names != names:
+        return Plan("spark_udf", "the input columns are not the signature's, in order")
+    estimator = raw_estimator(model, kinds)
+    if estimator is None:
+        return Plan("spark_udf", "not an sklearn model with a plain predict on numeric columns")
+    probe = df.select(*names).limit(PROBE_ROWS).toPandas()
+    try:
+        same = not len(probe) or same_predictions(model, estimator, probe)
+    except Exception as exc:  # noqa: BLE001 - the job reports the row that fails, as before
+        return Plan("spark_udf", f"predict failed on the probe rows ({type(exc).__name__})")
+    if not same:
+        return Plan("spark_udf", f"the raw estimator differs from predict on {len(probe)} rows")
+    return Plan("raw", f"raw estimator, equal to predict on {len(probe)} probe rows", estimator)
+
+
+def score(df, estimator, names: list[str], column: str, result_type: str):
+    """``df`` with ``column`` (replaced if present) = ``estimator.predict`` of ``names``."""
+    from pyspark.sql.types import StructType, _parse_datatype_string
+
+    fields = [f for f in df.schema.fields if f.name != column]
+    schema = StructType([*fields, _parse_datatype_string(f"{column} {result_type}").fields[0]])
+    dtype, order = _NUMPY_TYPES[result_type], [f.name for f in fields]
+
+    def predict_batches(batches):
+        import numpy as np
+
+        try:  # one native thread per worker: Spark already runs one worker per core
+            from threadpoolctl import threadpool_limits
+
+            limit = threadpool_limits(1)
+        except ImportError:
+            limit = None
+        try:
+            for pdf in batches:
+                out = pdf[order]
+                out[column] = estimator.predict(pdf[names].to_numpy(np.float64)).astype(dtype)
+                yield out
+        finally:
+            if limit is not None:
+                limit.restore_original_limits()
+
+    return df.mapInPandas(predict_batches, schema=schema)
