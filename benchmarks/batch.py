@@ -10,7 +10,11 @@ files, readable by name and as plain parquet), then, per size, runs each approac
 FRESH subprocess so start-up and peak memory are per approach:
 
 * ``kit``: ``get_spark()`` (local[2]) -> ``score_table("models:/churn-predictor@champion",
-  <input table>, <output table>)`` -> ``stop_spark()``;
+  <input table>, <output table>)`` -> ``stop_spark()`` (for the demo model its raw path:
+  the sklearn estimator over Arrow batches, :mod:`recipes.fastscore`);
+* ``floor``: the same Spark start, read and write with no model at all (the floor);
+* ``plain_udf``: the study module's ``spark_udf(spark, model_uri="models:/...@champion")``
+  with no other option, over the same read and write;
 * ``pandas``: one process reads the same parquet files with pyarrow, predicts with
   ``mlflow.pyfunc.load_model("models:/churn-predictor/1")``, adds the same lineage columns
   and writes one parquet file.
@@ -19,9 +23,10 @@ Wall time is from launch to exit (imports, Spark start and stop included). Peak 
 the largest sum of RSS over the child and all its descendants (JVM, Python workers),
 polled every 50 ms. With ``--repeats N`` each figure is the median of N runs.
 
-It prints a table, the ratios (kit rows/s / pandas rows/s per size; peak-memory growth
-from the smallest to the largest size per approach), the goals (kit within 2x of pandas
-at 10M rows; kit peak memory flat while pandas' grows), a fixed-cost/marginal-rate split
+It prints a table, the ratios (kit wall / floor wall and kit wall / plain spark_udf wall
+per size, goals <= 1.5 and < 1; kit rows/s / pandas rows/s; peak-memory growth from the
+smallest to the largest size per approach), the goals (kit within 2x of pandas at 10M rows;
+kit peak memory flat while pandas' grows), a fixed-cost/marginal-rate split
 of each approach's time (what limits it), and, last, one JSON object.
 """
 
@@ -71,6 +76,43 @@ def _child_kit(args) -> dict[str, Any]:
             "spark_stop": t_stop - t_score,
         },
     }
+
+
+def _spark_job(args, transform) -> dict[str, Any]:
+    """Read the input table, ``transform(spark, df)``, write the output table (imports, JVM
+    start and stop timed apart)."""
+    t0 = time.perf_counter()
+    from recipes import tables
+    from recipes.spark import get_spark, stop_spark
+
+    t_import = time.perf_counter()
+    spark = get_spark("local", app_name="mdk-bench")
+    t_spark = time.perf_counter()
+    df = transform(spark, tables.read_table(args.input, spark=spark))
+    written = tables.write_table(args.output, df)
+    t_job = time.perf_counter()
+    stop_spark()
+    return {"rows": written.rows, "phases": {"import": t_import - t0, "spark_start": t_spark - t_import,
+            "job": t_job - t_spark, "spark_stop": time.perf_counter() - t_job}}  # fmt: skip
+
+
+def _child_floor(args) -> dict[str, Any]:
+    """Spark reads the input table and writes it as the output table: no model at all."""
+    return _spark_job(args, lambda spark, df: df)
+
+
+def _child_plain_udf(args) -> dict[str, Any]:
+    """The study module's form: ``spark_udf(spark, model_uri=...)`` with no other option."""
+
+    def transform(spark, df):
+        import mlflow
+
+        from recipes.data import FEATURES
+
+        predict_udf = mlflow.pyfunc.spark_udf(spark, model_uri=args.uri)
+        return df.withColumn("prediction", predict_udf(*FEATURES))
+
+    return _spark_job(args, transform)
 
 
 def _child_pandas(args) -> dict[str, Any]:
@@ -144,13 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary MDK_HOME")
-    parser.add_argument("--child", choices=("kit", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        result = (_child_kit if args.child == "kit" else _child_pandas)(args)
+        result = CHILDREN[args.child](args)
         print(json.dumps(result))
         return 0
 
@@ -178,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 table, folder = inputs[n]
                 jobs = {
+                    "floor": ["--input", table, "--output", f"main.bench.floor_{n}"],
+                    "plain_udf": [
+                        "--uri", f"models:/{MODEL}@champion",
+                        "--input", table,
+                        "--output", f"main.bench.plain_{n}",
+                    ],
                     "pandas": [
                         "--uri", f"models:/{MODEL}/{version}",
                         "--input", str(folder),
@@ -209,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
-    kinds = ("kit", "pandas")
+    kinds = ("kit", "pandas", "floor", "plain_udf")
     summary: dict[str, Any] = {"sizes": sizes, "results": {}}
     print()
     print(
@@ -242,7 +290,12 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         kind: res[f"{kind}_{hi}"]["peak_rss_gb"] / res[f"{kind}_{lo}"]["peak_rss_gb"]
         for kind in kinds
     }
+    vs_floor = {n: res[f"kit_{n}"]["wall_s"] / res[f"floor_{n}"]["wall_s"] for n in sizes}
+    vs_plain = {n: res[f"kit_{n}"]["wall_s"] / res[f"plain_udf_{n}"]["wall_s"] for n in sizes}
     print("\nratios")
+    for n in sizes:
+        print(f"  kit wall / floor wall at {n:,}: {vs_floor[n]:.2f} (goal <= 1.5); kit wall / "
+              f"plain spark_udf wall: {vs_plain[n]:.2f} (goal < 1)")  # fmt: skip
     for n in sizes:
         print(
             f"  kit rows/s / pandas rows/s at {n:,}: {speed[n]:.2f} (kit takes {1 / speed[n]:.2f}x as long)"
@@ -304,6 +357,8 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         "core. Memory: the whole table and its predictions sit in RAM, so it grows with rows."
     )
     summary |= {
+        "kit_vs_floor": {str(n): round(v, 3) for n, v in vs_floor.items()},
+        "kit_vs_plain_udf": {str(n): round(v, 3) for n, v in vs_plain.items()},
         "speed_ratio": {str(n): round(v, 3) for n, v in speed.items()},
         "cpu_ratio": {str(n): round(v, 3) for n, v in cpu_ratio.items()},
         "memory_growth": {k: round(v, 2) for k, v in growth.items()},
@@ -312,6 +367,10 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     }
     print(json.dumps(summary, separators=(",", ":")))
     return 0
+
+
+CHILDREN = {"kit": _child_kit, "pandas": _child_pandas, "floor": _child_floor,
+            "plain_udf": _child_plain_udf}  # fmt: skip
 
 
 if __name__ == "__main__":
