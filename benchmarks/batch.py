@@ -344,11 +344,11 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         f"  kit at {hi:,}: {kp['import'] + kp['spark_start'] + kp['spark_stop']:.1f} s imports, "
         f"JVM start and stop, {kp['score_table']:.1f} s score_table; {k_hi['cpu_s']:.0f} CPU-s "
         f"in {k_hi['wall_s']:.0f} s wall = {k_hi['cpu_s'] / k_hi['wall_s']:.2f} of 2 cores busy. "
-        "Fixed: JVM start, the UDF build, each Python worker importing mlflow and loading the "
-        "model (per task in local mode). Per row: pyfunc's schema enforcement (the demo "
-        "signature's Any columns are checked value by value in Python, ~4 us/row), then the "
-        "JVM's parquet read, Arrow transfer and parquet write. Memory: partitions stream "
-        "through the JVM and 2 workers, so it stays flat."
+        "Fixed: JVM start, the model load and the probe-row check on the driver. Per row: the "
+        "JVM's parquet read, the Arrow transfer to the Python workers and back, the raw "
+        "estimator on a float64 array, and the parquet write (plain_udf adds pyfunc's "
+        "per-value signature checks, and each worker imports mlflow and loads the model). "
+        "Memory: Arrow batches stream through the JVM and 2 workers, so it stays flat."
     )
     print(
         f"  pandas at {hi:,}: import {pp['import']:.1f} s + model {pp['load_model']:.1f} s "
