@@ -5,8 +5,8 @@ every value against the signature first (~6.7 µs per row for the demo models' `
 columns: the job's largest cost). For a model whose raw estimator gives what ``predict``
 gives (:mod:`recipes.rawmodel`), :func:`plan` loads the model once on the driver and checks
 the estimator against ``predict`` on probe rows of the source; :func:`score` then ships
-the estimator in a ``mapInPandas`` function, so each Python worker unpickles it once per task
-and calls ``predict`` on one float64 array per Arrow batch. The plan says why when it
+the estimator in a pandas UDF, so each Python worker unpickles it once per task and calls
+``predict`` on one float64 array per Arrow batch of the input columns. The plan says why when it
 falls back to ``spark_udf`` (another flavor, a string column, a mismatch on the probe rows,
 or a workspace, whose cluster loads the model with its own MLflow).
 
@@ -62,16 +62,26 @@ def plan(uri: str, df, names: list[str], result_type: str, *, on_workspace: bool
 
 
 def score(df, estimator, names: list[str], column: str, result_type: str):
-    """``df`` with ``column`` (replaced if present) = ``estimator.predict`` of ``names``."""
-    from pyspark.sql.types import StructType, _parse_datatype_string
+    """``df`` with ``column`` = ``estimator.predict`` of ``names``.
 
-    fields = [f for f in df.schema.fields if f.name != column]
-    schema = StructType([*fields, _parse_datatype_string(f"{column} {result_type}").fields[0]])
-    dtype, order = _NUMPY_TYPES[result_type], [f.name for f in fields]
+    A scalar-iterator pandas UDF over one struct of the input columns: only those columns
+    travel to Python and one column comes back (``mapInPandas`` would ship every column
+    both ways), and the native-thread limit is set once per task, not once per batch."""
+    from collections.abc import Iterator
+
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from recipes.rawmodel import NO_NAMES as no_names  # a str: the UDF ships it by value
+
+    dtype = _NUMPY_TYPES[result_type]
 
     def predict_batches(batches):
+        import warnings
+
         import numpy as np
 
+        warnings.filterwarnings("ignore", message=no_names)
         try:  # one native thread per worker: Spark already runs one worker per core
             from threadpoolctl import threadpool_limits
 
@@ -79,12 +89,14 @@ def score(df, estimator, names: list[str], column: str, result_type: str):
         except ImportError:
             limit = None
         try:
-            for pdf in batches:
-                out = pdf[order]
-                out[column] = estimator.predict(pdf[names].to_numpy(np.float64)).astype(dtype)
-                yield out
+            for frame in batches:
+                yield pd.Series(estimator.predict(frame.to_numpy(np.float64)).astype(dtype))
         finally:
             if limit is not None:
                 limit.restore_original_limits()
 
-    return df.mapInPandas(predict_batches, schema=schema)
+    # the scalar-iterator kind, told by real type objects (this module's are strings)
+    predict_batches.__annotations__ = {"batches": Iterator[pd.DataFrame],
+                                       "return": Iterator[pd.Series]}  # fmt: skip
+    udf = F.pandas_udf(predict_batches, result_type)
+    return df.withColumn(column, udf(F.struct(*[F.col(n) for n in names])))

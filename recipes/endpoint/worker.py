@@ -27,7 +27,7 @@ import time
 import warnings
 
 from recipes.endpoint import protocol
-from recipes.rawmodel import input_kinds, raw_estimator
+from recipes.rawmodel import NO_NAMES, input_kinds, raw_estimator
 
 log = logging.getLogger("mdk.worker")
 
@@ -98,7 +98,7 @@ class Predictor:
 def _load(uri: str):
     import mlflow.pyfunc
 
-    warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    warnings.filterwarnings("ignore", message=NO_NAMES)
     return mlflow.pyfunc.load_model(uri)
 
 
