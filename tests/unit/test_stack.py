@@ -107,8 +107,9 @@ def test_start_on_a_taken_port_is_a_one_line_error(tmp_path):
     assert not (tmp_path / "run" / "mlflow.json").exists()
 
 
-def test_stop_kills_the_server_and_removes_the_record(server_home):
-    home, svc = server_home
+def test_stop_kills_the_server_and_removes_the_record(tmp_path):
+    home = tmp_path / "mdk"  # a server of its own: the module's stays up for the others
+    svc = stack.start_mlflow_server(home=home)
     children = [p.pid for p in psutil.Process(svc.pid).children(recursive=True)]
     assert stack.stop("mlflow", home=home) == svc.pid
     assert _gone(svc.pid) and all(_gone(c) for c in children)
