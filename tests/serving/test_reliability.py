@@ -363,12 +363,14 @@ def test_an_update_in_progress_survives_a_restart(server):
 
 
 @pytest.mark.timeout(120)
-def test_rows_captured_just_before_sigterm_are_on_disk(server):
+def test_rows_captured_just_before_sigterm_are_on_disk(server, request):
     """SIGTERM under load: every answered request is in the table once the server has exited.
 
     The writer flushes once a second, so rows of the last moments are still in memory when
-    the signal comes. Runs last: it leaves the module's server stopped.
+    the signal comes. The module's server is started again afterwards, for the tests that
+    run after this one in a shuffled order.
     """
+    request.addfinalizer(lambda: server.pid is None and server.start())
     name = "rel-flush"
     table = "main.serving.rel_flush_payload"
     server.create(
