@@ -76,14 +76,9 @@ class WorkerPool:
         ):
             zygote = ZygoteClient(self._worker_env, self.log_dir / f"zygote-{os.getpid()}.log",
                                   WARM_TIMEOUT)  # fmt: skip
-            self._zygote = asyncio.ensure_future(self._start_zygote(zygote))
+            self._zygote = asyncio.ensure_future(zygote.start())
         zygote = await asyncio.shield(self._zygote)
         return await zygote.fork(log_path)
-
-    @staticmethod
-    async def _start_zygote(zygote: ZygoteClient) -> ZygoteClient:
-        await zygote.start()
-        return zygote
 
     async def _exec(self, log_path: Path):
         """A worker of its own: ``python -m recipes.endpoint.worker``."""

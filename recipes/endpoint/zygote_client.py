@@ -79,7 +79,8 @@ class ZygoteClient:
     def alive(self) -> bool:
         return self._events is not None and not self._events.done()
 
-    async def start(self) -> None:
+    async def start(self) -> ZygoteClient:
+        """Start the zygote and wait for its imports; this client, ready to fork."""
         self.proc, ours = await protocol.start_process("recipes.endpoint.zygote", self.env,
                                                        self.log_path)  # fmt: skip
         self._sock = ours
@@ -96,6 +97,7 @@ class ZygoteClient:
             await self.close()
             raise ZygoteFailed(f"the worker fork server said {hello!r}")
         self._events = asyncio.ensure_future(self._read_events(reader))
+        return self
 
     def request(self, msg: dict, fds: tuple[int, ...] = ()) -> None:
         """Send one request (a few bytes: the socket buffer always has room)."""
