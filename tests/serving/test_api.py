@@ -1,8 +1,8 @@
 """The control and data planes of a real server, through the official databricks-sdk and REST.
 
-One server for the module; each test uses its own endpoint names. The ``api-seed`` endpoint
-follows the seed's lifecycle in file order: create, tag, scale to zero, query, A/B update,
-logs, metrics, delete.
+One server for the module; each test uses endpoints of its own. The seed's lifecycle (create,
+tag, scale to zero, query, A/B update, metrics, delete) is one step per test, each on a fresh
+``api-seed-*`` endpoint brought to that step by the fixtures, so any order passes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -43,7 +44,6 @@ from tests.serving.conftest import (
 )
 
 WAIT = timedelta(seconds=180)
-SEED = "api-seed"
 PAYLOAD_COLUMNS = {
     "databricks_request_id",
     "client_request_id",
@@ -98,6 +98,14 @@ def _served_names(server, endpoint: str, n: int) -> list[str]:
         ]
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _error(resp: requests.Response) -> dict:
     body = resp.json()
     assert set(body) == {"error_code", "message"}, body
@@ -117,14 +125,16 @@ def main(server) -> str:
     return name
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def seed(server):
-    """``api-seed``, created exactly as the seed does, then waited on with ``.result()``."""
+    """A fresh ``api-seed-*`` endpoint, created exactly as the seed does, then waited on with
+    ``.result()``: (name, waiter, endpoint). Deleted afterwards unless the test did."""
+    name = f"api-seed-{uuid.uuid4().hex[:6]}"
     w = server.client()
     waiter = w.serving_endpoints.create(
-        name=SEED,
+        name=name,
         config=EndpointCoreConfigInput(
-            name=SEED,
+            name=name,
             served_entities=[
                 ServedEntityInput(
                     entity_name="churn-predictor",
@@ -135,81 +145,15 @@ def seed(server):
             ],
         ),
     )
-    return waiter, waiter.result(timeout=WAIT)
+    yield name, waiter, waiter.result(timeout=WAIT)
+    with contextlib.suppress(NotFound):
+        w.serving_endpoints.delete(name)
 
 
-# -- probes and the control plane --------------------------------------------------------
-def test_well_known_probe_is_a_404_json_without_auth(server):
-    resp = requests.get(server.url + "/.well-known/databricks-config", timeout=5)
-    assert resp.status_code == 404
-    assert resp.headers["content-type"].startswith("application/json")
-    assert _error(resp)["error_code"]
-
-
-def test_seed_create_returns_a_ready_endpoint(server, seed):
-    waiter, ep = seed
-    assert waiter.response.name == SEED  # the POST answered at once, before the worker was up
-    assert ep.name == SEED and ep.id
-    assert ep.state.ready == EndpointStateReady.READY
-    assert ep.state.config_update == EndpointStateConfigUpdate.NOT_UPDATING
-    assert ep.pending_config is None
-    (se,) = ep.config.served_entities
-    assert (se.name, se.entity_name, se.entity_version) == ("churn-predictor-1", MODEL, "1")
-    assert se.workload_size == "Small" and se.scale_to_zero_enabled is True
-    assert se.state.deployment == ServedModelStateDeployment.DEPLOYMENT_READY
-    (route,) = ep.config.traffic_config.routes
-    assert (route.served_model_name, route.traffic_percentage) == ("churn-predictor-1", 100)
-
-
-def test_get_and_list_through_the_sdk(server, seed):
-    w = server.client()
-    got = w.serving_endpoints.get(SEED)
-    assert got.id == seed[1].id and got.config.served_entities[0].entity_version == "1"
-    listed = {e.name: e for e in w.serving_endpoints.list()}
-    assert SEED in listed and listed[SEED].id == got.id
-    assert listed[SEED].state.ready == EndpointStateReady.READY
-
-
-def test_patch_tags_then_scale_to_zero_and_a_measured_cold_start(server, seed, pyfunc_models):
-    w = server.client()
-    tags = w.serving_endpoints.patch(
-        SEED, add_tags=[EndpointTag(key="mdk_idle_seconds", value="2")]
-    )
-    assert {(t.key, t.value) for t in tags.tags} == {("mdk_idle_seconds", "2")}
-    assert server.endpoint(SEED)["tags"] == [{"key": "mdk_idle_seconds", "value": "2"}]
-
-    def mdk() -> dict:
-        return server.endpoint(SEED)["config"]["served_entities"][0]["mdk"]
-
-    deadline = time.monotonic() + 30
-    while not mdk()["scaled_to_zero"]:
-        assert time.monotonic() < deadline, mdk()
-        time.sleep(0.2)
-    before = mdk()
-    assert before["worker_pid"] is None and before["cold_starts"] == 0
-
-    resp = server.invoke(SEED, {"dataframe_records": [RECORD]})
-    assert resp.status_code == 200, resp.text
-    assert resp.json() == {"predictions": _expected(pyfunc_models[1], [RECORD])}
-    after = mdk()
-    assert after["cold_starts"] == 1 and after["last_cold_start_ms"] > 0
-    assert after["worker_pid"] is not None and after["scaled_to_zero"] is False
-
-
-def test_query_through_the_sdk_reads_the_served_model_name(server, seed, pyfunc_models):
-    w = server.client()
-    resp = w.serving_endpoints.query(SEED, dataframe_records=[RECORD])
-    assert resp.predictions == _expected(pyfunc_models[1], [RECORD])
-    assert resp.served_model_name == "churn-predictor-1"
-
-
-def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, seed):
-    w = server.client()
-    w.serving_endpoints.patch(SEED, add_tags=[EndpointTag(key="mdk_idle_seconds", value="600")])
-    warm = server.invoke(SEED, {"dataframe_records": [RECORD]})  # a worker up for the update
-    assert warm.status_code == 200, warm.text
-    waiter = w.serving_endpoints.update_config(
-        SEED,
+def _update_to_ab(w, name: str):
+    """The seed's A/B update: champion v1 at 90 %, challenger v2 at 10 %; returns the waiter."""
+    return w.serving_endpoints.update_config(
+        name,
         served_entities=[
             ServedEntityInput(
                 name="champion",
@@ -233,13 +177,98 @@ def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, s
             ]
         ),
     )
-    during = server.endpoint(SEED)  # new workers must start, so the update is still running
+
+
+@pytest.fixture
+def ab_seed(server, seed) -> str:
+    """The seed's endpoint after its A/B update (champion 90 %, challenger 10 %), ready."""
+    name = seed[0]
+    _update_to_ab(server.client(), name).result(timeout=WAIT)
+    return name
+
+
+# -- probes and the control plane --------------------------------------------------------
+def test_well_known_probe_is_a_404_json_without_auth(server):
+    resp = requests.get(server.url + "/.well-known/databricks-config", timeout=5)
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/json")
+    assert _error(resp)["error_code"]
+
+
+def test_seed_create_returns_a_ready_endpoint(server, seed):
+    name, waiter, ep = seed
+    assert waiter.response.name == name  # the POST answered at once, before the worker was up
+    assert ep.name == name and ep.id
+    assert ep.state.ready == EndpointStateReady.READY
+    assert ep.state.config_update == EndpointStateConfigUpdate.NOT_UPDATING
+    assert ep.pending_config is None
+    (se,) = ep.config.served_entities
+    assert (se.name, se.entity_name, se.entity_version) == ("churn-predictor-1", MODEL, "1")
+    assert se.workload_size == "Small" and se.scale_to_zero_enabled is True
+    assert se.state.deployment == ServedModelStateDeployment.DEPLOYMENT_READY
+    (route,) = ep.config.traffic_config.routes
+    assert (route.served_model_name, route.traffic_percentage) == ("churn-predictor-1", 100)
+
+
+def test_get_and_list_through_the_sdk(server, seed):
+    name, _, ep = seed
+    w = server.client()
+    got = w.serving_endpoints.get(name)
+    assert got.id == ep.id and got.config.served_entities[0].entity_version == "1"
+    listed = {e.name: e for e in w.serving_endpoints.list()}
+    assert name in listed and listed[name].id == got.id
+    assert listed[name].state.ready == EndpointStateReady.READY
+
+
+def test_patch_tags_then_scale_to_zero_and_a_measured_cold_start(server, seed, pyfunc_models):
+    name = seed[0]
+    w = server.client()
+    tags = w.serving_endpoints.patch(
+        name, add_tags=[EndpointTag(key="mdk_idle_seconds", value="2")]
+    )
+    assert {(t.key, t.value) for t in tags.tags} == {("mdk_idle_seconds", "2")}
+    assert server.endpoint(name)["tags"] == [{"key": "mdk_idle_seconds", "value": "2"}]
+
+    def mdk() -> dict:
+        return server.endpoint(name)["config"]["served_entities"][0]["mdk"]
+
+    deadline = time.monotonic() + 30
+    while not mdk()["scaled_to_zero"]:
+        assert time.monotonic() < deadline, mdk()
+        time.sleep(0.2)
+    before = mdk()
+    assert before["worker_pid"] is None and before["cold_starts"] == 0
+
+    resp = server.invoke(name, {"dataframe_records": [RECORD]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"predictions": _expected(pyfunc_models[1], [RECORD])}
+    after = mdk()
+    assert after["cold_starts"] == 1 and after["last_cold_start_ms"] > 0
+    assert after["worker_pid"] is not None and after["scaled_to_zero"] is False
+
+
+def test_query_through_the_sdk_reads_the_served_model_name(server, seed, pyfunc_models):
+    name = seed[0]
+    w = server.client()
+    resp = w.serving_endpoints.query(name, dataframe_records=[RECORD])
+    assert resp.predictions == _expected(pyfunc_models[1], [RECORD])
+    assert resp.served_model_name == "churn-predictor-1"
+
+
+def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, seed):
+    name = seed[0]
+    w = server.client()
+    w.serving_endpoints.patch(name, add_tags=[EndpointTag(key="mdk_idle_seconds", value="600")])
+    warm = server.invoke(name, {"dataframe_records": [RECORD]})  # a worker up for the update
+    assert warm.status_code == 200, warm.text
+    waiter = _update_to_ab(w, name)
+    during = server.endpoint(name)  # new workers must start, so the update is still running
     assert during["state"]["config_update"] == "IN_PROGRESS"
     pending = during["pending_config"]
     assert [e["name"] for e in pending["served_entities"]] == ["champion", "challenger"]
     assert pending["start_time"] > 0 and pending["config_version"] == 2
     assert [e["name"] for e in during["config"]["served_entities"]] == ["churn-predictor-1"]
-    old = server.invoke(SEED, {"dataframe_records": [RECORD]})  # the old config keeps serving
+    old = server.invoke(name, {"dataframe_records": [RECORD]})  # the old config keeps serving
     assert old.status_code == 200 and old.headers["served-model-name"] == "churn-predictor-1"
 
     ep = waiter.result(timeout=WAIT)
@@ -258,8 +287,8 @@ def test_update_to_champion_challenger_shows_pending_config_then_swaps(server, s
     assert ep.config.config_version == 2
 
 
-def test_traffic_follows_the_split_and_names_the_served_entity(server, seed):
-    names = _served_names(server, SEED, 200)
+def test_traffic_follows_the_split_and_names_the_served_entity(server, ab_seed):
+    names = _served_names(server, ab_seed, 200)
     counts = {n: names.count(n) for n in set(names)}
     assert set(counts) == {"champion", "challenger"}
     assert 150 <= counts["champion"] <= 199, counts  # 90 % of 200, far beyond 5 sigma
@@ -283,11 +312,12 @@ def test_logs_return_the_worker_log(server, main):
     assert raw.status_code == 200 and f"models:/{MODEL}/1" in raw.json()["logs"]
 
 
-def test_metrics_are_prometheus_text(server, seed):
+def test_metrics_are_prometheus_text(server, ab_seed):
+    name = ab_seed
     for _ in range(5):
-        assert server.invoke(SEED, {"dataframe_records": [RECORD]}, served="champion").ok
-    assert server.invoke(SEED, {"dataframe_records": [{}]}, served="champion").status_code == 400
-    resp = server.api("GET", f"/{SEED}/metrics")
+        assert server.invoke(name, {"dataframe_records": [RECORD]}, served="champion").ok
+    assert server.invoke(name, {"dataframe_records": [{}]}, served="champion").status_code == 400
+    resp = server.api("GET", f"/{name}/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     text = resp.text
     assert "# TYPE mdk_requests_total counter" in text
@@ -295,25 +325,26 @@ def test_metrics_are_prometheus_text(server, seed):
     by_entity = {}
     for ln in lines:
         labels, value = ln.rsplit(" ", 1)
-        assert f'endpoint="{SEED}"' in labels
+        assert f'endpoint="{name}"' in labels
         by_entity[labels] = int(value)
-    ok = f'mdk_requests_total{{endpoint="{SEED}",served_entity="champion",status="200"}}'
+    ok = f'mdk_requests_total{{endpoint="{name}",served_entity="champion",status="200"}}'
     assert by_entity[ok] >= 5
     assert by_entity[ok.replace('"200"', '"400"')] >= 1
     assert "# TYPE mdk_request_latency_ms histogram" in text
-    sdk_text = server.client().serving_endpoints.export_metrics(SEED).contents.read().decode()
+    sdk_text = server.client().serving_endpoints.export_metrics(name).contents.read().decode()
     assert ok in sdk_text
 
 
-def test_delete_removes_the_endpoint_and_stops_its_workers(server, seed):
+def test_delete_removes_the_endpoint_and_stops_its_workers(server, ab_seed):
+    name = ab_seed
     w = server.client()
-    pids = [e["mdk"]["worker_pid"] for e in server.endpoint(SEED)["config"]["served_entities"]]
+    pids = [e["mdk"]["worker_pid"] for e in server.endpoint(name)["config"]["served_entities"]]
     assert all(pids)
-    w.serving_endpoints.delete(SEED)
+    w.serving_endpoints.delete(name)
     with pytest.raises(NotFound):
-        w.serving_endpoints.get(SEED)
-    assert SEED not in {e.name for e in w.serving_endpoints.list()}
-    resp = server.invoke(SEED, {"dataframe_records": [RECORD]})
+        w.serving_endpoints.get(name)
+    assert name not in {e.name for e in w.serving_endpoints.list()}
+    resp = server.invoke(name, {"dataframe_records": [RECORD]})
     assert resp.status_code == 404 and _error(resp)["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     procs = []
     for pid in pids:
@@ -333,11 +364,17 @@ def test_delete_while_creating_leaves_no_worker_behind(server):
     assert name not in {e["name"] for e in server.api("GET").json()["endpoints"]}
     logs = server.home / "serving" / "logs" / name
     pids: set[int] = set()
-    deadline = time.monotonic() + 15  # workers that started anyway say so in their logs
-    while time.monotonic() < deadline:
+    # workers that started anyway say so in their logs: watch until no new one has appeared
+    # and every one seen has been gone for 5 s (a cold start without the zygote takes ~4 s);
+    # a worker still alive keeps the watch going to 20 s, and the assertion below fails
+    deadline, quiet_since = time.monotonic() + 20, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < 5:
+        seen = set(pids)
         for log in logs.glob("*.log") if logs.exists() else []:
             pids |= {int(p) for p in re.findall(r"worker pid (\d+) loading", log.read_text())}
-        time.sleep(0.5)
+        if pids != seen or any(_alive(p) for p in pids):
+            quiet_since = time.monotonic()
+        time.sleep(0.25)
     procs = []
     for pid in pids:
         with contextlib.suppress(psutil.NoSuchProcess):
