@@ -10,8 +10,11 @@ It writes, per size, a payload table shaped exactly as the serving endpoint writ
 per row, spread over 24 hours, 90/10 between two versions, the last 6 hours drifted.
 Each approach then runs in a FRESH subprocess:
 
-* ``kit``: ``get_spark()`` (local[2]) → ``unpack_inference_table`` → ``profile_metrics`` and
-  ``drift_metrics`` (BASELINE and CONSECUTIVE, hourly, four columns) → ``stop_spark()``;
+* ``kit`` (before): ``get_spark()`` (local[2]) → ``unpack_inference_table`` → ``profile_metrics``
+  and ``drift_metrics`` (BASELINE and CONSECUTIVE, hourly, four columns) → ``stop_spark()``;
+  each pass parses the payload's JSON again;
+* ``processed`` (after): the same, but ``process_inference_table`` first writes the
+  processed table (the JSON parsed once) and profile and drift read that;
 * ``pandas`` (the named baseline, the approach the kit avoids): read the whole table into
   pandas, ``json.loads`` every request and response, then the same per-hour, per-version
   profile with pandas and KS/Wasserstein with scipy on the raw values. It runs only up to
@@ -106,14 +109,20 @@ def make_tables(sizes: list[int], home: Path) -> dict[int, str]:
 # --------------------------------------------------------------------------- children
 
 
-def _child_kit(args) -> dict[str, Any]:
+def _child_kit(args, processed: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     from recipes import monitoring, tables
     from recipes.spark import get_spark, stop_spark
 
     spark = get_spark("local", app_name="mdk-bench")
     t_spark = time.perf_counter()
-    df = monitoring.unpack_inference_table(args.table, spark=spark)
+    if processed:  # parse once into the processed table, then read it
+        target = f"{args.table}_processed"
+        tables.drop_table(target)
+        monitoring.process_inference_table(args.table, target, spark=spark)
+        df = tables.read_table(target, spark=spark)
+    else:  # every pass parses the payload's JSON again
+        df = monitoring.unpack_inference_table(args.table, spark=spark)
     baseline = tables.read_table(args.baseline, spark=spark)
     t_unpack = time.perf_counter()
     cols = list(FEATURES)
@@ -177,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="largest size the pandas baseline runs at")  # fmt: skip
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the temporary MDK_HOME")
-    p.add_argument("--child", choices=["kit", "pandas"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["kit", "processed", "pandas"], help=argparse.SUPPRESS)
     p.add_argument("--table", help=argparse.SUPPRESS)
     p.add_argument("--baseline", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        fn = _child_kit if args.child == "kit" else _child_pandas
-        print(json.dumps(fn(args)))
+        if args.child == "pandas":
+            print(json.dumps(_child_pandas(args)))
+        else:
+            print(json.dumps(_child_kit(args, processed=args.child == "processed")))
         return 0
     sizes = sorted(set(args.rows))
     if min(sizes) < 10_000 or max(sizes) > 50_000_000 or not 1 <= args.repeats <= 5:
@@ -198,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         made = make_tables(sizes, home)
         runs: dict[tuple[int, str], list[dict]] = {}
         for n in sizes:
-            kinds = ["kit"] + (["pandas"] if n <= args.baseline_rows else [])
+            kinds = ["kit", "processed"] + (["pandas"] if n <= args.baseline_rows else [])
             for kind in kinds:
                 for _ in range(args.repeats):
                     res = run_child(__file__, kind, ["--table", made[n], "--baseline",
@@ -220,7 +231,7 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         res[f"{kind}_{n}"] = {"wall_s": round(wall, 1), "peak_gib": round(peak / GB, 2),
                               "rows_per_s": round(n / wall), "runs": len(rs),
                               "phases": {k: round(v, 1) for k, v in rs[-1]["phases"].items()}}  # fmt: skip
-        if kind == "kit":  # what the drift table flags (BASELINE, all versions)
+        if kind in ("kit", "processed"):  # what the drift table flags (BASELINE, all versions)
             res[f"{kind}_{n}"] |= {"drifted_windows": rs[-1]["drifted_windows"],
                                    "drifted_columns": rs[-1]["drifted_columns"]}  # fmt: skip
         print(f"{kind:8s} {n:>11,} {wall:8.1f} {peak / GB:9.2f} {n / wall:10,.0f}")
@@ -238,6 +249,17 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
               f"(linear: equal or less); peak RSS x{out['kit_peak_rss_ratio']} (flat: about 1)")  # fmt: skip
         if fit:
             print(f"kit fit: {fit[0]:.1f} s fixed + {fit[1]:,.0f} rows/s")
+    for n in sizes:  # before (every pass parses the JSON) and after (the processed table)
+        before, after = res[f"kit_{n}"], res[f"processed_{n}"]
+        out[f"processed_vs_kit_time_{n}"] = round(after["wall_s"] / before["wall_s"], 2)
+        assert after["drifted_columns"] == before["drifted_columns"], "the two paths disagree"
+        print(f"{n:,} rows, payload to drift: before {before['wall_s']:.1f} s "
+              f"({before['peak_gib']:.2f} GiB), with the processed table {after['wall_s']:.1f} s "
+              f"({after['peak_gib']:.2f} GiB): x{out[f'processed_vs_kit_time_{n}']}")  # fmt: skip
+    if hi > lo:
+        out["processed_peak_rss_ratio"] = round(
+            res[f"processed_{hi}"]["peak_gib"] / res[f"processed_{lo}"]["peak_gib"], 2
+        )
     common = [n for n in sizes if f"pandas_{n}" in res]
     if common:
         n = common[-1]

@@ -5,6 +5,8 @@ Everything heavy runs in Spark as one aggregation per metric family; only aggreg
 the statistics. Nothing is imported at package import time beyond these small modules.
 
 - :func:`~recipes.monitoring.unpack.unpack_inference_table`: payload rows → scored records;
+- :func:`~recipes.monitoring.processed.process_inference_table`: unpack once into a processed
+  table, appending only requests it has not seen;
 - :func:`~recipes.monitoring.profile.profile_metrics`: per window, version and column;
 - :func:`~recipes.monitoring.drift.drift_metrics`: KS, PSI, JS, Wasserstein, chi²;
   CONSECUTIVE and BASELINE;
@@ -22,6 +24,7 @@ from recipes.monitoring.act import Action, carry_out
 from recipes.monitoring.drift import DRIFT_COLUMNS, drift_metrics
 from recipes.monitoring.output import MetricTables, metric_table_names, write_metrics
 from recipes.monitoring.plots import plot_drift, plot_quality
+from recipes.monitoring.processed import Processed, process_inference_table
 from recipes.monitoring.profile import ALL, PROFILE_COLUMNS, profile_metrics
 from recipes.monitoring.quality import quality_metrics
 from recipes.monitoring.refresh import drop_monitor, wait_for_refresh
@@ -35,6 +38,7 @@ __all__ = [
     "DECISIONS",
     "DRIFT_COLUMNS",
     "PROFILE_COLUMNS",
+    "Processed",
     "Action",
     "MetricTables",
     "Thresholds",
@@ -47,6 +51,7 @@ __all__ = [
     "metric_table_names",
     "plot_drift",
     "plot_quality",
+    "process_inference_table",
     "profile_metrics",
     "quality_metrics",
     "summarize_drift",

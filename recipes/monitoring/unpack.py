@@ -81,7 +81,8 @@ def _columnar_records(request, names: Sequence[str]):
     return F.when(given.isNotNull(), per_row)
 
 
-def _since_ms(since: datetime | float | int | None) -> int | None:
+def since_ms(since: datetime | float | int | None) -> int | None:
+    """``since`` (a datetime, or epoch seconds) in epoch milliseconds; None stays None."""
     if since is None:
         return None
     if isinstance(since, datetime):
@@ -122,7 +123,7 @@ def unpack_inference_table(
     """
     from pyspark.sql import functions as F
 
-    cutoff = _since_ms(since)  # checked before any Spark work
+    cutoff = since_ms(since)  # checked before any Spark work
     raw = payload_table
     if isinstance(payload_table, str):
         from recipes import tables
@@ -165,7 +166,7 @@ def unpack_inference_table(
                          _columnar_records(F.col("request"), list(kinds)))  # fmt: skip
     meta = F.col("request_metadata")
     parsed = ok.select(
-        (F.col("timestamp_ms") / 1000).cast("timestamp").alias("timestamp"),
+        F.timestamp_millis("timestamp_ms").alias("timestamp"),  # exact to the millisecond
         "databricks_request_id",
         "client_request_id",
         meta["endpoint_name"].alias("endpoint_name"),

@@ -25,6 +25,7 @@ from recipes.tables.io import (
     list_tables,
     read_table,
     save_as_table,
+    table_exists,
     write_table,
 )
 from recipes.tables.local import (
@@ -58,6 +59,7 @@ __all__ = [
     "read_table",
     "row_count",
     "save_as_table",
+    "table_exists",
     "table_path",
     "version_folder",
     "write_table",

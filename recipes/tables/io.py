@@ -126,6 +126,15 @@ def read_table(name: str, *, spark: Any = None, home: Path | str | None = None):
     return read(full, home=home)
 
 
+def table_exists(name: str, *, spark: Any = None, home: Path | str | None = None) -> bool:
+    """Whether the table exists: in the catalog on Databricks, under ``home`` locally."""
+    full = ".".join(check_table_name(name))
+    if _on_databricks():
+        session = spark if spark is not None else _databricks_spark()
+        return bool(session.catalog.tableExists(full))
+    return local.exists(full, home=home)
+
+
 def list_tables(
     schema: str | None = None, *, home: Path | str | None = None, spark: Any = None
 ) -> list[str]:

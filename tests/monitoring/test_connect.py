@@ -1,7 +1,9 @@
 """recipes.monitoring under Spark Connect gives what the classic session gives.
 
 The client runs in a subprocess (this process holds the classic session) against the session's
-local Spark Connect server (tests/conftest.py); both read the same payload table.
+local Spark Connect server (tests/conftest.py); both read the same payload table. The client
+reads it through the processed table (``process_inference_table``), the classic session
+unpacks it on the fly: the metrics are the same.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ CLIENT = textwrap.dedent(
     import json
     import pandas as pd
     from recipes import data
-    from recipes.monitoring import drift_metrics, profile_metrics, quality_metrics, unpack_inference_table
+    from recipes import tables
+    from recipes.monitoring import drift_metrics, process_inference_table, profile_metrics, quality_metrics
     from recipes.spark import describe_session, get_spark, stop_spark
 
     spark = get_spark()
-    df = unpack_inference_table("main.mdk.ep_payload", spark=spark)
+    done = process_inference_table("main.mdk.ep_payload", "main.mdk.ep_processed", spark=spark)
+    again = process_inference_table("main.mdk.ep_payload", "main.mdk.ep_processed", spark=spark)
+    df = tables.read_table("main.mdk.ep_processed", spark=spark)
     cols = [*data.FEATURES, "prediction"]
     base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
     profile = profile_metrics(df, "1 hour", columns=cols)
@@ -40,6 +45,7 @@ CLIENT = textwrap.dedent(
     labels = pd.DataFrame({"customer_id": range(400), "churned": [i % 2 for i in range(400)]})
     quality = quality_metrics(df, labels)
     print(json.dumps({"kind": describe_session(spark)["kind"], "rows": df.count(),
+                      "new_rows": [done.new_rows, again.new_rows],
                       "profile": profile.to_json(), "drift": drift.to_json(),
                       "quality": quality.to_json()}))
     stop_spark()
@@ -68,6 +74,7 @@ def test_connect_and_classic_give_the_same_metrics(spark_connect, mdk_home, spar
     got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url,
                                   "MDK_HOME": str(mdk_home)}, timeout=400)  # fmt: skip
     assert got["kind"] == "connect" and got["rows"] == 400
+    assert got["new_rows"] == [400, 0]  # the second call found nothing new
     df = unpack_inference_table(TABLE, spark=spark)
     cols = [*data.FEATURES, "prediction"]
     base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
