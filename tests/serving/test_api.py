@@ -152,29 +152,21 @@ def seed(server):
 
 def _update_to_ab(w, name: str):
     """The seed's A/B update: champion v1 at 90 %, challenger v2 at 10 %; returns the waiter."""
+    versions, percent = {"champion": "1", "challenger": "2"}, {"champion": 90, "challenger": 10}
     return w.serving_endpoints.update_config(
         name,
         served_entities=[
             ServedEntityInput(
-                name="champion",
+                name=n,
                 entity_name=MODEL,
-                entity_version="1",
+                entity_version=v,
                 workload_size="Small",
                 scale_to_zero_enabled=False,
-            ),
-            ServedEntityInput(
-                name="challenger",
-                entity_name=MODEL,
-                entity_version="2",
-                workload_size="Small",
-                scale_to_zero_enabled=False,
-            ),
-        ],
+            )
+            for n, v in versions.items()
+        ],  # fmt: skip
         traffic_config=TrafficConfig(
-            routes=[
-                Route(served_model_name="champion", traffic_percentage=90),
-                Route(served_model_name="challenger", traffic_percentage=10),
-            ]
+            routes=[Route(served_model_name=n, traffic_percentage=p) for n, p in percent.items()]
         ),
     )
 
