@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 
 import pyarrow as pa
 import pytest
@@ -390,6 +391,7 @@ def test_a_reader_never_sees_a_half_written_table(mdk_home):
     sizes = {v: 50 + 17 * v for v in range(25)}
     tables.write_table(NAME, _frame(0, sizes[0]))
     seen, problems, done = set(), [], threading.Event()
+    reads = [0]
 
     def reader():
         while not done.is_set():
@@ -398,12 +400,18 @@ def test_a_reader_never_sees_a_half_written_table(mdk_home):
             if len(versions) != 1 or len(df) != sizes[versions.pop()]:
                 problems.append(df)
             seen.add(int(df["version"].iloc[0]))
+            reads[0] += 1
 
     thread = threading.Thread(target=reader)
     thread.start()
     try:
         for v in range(1, 25):
             tables.write_table(NAME, _frame(v, sizes[v]))
+            # on a loaded machine the reader may lag: let it finish one more read (at most
+            # 5 s) before the next write, so it reads across the writes, not after them
+            before, deadline = reads[0], time.monotonic() + 5
+            while reads[0] == before and time.monotonic() < deadline:
+                time.sleep(0.001)
     finally:
         done.set()
         thread.join(30)

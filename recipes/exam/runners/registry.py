@@ -135,6 +135,8 @@ def _q7_scenario(lab) -> dict:
         moved = int(client.get_model_version_by_alias(m.name, "exam_a").version)
         on_v1 = sorted(client.get_model_version(m.name, str(m.v1)).aliases or [])
         on_v2 = sorted(client.get_model_version(m.name, str(m.v2)).aliases or [])
+        for alias in ("exam_a", "exam_b"):  # recorded above; gone for the other questions
+            client.delete_registered_model_alias(m.name, alias)
         return {
             "v1": m.v1, "v2": m.v2, "shared": shared,
             "two_aliases_one_version": shared["exam_a"] == shared["exam_b"] == m.v1,
