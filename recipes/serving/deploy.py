@@ -26,6 +26,24 @@ def remove_endpoint(w, name: str) -> bool:
     return True
 
 
+def existing_endpoint(w, name: str, *, replace: bool = False):
+    """The endpoint ``name`` if it exists (to be updated, never deleted), else None.
+
+    With ``replace=True`` an existing endpoint is deleted first and None is returned, so the
+    caller creates it afresh: only when the user asked for it (a notebook parameter).
+    """
+    from databricks.sdk.errors import NotFound
+
+    try:
+        found = w.serving_endpoints.get(name)
+    except NotFound:
+        return None
+    if replace:
+        w.serving_endpoints.delete(name)
+        return None
+    return found
+
+
 def ensure_endpoint(w, name: str, config, *, timeout: timedelta = TIMEOUT):
     """Create ``name`` with ``config`` (an ``EndpointCoreConfigInput``), or update it to it.
 

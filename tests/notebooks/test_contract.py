@@ -38,6 +38,7 @@ CONTRACT = {
         "entity_version": ("int", "0"),
         "scale_to_zero_enabled": ("bool", "True"),
         "idle_seconds": ("int", "5"),
+        "replace": ("bool", "False"),
     },
     "04_ab_split": {
         "target": ("str", '"local"'),

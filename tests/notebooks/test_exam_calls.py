@@ -38,9 +38,14 @@ EXAM_CALLS = [
     ("03_serve", "w = WorkspaceClient()"),
     (
         "03_serve",
-        "w.serving_endpoints.create(\n    name=endpoint_name,\n    config=EndpointCoreConfigInput(",
+        "config = EndpointCoreConfigInput(\n    name=endpoint_name,\n    served_entities=[\n"
+        "        ServedEntityInput(\n            entity_name=model_name,",
     ),
-    ("03_serve", "ServedEntityInput(\n                entity_name=model_name,"),
+    ("03_serve", "w.serving_endpoints.create(name=endpoint_name, config=config)"),
+    (
+        "03_serve",
+        "w.serving_endpoints.update_config(name=endpoint_name, served_entities=config.served_entities)",
+    ),
     ("03_serve", "scale_to_zero_enabled=scale_to_zero_enabled"),
     (
         "03_serve",
