@@ -135,10 +135,9 @@ def create_app(
 
     @app.get("/.well-known/databricks-config")
     async def well_known():
-        return JSONResponse(
-            {"error_code": "NOT_FOUND", "message": "Local serving: no workspace config."},
-            status_code=404,
-        )
+        # the host metadata a workspace publishes, with nothing to discover: a 404 here makes
+        # every bare WorkspaceClient() log "Failed to automatically resolve config" (SDK 0.162)
+        return {"oidc_endpoint": ""}
 
     @app.post(API)
     async def create(request: Request):

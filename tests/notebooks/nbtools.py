@@ -49,6 +49,7 @@ _NOISE = [
         r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (WARNING|INFO|DEBUG) (mlflow|alembic|py4j|pyspark)",
         r"Setting (default|Spark) log level",
         r"<Figure size [^>]*>",  # a bare matplotlib Figure: use recipes.pictures.show
+        r"Failed to automatically resolve config from host metadata",  # the SDK's probe
     )
 ]
 _PROGRESS = re.compile(r"(\d{1,3})%\|")  # tqdm: "Downloading artifacts:   0%|   | 0/7"

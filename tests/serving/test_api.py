@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import time
 import uuid
@@ -20,6 +21,7 @@ import pandas as pd
 import psutil
 import pytest
 import requests
+from databricks.sdk.config import Config
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.serving import (
     EndpointCoreConfigInput,
@@ -180,11 +182,14 @@ def ab_seed(server, seed) -> str:
 
 
 # -- probes and the control plane --------------------------------------------------------
-def test_well_known_probe_is_a_404_json_without_auth(server):
+def test_well_known_probe_answers_without_auth_and_the_sdk_stays_quiet(server, caplog):
     resp = requests.get(server.url + "/.well-known/databricks-config", timeout=5)
-    assert resp.status_code == 404
+    assert resp.status_code == 200 and resp.json() == {"oidc_endpoint": ""}
     assert resp.headers["content-type"].startswith("application/json")
-    assert _error(resp)["error_code"]
+    with caplog.at_level(logging.WARNING, logger="databricks.sdk"):
+        config = Config(host=server.url, token=server.token)
+    assert config.host == server.url and not config.discovery_url
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("databricks.sdk")]
 
 
 def test_seed_create_returns_a_ready_endpoint(server, seed):
