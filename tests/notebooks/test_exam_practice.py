@@ -186,7 +186,7 @@ def test_the_pictures_and_the_quiz_panel(default_run):
 def test_what_the_run_left(default_run):
     left = default_run.left
     assert left["stages"] == {"1": "Production", "2": "Production"}  # the QuizPanel ran Q1 A last
-    assert left["aliases"] == {"champion": "1", "exam_a": "2", "exam_b": "1"}
+    assert left["aliases"] == {"champion": "1"}  # Q7 removes its exam_a/exam_b when done
     assert left["related"] == {"typed": True, "features": True}
     assert left["alive"] == []  # the lab stopped the serving endpoint it started
     assert left["payload_table"]  # Q11's inference table
@@ -393,7 +393,7 @@ def test_a_selection_runs_only_those_questions(run_notebook, model_name, practic
     assert sum(m.startswith("### Q") for m in shown) == 2
     assert sum("Not selected" in m for m in shown) == len(BANK) - 2
     aliases = mlflow.MlflowClient().get_registered_model(model_name).aliases
-    assert aliases == {"exam_a": "2", "exam_b": "1"}
+    assert aliases == {}  # Q7 set exam_a and exam_b, recorded them and removed them
     assert stack.read_record("serving", home=practice_home) is None  # no endpoint needed
     record = json.loads((practice_home / "exam" / "practice.json").read_text())
     assert sorted(record["questions"]) == ["Q16", "Q7"]
