@@ -213,7 +213,10 @@ class Manager:
     async def _deploy(self, ep: Endpoint, cfg: EndpointConfig) -> None:
         new = dict(ep.pending_entities)
         fresh = [e for n, e in new.items() if ep.entities.get(n) is not e]
-        results = await asyncio.gather(*(e.start() for e in fresh), return_exceptions=True)
+        # a kept entity still starting (after a restart) must be up too before the update ends
+        kept = [e for e in new.values() if e not in fresh and e.deployment == "DEPLOYMENT_CREATING"]
+        results = await asyncio.gather(*(e.start() for e in (*fresh, *kept)),
+                                       return_exceptions=True)  # fmt: skip
         if self._closing:  # shutting down: the persisted pending config resumes at restart
             return
         if self.endpoints.get(ep.name) is not ep:  # deleted meanwhile

@@ -335,6 +335,30 @@ def test_endpoints_come_back_after_a_restart(server):
     server.api("DELETE", f"/{name}")
 
 
+def test_an_update_right_after_a_restart_ends_only_when_every_entity_is_ready(server):
+    """03's rerun after `mdk run` restarted the endpoint: the same config again. The kept
+    entity was still starting, so NOT_UPDATING must wait for it (it once did not)."""
+    name = "rel-same-again"
+    config = {"served_entities": [entity("champion", 1)]}
+    server.create(name, config)
+    server.wait_ready(name)
+    server.restart()
+    resp = server.api("PUT", f"/{name}/config", json=config)
+    assert resp.status_code == 200, resp.text
+    [during] = resp.json()["config"]["served_entities"]
+    assert during["state"]["deployment"] == "DEPLOYMENT_CREATING"  # restored, still starting
+    deadline = time.monotonic() + 60
+    while (ep := server.endpoint(name))["state"]["config_update"] != "NOT_UPDATING":
+        assert time.monotonic() < deadline, ep["state"]
+        time.sleep(0.05)
+    assert ep["state"]["ready"] == "READY"
+    assert [e["state"]["deployment"] for e in ep["config"]["served_entities"]] == [
+        "DEPLOYMENT_READY"
+    ]
+    assert ep["config"]["config_version"] == 2
+    server.api("DELETE", f"/{name}")
+
+
 @pytest.mark.timeout(150)
 def test_an_update_in_progress_survives_a_restart(server):
     """SIGTERM while new workers start: the update completes, before the stop or after."""
