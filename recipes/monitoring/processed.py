@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recipes.monitoring.unpack import CONTEXT, since_ms, unpack_inference_table
+from recipes.monitoring.unpack import CONTEXT, NoRequests, since_ms, unpack_inference_table
 
 LOOKBACK_MS = 10 * 60 * 1000  # capture writes within seconds; ten minutes of overlap is ample
 
@@ -90,14 +90,15 @@ def process_inference_table(
             features = [c for c in done.columns if c not in (*CONTEXT, "prediction")]
         if newest is not None:
             start = max(newest - LOOKBACK_MS, oldest)  # never before the first record kept
-            cutoff = max(cutoff or start, start)
+            cutoff = start if cutoff is None else max(cutoff, start)
             seen = done.filter(F.col("timestamp") >= F.timestamp_millis(F.lit(start)))
             raw = raw.join(seen.select("databricks_request_id").distinct(),
                            "databricks_request_id", "left_anti")  # fmt: skip
     if cutoff is not None:
         raw = raw.filter(F.col("timestamp_ms") >= F.lit(cutoff))
-    if raw.filter(F.col("status_code") == 200).limit(1).count() == 0:
+    try:  # its sample query finds out whether anything is new
+        scored = unpack_inference_table(raw, spark=spark, features=features)
+    except NoRequests:
         return Processed(processed_table, 0, cutoff, time.perf_counter() - started)
-    scored = unpack_inference_table(raw, spark=spark, features=features)
     written = tables.write_table(processed_table, scored, mode="append", home=home)
     return Processed(processed_table, written.rows, cutoff, time.perf_counter() - started)

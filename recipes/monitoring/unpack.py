@@ -34,6 +34,10 @@ _COLUMNAR = "struct<instances:map<string,string>,inputs:map<string,string>>"  # 
 _RESPONSE = "struct<predictions:array<string>>"
 
 
+class NoRequests(KitError):
+    """The payload table holds no successful request (since the cutoff)."""
+
+
 def _kind(values: list) -> str:
     seen = [v for v in values if v is not None]
     if seen and all(isinstance(v, bool) for v in seen):
@@ -118,7 +122,7 @@ def unpack_inference_table(
         that does not parse as its column's type is null (``try_cast``), not an error.
 
     Raises:
-        KitError: the table holds no successful request (since ``since``).
+        NoRequests: the table holds no successful request (since ``since``); a KitError.
         ParameterError: a named feature is in no sampled request.
     """
     from pyspark.sql import functions as F
@@ -139,7 +143,7 @@ def unpack_inference_table(
     sample = ok.select("request", "response").limit(SAMPLE).toPandas()
     if sample.empty:
         name = payload_table if isinstance(payload_table, str) else "the payload table"
-        raise KitError(
+        raise NoRequests(
             f"{name} has no successful request{' since then' if cutoff else ''}: send "
             "traffic to the endpoint first (recipes.serving.traffic.send)."
         )
