@@ -49,11 +49,7 @@ def ensure_endpoint(w, name: str, config, *, timeout: timedelta = TIMEOUT):
 
     Returns the ``ServingEndpointDetailed`` once ``config_update`` is ``NOT_UPDATING``.
     """
-    from databricks.sdk.errors import NotFound
-
-    try:
-        w.serving_endpoints.get(name)
-    except NotFound:
+    if existing_endpoint(w, name) is None:
         return w.serving_endpoints.create(name=name, config=config).result(timeout=timeout)
     waiter = w.serving_endpoints.update_config(
         name=name,

@@ -36,6 +36,7 @@ from databricks.sdk.service.serving import (
 
 from recipes import tables
 from recipes.data import FEATURES
+from recipes.spark_connect import pid_alive
 from tests.serving.conftest import (
     MODEL,
     RECORD,
@@ -98,14 +99,6 @@ def _served_names(server, endpoint: str, n: int) -> list[str]:
             ).headers["served-model-name"]
             for _ in range(n)
         ]
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _error(resp: requests.Response) -> dict:
@@ -369,7 +362,7 @@ def test_delete_while_creating_leaves_no_worker_behind(server):
         seen = set(pids)
         for log in logs.glob("*.log") if logs.exists() else []:
             pids |= {int(p) for p in re.findall(r"worker pid (\d+) loading", log.read_text())}
-        if pids != seen or any(_alive(p) for p in pids):
+        if pids != seen or any(pid_alive(p) for p in pids):
             quiet_since = time.monotonic()
         time.sleep(0.25)
     procs = []
