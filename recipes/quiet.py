@@ -9,7 +9,8 @@ What a learner would otherwise scroll past, and where it goes instead:
   to the same file. Warnings issued by anything else, the kit's own ``recipes.*`` included,
   show as before.
 - MLflow's "Downloading artifacts" progress widgets: off (``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``
-  is set to ``false`` unless the user set it).
+  is set to ``false`` unless the user set it), and so is the "If you are using MLflow
+  Tracing ..." advert ``set_experiment`` prints on a Databricks tracking URI.
 - The classic Spark JVM's stdout/stderr and log4j output: to ``logs/spark-driver.log``
   (:func:`log4j_properties` and :func:`spark_log`, used by :mod:`recipes.spark` when it
   launches the JVM).
@@ -32,8 +33,12 @@ LOG_DIR = "logs"
 WARNINGS_LOG = "notebook-warnings.log"
 SPARK_LOG = "spark-driver.log"
 LOG4J = "log4j2.properties"
-QUIET_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-"""Environment that keeps MLflow's progress widgets out of a kernel's outputs."""
+QUIET_ENV = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # set_experiment on a Databricks tracking URI prints an advert for trace storage
+    "_MLFLOW_ENABLE_UC_TRACE_UPSELL": "false",
+}
+"""Environment that keeps MLflow's progress widgets and adverts out of a kernel's outputs."""
 QUIET_PACKAGES = ("mlflow", "pyspark", "py4j")
 """Top-level packages whose warnings and log records go to the log file."""
 _LOGGERS = ("mlflow", "pyspark", "py4j", "alembic", "sqlalchemy.engine", "huey")

@@ -8,7 +8,8 @@ as int (sqlite) or str (REST); here they are always int.
 - :mod:`~recipes.registry.stages`: ``transition_stage`` (deprecated; not on Unity Catalog);
 - :mod:`~recipes.registry.aliases`: ``set_alias``, ``delete_alias``, ``ensure_alias``;
 - :mod:`~recipes.registry.uris`: ``resolve``, ``model_uri``, ``parse_uri``, ``load_uris``;
-- :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``Verdict``.
+- :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``Verdict``;
+- :mod:`~recipes.registry.refusals`: ``unity_catalog_refuses``, UC's refusals in one line.
 """
 
 from recipes.registry.aliases import AliasChange, delete_alias, ensure_alias, set_alias
@@ -23,6 +24,7 @@ from recipes.registry.models import (
     require_version,
     versions,
 )
+from recipes.registry.refusals import unity_catalog_refuses
 from recipes.registry.stages import STAGES, StageChange, transition_stage
 from recipes.registry.uris import load_uris, model_uri, parse_uri, resolve
 
@@ -46,6 +48,7 @@ __all__ = [
     "resolve",
     "set_alias",
     "transition_stage",
+    "unity_catalog_refuses",
     "validate_challenger",
     "versions",
 ]

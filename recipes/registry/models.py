@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from recipes import names
 from recipes.errors import NotFoundError, ParameterError
 
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
@@ -54,9 +55,12 @@ def check_model_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ParameterError("Model name must be a non-empty string such as 'churn-predictor'.")
     if _unity_catalog() and len(name.split(".")) != 3:
+        example = names.for_target(
+            "databricks"
+        ).model_name  # MDK_CATALOG.MDK_SCHEMA.churn_predictor
         raise ParameterError(
             f"Unity Catalog model names have three levels, got {name!r}: "
-            "pass e.g. model_name='main.default.churn_predictor'."
+            f"pass e.g. model_name={example!r}."
         )
     return name
 
@@ -152,6 +156,15 @@ def aliases(name: str) -> dict[str, int]:
     return {a: int(v) for a, v in (require_model(name).aliases or {}).items()}
 
 
+def _tags(client, mv) -> dict:
+    """A version's tags. Unity Catalog's search results carry none (``ModelVersionSearch``
+    makes ``tags`` a method that raises), so there the version itself is asked."""
+    tags = mv.tags
+    if callable(tags):
+        tags = client.get_model_version(mv.name, mv.version).tags
+    return dict(tags or {})
+
+
 def describe(name: str, metrics: tuple[str, ...] = ("roc_auc", "accuracy")) -> pd.DataFrame:
     """One row per version: stage, aliases, tags, run metrics, sorted by version."""
     client = _client()
@@ -167,7 +180,7 @@ def describe(name: str, metrics: tuple[str, ...] = ("roc_auc", "accuracy")) -> p
                 "version": v,
                 "stage": mv.current_stage,
                 "aliases": ",".join(sorted(by_version.get(v, []))),
-                "tags": ",".join(f"{k}={val}" for k, val in sorted((mv.tags or {}).items())),
+                "tags": ",".join(f"{k}={val}" for k, val in sorted(_tags(client, mv).items())),
                 **{m: run_metrics.get(m) for m in metrics},
                 "run_id": mv.run_id,
             }

@@ -105,7 +105,8 @@ def load_uris(uris: list[str], record: dict | None = None) -> pd.DataFrame:
 
     Returns:
         One row per URI: ``uri``, the ``version`` it resolves to, and the ``prediction`` for
-        ``record`` (default: the seed's integer record).
+        ``record`` (default: the seed's integer record). A URI Unity Catalog refuses (a
+        stage, ``/latest``) gets ``-`` and ``refused by Unity Catalog`` instead of failing.
     """
     import mlflow
 
@@ -115,7 +116,11 @@ def load_uris(uris: list[str], record: dict | None = None) -> pd.DataFrame:
     rows = []
     for uri in uris:
         name, ref = parse_uri(uri)
-        version = resolve(name, ref)
+        try:
+            version = resolve(name, ref)
+        except UnsupportedOnTarget:  # a stage or /latest on Unity Catalog
+            rows.append({"uri": uri, "version": "-", "prediction": "refused by Unity Catalog"})
+            continue
         model = mlflow.pyfunc.load_model(uri)
         pred = model.predict(pd.DataFrame([record]))
         rows.append({"uri": uri, "version": version, "prediction": int(pd.Series(pred).iloc[0])})

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import NotFoundError, ParameterError
+from recipes.names import LOCAL_DEFAULTS
+from recipes.names import apply as apply_names
 from recipes.params import conforms, example
 from recipes.quiet import QUIET_ENV
 from recipes.target import mdk_home, repo_root
@@ -162,6 +164,38 @@ def declared(path: Path) -> dict[str, str]:
     return {name: p["inferred_type_name"] for name, p in info.items()}
 
 
+def declared_defaults(path: Path) -> dict[str, Any]:
+    """The notebook's parameters mapped to their default values (literals only)."""
+    import ast
+
+    import papermill
+
+    out = {}
+    for name, p in papermill.inspect_notebook(str(path)).items():
+        with contextlib.suppress(ValueError, SyntaxError):
+            out[name] = ast.literal_eval(p["default"])
+    return out
+
+
+def workspace_names(path: Path, given: Mapping[str, Any]) -> dict[str, Any]:
+    """On ``target="databricks"``, the names a notebook's local defaults become there.
+
+    Each parameter of :data:`recipes.names.LOCAL_DEFAULTS` that ``given`` leaves out and the
+    notebook still declares with its local default gets the workspace name from
+    ``MDK_CATALOG``, ``MDK_SCHEMA`` (:func:`recipes.names.apply`), so
+    ``MDK_TARGET=databricks mdk run`` needs no ``-p`` on Unity Catalog. The executed
+    notebook shows them in papermill's injected-parameters cell. Locally, nothing.
+    """
+    if given.get("target") != "databricks":
+        return {}
+    local = {
+        k: v
+        for k, v in declared_defaults(path).items()
+        if k in LOCAL_DEFAULTS and k not in given and v == LOCAL_DEFAULTS[k]
+    }
+    return {k: v for k, v in apply_names(local, "databricks").items() if v != local[k]}
+
+
 def _matches(value: Any, kind: str) -> bool:
     return kind not in _KINDS or conforms(value, _KINDS[kind])  # untyped: not checked
 
@@ -217,7 +251,8 @@ def plan(
     Every parameter must be declared by at least one notebook and is type-checked in
     each notebook that declares it. Without a ``target`` parameter, a notebook that
     declares one gets ``MDK_TARGET`` when it is set (a notebook's own default is
-    ``"local"``), so ``MDK_TARGET=databricks mdk run`` runs them all on the workspace.
+    ``"local"``), so ``MDK_TARGET=databricks mdk run`` runs them all on the workspace,
+    with the workspace's default names (:func:`workspace_names`).
 
     Raises:
         ParameterError: an unknown name, a value of the wrong type, or an unknown
@@ -232,10 +267,11 @@ def plan(
             raise _unknown(name, "The selected notebooks have", "their", every)
     if "target" not in params and os.environ.get("MDK_TARGET", "").strip():
         params = {**params, "target": resolve().name}
-    return {
+    checked = {
         p: {n: _typed(p.name, n, v, t[n], from_cli) for n, v in params.items() if n in t}
         for p, t in types.items()
     }
+    return {p: {**given, **workspace_names(p, given)} for p, given in checked.items()}
 
 
 def _one_line(exc: BaseException) -> str:

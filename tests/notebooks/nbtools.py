@@ -50,6 +50,7 @@ _NOISE = [
         r"Setting (default|Spark) log level",
         r"<Figure size [^>]*>",  # a bare matplotlib Figure: use recipes.pictures.show
         r"Failed to automatically resolve config from host metadata",  # the SDK's probe
+        r"If you are using MLflow Tracing",  # set_experiment's advert on a Databricks URI
     )
 ]
 _PROGRESS = re.compile(r"(\d{1,3})%\|")  # tqdm: "Downloading artifacts:   0%|   | 0/7"

@@ -25,7 +25,10 @@ EXAM_CALLS = [
     ("01_register", "client.set_model_version_tag("),
     ("01_register", "client.update_model_version("),
     ("01_register", 'client.search_registered_models(filter_string="tags.'),
-    ("01_register", "client.search_model_versions(\n    filter_string="),
+    ("01_register", "client.search_model_versions(\n        filter_string="),
+    # on Unity Catalog the registry's refusals are shown in one line (no stages, no tag filters)
+    ("01_register", "with registry.unity_catalog_refuses("),
+    ("02_promote", "with registry.unity_catalog_refuses("),
     # stages (exam question 1, both ways) and aliases; loading by stage, alias and version
     ("02_promote", "client.transition_model_version_stage("),
     ("02_promote", "archive_existing_versions=False"),

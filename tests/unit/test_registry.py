@@ -224,11 +224,12 @@ def test_unity_catalog_refuses_stages_and_latest(call):
     assert "\n" not in str(exc.value)
 
 
-def test_unity_catalog_needs_three_level_names():
+def test_unity_catalog_needs_three_level_names(monkeypatch):
     mlflow.set_registry_uri("databricks-uc")
     with pytest.raises(ParameterError, match="three levels, got 'churn-predictor'"):
         registry.require_model("churn-predictor")
-    with pytest.raises(ParameterError, match="main.default.churn_predictor"):
+    monkeypatch.setenv("MDK_SCHEMA", "ml")  # the hint names the setting's model
+    with pytest.raises(ParameterError, match=r"model_name='main\.ml\.churn_predictor'"):
         registry.register("runs:/abc/model", "churn")
     from recipes.train import train_and_log
 

@@ -296,3 +296,26 @@ def test_mdk_target_is_every_notebooks_target_unless_a_parameter_says(monkeypatc
     monkeypatch.setenv("MDK_TARGET", "azure")
     with pytest.raises(ParameterError, match="Unknown target 'azure'"):
         runner.plan(paths, {})
+
+
+def test_on_databricks_the_plan_gives_each_notebook_the_workspace_names(monkeypatch):
+    nbs = {
+        n: runner.notebooks_dir() / f"{n}.ipynb"
+        for n in ("01_register", "04_ab_split", "05_batch_score")
+    }
+    monkeypatch.setenv("MDK_TARGET", "databricks")
+    monkeypatch.setenv("MDK_CATALOG", "dev")
+    monkeypatch.setenv("MDK_SCHEMA", "churn")
+    planned = runner.plan(list(nbs.values()), {})
+    assert planned[nbs["01_register"]]["model_name"] == "dev.churn.churn_predictor"
+    assert planned[nbs["04_ab_split"]]["catalog"] == "dev"
+    assert planned[nbs["04_ab_split"]]["schema"] == "churn"
+    assert (
+        planned[nbs["05_batch_score"]]["model_uri"] == "models:/dev.churn.churn_predictor@champion"
+    )
+    assert planned[nbs["05_batch_score"]]["output_table"] == "dev.churn.churn_scores"
+    # a -p value always wins, and locally nothing is injected
+    given = runner.plan(list(nbs.values()), {"model_name": "a.b.c"})
+    assert given[nbs["01_register"]]["model_name"] == "a.b.c"
+    local = runner.plan(list(nbs.values()), {"target": "local"})
+    assert local[nbs["01_register"]] == {"target": "local"}
