@@ -15,9 +15,9 @@ UC_STAGES = (
 
 
 def test_off_unity_catalog_nothing_is_caught():
-    with pytest.raises(MlflowException, match="unsupported"):
-        with registry.unity_catalog_refuses(instead="aliases"):
-            raise MlflowException(UC_STAGES)
+    refuses = registry.unity_catalog_refuses(instead="aliases")
+    with pytest.raises(MlflowException, match="unsupported"), refuses:
+        raise MlflowException(UC_STAGES)
 
 
 def test_on_unity_catalog_the_refusal_is_one_line_and_the_rest_of_the_block_is_skipped(capsys):
@@ -36,9 +36,9 @@ def test_on_unity_catalog_the_refusal_is_one_line_and_the_rest_of_the_block_is_s
 
 def test_on_unity_catalog_any_other_error_is_raised(capsys):
     mlflow.set_registry_uri("databricks-uc")
-    with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
-        with registry.unity_catalog_refuses(instead="aliases"):
-            raise MlflowException("RESOURCE_DOES_NOT_EXIST: no such model")
+    refuses = registry.unity_catalog_refuses(instead="aliases")
+    with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"), refuses:
+        raise MlflowException("RESOURCE_DOES_NOT_EXIST: no such model")
     with pytest.raises(KeyError), registry.unity_catalog_refuses(instead="aliases"):
         raise KeyError("x")
     assert capsys.readouterr().out == ""
