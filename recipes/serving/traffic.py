@@ -228,19 +228,19 @@ def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: flo
                   home=None) -> pd.DataFrame:  # fmt: skip
     """The inference-table rows of the given request ids, once all are there.
 
-    Waits up to ``timeout`` seconds for the writer's flush (at most every second locally),
-    then returns what it found (maybe fewer rows).
+    Waits up to ``timeout`` seconds for the writer's flush (at most every second locally;
+    a workspace lands rows within minutes), then returns what it found (maybe fewer rows).
+    The table is read where the target keeps it: the local warehouse, or Spark by name on
+    Databricks (``tables.read_table``), never the laptop's files for a workspace's table.
     """
     from recipes import tables
-    from recipes.errors import NotFoundError
 
-    wanted = set(client_request_ids)
+    wanted = sorted(set(client_request_ids))
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            df = tables.read(table, home=home)
-            df = df[df["client_request_id"].isin(wanted)]
-        except NotFoundError:
+        if tables.table_exists(table, home=home):
+            df = tables.read_rows(table, "client_request_id", wanted, home=home)
+        else:
             df = pd.DataFrame(columns=["client_request_id", "request_metadata"])
         if len(df) >= len(wanted) or time.monotonic() > deadline:
             return df

@@ -7,9 +7,10 @@ On the databricks target each call is Spark's own (``saveAsTable``, ``spark.tabl
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recipes.errors import ParameterError
 from recipes.spark import get_spark
@@ -17,6 +18,9 @@ from recipes.tables import local
 from recipes.tables.local import read, version_folder
 from recipes.tables.names import check_schema_name, check_table_name, qualify_table_name
 from recipes.target import resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Spark's save modes -> the local writer's.
 _SAVE_MODES = {
@@ -124,6 +128,26 @@ def read_table(name: str, *, spark: Any = None, home: Path | str | None = None):
     if spark is not None:
         return spark.read.parquet(str(version_folder(full, home=home)))
     return read(full, home=home)
+
+
+def read_rows(
+    name: str, column: str, values: Iterable[Any], *, home: Path | str | None = None
+) -> pd.DataFrame:
+    """The rows whose ``column`` is one of ``values``, as pandas.
+
+    On Databricks the filter runs in Spark (``spark.table(name).where(col.isin(...))``), so
+    only those rows reach this process; locally the table's files are read.
+
+    Raises:
+        NotFoundError: the table does not exist (locally).
+    """
+    wanted = list(values)
+    full = ".".join(check_table_name(name))
+    if _on_databricks():
+        df = _databricks_spark().table(full)
+        return df.where(df[column].isin(wanted)).toPandas()
+    df = read(full, home=home)
+    return df[df[column].isin(wanted)]
 
 
 def table_exists(name: str, *, spark: Any = None, home: Path | str | None = None) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import time
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -538,3 +539,21 @@ def test_databricks_target_uses_delta_and_the_catalog(monkeypatch):
     spark.catalog.tableExists.return_value = True
     assert tables.drop_table("main.preds.scores", spark=spark) is True
     spark.sql.assert_called_once_with("DROP TABLE IF EXISTS main.preds.scores")
+
+
+def test_read_rows_filters_in_spark_on_databricks_and_in_pandas_locally(monkeypatch):
+    from unittest import mock
+
+    tables.write_table("main.mdk.payload", pd.DataFrame({"client_request_id": ["a", "b", "c"]}))
+    local = tables.read_rows("main.mdk.payload", "client_request_id", ["c", "a", "z"])
+    assert sorted(local["client_request_id"]) == ["a", "c"]
+    # on a workspace the laptop's files are never read: the table comes from Spark by name
+    monkeypatch.setenv("MDK_TARGET", "databricks")
+    spark = mock.MagicMock()
+    monkeypatch.setattr("recipes.tables.io._databricks_spark", lambda: spark)
+    monkeypatch.setattr(
+        "recipes.tables.io.read", mock.Mock(side_effect=AssertionError("local read"))
+    )
+    got = tables.read_rows("main.mdk.payload", "client_request_id", ["a"])
+    spark.table.assert_called_once_with("main.mdk.payload")
+    assert got is spark.table.return_value.where.return_value.toPandas.return_value
