@@ -21,6 +21,7 @@ from recipes.registry.models import (
     register,
     require_model,
     require_version,
+    tag_created,
     versions,
 )
 from recipes.registry.stages import STAGES, StageChange, transition_stage
@@ -45,6 +46,7 @@ __all__ = [
     "require_version",
     "resolve",
     "set_alias",
+    "tag_created",
     "transition_stage",
     "validate_challenger",
     "versions",

@@ -37,6 +37,7 @@ from recipes.tables.local import (
     row_count,
     version_folder,
 )
+from recipes.tables.properties import mark_created, properties, set_properties
 from recipes.tables.names import (
     check_schema_name,
     check_table_name,
@@ -53,12 +54,15 @@ __all__ = [
     "drop_table",
     "exists",
     "list_tables",
+    "mark_created",
+    "properties",
     "qualify_table_name",
     "read",
     "read_arrow",
     "read_table",
     "row_count",
     "save_as_table",
+    "set_properties",
     "table_exists",
     "table_path",
     "version_folder",
