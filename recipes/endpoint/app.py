@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recipes.auth import bearer_ok
-from recipes.endpoint.endpoints import Manager
 from recipes.endpoint import uc_tables
+from recipes.endpoint.endpoints import Manager
 from recipes.endpoint.monitors import Monitors, routes
 from recipes.errors import ApiError, bad_request
 from recipes.formats import MAX_BYTES, too_large

@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from recipes import tables
 from recipes.errors import NotFoundError, ParameterError
 from recipes.features import lookup, store
-from recipes import tables
 from recipes.features.real import real_module
 from recipes.names import CREATED_BY
 from recipes.target import resolve

@@ -37,13 +37,13 @@ from recipes.tables.local import (
     row_count,
     version_folder,
 )
-from recipes.tables.properties import mark_created, properties, set_properties
 from recipes.tables.names import (
     check_schema_name,
     check_table_name,
     qualify_table_name,
     table_path,
 )
+from recipes.tables.properties import mark_created, properties, set_properties
 
 __all__ = [
     "TableExistsError",

@@ -104,12 +104,14 @@ def _write(full: str, data: Any, mode: str, home: Path | str | None) -> TableWri
     this write created or replaced it: an append to, or an ``ignore`` of, a table that was
     there already leaves its properties alone."""
     start = time.perf_counter()
-    mark = mode not in ("append", "ignore") or not table_exists(full, home=home)
     if _on_databricks():
+        spark = data.sparkSession if local.data_kind(data) == "spark" else _databricks_spark()
+        mark = mode not in ("append", "ignore") or not spark.catalog.tableExists(full)
         rows = _databricks_write(full, data, mode)
         if mark:
-            mark_created(full, spark=_databricks_spark())
+            mark_created(full, spark=spark)
         return TableWrite(full, full, mode, rows, time.perf_counter() - start)
+    mark = mode not in ("append", "ignore") or not local.exists(full, home=home)
     folder, rows = local.write(full, data, _SAVE_MODES[mode], home)
     if mark:
         mark_created(full, home=home)

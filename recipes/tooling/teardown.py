@@ -134,7 +134,9 @@ def _endpoints(w) -> tuple[list[Item], list[Item]]:
         endpoints.append(Item("endpoint", ep.name))
         detailed = _get_or_none(lambda name=ep.name: w.serving_endpoints.get(name))
         why = f"inference table of endpoint {ep.name}"
-        payloads += [Item("table", t, why=why) for t in payload_tables(detailed)] if detailed else []
+        payloads += (
+            [Item("table", t, why=why) for t in payload_tables(detailed)] if detailed else []
+        )
     return endpoints, payloads
 
 
@@ -238,7 +240,9 @@ def _delete_one(w, client, item: Item) -> None:
         raise KitError(f"Unknown kind {item.kind!r}: one of {', '.join(ORDER)}.")
 
 
-def delete(w, client, plan: Plan, progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def delete(
+    w, client, plan: Plan, progress: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
     """Delete every item of ``plan`` in :data:`ORDER`; a failure is recorded and the rest go on."""
     outcomes = []
     for item in sorted(plan.items, key=lambda i: ORDER.index(i.kind)):

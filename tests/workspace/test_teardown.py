@@ -252,7 +252,9 @@ def test_teardown_deletes_what_carries_the_tag_and_nothing_else(world_factory):
     result = _teardown("--yes")
 
     assert result.exit_code == 0, result.output
-    assert f"model {cat}.mdk.mixed_model: kept, it holds 1 version(s) without the tag" in result.output
+    assert (
+        f"model {cat}.mdk.mixed_model: kept, it holds 1 version(s) without the tag" in result.output
+    )
     # what carries the tag (or belongs to what does) is gone
     assert world.kit_endpoint not in world.endpoints()
     assert not ({*world.tagged_tables, world.payload, f"{world.monitored}_profile_metrics"}
@@ -290,8 +292,10 @@ def test_without_a_terminal_or_yes_nothing_is_deleted(world_factory):
     result = _teardown()
 
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith(
-        "nothing deleted: no terminal to confirm on; rerun with --yes"
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("nothing deleted: no terminal to confirm on; rerun with --yes")
     )
     assert world.kit_endpoint in result.output and f"{world.catalog}.mdk.kit_model" in result.output
     assert world.deletes_since(mark) == Counter()
@@ -313,7 +317,9 @@ def test_a_declined_confirmation_deletes_nothing(world_factory, monkeypatch):
 
 def test_a_failure_is_reported_and_the_rest_go_on(world_factory):
     world = world_factory(everything=False)
-    plan = td.Plan([td.Item("endpoint", "no-such-endpoint"), td.Item("table", world.tagged_tables[0])])
+    plan = td.Plan(
+        [td.Item("endpoint", "no-such-endpoint"), td.Item("table", world.tagged_tables[0])]
+    )
 
     outcomes = td.delete(world.w, world.client, plan)
 
