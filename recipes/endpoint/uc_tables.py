@@ -80,20 +80,22 @@ def routes(home: Path, authorize) -> APIRouter:
             out["next_page_token"] = str(start + size)
         return out
 
-    @router.get(API + "/{full_name}")
-    async def get_table(full_name: str, request: Request):
+    def existing(full_name: str, request: Request, act) -> str:
+        """``full_name`` checked, after ``act(full)`` said it exists (else the 404)."""
         authorize(request)
         full = _full_name(full_name)
-        if not tables.exists(full, home=home):
+        if not act(full):
             raise not_found(f"Table '{full}' does not exist.")
+        return full
+
+    @router.get(API + "/{full_name}")
+    async def get_table(full_name: str, request: Request):
+        full = existing(full_name, request, lambda t: tables.exists(t, home=home))
         return table_info(full, home)
 
     @router.delete(API + "/{full_name}")
     async def delete_table(full_name: str, request: Request):
-        authorize(request)
-        full = _full_name(full_name)
-        if not tables.drop_table(full, home=home):
-            raise not_found(f"Table '{full}' does not exist.")
+        existing(full_name, request, lambda t: tables.drop_table(t, home=home))
         return {}
 
     return router
