@@ -49,11 +49,14 @@ def make_version(name: str, kind: str, *, n_rows: int = 5000, seed: int = 0) -> 
 
     registry.check_model_name(name)
     if kind == "baseline":
-        return train_and_log(
+        version = train_and_log(
             n_rows, seed, kind=kind, registered_model_name=name, tags=MADE_BY
         ).version
-    result = train_and_log(n_rows, seed, kind=kind, tags=MADE_BY)
-    return int(mlflow.register_model(model_uri=result.model_uri, name=name).version)
+    else:
+        result = train_and_log(n_rows, seed, kind=kind, tags=MADE_BY)
+        version = int(mlflow.register_model(model_uri=result.model_uri, name=name).version)
+    registry.tag_created(name, version)  # as 01 tags its versions
+    return version
 
 
 def ensure_versions(name: str, minimum: int = 2, *, n_rows: int = 5000, seed: int = 0) -> list[int]:

@@ -16,6 +16,9 @@ setting in its check cell, after :func:`recipes.params.check_parameters`::
 
 :func:`apply` replaces only the values that are still the notebook's local default, so a
 parameter passed with ``-p`` always wins. Nothing here imports MLflow or reads a workspace.
+
+:data:`CREATED_BY` is the tag on everything the kit creates on a workspace (endpoints,
+registered models and versions, tables); ``mdk teardown`` deletes what carries it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ CATALOG_VAR, SCHEMA_VAR, EXPERIMENT_DIR_VAR = "MDK_CATALOG", "MDK_SCHEMA", "MDK_
 DEFAULT_CATALOG, DEFAULT_SCHEMA, DEFAULT_EXPERIMENT_DIR = "main", "mdk", "/Shared/mdk"
 LOCAL_MODEL = "churn-predictor"  # a registry name: hyphens are fine locally
 UC_MODEL = "churn_predictor"  # Unity Catalog names are identifiers
+FEATURE_SCHEMA = "features"  # 05's feature table: <catalog>.features.churn_customers
+#: The one tag the kit puts on what it creates on a workspace (``mdk teardown`` looks for it).
+CREATED_BY = ("created_by", "mdk")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: The notebooks' local defaults that the setting replaces on a workspace, by parameter name.

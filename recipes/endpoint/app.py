@@ -6,7 +6,8 @@ ASGI :class:`~recipes.endpoint.fastpath.DataPlane` in front of it. Every answer 
 a success is ``{"error_code", "message"}`` with the status the databricks-sdk maps
 (400/401/404/409/503). The app holds no model: workers do (see :mod:`.entity`).
 Lakehouse Monitoring's quality-monitors API is under ``/api/2.1/unity-catalog/tables/``
-(:mod:`.monitors`; its refreshes are Spark jobs in their own processes).
+(:mod:`.monitors`; its refreshes are Spark jobs in their own processes), beside the tables
+API that lists and deletes the local tables (:mod:`.uc_tables`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recipes.auth import bearer_ok
+from recipes.endpoint import uc_tables
 from recipes.endpoint.endpoints import Manager
 from recipes.endpoint.monitors import Monitors, routes
 from recipes.errors import ApiError, bad_request
@@ -183,6 +185,8 @@ def create_app(
 
     # Lakehouse Monitoring: /api/2.1/unity-catalog/tables/{table_name}/monitor...
     app.include_router(routes(lambda: monitors, authorize))
+    # Unity Catalog's tables: /api/2.1/unity-catalog/tables[/{full_name}]
+    app.include_router(uc_tables.routes(home, authorize))
 
     from recipes.endpoint.fastpath import DataPlane
 

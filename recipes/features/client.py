@@ -15,9 +15,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from recipes import tables
 from recipes.errors import NotFoundError, ParameterError
 from recipes.features import lookup, store
 from recipes.features.real import real_module
+from recipes.names import CREATED_BY
 from recipes.target import resolve
 
 SPEC_FILE = "feature_spec.yaml"
@@ -314,12 +316,17 @@ def ensure_table(fs, *, name: str, primary_keys, df, description: str | None = N
     """Create feature table ``name`` from ``df``, or overwrite its rows when it exists.
 
     Works with the local mirror and the real client alike (both raise when ``get_table``
-    finds no table), so a notebook can be rerun.
+    finds no table), so a notebook can be rerun. A table it creates carries
+    :data:`recipes.names.CREATED_BY` as a tag and as a table property (the property is what
+    ``mdk teardown`` lists; the real client's tags are Unity Catalog tags).
     """
     try:
         fs.get_table(name=name)
     except Exception:  # noqa: BLE001 - NotFoundError locally, the SDK's error on Databricks
-        return fs.create_table(name=name, primary_keys=primary_keys, df=df,
-                               description=description)  # fmt: skip
+        made = fs.create_table(name=name, primary_keys=primary_keys, df=df,
+                               description=description, tags=dict([CREATED_BY]))  # fmt: skip
+        if resolve().name == "databricks":
+            tables.mark_created(name, spark=df.sparkSession)
+        return made
     fs.write_table(name=name, df=df, mode="overwrite")
     return fs.get_table(name=name)

@@ -22,6 +22,7 @@ from recipes.registry.models import (
     register,
     require_model,
     require_version,
+    tag_created,
     versions,
 )
 from recipes.registry.refusals import unity_catalog_refuses
@@ -47,6 +48,7 @@ __all__ = [
     "require_version",
     "resolve",
     "set_alias",
+    "tag_created",
     "transition_stage",
     "unity_catalog_refuses",
     "validate_challenger",

@@ -8,6 +8,7 @@ import pandas as pd
 
 from recipes import names
 from recipes.errors import NotFoundError, ParameterError
+from recipes.names import CREATED_BY
 
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
@@ -149,6 +150,19 @@ def annotate(
         client.set_model_version_tag(name, v, k, str(val))
     if description is not None:
         client.update_model_version(name, v, description=description)
+
+
+def tag_created(name: str, version=None) -> None:
+    """Tag the model, and ``version`` when given, :data:`recipes.names.CREATED_BY`.
+
+    ``mdk teardown`` deletes the tagged versions, and the tagged model once no version
+    without the tag is left in it.
+    """
+    key, value = CREATED_BY
+    client = _client()
+    client.set_registered_model_tag(name, key, value)
+    if version is not None:
+        client.set_model_version_tag(name, str(_int(version)), key, value)
 
 
 def aliases(name: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pandas as pd
 
 from recipes.errors import KitError, NotFoundError, ParameterError
+from recipes.names import CREATED_BY
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -44,13 +45,25 @@ def existing_endpoint(w, name: str, *, replace: bool = False):
     return found
 
 
+def created_by_tags() -> list:
+    """``[EndpointTag(key="created_by", value="mdk")]``: :data:`recipes.names.CREATED_BY`."""
+    from databricks.sdk.service.serving import EndpointTag
+
+    key, value = CREATED_BY
+    return [EndpointTag(key=key, value=value)]
+
+
 def ensure_endpoint(w, name: str, config, *, timeout: timedelta = TIMEOUT):
     """Create ``name`` with ``config`` (an ``EndpointCoreConfigInput``), or update it to it.
 
+    Either way the endpoint carries the tag ``created_by=mdk`` (an endpoint updated in place
+    gets it too: it now serves the kit's versions, which ``mdk teardown`` deletes).
     Returns the ``ServingEndpointDetailed`` once ``config_update`` is ``NOT_UPDATING``.
     """
     if existing_endpoint(w, name) is None:
-        return w.serving_endpoints.create(name=name, config=config).result(timeout=timeout)
+        waiter = w.serving_endpoints.create(name=name, config=config, tags=created_by_tags())
+        return waiter.result(timeout=timeout)
+    w.serving_endpoints.patch(name=name, add_tags=created_by_tags())
     waiter = w.serving_endpoints.update_config(
         name=name,
         served_entities=config.served_entities,

@@ -44,6 +44,7 @@ from recipes.tables.names import (
     qualify_table_name,
     table_path,
 )
+from recipes.tables.properties import mark_created, properties, set_properties
 
 __all__ = [
     "TableExistsError",
@@ -54,6 +55,8 @@ __all__ = [
     "drop_table",
     "exists",
     "list_tables",
+    "mark_created",
+    "properties",
     "qualify_table_name",
     "read",
     "read_arrow",
@@ -61,6 +64,7 @@ __all__ = [
     "read_table",
     "row_count",
     "save_as_table",
+    "set_properties",
     "table_exists",
     "table_path",
     "version_folder",

@@ -17,6 +17,7 @@ from recipes.spark import get_spark
 from recipes.tables import local
 from recipes.tables.local import read, version_folder
 from recipes.tables.names import check_schema_name, check_table_name, qualify_table_name
+from recipes.tables.properties import mark_created
 from recipes.target import resolve
 
 if TYPE_CHECKING:
@@ -103,11 +104,21 @@ def save_as_table(
 
 
 def _write(full: str, data: Any, mode: str, home: Path | str | None) -> TableWrite:
+    """Write, then mark the table ``created_by=mdk`` (what ``mdk teardown`` looks for) when
+    this write created or replaced it: an append to, or an ``ignore`` of, a table that was
+    there already leaves its properties alone."""
     start = time.perf_counter()
     if _on_databricks():
+        spark = data.sparkSession if local.data_kind(data) == "spark" else _databricks_spark()
+        mark = mode not in ("append", "ignore") or not spark.catalog.tableExists(full)
         rows = _databricks_write(full, data, mode)
+        if mark:
+            mark_created(full, spark=spark)
         return TableWrite(full, full, mode, rows, time.perf_counter() - start)
+    mark = mode not in ("append", "ignore") or not local.exists(full, home=home)
     folder, rows = local.write(full, data, _SAVE_MODES[mode], home)
+    if mark:
+        mark_created(full, home=home)
     return TableWrite(full, str(folder), mode, rows, time.perf_counter() - start, folder.name)
 
 

@@ -43,6 +43,7 @@ class Layout:
         self.versions = folder / f".{table}.versions"
         self.staging = folder / f".{table}.staging"
         self.lock = folder / f".{table}.lock"
+        self.properties = folder / f".{table}.properties.json"
 
     def current(self) -> Path | None:
         """The folder holding the current parts, or None when there is no table."""

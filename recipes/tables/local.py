@@ -6,6 +6,7 @@ Layout of ``c.s.t`` (Delta cannot be had locally, see FACTS.md)::
     warehouse/c/s/.t.versions/<v>/   part-*.parquet (Spark adds _SUCCESS and .crc files)
     warehouse/c/s/.t.staging/<v>/    writes in progress, never read
     warehouse/c/s/.t.lock            flock held by writers for their short commit step
+    warehouse/c/s/.t.properties.json the table's properties (recipes.tables.properties)
 
 Why an overwrite is atomic: the new version is written completely in ``.t.staging`` (a
 failed job leaves only staging files, which are deleted), renamed into ``.t.versions``, and
@@ -352,6 +353,7 @@ def drop_table(name: str, *, home: Path | str | None = None) -> bool:
         else:
             existed = False
         shutil.rmtree(lay.versions, ignore_errors=True)
+        lay.properties.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             lay.staging.rmdir()  # only when no write is in progress
         fsync_dir(lay.link.parent)

@@ -235,6 +235,61 @@ def golden(
         typer.echo(f"✓ {path.name}: golden outputs rewritten, all others stripped")
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a confirmation (stdin and stdout are terminals)."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@app.command()
+@_kit_errors
+def teardown(
+    target: Annotated[
+        str | None, typer.Option(help="databricks, or local (default: MDK_TARGET, else local).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """List what the kit made on a workspace (tagged created_by=mdk), then delete it."""
+    from recipes import names
+    from recipes.target import resolve
+    from recipes.tooling import teardown as td
+
+    t = resolve(target)
+    if t.is_local:
+        typer.echo(f"locally everything lives under MDK_HOME ({t.home}): `mdk down` stops the "
+                   "servers, then `make clean` (or removing that folder) deletes the rest.")  # fmt: skip
+        return
+    where = names.for_target(t.name)
+    w, client = td.clients(t)
+    typer.echo(f"looking in {w.config.host}: endpoints, tables of {where.catalog}.{where.schema} "
+               f"and {where.catalog}.{names.FEATURE_SCHEMA}, models of {where.catalog}.{where.schema}")  # fmt: skip
+    plan = td.find(w, client, where, unity_catalog=t.unity_catalog)
+    for line in plan.kept:
+        typer.echo(line)
+    if not plan.items:
+        typer.echo(f"nothing carries {td.TAGGED}: nothing to delete.")
+        return
+    typer.echo(table(("kind", "name", "why"), plan.rows()))
+    if not yes:
+        if not _interactive():
+            typer.echo(f"nothing deleted: no terminal to confirm on; rerun with --yes to delete "
+                       f"these {len(plan.items)}.")  # fmt: skip
+            raise typer.Exit(1)
+        if not typer.confirm(f"Delete these {len(plan.items)}?", default=False):
+            typer.echo("nothing deleted.")
+            raise typer.Exit(1)
+
+    def progress(o: td.Outcome) -> None:
+        typer.echo(f"deleted {o.item.kind} {o.item.label}" if o.error is None
+                   else f"failed {o.item.kind} {o.item.label}: {o.error}")  # fmt: skip
+
+    failed = [o for o in td.delete(w, client, plan, progress) if o.error is not None]
+    typer.echo(f"{len(plan.items) - len(failed)} deleted, {len(failed)} failed.")
+    if failed:
+        raise typer.Exit(1)
+
+
 workspace_app = typer.Typer(
     name="workspace",
     help="The local workspace double: a Databricks workspace's APIs on one loopback host.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from recipes.names import CREATED_BY
 from tests.notebooks.nbtools import NOTEBOOKS, code_sources
 
 EXAM_CALLS = [
@@ -44,7 +45,7 @@ EXAM_CALLS = [
         "config = EndpointCoreConfigInput(\n    name=endpoint_name,\n    served_entities=[\n"
         "        ServedEntityInput(\n            entity_name=model_name,",
     ),
-    ("03_serve", "w.serving_endpoints.create(name=endpoint_name, config=config)"),
+    ("03_serve", "w.serving_endpoints.create(name=endpoint_name, config=config, tags=["),
     (
         "03_serve",
         "w.serving_endpoints.update_config(name=endpoint_name, served_entities=config.served_entities)",
@@ -99,6 +100,48 @@ WRAPPERS = [
 
 def _code(name: str) -> str:
     return code_sources(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4))
+
+
+_KEY, _VALUE = CREATED_BY
+#: What each notebook creates on a workspace, and the tag it puts on it in its own cells
+#: (or through the recipe it calls), so that `mdk teardown` finds it.
+TAGGED_CREATES = [
+    # 01: the registered model and both versions
+    ("01_register", f'client.set_registered_model_tag(model_name, "{_KEY}", "{_VALUE}")'),
+    ("01_register", f'client.set_model_version_tag(model_name, str(v1), "{_KEY}", "{_VALUE}")'),
+    ("01_register", f'client.set_model_version_tag(model_name, str(v2), "{_KEY}", "{_VALUE}")'),
+    # 03: the endpoint, tagged when created and when updated in place
+    ("03_serve", f'config=config, tags=[EndpointTag(key="{_KEY}", value="{_VALUE}")])'),
+    (
+        "03_serve",
+        f'w.serving_endpoints.patch(name=endpoint_name, add_tags=[EndpointTag(key="{_KEY}", value="{_VALUE}")])',
+    ),
+    # 04 and 06 (when it makes the endpoint): deploy.ensure_endpoint tags it
+    ("04_ab_split", "endpoint = deploy.ensure_endpoint(w, endpoint_name, config)"),
+    ("06_monitor", "bootstrap.ensure_ab_endpoint("),
+    # 05: the feature model's version (tables: recipes.tables marks what it writes)
+    ("05_batch_score", "registry.tag_created(feature_model, feature_version)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("notebook", "call"), TAGGED_CREATES, ids=[f"{n}:{c[:40]}" for n, c in TAGGED_CREATES]
+)
+def test_what_a_notebook_creates_carries_the_kits_tag(notebook, call):
+    assert call in _code(notebook), f"{notebook} has no code cell with {call!r}"
+
+
+def test_the_tag_the_cells_type_is_the_kits_constant():
+    assert CREATED_BY == ("created_by", "mdk")  # the cells above type it literally
+
+
+def test_the_endpoint_is_created_only_with_the_tag():
+    code = _code("03_serve")
+    assert code.count("w.serving_endpoints.create(") == 1
+    assert code.count("w.serving_endpoints.update_config(") == 1
+    assert code.index("w.serving_endpoints.patch(name=endpoint_name, add_tags=") < code.index(
+        "w.serving_endpoints.update_config("
+    )
 
 
 @pytest.mark.parametrize(

@@ -525,8 +525,13 @@ def test_databricks_target_uses_delta_and_the_catalog(monkeypatch):
         None,
         None,
     )
+    df.sparkSession.catalog.tableExists.assert_called_once_with("main.preds.scores")
+    df.sparkSession.sql.assert_not_called()  # an append to a table that was there: not marked
     tables.save_as_table(df, "preds.scores", mode="overwrite")
     saved.assert_called_with("main.preds.scores")
+    df.sparkSession.sql.assert_called_once_with(
+        "ALTER TABLE main.preds.scores SET TBLPROPERTIES ('created_by' = 'mdk')"
+    )
     assert tables.read_table("main.preds.scores", spark=spark) is spark.table.return_value
     spark.table.assert_called_once_with("main.preds.scores")
     spark.catalog.listTables.return_value = [
@@ -557,3 +562,25 @@ def test_read_rows_filters_in_spark_on_databricks_and_in_pandas_locally(monkeypa
     got = tables.read_rows("main.mdk.payload", "client_request_id", ["a"])
     spark.table.assert_called_once_with("main.mdk.payload")
     assert got is spark.table.return_value.where.return_value.toPandas.return_value
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def test_a_write_that_creates_or_replaces_a_table_marks_it_created_by_mdk(mdk_home):
+    from recipes.tables import local
+
+    rows = pa.table({"x": [1, 2]})
+    local.write("main.s.theirs", rows, "overwrite", None)  # not through recipes.tables: unmarked
+    tables.write_table("main.s.theirs", rows, mode="append")
+    tables.write_table("main.s.ours", rows, mode="append")  # created by the append
+    tables.write_table("main.s.replaced", rows)
+
+    assert tables.properties("main.s.theirs") == {}
+    assert tables.properties("main.s.ours") == {"created_by": "mdk"}
+    assert tables.properties("main.s.replaced") == {"created_by": "mdk"}
+    tables.set_properties("main.s.ours", {"team": "growth"})
+    assert tables.properties("main.s.ours") == {"created_by": "mdk", "team": "growth"}
+    assert tables.drop_table("main.s.ours")
+    assert tables.properties("main.s.ours") == {}
+    assert tables.list_tables("main.s") == ["main.s.replaced", "main.s.theirs"]
