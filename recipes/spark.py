@@ -36,7 +36,7 @@ from typing import Any
 from recipes import quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
 from recipes.java import MIN_JAVA, require_java
-from recipes.target import mdk_home, resolve
+from recipes.target import mdk_home, resolve, workspace_double
 
 DEFAULT_MASTER = "local[2]"
 LOCAL_INSTALL = 'pip install -e ".[local]"'
@@ -287,15 +287,22 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
         t = resolve(target)
         quiet.quiet_outputs(t.home)
         if t.name == "databricks":
-            return _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
+            spark = _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
+            if workspace_double() is not None:  # the double keeps tables as locally
+                _run_local_hooks("connect")
+            return spark
         url = _remote_url(remote)
         SparkSession = _import_pyspark()
         kind = "connect" if url else "classic"
         spark = _connect(SparkSession, url) if url else _classic(SparkSession, app_name)
-        _local_kinds.add(kind)
-        for hook in _local_hooks:
-            hook(kind)
+        _run_local_hooks(kind)
         return spark
+
+
+def _run_local_hooks(kind: str) -> None:
+    _local_kinds.add(kind)
+    for hook in _local_hooks:
+        hook(kind)
 
 
 def on_local_session(hook: Callable[[str], None]) -> None:

@@ -64,6 +64,24 @@ def mdk_home() -> Path:
     return Path(env).expanduser().resolve() if env else repo_root() / ".mdk"
 
 
+#: Set by ``mdk workspace env``: the local workspace double's folder (``$MDK_HOME/workspace``).
+WORKSPACE_DOUBLE_VAR = "MDK_WORKSPACE_DOUBLE"
+
+
+def workspace_double() -> Path | None:
+    """On the databricks target against the local workspace double, the double's folder.
+
+    ``mdk workspace env`` exports ``MDK_WORKSPACE_DOUBLE``. The double's Spark Connect
+    server has no Unity Catalog and no Delta, so there the kit keeps tables as it does
+    locally, in the double's own warehouse, where its endpoint writes the inference tables
+    (:func:`recipes.tables.names.kit_tables`). None on a real workspace and locally.
+    """
+    value = os.environ.get(WORKSPACE_DOUBLE_VAR, "").strip()
+    if not value or resolve().name != "databricks":
+        return None
+    return Path(value).expanduser().resolve()
+
+
 def resolve(target: str | None = None) -> Target:
     """Resolve a target from the argument, else ``MDK_TARGET``, else ``local``.
 

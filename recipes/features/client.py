@@ -18,15 +18,18 @@ from typing import Any
 from recipes import tables
 from recipes.errors import NotFoundError, ParameterError
 from recipes.features import lookup, store
-from recipes.features.real import real_module
+from recipes.features.real import on_workspace, real_module
 from recipes.names import CREATED_BY
-from recipes.target import resolve
 
 SPEC_FILE = "feature_spec.yaml"
 
 
 def feature_client(target: str | None = None, **kwargs):
-    """The feature client for ``target``: the real one on databricks, the local mirror else.
+    """The feature client for ``target``: the real one on a workspace, the local mirror else.
+
+    The real client needs the workspace's feature-store REST API, which the local workspace
+    double does not imitate, so against the double the mirror runs (over its Spark session,
+    its registry and its tables).
 
     Args:
         target: ``"local"``, ``"databricks"`` or None for ``MDK_TARGET``.
@@ -35,7 +38,7 @@ def feature_client(target: str | None = None, **kwargs):
     Raises:
         MissingDependency: on databricks without databricks-feature-engineering.
     """
-    if resolve(target).name == "databricks":
+    if on_workspace(target):
         return real_module().FeatureEngineeringClient(**kwargs)
     return FeatureEngineeringClient(**kwargs)
 
@@ -325,7 +328,7 @@ def ensure_table(fs, *, name: str, primary_keys, df, description: str | None = N
     except Exception:  # noqa: BLE001 - NotFoundError locally, the SDK's error on Databricks
         made = fs.create_table(name=name, primary_keys=primary_keys, df=df,
                                description=description, tags=dict([CREATED_BY]))  # fmt: skip
-        if resolve().name == "databricks":
+        if not tables.kit_tables():  # Unity Catalog: a table property through Spark
             tables.mark_created(name, spark=df.sparkSession)
         return made
     fs.write_table(name=name, df=df, mode="overwrite")

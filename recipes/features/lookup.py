@@ -14,8 +14,7 @@ from typing import Any
 
 from recipes.errors import ParameterError
 from recipes.features import store
-from recipes.features.real import real_module
-from recipes.target import resolve
+from recipes.features.real import on_workspace, real_module
 
 _RID, _FT_TS = "__mdk_rid", "__mdk_feature_ts"
 
@@ -40,7 +39,7 @@ class FeatureLookup:
     """
 
     def __new__(cls, *args, **kwargs):
-        if resolve().name == "databricks":
+        if on_workspace():
             return real_module().FeatureLookup(*args, **kwargs)
         return super().__new__(cls)
 

@@ -41,6 +41,7 @@ from recipes.tables.local import (
 from recipes.tables.names import (
     check_schema_name,
     check_table_name,
+    kit_tables,
     qualify_table_name,
     table_path,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "check_table_name",
     "drop_table",
     "exists",
+    "kit_tables",
     "list_tables",
     "mark_created",
     "properties",

@@ -34,8 +34,7 @@ from typing import Any
 from recipes.errors import ParameterError
 from recipes.tables.io import read_table, save_as_table
 from recipes.tables.local import exists
-from recipes.tables.names import qualify_table_name
-from recipes.target import resolve
+from recipes.tables.names import kit_tables, qualify_table_name
 
 _lock = threading.Lock()
 _installed: set[str] = set()
@@ -46,7 +45,7 @@ def _is_delta(source: Any) -> bool:
 
 
 def _local() -> bool:
-    return resolve().name == "local"
+    return kit_tables()
 
 
 def _kit_table(name: Any) -> str | None:

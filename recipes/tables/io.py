@@ -16,9 +16,13 @@ from recipes.errors import ParameterError
 from recipes.spark import get_spark
 from recipes.tables import local
 from recipes.tables.local import read, version_folder
-from recipes.tables.names import check_schema_name, check_table_name, qualify_table_name
+from recipes.tables.names import (
+    check_schema_name,
+    check_table_name,
+    kit_tables,
+    qualify_table_name,
+)
 from recipes.tables.properties import mark_created
-from recipes.target import resolve
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +60,8 @@ class TableWrite:
 
 
 def _on_databricks() -> bool:
-    return resolve().name == "databricks"
+    """Unity Catalog's tables through Spark (a real workspace), not the kit's folders."""
+    return not kit_tables()
 
 
 def write_table(

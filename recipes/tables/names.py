@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from recipes.errors import ParameterError
-from recipes.target import mdk_home
+from recipes.target import mdk_home, resolve, workspace_double
 
 _PART = re.compile(r"[A-Za-z0-9_]+")
 EXAMPLE = "main.default.churn_scores"
@@ -69,9 +69,17 @@ def check_schema_name(schema: str) -> tuple[str, str]:
     return parts[0].lower(), parts[1].lower()
 
 
+def kit_tables() -> bool:
+    """Whether tables are the kit's parquet folders: locally, and on the databricks target
+    against the local workspace double (:func:`recipes.target.workspace_double`). On a real
+    workspace they are Unity Catalog's Delta tables."""
+    return resolve().name == "local" or workspace_double() is not None
+
+
 def warehouse(home: Path | str | None = None) -> Path:
-    """``<home>/warehouse``, the root of the local tables (not created here)."""
-    root = Path(home).expanduser() if home is not None else mdk_home()
+    """``<home>/warehouse``, the root of the kit's tables (not created here). Without
+    ``home``: ``$MDK_HOME``, or the workspace double's folder when the kit runs against it."""
+    root = Path(home).expanduser() if home is not None else workspace_double() or mdk_home()
     return root / "warehouse"
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from recipes import auth, spark_connect, stack
 from recipes.errors import KitError
-from recipes.target import SDK_CONFIG_FILE, mdk_home
+from recipes.target import SDK_CONFIG_FILE, WORKSPACE_DOUBLE_VAR, mdk_home
 from recipes.workspace.proxy import run_artifacts_root
 
 FOLDER = "workspace"
@@ -87,6 +87,8 @@ class Workspace:
             "DATABRICKS_CONFIG_FILE": str(self.config_file),
             "MLFLOW_TRACKING_URI": "databricks",
             "MLFLOW_REGISTRY_URI": "databricks-uc",
+            # the kit keeps tables in the double's warehouse (recipes.target.workspace_double)
+            WORKSPACE_DOUBLE_VAR: str(self.home),
         }
         if self.spark_remote:
             # DatabricksSession.builder.getOrCreate() reads SPARK_REMOTE; the kit's get_spark

@@ -1,5 +1,6 @@
 """A real ``mlflow server`` and the workspace double in front of it, once per test module
-(``test_workspace_stack.py`` starts the whole ``mdk workspace up`` stack instead).
+(``double``, ``uc``); or the whole ``mdk workspace up`` stack, once per module that asks for
+it (``stack``, ``client_env``), stopped by ``mdk workspace down``.
 
 The double runs in a thread of the test process (uvicorn on a free 127.0.0.1 port), so a
 test reads its request log directly. MLflow's real clients reach it through the environment
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from recipes.spark_connect import pid_alive
+from tests.workspace.stack import Stack, mdk_cli, parse_env, status_pids
 
 TOKEN = "dapi-local-double-test"
 START_TIMEOUT = 30.0
@@ -104,3 +108,46 @@ def uc(double, mdk_home, monkeypatch, tmp_path):
     """This test's environment: MLflow's Databricks clients on the double."""
     databricks_env(monkeypatch, double.url, tmp_path / "databrickscfg")
     return double
+
+
+# ------------------------------------------------------------- the `mdk workspace up` stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """``mdk workspace up`` in a fresh MDK_HOME; ``mdk workspace down`` at the end, after
+    which none of the parts' pids may run."""
+    home = tmp_path_factory.mktemp("ws") / "mdk"
+    started = time.monotonic()
+    try:
+        out = mdk_cli(home, "workspace", "up")
+        pids = status_pids(out)
+        exports, unset = parse_env(mdk_cli(home, "workspace", "env"))
+        print(f"\nmdk workspace up: {time.monotonic() - started:.1f}s")
+        yield Stack(home, exports, unset, pids)
+    finally:
+        left = status_pids(mdk_cli(home, "workspace", "status"))
+        down = mdk_cli(home, "workspace", "down")
+        survivors = {name: pid for name, pid in left.items() if pid_alive(pid)}
+        for pid in survivors.values():
+            os.kill(pid, 9)
+        assert not survivors, f"still running after `mdk workspace down`: {survivors}\n{down}"
+        for name, pid in left.items():
+            assert f"{name}: stopped pid {pid}" in down
+
+
+@pytest.fixture
+def client_env(stack, monkeypatch):
+    """This process as a client of the double: ``eval "$(mdk workspace env)"``."""
+    for key in [*stack.unset, *[k for k in os.environ if k.startswith("DATABRICKS_")]]:
+        monkeypatch.delenv(key, raising=False)
+    for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MDK_EXPERIMENT_DIR"):
+        monkeypatch.setenv(key, "")  # recorded, so monkeypatch removes what the test sets
+        monkeypatch.delenv(key)
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    yield stack
+    from recipes.target import reset_mlflow_uris
+
+    reset_mlflow_uris()

@@ -15,15 +15,11 @@ endpoint, the ``/Shared/mdk`` experiment), so they pass in any order.
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import stat
 import subprocess
 import sys
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,19 +27,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from typer.testing import CliRunner
 
 from recipes import names
 from recipes.errors import NotFoundError
 from recipes.spark_connect import pid_alive
 from recipes.target import repo_root
-from recipes.tooling.cli import app
 from tests.notebooks.nbtools import NOTEBOOKS, run_first_checks
+from tests.workspace.stack import PARTS, mdk_cli, status_pids
 
 pytestmark = [pytest.mark.server, pytest.mark.spark, pytest.mark.timeout(300)]
 
-runner = CliRunner()
-PARTS = ["mlflow", "serving", "spark", "double"]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 #: POSTs that only read (searches, and a download URL for files the caller may read). They
 #: are allowed before a notebook's check; none of 02-06's first cells makes one today.
@@ -56,101 +49,13 @@ READ_ONLY_POSTS = {
 }
 
 
-@dataclass
-class Stack:
-    home: Path  # the MDK_HOME given to `mdk workspace up`
-    env: dict[str, str]  # what `mdk workspace env` exports
-    unset: list[str]  # what it unsets
-    pids: dict[str, int]  # every part's pid after `up`
-
-    @property
-    def ws(self) -> Path:
-        return self.home / "workspace"
-
-    @property
-    def host(self) -> str:
-        return self.env["DATABRICKS_HOST"]
-
-    def requests_since(self, mark: int) -> list[dict]:
-        """The double's request log after line ``mark``, metadata probes left out."""
-        lines = (self.ws / "logs" / "workspace-requests.jsonl").read_text().splitlines()
-        entries = [json.loads(line) for line in lines[mark:]]
-        return [e for e in entries if e["path"] != "/.well-known/databricks-config"]
-
-    def mark(self) -> int:
-        return len((self.ws / "logs" / "workspace-requests.jsonl").read_text().splitlines())
-
-
-def _mdk(home: Path, *args: str) -> str:
-    result = runner.invoke(app, list(args), env={"MDK_HOME": str(home)})
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _parse_env(text: str) -> tuple[dict[str, str], list[str]]:
-    exports, unset = {}, []
-    for line in text.splitlines():
-        words = shlex.split(line)
-        if words and words[0] == "export":
-            key, _, value = words[1].partition("=")
-            exports[key] = value
-        elif words and words[0] == "unset":
-            unset += words[1:]
-    return exports, unset
-
-
-def _status_pids(text: str) -> dict[str, int]:
-    rows = [line.split() for line in text.splitlines()]
-    return {r[0]: int(r[1]) for r in rows if r and r[0] in PARTS and r[1].isdigit()}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """``mdk workspace up`` in a fresh MDK_HOME; ``mdk workspace down`` at the end, after
-    which none of the parts' pids may run."""
-    home = tmp_path_factory.mktemp("ws") / "mdk"
-    started = time.monotonic()
-    try:
-        out = _mdk(home, "workspace", "up")
-        pids = _status_pids(out)
-        exports, unset = _parse_env(_mdk(home, "workspace", "env"))
-        print(f"\nmdk workspace up: {time.monotonic() - started:.1f}s")
-        yield Stack(home, exports, unset, pids)
-    finally:
-        left = _status_pids(_mdk(home, "workspace", "status"))
-        down = _mdk(home, "workspace", "down")
-        survivors = {name: pid for name, pid in left.items() if pid_alive(pid)}
-        for pid in survivors.values():
-            os.kill(pid, 9)
-        assert not survivors, f"still running after `mdk workspace down`: {survivors}\n{down}"
-        for name, pid in left.items():
-            assert f"{name}: stopped pid {pid}" in down
-
-
-@pytest.fixture
-def client_env(stack, monkeypatch):
-    """This process as a client of the double: ``eval "$(mdk workspace env)"``."""
-    for key in [*stack.unset, *[k for k in os.environ if k.startswith("DATABRICKS_")]]:
-        monkeypatch.delenv(key, raising=False)
-    for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MDK_EXPERIMENT_DIR"):
-        monkeypatch.setenv(key, "")  # recorded, so monkeypatch removes what the test sets
-        monkeypatch.delenv(key)
-    for key, value in stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    yield stack
-    from recipes.target import reset_mlflow_uris
-
-    reset_mlflow_uris()
-
-
 # ----------------------------------------------------------------------------- the CLI
 
 
 def test_up_starts_every_part_once_and_env_points_clients_at_the_double(stack):
     assert sorted(stack.pids) == sorted(PARTS)
     assert all(pid_alive(pid) for pid in stack.pids.values())
-    again = _status_pids(_mdk(stack.home, "workspace", "up"))  # idempotent: the same pids
+    again = status_pids(mdk_cli(stack.home, "workspace", "up"))  # idempotent: the same pids
     assert again == stack.pids
     env = stack.env
     assert env["DATABRICKS_HOST"].startswith("http://127.0.0.1:")
@@ -172,7 +77,7 @@ def test_up_starts_every_part_once_and_env_points_clients_at_the_double(stack):
 
 
 def test_status_shows_every_part_healthy(stack):
-    out = _mdk(stack.home, "workspace", "status")
+    out = mdk_cli(stack.home, "workspace", "status")
     rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     assert sorted(rows) == sorted(PARTS)
     assert all(row[-2:] == ["yes", "yes"] for row in rows.values())
