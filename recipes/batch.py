@@ -235,8 +235,12 @@ def _inputs(df, wanted: dict[str, str] | None, columns, uri: str) -> tuple[list[
 
 
 def _one_line(exc: BaseException) -> str:
-    """The root cause of a failed Spark job as one line (e.g. the model's ValueError)."""
+    """The root cause of a failed Spark job as one line (e.g. the model's ValueError, or
+    the reason of MLflow's schema enforcement, whose message spans the data's repr)."""
     text = str(exc)
+    enforced = re.search(r"Failed to enforce schema of data .*? Error: ([^\n]+)", text, re.S)
+    if enforced:  # "Incompatible input types for column c. Can not safely convert ..."
+        return f"MlflowException: {enforced.group(1).split(' Hint:')[0].strip()}"
     found = re.findall(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", text, re.M)
     python = [f for f in found if not f[0].startswith(("Py4J", "Spark", "Python"))]
     if python:

@@ -29,8 +29,9 @@ FEATURE_FRAMES = {
     "make_churn": lambda: data.make_churn(300, 2),
     "drifted": lambda: data.make_churn(300, 2, drift=1.5, drifted_features=data.FEATURES),
     "live_traffic": lambda: data.live_traffic(300, seed=4, drift=1.0),
-    "monitoring_traffic": lambda: data.monitoring_traffic(300, drift=1.0,
-                                                          drifted_features=data.FEATURES),  # fmt: skip
+    "monitoring_traffic": lambda: data.monitoring_traffic(
+        300, drift=1.0, drifted_features=data.FEATURES
+    ),
 }
 
 
