@@ -333,7 +333,7 @@ def score_table(
     except Exception as exc:
         raise KitError(
             f"Scoring {exact} into {output_table!r} failed, and the table was left as it "
-            f"was: {_one_line(exc)}. Fix or filter the offending rows and rerun."
+            f"was: {_one_line(exc).rstrip('.')}. Fix or filter the offending rows and rerun."
         ) from exc
     t_written = time.perf_counter()
     rows = getattr(written, "rows", None)
