@@ -58,7 +58,7 @@ def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
     hour = (ts - t0) // 3_600_000
     shift = np.where(hour >= hours - 6, 12.0, 0.0)  # days_since_last_visit +1 sd at the end
     purchases = np.clip(np.rint(rng.normal(12, 6, n)), 0, None).astype("int64")
-    duration = np.clip(rng.normal(300, 90, n), 5, None).round(1)
+    duration = np.clip(np.rint(rng.normal(300, 90, n)), 5, None).astype("int64")  # whole s
     days = np.clip(np.rint(rng.normal(20 + shift, 12, n)), 0, None).astype("int64")
     pred = (rng.random(n) < 0.45).astype("int64")
     version = np.where(idx % 10 == 0, "2", "1")

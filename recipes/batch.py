@@ -14,7 +14,10 @@ with what a production job needs on top:
 - ``spark_udf`` gets a *scalar* ``result_type`` from the model's output signature (without
   one, MLflow 3.17 makes ``array<bigint>`` and the job takes twice as long, FACTS.md);
 - integer columns are cast to double where the signature asks for double (MLflow refuses
-  int64 for a double column); ``Any`` columns go through as they are;
+  int64 for a double column); a column that is not integral (double, string, boolean) where
+  the signature asks for ``long`` (the demo models) is refused before any job, naming the
+  column, as pyfunc would refuse it in every task ("Can not safely convert float64 to
+  int64"); ``Any`` columns go through as they are;
 - an sklearn model with a plain ``predict`` on numeric columns is scored by its raw
   estimator over Arrow batches instead, after a check that it equals ``predict`` on probe
   rows (:mod:`recipes.fastscore`): the same predictions without pyfunc's per-value checks;
@@ -218,16 +221,26 @@ def _inputs(df, wanted: dict[str, str] | None, columns, uri: str) -> tuple[list[
         )
     cols = []
     for c in names:
-        col = F.col(c)
-        if (wanted or {}).get(c) in ("double", "float") and types[c] in _INTEGRAL:
+        col, want = F.col(c), (wanted or {}).get(c)
+        if want in ("double", "float") and types[c] in _INTEGRAL:
             col = col.cast("double")  # MLflow refuses int64 for a double signature column
+        elif want == "long" and types[c] not in _INTEGRAL:
+            raise ParameterError(
+                f"Column {c!r} is {types[c]}, but {uri} takes long (whole numbers), and MLflow "
+                f"refuses {types[c]} for it: cast it first (F.col({c!r}).cast('long')) if its "
+                "values are whole."
+            )
         cols.append(col.alias(c))
     return names, cols
 
 
 def _one_line(exc: BaseException) -> str:
-    """The root cause of a failed Spark job as one line (e.g. the model's ValueError)."""
+    """The root cause of a failed Spark job as one line (e.g. the model's ValueError, or
+    the reason of MLflow's schema enforcement, whose message spans the data's repr)."""
     text = str(exc)
+    enforced = re.search(r"Failed to enforce schema of data .*? Error: ([^\n]+)", text, re.S)
+    if enforced:  # "Incompatible input types for column c. Can not safely convert ..."
+        return f"MlflowException: {enforced.group(1).split(' Hint:')[0].strip()}"
     found = re.findall(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", text, re.M)
     python = [f for f in found if not f[0].startswith(("Py4J", "Spark", "Python"))]
     if python:
@@ -268,8 +281,10 @@ def score_table(
         of those names in the source are replaced).
 
     Raises:
-        ParameterError: a bad URI, table name, mode or source, or missing input columns (the
-            message lists them and what the source has); raised before any Spark job.
+        ParameterError: a bad URI, table name, mode or source, missing input columns (the
+            message lists them and what the source has), or a column whose type the
+            signature refuses (a double column for a ``long`` input); raised before any
+            Spark job.
         NotFoundError: the model, alias, version or stage does not exist, or the source
             table does not.
         KitError: the scoring job failed (e.g. a row made the model raise); the previous
@@ -297,7 +312,8 @@ def score_table(
     log.info("scoring %s (from %s) into %s as %s: %s (%s)", exact, model_uri, output_table,
              result_type, how.path, how.why)  # fmt: skip
     if how.path == "raw":
-        scored = fastscore.score(df, how.estimator, names, prediction_column, result_type)
+        scored = fastscore.score(df, how.estimator, names, prediction_column, result_type,
+                                 how.whole)  # fmt: skip
     else:
         predict = mlflow.pyfunc.spark_udf(
             spark, model_uri=exact, env_manager="local", result_type=result_type
@@ -317,7 +333,7 @@ def score_table(
     except Exception as exc:
         raise KitError(
             f"Scoring {exact} into {output_table!r} failed, and the table was left as it "
-            f"was: {_one_line(exc)}. Fix or filter the offending rows and rerun."
+            f"was: {_one_line(exc).rstrip('.')}. Fix or filter the offending rows and rerun."
         ) from exc
     t_written = time.perf_counter()
     rows = getattr(written, "rows", None)

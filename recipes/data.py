@@ -1,7 +1,8 @@
 """Deterministic synthetic churn data: training, live traffic, drifted traffic, late labels.
 
-The features are the seed's: ``total_purchases`` and ``days_since_last_visit`` are integer
-counts, ``avg_session_duration`` is seconds. The label ``churned`` follows a fixed rule with
+The features are the seed's, all whole numbers (int64), as the seed's request sends them:
+``total_purchases`` and ``days_since_last_visit`` are counts, ``avg_session_duration`` is
+whole seconds. The models' signature declares them ``long`` (:func:`recipes.train.signature`). The label ``churned`` follows a fixed rule with
 thresholds and an interaction, plus a little noise (see :func:`churn_logit`): a customer
 whose visits have lapsed churns unless they are a loyal buyer, and among recent visitors
 short sessions signal churn. A linear model cannot draw those corners, so the v1 baseline
@@ -33,7 +34,7 @@ _BASE = {
 # The churn rule's thresholds: lapsed visits, a loyal buyer, a short session.
 LAPSED_DAYS = 21
 LOYAL_PURCHASES = 14
-SHORT_SESSION_SECONDS = 270.0
+SHORT_SESSION_SECONDS = 270
 
 
 def churn_logit(purchases, duration, days) -> np.ndarray:
@@ -79,7 +80,7 @@ def make_churn(
         id_offset: first ``customer_id`` (keeps ids of several batches apart).
 
     Returns:
-        Columns ``customer_id`` (int64), the three features (int64, float64, int64) and
+        Columns ``customer_id`` (int64), the three features (int64, whole numbers) and
         ``churned`` (int64, 0/1).
     """
     _check(n_rows, drift)
@@ -95,7 +96,7 @@ def make_churn(
         shift = drift * std if name in drifted else 0.0
         cols[name] = rng.normal(mean + shift, std, n_rows)
     purchases = np.clip(np.rint(cols["total_purchases"]), 0, None).astype("int64")
-    duration = np.clip(cols["avg_session_duration"], 5.0, None).round(1)
+    duration = np.clip(np.rint(cols["avg_session_duration"]), 5, None).astype("int64")
     days = np.clip(np.rint(cols["days_since_last_visit"]), 0, None).astype("int64")
     logit = churn_logit(purchases, duration, days)
     churned = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-logit))).astype("int64")

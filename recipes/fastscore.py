@@ -1,8 +1,9 @@
 """Batch scoring's fast path: the model's raw sklearn estimator over Arrow batches.
 
 ``mlflow.pyfunc.spark_udf`` runs pyfunc's ``predict`` in each Python worker, which checks
-every value against the signature first (~6.7 µs per row for the demo models' ``Any``
-columns: the job's largest cost). For a model whose raw estimator gives what ``predict``
+the input against the signature first and builds a frame for the model (for ``Any``
+columns, value by value: ~6.7 µs per row, the job's largest cost before the demo models'
+signature became ``long``). For a model whose raw estimator gives what ``predict``
 gives (:mod:`recipes.rawmodel`), :func:`plan` loads the model once on the driver and checks
 the estimator against ``predict`` on probe rows of the source; :func:`score` then ships
 the estimator in a pandas UDF, so each Python worker unpickles it once per task and calls
@@ -11,7 +12,8 @@ falls back to ``spark_udf`` (another flavor, a string column, a mismatch on the 
 or a workspace, whose cluster loads the model with its own MLflow).
 
 The function shipped to the workers refers to numpy alone, never to the kit, so it runs on
-a cluster where the kit is not installed.
+a cluster where the kit is not installed. It refuses what pyfunc refuses for a ``long``
+input: a column Arrow hands over as floats (a bigint column with nulls), with MLflow's words.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Plan:
     path: str
     why: str
     estimator: object = None
+    whole: tuple[str, ...] = ()  # the ``long`` inputs: integer values only, as for pyfunc
 
 
 def plan(uri: str, df, names: list[str], result_type: str, *, on_workspace: bool) -> Plan:
@@ -58,15 +61,20 @@ def plan(uri: str, df, names: list[str], result_type: str, *, on_workspace: bool
         return Plan("spark_udf", f"predict failed on the probe rows ({type(exc).__name__})")
     if not same:
         return Plan("spark_udf", f"the raw estimator differs from predict on {len(probe)} rows")
-    return Plan("raw", f"raw estimator, equal to predict on {len(probe)} probe rows", estimator)
+    whole = tuple(n for n, k in zip(names, kinds, strict=True) if k == "long")
+    why = f"raw estimator, equal to predict on {len(probe)} probe rows"
+    return Plan("raw", why, estimator, whole)
 
 
-def score(df, estimator, names: list[str], column: str, result_type: str):
+def score(df, estimator, names: list[str], column: str, result_type: str,
+          whole: tuple[str, ...] = ()):  # fmt: skip
     """``df`` with ``column`` = ``estimator.predict`` of ``names``.
 
     A scalar-iterator pandas UDF over one struct of the input columns: only those columns
     travel to Python and one column comes back (``mapInPandas`` would ship every column
-    both ways), and the native-thread limit is set once per task, not once per batch."""
+    both ways), and the native-thread limit is set once per task, not once per batch.
+    A batch where a column of ``whole`` is not integers (nulls make Arrow send floats)
+    fails as ``spark_udf`` would, with MLflow's message naming the column."""
     from collections.abc import Iterator
 
     import pandas as pd
@@ -90,6 +98,11 @@ def score(df, estimator, names: list[str], column: str, result_type: str):
             limit = None
         try:
             for frame in batches:
+                for name in whole:
+                    kind = frame[name].dtype
+                    if kind.kind != "i":
+                        raise ValueError(f"Incompatible input types for column {name}. "
+                                         f"Can not safely convert {kind} to int64.")  # fmt: skip
                 yield pd.Series(estimator.predict(frame.to_numpy(np.float64)).astype(dtype))
         finally:
             if limit is not None:

@@ -7,7 +7,11 @@ the same way).
 Exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or ``inputs`` is
 allowed, plus optional ``params`` and ``client_request_id``. Columns are checked against the
 model's signature before anything reaches the worker, so a missing column or a string
-where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the record.
+where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the record. A
+``long`` column takes JSON integers only (in int64's range): what
+``pyfunc.predict`` takes from the frame those rows make, where a float (``320.5``, and
+``320.0`` too: a float64 column), a string, a boolean or a null makes a column MLflow
+refuses ("Can not safely convert float64 to int64").
 
 **Window granularities**: ``"<n> <unit>"`` as a monitor aggregates by
 (:func:`check_granularity`), checked by the endpoint's quality-monitors API and by
@@ -132,6 +136,19 @@ def parse(obj: dict[str, Any]) -> Invocation:
 
 
 _NUMBER = (int, float)
+_INT64 = (-(2**63), 2**63)
+
+
+def _wrong(col: str, kind: str, i: int, v: Any):
+    if v is MISSING:
+        return bad_request(f"Record {i} lacks column {col!r}: give every record all columns.")
+    if kind == "long":
+        return bad_request(
+            f"Column {col!r} expects a whole number (the signature says long); record {i} has "
+            f"{v!r} ({type(v).__name__}), which MLflow's schema enforcement refuses."
+        )
+    want = "a string" if kind == "string" else "a number"
+    return bad_request(f"Column {col!r} expects {want}; record {i} has {v!r} ({type(v).__name__}).")
 
 
 def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Invocation:
@@ -139,7 +156,8 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
 
     Args:
         columns: the model's input columns (None: no signature, pass as given).
-        kinds: per column ``number``/``string``/``any``.
+        kinds: per column ``number``/``long``/``string``/``any`` (see
+            :func:`recipes.rawmodel.input_kinds`).
 
     Raises:
         ApiError: 400 for a missing column or a value of the wrong type.
@@ -156,21 +174,17 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
     order = [index[c] for c in columns]
     same = order == list(range(len(inv.columns)))
     rows = inv.rows if same else [[row[j] for j in order] for row in inv.rows]
-    checks = [(j, c) for j, (c, k) in enumerate(zip(columns, kinds, strict=True)) if k != "any"]
-    strings = {j for j, k in enumerate(kinds) if k == "string"}
+    checks = [(j, c, k) for j, (c, k) in enumerate(zip(columns, kinds, strict=True)) if k != "any"]
+    lo, hi = _INT64
     for i, row in enumerate(rows):
-        for j, col in checks:
+        for j, col, kind in checks:
             v = row[j]
-            if v is None or (type(v) in _NUMBER if j not in strings else type(v) is str):
+            if kind == "long":  # type() is exact: a bool is no int here, as for pyfunc
+                if type(v) is int and lo <= v < hi:
+                    continue
+            elif v is None or (type(v) is str if kind == "string" else type(v) in _NUMBER):
                 continue
-            if v is MISSING:
-                raise bad_request(
-                    f"Record {i} lacks column {col!r}: give every record all columns."
-                )
-            want = "a string" if j in strings else "a number"
-            raise bad_request(
-                f"Column {col!r} expects {want}; record {i} has {v!r} ({type(v).__name__})."
-            )
+            raise _wrong(col, kind, i, v)
         if not checks and MISSING in row:
             raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
     return Invocation(list(columns), rows, inv.client_request_id, inv.params)

@@ -1,25 +1,27 @@
 """A pyfunc model's raw sklearn estimator, where calling it gives what ``predict`` gives.
 
-MLflow's ``pyfunc`` ``predict`` first checks every input value against the signature: for
-the demo models' ``Any`` columns that is ~6.7 µs per row of Python, more than the model.
-A model logged with the ``sklearn`` flavor and the default ``predict`` function gives the
-same predictions from its raw estimator on one float64 array. The serving endpoint's
-workers and :func:`recipes.batch.score_table` call it that way, each only after comparing it
-with ``predict`` (the worker through its numpy kernel's check, the batch job on probe rows).
+MLflow's ``pyfunc`` ``predict`` first checks the input against the signature: once per
+column for typed columns (the demo models' ``long``), but value by value for ``Any`` columns
+(~6.7 µs per row of Python, more than the model). A model logged with the ``sklearn`` flavor
+and the default ``predict`` function gives the same predictions from its raw estimator on
+one float64 array, for input the signature admits (the callers check the types first).
+The serving endpoint's workers and :func:`recipes.batch.score_table` call it that way, each
+only after comparing it with ``predict`` (the worker through its numpy kernel's check, the
+batch job on probe rows).
 """
 
 from __future__ import annotations
 
 import warnings
 
-NUMERIC = {"double", "float", "long", "integer", "boolean"}
+NUMERIC = {"double", "float", "integer", "boolean"}
 # sklearn's warning when an estimator fitted on a DataFrame is given an array
 NO_NAMES = "X does not have valid feature names"
 
 
 def input_kinds(model) -> tuple[list[str] | None, list[str]]:
-    """The signature's input column names and kinds (``number``/``string``/``any``);
-    ``(None, [])`` without named inputs."""
+    """The signature's input column names and kinds (``number``/``long``/``string``/
+    ``any``); ``(None, [])`` without named inputs."""
     schema = model.metadata.get_input_schema()
     if schema is None or not schema.has_input_names():
         return None, []
@@ -27,13 +29,18 @@ def input_kinds(model) -> tuple[list[str] | None, list[str]]:
     for spec in schema.inputs:
         names.append(spec.name)
         kind = str(getattr(spec.type, "name", spec.type)).lower()
-        kinds.append("number" if kind in NUMERIC else "string" if kind == "string" else "any")
+        kinds.append(
+            "number" if kind in NUMERIC
+            else "long" if kind == "long"  # pyfunc takes int64 only: no float, bool, null
+            else "string" if kind == "string"
+            else "any"
+        )  # fmt: skip
     return names, kinds
 
 
 def raw_estimator(model, kinds: list[str]):
-    """The raw sklearn estimator when every column is numeric (or Any) and the flavor is
-    sklearn with the default ``predict``; else None."""
+    """The raw sklearn estimator when every column is numeric, long or Any and the flavor
+    is sklearn with the default ``predict``; else None."""
     flavors = model.metadata.flavors
     conf = flavors.get("python_function", {})
     if "sklearn" not in flavors or conf.get("loader_module") != "mlflow.sklearn":

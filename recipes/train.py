@@ -9,10 +9,14 @@ Both are plain sklearn objects in the ``sklearn`` flavor, saved with skops (MLfl
 default format). skops refuses to load any type not on its allow-list, and the trees'
 ``TreePredictor`` is not on it, so the challenger is logged with
 ``skops_trusted_types=train.trusted_types(model)``, which MLflow stores in the model so that
-every later load (pyfunc, ``spark_udf``, serving) trusts exactly that type. The signature declares the three seed features as
-``Any``: MLflow's schema enforcement refuses int64 for a ``double`` column ("Can not safely
-convert int64 to float64"), and the seed sends JSON integers. The output is ``long`` (the 0/1
-class), which ``spark_udf`` picks up as its result type.
+every later load (pyfunc, ``spark_udf``, serving) trusts exactly that type.
+
+The signature declares the three seed features as ``long``: the data are whole numbers
+(:mod:`recipes.data`) and the seed sends JSON integers, which a ``double`` column would refuse
+("Can not safely convert int64 to float64"). MLflow's schema enforcement then checks each
+column's dtype once, instead of each value as for ``Any`` (~6.7 µs a row), and refuses a
+fractional or string value naming its column ("Can not safely convert float64 to int64").
+The output is ``long`` (the 0/1 class), which ``spark_udf`` picks up as its result type.
 """
 
 from __future__ import annotations
@@ -111,12 +115,15 @@ def held_out_metrics(model, df: pd.DataFrame) -> dict[str, float]:
 
 
 def signature():
-    """The churn model's signature: the three features as ``Any``, a ``long`` prediction."""
+    """The churn model's signature: the three features as ``long``, a ``long`` prediction.
+
+    pyfunc, ``spark_udf`` (bigint columns) and the serving endpoint all take the seed's
+    integers; a float (even ``320.0``) or a string for a feature is refused, naming it."""
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, Schema
+    from mlflow.types.schema import ColSpec, Schema
 
     return ModelSignature(
-        inputs=Schema([ColSpec(AnyType(), name) for name in FEATURES]),
+        inputs=Schema([ColSpec("long", name) for name in FEATURES]),
         outputs=Schema([ColSpec("long")]),
     )
 

@@ -222,7 +222,7 @@ class Lab:
 
     def _log_version(self, experiment_id: str, k: int) -> int:
         """Log and register version ``k + 1``: a logistic regression (v2 regularised harder,
-        so the two answer differently) that accepts integers (the kit's ``Any`` signature)."""
+        so the two answer differently) that takes integers (the kit's ``long`` signature)."""
         import mlflow
 
         from recipes import data, train

@@ -27,7 +27,7 @@ MAX_REQUESTS = 100_000
 
 
 def records(n_rows: int, seed: int = 1) -> list[dict]:
-    """``n_rows`` feature records of live traffic (floats, as a client would send)."""
+    """``n_rows`` feature records of live traffic (JSON integers, as the seed sends them)."""
     from recipes.data import FEATURES, live_traffic
 
     return live_traffic(n_rows, seed=seed)[list(FEATURES)].to_dict(orient="records")

@@ -48,6 +48,28 @@ def test_records_split_and_batch_requests_become_one_row_per_prediction(spark):
     assert got["endpoint_name"].unique().tolist() == ["ep"]
 
 
+def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark):
+    """The features are long (JSON integers): unpacked as double, every value exact."""
+    from recipes import data
+
+    frame = data.monitoring_traffic(40, drift=1.0, drifted_features=data.FEATURES)
+    sent = data.request_records(frame)
+    assert {type(r[c]) for r in sent for c in data.FEATURES} == {int}
+    cols = [data.KEY, *data.FEATURES]
+    chunks = [sent[i : i + 10] for i in range(0, 40, 10)]
+    bodies = [
+        {"dataframe_records": chunks[0]},
+        {"dataframe_split": {"columns": cols, "data": [[r[c] for c in cols] for r in chunks[1]]}},
+        {"instances": chunks[2]},
+        {"inputs": {c: [r[c] for r in chunks[3]] for c in cols}},
+    ]
+    write(TABLE, [row(b, [0] * 10, ts=T0 + i) for i, b in enumerate(bodies)])
+    got = _rows(spark)
+    assert {c: str(got[c].dtype) for c in data.FEATURES} == dict.fromkeys(data.FEATURES, "float64")
+    want = frame[cols].astype({c: "float64" for c in data.FEATURES}).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[cols], want, check_dtype=False)
+
+
 def test_instances_and_inputs_records_are_read_too(spark):
     write(TABLE, [row({"instances": [{"x": 1.5}]}, [0], ts=T0),
                   row({"inputs": [{"x": 2.5}, {"x": 3.5}]}, [1, 1], ts=T0 + 1)])  # fmt: skip

@@ -62,20 +62,18 @@ PAYLOAD_COLUMNS = {
 
 
 def _rows(n: int = 200, seed: int = 3) -> list[dict]:
-    """Random records mixing JSON ints and floats in every column, plus edge values."""
+    """Random records of JSON integers (the signature says long), plus edge values."""
     rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        purchases = int(rng.integers(0, 60))
-        duration = round(float(rng.uniform(5, 900)), 2)
-        days = int(rng.integers(0, 120))
-        if i % 4 == 1:  # floats where the seed sends ints, ints where it sends floats
-            purchases, duration, days = purchases + 0.5, int(duration), float(days)
-        out.append(dict(zip(FEATURES, (purchases, duration, days), strict=True)))
+    out = [
+        {"total_purchases": int(rng.integers(0, 60)),
+         "avg_session_duration": int(rng.integers(5, 900)),
+         "days_since_last_visit": int(rng.integers(0, 120))}
+        for _ in range(n)
+    ]  # fmt: skip
     out += [
         RECORD,
         dict.fromkeys(FEATURES, 0),
-        {"total_purchases": 1e6, "avg_session_duration": -3.25, "days_since_last_visit": 10**9},
+        {"total_purchases": 10**6, "avg_session_duration": -3, "days_since_last_visit": 2**62},
     ]
     return out
 
@@ -404,6 +402,21 @@ def test_every_format_predicts_as_pyfunc_does(server, main, pyfunc_models, fmt):
     assert resp.headers["served-model-name"] == "champion"
     assert resp.headers["content-type"] == "application/json"
     assert resp.json() == {"predictions": expected}
+
+
+@pytest.mark.parametrize("fmt", list(_formats(ROWS[:1])))
+def test_every_format_refuses_a_float_as_pyfunc_does(server, main, pyfunc_models, fmt):
+    """One whole float (320.0) among 203 integer rows: pyfunc refuses the float64 column it
+    makes, and so does the endpoint in every format, naming the column."""
+    rows = [*ROWS[:100], {**RECORD, "avg_session_duration": 320.0}, *ROWS[100:]]
+    with pytest.raises(Exception, match="column avg_session_duration. Can not safely convert"):
+        pyfunc_models[1].predict(pd.DataFrame(rows))
+    resp = server.invoke(main, _formats(rows)[fmt])
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["error_code"] == "BAD_REQUEST"
+    assert body["message"].startswith("Column 'avg_session_duration' expects a whole number")
+    assert "record 100 has 320.0 (float)" in body["message"]
 
 
 def test_the_fast_path_serves_both_versions(server, main, pyfunc_models):

@@ -1,9 +1,10 @@
 """Bad input on both planes: always a 4xx with the right ``error_code`` and a one-line message.
 
 One table, one server. ``bad-ready`` serves churn-predictor v1 for the data-plane rows;
-``bad-busy`` is updated twice in a row for the 409. What the server does with a JSON
-boolean in a numeric column is decided here: it answers 400 BAD_REQUEST ("expects a
-number"), although ``pyfunc.predict`` itself would read ``true`` as 1.
+``bad-busy`` is updated twice in a row for the 409. The model's features are ``long``, so a
+value that is not a JSON integer (``320.5``, ``320.0``, ``"320"``, ``true``, ``null``) is a
+400 BAD_REQUEST naming the column, in every format, exactly where ``pyfunc.predict`` refuses
+the frame those rows make.
 """
 
 from __future__ import annotations
@@ -156,6 +157,32 @@ CASES = [
     Case(
         "int-too-big-for-a-float",
         _invoke({"dataframe_records": [_rec(total_purchases=10**400)]}),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "fractional-for-a-long",
+        _invoke({"dataframe_records": [_rec(avg_session_duration=320.5)]}),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "whole-float-for-a-long-split",
+        _invoke({"dataframe_split": {**SPLIT, "data": [[15, 320.0, 7]]}}),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "string-for-a-long-instances",
+        _invoke({"instances": [_rec(avg_session_duration="320")]}),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "fractional-for-a-long-inputs",
+        _invoke(
+            {"inputs": {**{k: [v] for k, v in RECORD.items()}, "days_since_last_visit": [7.5]}}
+        ),
         400,
         BAD_REQUEST,
     ),
@@ -448,16 +475,44 @@ def test_a_rejected_tag_patch_changes_nothing(endpoints):
         time.sleep(0.2)
 
 
-def test_values_pyfunc_accepts_are_accepted_alike(endpoints, pyfunc_models):
-    """The model's signature is Any, so like pyfunc.predict the endpoint casts True and "15"
-    to numbers (same predictions), while "abc" fails as it does in sklearn: a 400."""
+# what the endpoint and pyfunc.predict are given for total_purchases, and pyfunc's dtype
+VALUES = [(15, None), (2**63 - 1, None), (-(2**63), None), (15.0, "float64"), (15.5, "float64"),
+          ("15", "object"), (True, "object"), (None, "float64"), (2**63, "uint64"),
+          (10**20, "object")]  # fmt: skip
+FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+
+
+def _body(fmt: str, records: list[dict]) -> dict:
+    cols = list(RECORD)
+    if fmt == "dataframe_split":
+        return {fmt: {"columns": cols, "data": [[r[c] for c in cols] for r in records]}}
+    if fmt == "inputs":
+        return {fmt: {c: [r[c] for r in records] for c in cols}}
+    return {fmt: records}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_endpoint_refuses_exactly_what_pyfunc_refuses(endpoints, pyfunc_models, fmt):
+    """For each value in a long column (beside an integer record), the endpoint answers
+    pyfunc.predict's verdict on the frame the rows make: the same predictions, or a 400
+    BAD_REQUEST naming the column where pyfunc raises "Can not safely convert"."""
+    import mlflow
     import pandas as pd
 
     model = pyfunc_models[1]
-    for value in (True, "15", 15):
-        rec = _rec(total_purchases=value)
-        resp = _invoke({"dataframe_records": [rec]})(endpoints)
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["predictions"] == model.predict(pd.DataFrame([rec])).tolist()
-    resp = _invoke({"dataframe_records": [_rec(total_purchases="abc")]})(endpoints)
-    assert resp.status_code == 400 and "could not convert string to float: 'abc'" in resp.text
+    for value, dtype in VALUES:
+        records = [RECORD, _rec(total_purchases=value)]
+        resp = _invoke(_body(fmt, records))(endpoints)
+        if dtype is None:
+            expected = model.predict(pd.DataFrame(records)).tolist()
+            assert resp.status_code == 200, (value, resp.text)
+            assert resp.json()["predictions"] == expected, value
+            continue
+        with pytest.raises(mlflow.MlflowException) as err:
+            model.predict(pd.DataFrame(records))
+        assert f"column total_purchases. Can not safely convert {dtype} to int64" in str(err.value)
+        assert resp.status_code == 400, (value, resp.text)
+        body = resp.json()
+        assert body["error_code"] == BAD_REQUEST, (value, body)
+        assert body["message"].startswith("Column 'total_purchases' expects a whole number")
+        assert f"record 1 has {value!r}" in body["message"], body

@@ -5,8 +5,6 @@ Few, small jobs: the machine has 2 cores and other suites run Spark too.
 
 from __future__ import annotations
 
-import math
-
 import mlflow
 import numpy as np
 import pandas as pd
@@ -80,32 +78,68 @@ def test_every_kind_of_uri_scores_the_version_it_resolves_to(spark, trained, tra
     assert list(df.columns) == [*traffic.columns, "prediction", *batch.LINEAGE_COLUMNS]
 
 
-def test_bigint_and_double_inputs_match_pyfunc(spark, trained, traffic):
+def test_integer_inputs_match_pyfunc_and_a_double_column_is_refused_before_any_job(
+    spark, trained, traffic
+):
     as_long = spark.createDataFrame(traffic)
-    assert dict(as_long.dtypes)["total_purchases"] == "bigint"
-    as_double = as_long.select(
-        "customer_id", *[as_long[c].cast("double").alias(c) for c in FEATURES]
-    )
-    expected = _expected(trained, 2, traffic)  # pandas int64/float64, through pyfunc
-    for df, out in ((as_long, "main.p.as_long"), (as_double, "main.p.as_double")):
+    assert {dict(as_long.dtypes)[c] for c in FEATURES} == {"bigint"}
+    as_int = as_long.select("customer_id", *[as_long[c].cast("int").alias(c) for c in FEATURES])
+    expected = _expected(trained, 2, traffic)  # pandas int64, through pyfunc
+    for df, out in ((as_long, "main.p.as_long"), (as_int, "main.p.as_int")):
         result = batch.score_table(f"models:/{trained}/2", df, out, spark=spark)
-        assert result.rows == 200
+        assert result.rows == 200 and result.path == "raw"
         assert _read(spark, out)["prediction"].tolist() == expected.tolist()
+    for kind in ("double", "string"):
+        duration = as_long["avg_session_duration"].cast(kind)
+        typed = as_long.withColumn("avg_session_duration", duration)
+        message = _one_line_error(ParameterError, batch.score_table, f"models:/{trained}/2",
+                                  typed, f"main.p.as_{kind}", spark=spark)  # fmt: skip
+        assert f"Column 'avg_session_duration' is {kind}" in message and "takes long" in message
+        assert not tables.exists(f"main.p.as_{kind}")
+
+
+def _with_a_null(traffic: pd.DataFrame) -> pd.DataFrame:
+    """``traffic`` with a null duration in row 150: a bigint column with a null in Spark."""
+    poison = traffic.astype({"avg_session_duration": "Int64"})
+    poison.loc[150, "avg_session_duration"] = pd.NA
+    return poison
 
 
 def test_a_failing_job_leaves_the_previous_table_intact(spark, trained, traffic):
-    uri = f"models:/{trained}/1"  # the logistic baseline: trees (v2) accept NaN
+    uri = f"models:/{trained}/1"
     first = batch.score_table(uri, spark.createDataFrame(traffic), OUT, spark=spark)
     before = _read(spark)
-    poison = traffic.copy()
-    poison.loc[150, "avg_session_duration"] = math.nan  # LogisticRegression raises on NaN
+    poison = spark.createDataFrame(_with_a_null(traffic))
+    assert dict(poison.dtypes)["avg_session_duration"] == "bigint"
     with pytest.raises(KitError) as err:
-        batch.score_table(uri, spark.createDataFrame(poison), OUT, spark=spark)
+        batch.score_table(uri, poison, OUT, spark=spark)
     message = str(err.value)  # (the probe rows failed too, so spark_udf ran the job)
-    assert "\n" not in message and "NaN" in message and "left as it was" in message
+    assert "\n" not in message and "left as it was" in message
+    assert (
+        "MlflowException: Incompatible input types for column avg_session_duration. Can not "
+        "safely convert float64 to int64. Fix" in message
+    )  # the reason, not the data's repr
     after = _read(spark)
     pd.testing.assert_frame_equal(after.reset_index(drop=True), before.reset_index(drop=True))
     assert set(after["scored_at"]) == {pd.Timestamp(first.scored_at).tz_localize(None)}
+
+
+def test_the_raw_path_refuses_a_null_as_spark_udf_does(spark, trained, traffic, monkeypatch):
+    """A null the probe rows miss reaches the raw estimator's UDF: the trees (v2) would
+    predict on NaN, but pyfunc refuses floats in a long column, so the job fails alike."""
+    from recipes import fastscore
+
+    monkeypatch.setattr(fastscore, "PROBE_ROWS", 100)  # the null is in row 150
+    poison = spark.createDataFrame(_with_a_null(traffic)).coalesce(1)  # rows in order
+    plan = fastscore.plan(f"models:/{trained}/2", poison, list(FEATURES), "long",
+                          on_workspace=False)  # fmt: skip
+    assert plan.path == "raw" and plan.whole == FEATURES
+    with pytest.raises(KitError) as err:
+        batch.score_table(f"models:/{trained}/2", poison, "main.p.null", spark=spark)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "Incompatible input types for column avg_session_duration" in message
+    assert "Can not safely convert float64 to int64" in message
 
 
 # ------------------------------------------------------------------ which path scores

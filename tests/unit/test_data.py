@@ -18,12 +18,32 @@ def test_same_seed_same_rows_other_seed_other_rows():
 def test_columns_and_types_match_the_seed_request():
     df = data.make_churn(200)
     assert list(df.columns) == ["customer_id", *data.FEATURES, "churned"]
-    assert str(df["total_purchases"].dtype) == "int64"
-    assert str(df["days_since_last_visit"].dtype) == "int64"
-    assert str(df["avg_session_duration"].dtype) == "float64"
+    assert {c: str(df[c].dtype) for c in data.FEATURES} == dict.fromkeys(data.FEATURES, "int64")
     assert set(df["churned"]) == {0, 1}
     assert df["customer_id"].is_unique
     assert set(data.seed_record()) == set(data.FEATURES)
+    assert all(type(v) is int for v in data.seed_record().values())
+
+
+FEATURE_FRAMES = {
+    "make_churn": lambda: data.make_churn(300, 2),
+    "drifted": lambda: data.make_churn(300, 2, drift=1.5, drifted_features=data.FEATURES),
+    "live_traffic": lambda: data.live_traffic(300, seed=4, drift=1.0),
+    "monitoring_traffic": lambda: data.monitoring_traffic(
+        300, drift=1.0, drifted_features=data.FEATURES
+    ),
+}
+
+
+@pytest.mark.parametrize("make", list(FEATURE_FRAMES))
+def test_every_producer_gives_whole_number_features(make):
+    """The signature says long: every frame of features is int64, and its request records
+    carry JSON integers (Python ints), never floats such as 320.0."""
+    frame = FEATURE_FRAMES[make]()
+    assert {c: str(frame[c].dtype) for c in data.FEATURES} == dict.fromkeys(data.FEATURES, "int64")
+    assert frame["avg_session_duration"].nunique() > 100  # whole seconds, still spread out
+    records = data.request_records(frame)
+    assert {type(r[c]) for r in records for c in data.FEATURES} == {int}
 
 
 def test_label_is_learnable_and_balanced():

@@ -1,7 +1,10 @@
 """recipes.train: the logged churn model takes the seed's integer record in every path.
 
-Paths: ``pyfunc.predict`` on a pandas frame, ``spark_udf`` on bigint and double Spark
-columns, and the real MLflow scoring server (FastAPI) over HTTP with JSON ints and floats.
+Its signature declares the three features ``long``. Paths: ``pyfunc.predict`` on a pandas
+frame, ``spark_udf`` on bigint Spark columns, and the real MLflow scoring server (FastAPI)
+over HTTP. A float (even a whole one) or a string for a feature is refused by pyfunc and
+``spark_udf``, naming the column; MLflow's scoring server casts JSON to the signature's
+types first, so there ``320.9`` becomes ``320``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pytest
 
 from recipes.data import FEATURES, LABEL, make_churn, seed_record
 from recipes.errors import ParameterError
-from recipes.train import REQUIRED, fit, requirements, train_and_log
+from recipes.train import REQUIRED, fit, requirements, signature, train_and_log
 
 MODEL_URI = "models:/churn-predictor/2"  # the challenger (trees) in the shared `trained` store
 
@@ -29,9 +32,8 @@ INT_RECORDS = [
     {"total_purchases": 30, "avg_session_duration": 500, "days_since_last_visit": 0},
 ]
 FLOAT_RECORDS = [{k: float(v) for k, v in r.items()} for r in INT_RECORDS]
-FRACTIONAL_RECORDS = [
-    {"total_purchases": 15.5, "avg_session_duration": 320.25, "days_since_last_visit": 7.5}
-]
+# what pyfunc refuses in a long column: floats (whole or not), strings, booleans, nulls
+REFUSED = {320.5: "float64", 320.0: "float64", "320": "object", True: "bool", None: "object"}
 
 
 def _raw_predictions(model_uri: str, records) -> list[int]:
@@ -48,6 +50,12 @@ def expected(trained) -> list[int]:
     return preds
 
 
+def test_the_signature_declares_long_features_and_a_long_prediction():
+    sig = signature()
+    assert [(c.name, c.type.name) for c in sig.inputs.inputs] == [(f, "long") for f in FEATURES]
+    assert [c.type.name for c in sig.outputs.inputs] == ["long"]
+
+
 # --------------------------------------------------------------------------- pyfunc
 
 
@@ -55,21 +63,31 @@ def _pyfunc(uri: str, records: list[dict]) -> list:
     return np.asarray(mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(records))).tolist()
 
 
-def test_pyfunc_accepts_int_and_float_records(trained, expected):
+def test_pyfunc_accepts_int_records(trained, expected):
     model = mlflow.pyfunc.load_model(MODEL_URI)
     ints = pd.DataFrame(INT_RECORDS)
     assert all(str(t) == "int64" for t in ints.dtypes)  # what the seed's JSON becomes
-    for frame in (ints, pd.DataFrame(FLOAT_RECORDS)):
-        out = np.asarray(model.predict(frame))
-        assert out.tolist() == expected
-        assert np.issubdtype(out.dtype, np.integer)
+    out = np.asarray(model.predict(ints))
+    assert out.tolist() == expected and np.issubdtype(out.dtype, np.integer)
     assert model.predict(pd.DataFrame([seed_record()])).tolist() == [expected[0]]
-    fractional = model.predict(pd.DataFrame(FRACTIONAL_RECORDS))
-    assert np.asarray(fractional).tolist() == _raw_predictions(MODEL_URI, FRACTIONAL_RECORDS)
+    int32 = ints.astype("int32")  # a narrower integer column is upcast, as MLflow documents
+    assert np.asarray(model.predict(int32)).tolist() == expected
+
+
+@pytest.mark.parametrize("value", list(REFUSED), ids=[repr(v) for v in REFUSED])
+def test_pyfunc_refuses_a_non_integer_naming_the_column(trained, value):
+    model = mlflow.pyfunc.load_model(MODEL_URI)
+    frame = pd.DataFrame([{**seed_record(), "avg_session_duration": value}])
+    with pytest.raises(mlflow.MlflowException) as err:
+        model.predict(frame)
+    assert (
+        "Incompatible input types for column avg_session_duration. "
+        f"Can not safely convert {REFUSED[value]} to int64."
+    ) in str(err.value)
 
 
 def test_pyfunc_accepts_the_training_data_dtypes(trained):
-    data = make_churn(200, seed=5)  # int64, float64, int64 features, as trained
+    data = make_churn(200, seed=5)  # int64 features, as trained
     out = mlflow.pyfunc.load_model(MODEL_URI).predict(data[list(FEATURES)])
     assert np.asarray(out).tolist() == _raw_predictions(MODEL_URI, data[list(FEATURES)])
 
@@ -78,18 +96,21 @@ def test_pyfunc_accepts_the_training_data_dtypes(trained):
 
 
 @pytest.mark.spark
-def test_spark_udf_on_bigint_and_double_columns(spark, trained, expected):
+def test_spark_udf_takes_bigint_columns_and_refuses_double(spark, trained, expected):
     from pyspark.sql.types import DoubleType, LongType
 
     udf = mlflow.pyfunc.spark_udf(spark, model_uri=MODEL_URI, env_manager="local")
-    for records, spark_type in ((INT_RECORDS, LongType()), (FLOAT_RECORDS, DoubleType())):
-        pdf = pd.DataFrame(records).assign(row=range(len(records)))
-        df = spark.createDataFrame(pdf).coalesce(1)  # one task: one worker loads the model
-        assert {df.schema[c].dataType for c in FEATURES} == {spark_type}
-        out = df.withColumn("prediction", udf(*FEATURES))
-        assert out.schema["prediction"].dataType == LongType()  # from the signature
-        rows = out.orderBy("row").select("prediction").collect()
-        assert [r.prediction for r in rows] == expected
+    pdf = pd.DataFrame(INT_RECORDS).assign(row=range(len(INT_RECORDS)))
+    df = spark.createDataFrame(pdf).coalesce(1)  # one task: one worker loads the model
+    assert {df.schema[c].dataType for c in FEATURES} == {LongType()}
+    out = df.withColumn("prediction", udf(*FEATURES))
+    assert out.schema["prediction"].dataType == LongType()  # from the signature
+    assert [r.prediction for r in out.orderBy("row").select("prediction").collect()] == expected
+    doubles = df.withColumn("avg_session_duration", df["avg_session_duration"].cast("double"))
+    assert doubles.schema["avg_session_duration"].dataType == DoubleType()
+    with pytest.raises(Exception) as err:
+        doubles.withColumn("prediction", udf(*FEATURES)).collect()
+    assert "Incompatible input types for column avg_session_duration" in str(err.value)
 
 
 # --------------------------------------------------------------------------- REST
@@ -126,7 +147,10 @@ def scoring_server(trained, monkeypatch):
     assert not thread.is_alive()
 
 
-def test_rest_scoring_server_takes_ints_and_floats(scoring_server, expected):
+def test_rest_scoring_server_takes_ints_and_casts_floats(scoring_server, expected):
+    """MLflow's scoring server casts each JSON column to the signature's type (``astype``)
+    before ``predict``: whole floats pass, and a fractional value is truncated, not refused
+    as ``pyfunc.predict`` refuses it (the kit's endpoint follows ``pyfunc.predict``)."""
     import requests
 
     url = f"{scoring_server}/invocations"
@@ -137,6 +161,13 @@ def test_rest_scoring_server_takes_ints_and_floats(scoring_server, expected):
             resp = requests.post(url, json=body, timeout=30)
             assert resp.status_code == 200, resp.text
             assert resp.json() == {"predictions": expected}
+    # more than 21 days since the last visit is lapsed: 21 stays, 22 (and 21.9) churn
+    recent = {"total_purchases": 5, "avg_session_duration": 400, "days_since_last_visit": 21}
+    fractional = {**recent, "days_since_last_visit": 21.9}
+    assert _raw_predictions(MODEL_URI, [recent, fractional]) == [0, 1]
+    got = requests.post(url, json={"dataframe_records": [recent, fractional]}, timeout=30)
+    assert got.status_code == 200, got.text
+    assert got.json()["predictions"] == [0, 0]  # 21.9 was read as 21
     # A schema error is the caller's fault: 4xx, never 5xx.
     bad = [{"total_purchases": 15, "avg_session_duration": 320}]
     resp = requests.post(url, json={"dataframe_records": bad}, timeout=30)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from recipes.exam.questions import Outcome
 
-SCHEMA = ("customer_id long, total_purchases long, avg_session_duration double, "
+SCHEMA = ("customer_id long, total_purchases long, avg_session_duration long, "
           "days_since_last_visit long")  # fmt: skip
 
 
@@ -23,9 +23,6 @@ def _land(folder, k: int, rows: int) -> None:
 
     df = live_traffic(rows, seed=100 + k)[[KEY, *FEATURES]].copy()
     df[KEY] = range(k * rows, (k + 1) * rows)
-    df["avg_session_duration"] = df["avg_session_duration"].astype("float64")
-    for c in ("total_purchases", "days_since_last_visit"):
-        df[c] = df[c].astype("int64")
     folder.mkdir(parents=True, exist_ok=True)
     df.to_parquet(folder / f"part-{k}.parquet", index=False)
 
