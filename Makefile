@@ -49,7 +49,10 @@ check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels 
 
 test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
-test-unit: setup setup-lab chromium
+# .venv-dbx (databricks-connect) runs the tests that import it, and its `mdk` runs the six
+# notebooks with target=databricks against the workspace double (tests/workspace/test_databricks_run.py)
+test-unit: setup setup-lab chromium setup-databricks
+	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly tests/unit/test_doctor_dbconnect.py
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:randomly
 
 # make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
