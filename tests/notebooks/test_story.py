@@ -207,7 +207,7 @@ def test_01_registers_a_baseline_and_a_better_challenger(story):
     assert table["stage"].tolist() == ["None", "None"]
     assert left["version_tags"][1]["model_type"] == "logistic_regression"
     assert left["version_tags"][2]["model_type"] == "gradient_boosting"
-    assert left["model_tags"] == {"team": "growth", "use_case": "churn"}
+    assert left["model_tags"] == {"team": "growth", "use_case": "churn", "created_by": "mdk"}
     assert "churn" in left["model_description"]
     assert "registered during logging" in left["version_descriptions"][1]
     assert "registered from its run" in left["version_descriptions"][2]
@@ -248,7 +248,8 @@ def test_03_serves_the_champion_scales_to_zero_and_cold_starts(story):
     assert (entity["entity_name"], entity["entity_version"]) == (MODEL, str(champion))
     assert entity["scale_to_zero_enabled"] is True
     assert entity["mdk"]["cold_starts"] == 1 and entity["mdk"]["last_cold_start_ms"] > 0
-    assert {t["key"]: t["value"] for t in doc["tags"]} == {"mdk_idle_seconds": "5"}
+    assert {t["key"]: t["value"] for t in doc["tags"]} == {
+        "mdk_idle_seconds": "5", "created_by": "mdk"}  # fmt: skip
     text = outputs_text(ch.nb)
     assert "200 {'predictions': [" in text and "same answer both ways: True" in text
     assert "400 {'error_code': 'BAD_REQUEST'" in text

@@ -25,21 +25,18 @@ def _one_line(exc: BaseException, limit: int = 220) -> str:
 
 
 def _typed_model():
-    """A churn model with a typed signature (Unity Catalog requires one)."""
-    from mlflow.models import infer_signature
-
+    """A churn model with the kit's typed signature (Unity Catalog requires one): the three
+    whole-number features as ``long``, as every churn model of the kit has."""
     from recipes import data, train
 
     df = data.make_churn(1000, seed=0)
-    model = train.fit(df, kind="baseline")
-    x = df[list(data.FEATURES)].astype("float64")
-    return model, infer_signature(x, model.predict(x).astype("int64"))
+    return train.fit(df, kind="baseline"), train.signature()
 
 
 def _record() -> pd.DataFrame:
     from recipes.data import seed_record
 
-    return pd.DataFrame([seed_record()]).astype("float64")
+    return pd.DataFrame([seed_record()])  # the study module's JSON integers, int64
 
 
 def uc_models(lab) -> dict:
