@@ -15,6 +15,11 @@ def local_env(home, **extra: str | None) -> dict[str, str | None]:
         "MLFLOW_REGISTRY_URI": None,
         "SPARK_REMOTE": None,
         "MDK_SPARK_REMOTE": None,
+        # what `eval "$(mdk workspace env)"` or a workspace's names leave in a shell
+        "MDK_WORKSPACE_DOUBLE": None,
+        "MDK_CATALOG": None,
+        "MDK_SCHEMA": None,
+        "MDK_EXPERIMENT_DIR": None,
         # use_target/connection point the SDK at the local endpoint; each test starts clean
         "DATABRICKS_HOST": None,
         "DATABRICKS_TOKEN": None,
