@@ -153,25 +153,27 @@ def parse_value(text: str, kind: str | None = None) -> Any:
     return text
 
 
-def declared(path: Path) -> dict[str, str]:
-    """The notebook's parameters mapped to their inferred type names (``"None"`` if untyped)."""
+def _inspect(path: Path) -> dict[str, dict]:
+    """papermill's view of the notebook's ``parameters`` cell, or one line saying why not."""
     import papermill
 
     try:
-        info = papermill.inspect_notebook(str(path))
+        return papermill.inspect_notebook(str(path))
     except ValueError as exc:  # e.g. no kernelspec in the notebook's metadata
         raise ParameterError(f"Cannot inspect {path.name}: {exc} Fix its metadata.") from exc
-    return {name: p["inferred_type_name"] for name, p in info.items()}
+
+
+def declared(path: Path) -> dict[str, str]:
+    """The notebook's parameters mapped to their inferred type names (``"None"`` if untyped)."""
+    return {name: p["inferred_type_name"] for name, p in _inspect(path).items()}
 
 
 def declared_defaults(path: Path) -> dict[str, Any]:
     """The notebook's parameters mapped to their default values (literals only)."""
     import ast
 
-    import papermill
-
     out = {}
-    for name, p in papermill.inspect_notebook(str(path)).items():
+    for name, p in _inspect(path).items():
         with contextlib.suppress(ValueError, SyntaxError):
             out[name] = ast.literal_eval(p["default"])
     return out
