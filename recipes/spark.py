@@ -35,6 +35,7 @@ from typing import Any
 
 from recipes import quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
+from recipes import jvm_archive
 from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve, workspace_double
 
@@ -155,9 +156,15 @@ def classic_conf(app_name: str = "mdk", home: Path | None = None) -> dict[str, s
     """The configuration of the classic local session (everything under ``home``)."""
     home = home or mdk_home()
     master = os.environ.get("MDK_SPARK_MASTER") or DEFAULT_MASTER
-    java_opts = (
-        f"-XX:+UseParallelGC -Dderby.system.home={home / 'derby'} "
-        f"-Dlog4j2.configurationFile={home / quiet.LOG_DIR / quiet.LOG4J}"
+    java_opts = " ".join(
+        o
+        for o in (
+            "-XX:+UseParallelGC",
+            f"-Dderby.system.home={home / 'derby'}",
+            f"-Dlog4j2.configurationFile={home / quiet.LOG_DIR / quiet.LOG4J}",
+            jvm_archive.dump_options() or jvm_archive.java_options(),  # starts sooner
+        )
+        if o
     )
     conf = {
         "spark.master": master,

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from recipes import jvm_archive
 from recipes.errors import KitError, MissingDependency
 
 CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -213,7 +214,9 @@ def start_connect_server(
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),
-        "spark.driver.extraJavaOptions": f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']}",
+        "spark.driver.extraJavaOptions": (
+            f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']} {jvm_archive.java_options()}"
+        ).strip(),
         "spark.log.level": "WARN",
         **(extra_conf or {}),
     }

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from recipes import jvm_archive
 from recipes.java import MIN_JAVA, java_executable, java_home_hint, java_version
 from recipes.tooling.doctor.check import Check, installed_version
 from recipes.tooling.doctor.databricks import run_databricks_checks
@@ -55,6 +56,23 @@ def check_java(java: Path | None = None, needed: bool | None = None) -> Check:
         return Check(name, False, needed, f"{java} -version failed: {exc}", fix)
     ok = version is not None and version >= MIN_JAVA
     return Check(name, ok, needed, f"{first or 'no output'} ({java})", "" if ok else fix)
+
+
+def check_jvm_archive(path: Path | None | bool = False) -> Check:
+    """Whether local Spark JVMs start from the class archive (:mod:`recipes.jvm_archive`).
+
+    Args:
+        path: the archive's path (None: no local Spark or java here); default this venv's.
+    """
+    if path is False:
+        path = jvm_archive.archive_path()
+    name = "Spark start-up archive"
+    if path is None:
+        return Check(name, True, False, "not needed (no local Spark JVM or no java)")
+    if path.is_file():
+        return Check(name, True, False, f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
+    fix = f"{sys.executable} -m recipes.jvm_archive (make setup makes it)"
+    return Check(name, False, False, f"missing: Spark JVMs start ~3 s slower ({path})", fix)
 
 
 def check_spark_conflict(
@@ -133,6 +151,7 @@ def run_checks() -> list[Check]:
     return [
         check_python(),
         check_java(),
+        check_jvm_archive(),
         check_spark_conflict(),
         check_mlflow(),
         check_tracking(),

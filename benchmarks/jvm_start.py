@@ -1,0 +1,94 @@
+"""JVM start-up benchmark: local Spark with the kit's class archive against without it.
+
+Run from the repo root (after ``make setup``, which makes the archive)::
+
+    .venv/bin/python benchmarks/jvm_start.py [--repeats 3]
+
+Each run is a FRESH subprocess with its own temporary ``MDK_HOME``, alternating the two
+ways, and times, from the launch of the JVM to the answer:
+
+* ``classic``: ``get_spark("local")``, then ``spark.range(10).count()`` and a pandas
+  round trip (the first things a notebook's Spark cell does);
+* ``connect``: ``start_connect_server`` until it listens, then a client's first
+  ``count()``.
+
+``archive`` runs name the archive (:func:`recipes.jvm_archive.java_options`), ``baseline``
+runs do not (the baseline: Spark as it starts with no archive). It prints the medians,
+the ratio archive / baseline per way, and one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_CHILD = r"""
+import json, os, sys, time
+from recipes import jvm_archive
+if sys.argv[1] == "baseline":
+    jvm_archive.java_options = lambda: ""
+t0 = time.perf_counter()
+if sys.argv[2] == "classic":
+    import pandas as pd
+    from recipes.spark import get_spark
+    spark = get_spark("local")
+    spark.range(10).count()
+    spark.createDataFrame(pd.DataFrame({"a": [1, 2]})).toPandas()
+else:
+    from pyspark.sql import SparkSession
+    from recipes.spark_connect import start_connect_server
+    server = start_connect_server(os.path.join(os.environ["MDK_HOME"], "connect"))
+    try:
+        spark = SparkSession.builder.remote(f"sc://127.0.0.1:{server.port}").getOrCreate()
+        spark.range(10).count()
+    finally:
+        seconds = time.perf_counter() - t0
+        server.stop()
+print(json.dumps({"seconds": time.perf_counter() - t0 if sys.argv[2] == "classic" else seconds}))
+"""
+
+
+def _run(how: str, way: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="mdk-bench-jvm-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MDK_", "SPARK_"))}
+        env["MDK_HOME"] = str(Path(tmp) / "mdk")
+        out = subprocess.run([sys.executable, "-c", _CHILD, how, way], env=env, check=True,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from recipes import jvm_archive
+
+    if not jvm_archive.java_options():
+        sys.exit("no JVM archive for this venv: make setup (python -m recipes.jvm_archive)")
+    seconds: dict[str, dict[str, list[float]]] = {}
+    for way in ("classic", "connect"):
+        for _ in range(args.repeats):
+            for how in ("archive", "baseline"):
+                seconds.setdefault(way, {}).setdefault(how, []).append(_run(how, way))
+    print(f"{'way':8s} {'archive s':>10s} {'baseline s':>11s} {'ratio':>6s}")
+    result = {}
+    for way, runs in seconds.items():
+        a, b = statistics.median(runs["archive"]), statistics.median(runs["baseline"])
+        result[way] = {
+            "archive_s": round(a, 2),
+            "baseline_s": round(b, 2),
+            "ratio": round(a / b, 2),
+        }
+        print(f"{way:8s} {a:10.2f} {b:11.2f} {a / b:6.2f}")
+    print(f"medians of {args.repeats}; ratio = archive / baseline (lower is better)")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
