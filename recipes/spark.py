@@ -33,9 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recipes import quiet
+from recipes import jvm_archive, quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
-from recipes import jvm_archive
 from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve, workspace_double
 
