@@ -36,7 +36,7 @@ from typing import Any
 from recipes import jvm_archive, quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
 from recipes.java import MIN_JAVA, require_java
-from recipes.target import mdk_home, resolve, workspace_double
+from recipes.target import mdk_home, resolve
 
 DEFAULT_MASTER = "local[2]"
 LOCAL_INSTALL = 'pip install -e ".[local]"'
@@ -293,10 +293,7 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
         t = resolve(target)
         quiet.quiet_outputs(t.home)
         if t.name == "databricks":
-            spark = _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
-            if workspace_double() is not None:  # the double keeps tables as locally
-                _run_local_hooks("connect")
-            return spark
+            return _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
         url = _remote_url(remote)
         SparkSession = _import_pyspark()
         kind = "connect" if url else "classic"

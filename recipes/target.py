@@ -71,10 +71,11 @@ WORKSPACE_DOUBLE_VAR = "MDK_WORKSPACE_DOUBLE"
 def workspace_double() -> Path | None:
     """On the databricks target against the local workspace double, the double's folder.
 
-    ``mdk workspace env`` exports ``MDK_WORKSPACE_DOUBLE``. The double's Spark Connect
-    server has no Unity Catalog and no Delta, so there the kit keeps tables as it does
-    locally, in the double's own warehouse, where its endpoint writes the inference tables
-    (:func:`recipes.tables.names.kit_tables`). None on a real workspace and locally.
+    ``mdk workspace env`` exports ``MDK_WORKSPACE_DOUBLE``. The double's tables are in its
+    own warehouse (:func:`recipes.tables.names.warehouse`), where its endpoint writes the
+    inference tables and its Spark Connect server's catalog finds them; what the double
+    does not imitate (the Feature Store) is told apart by this. None on a real workspace
+    and locally.
     """
     value = os.environ.get(WORKSPACE_DOUBLE_VAR, "").strip()
     if not value or resolve().name != "databricks":

@@ -70,10 +70,11 @@ def check_schema_name(schema: str) -> tuple[str, str]:
 
 
 def kit_tables() -> bool:
-    """Whether tables are the kit's parquet folders: locally, and on the databricks target
-    against the local workspace double (:func:`recipes.target.workspace_double`). On a real
-    workspace they are Unity Catalog's Delta tables."""
-    return resolve().name == "local" or workspace_double() is not None
+    """Whether the kit itself reads and writes tables as its parquet folders: on the local
+    target. On the databricks target tables go through Spark by name: Unity Catalog's Delta
+    tables on a workspace, and on the local workspace double its Spark Connect server's own
+    catalog (:mod:`recipes.workspace.catalog_jar`), over the same folders."""
+    return resolve().name == "local"
 
 
 def warehouse(home: Path | str | None = None) -> Path:

@@ -28,6 +28,7 @@ def test_no_archive_names_nothing_and_an_archive_is_named_quietly(tmp_path, monk
     assert jvm_archive.dump_options() == ""  # only build()'s child process dumps
 
 
+@pytest.mark.spark  # runs java -version
 def test_the_archive_is_the_venvs_and_keyed_by_java(tmp_path, monkeypatch):
     java = java_executable()
     assert java, "these tests need the java local Spark uses"

@@ -150,27 +150,100 @@ def test_register_serve_and_score_through_the_one_host(client_env, monkeypatch):
     w.serving_endpoints.delete(endpoint)
 
 
-def test_databricks_connect_reaches_the_spark_server(stack):
-    """A bare ``DatabricksSession.builder.getOrCreate()`` in .venv-dbx (or, without that venv,
-    pyspark's Connect client) runs a job on the stack's Spark Connect server."""
+def _spark_client(stack, code: str) -> list[str]:
+    """Run ``code`` after ``spark = <a session on the stack's Spark Connect server>``: a bare
+    ``DatabricksSession.builder.getOrCreate()`` in .venv-dbx, or, without that venv,
+    pyspark's Connect client. Returns its stdout's lines."""
     dbx = repo_root() / ".venv-dbx" / "bin" / "python"
     if dbx.exists():
         python = str(dbx)
-        code = ("from databricks.connect import DatabricksSession\n"
+        head = ("from databricks.connect import DatabricksSession\n"
                 "spark = DatabricksSession.builder.getOrCreate()\n")  # fmt: skip
     else:
         python = sys.executable
-        code = ("import os\nfrom pyspark.sql import SparkSession\n"
+        head = ("import os\nfrom pyspark.sql import SparkSession\n"
                 "spark = SparkSession.builder.remote(os.environ['SPARK_REMOTE']).getOrCreate()\n")  # fmt: skip
-    code += "print(spark.range(10).selectExpr('sum(id) AS s').collect()[0].s)\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
     env = {
         k: v for k, v in env.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "MDK_SPARK_REMOTE")
     }
-    out = subprocess.run([python, "-c", code], env=env | stack.env, capture_output=True,
+    out = subprocess.run([python, "-c", head + code], env=env | stack.env, capture_output=True,
                          text=True, timeout=180, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == "45"
+    return out.stdout.strip().splitlines()
+
+
+def test_databricks_connect_reaches_the_spark_server(stack):
+    out = _spark_client(stack, "print(spark.range(10).selectExpr('sum(id) AS s').collect()[0].s)")
+    assert out[-1] == "45"
+
+
+# the client sends only Spark's own calls, as to a workspace: the server resolves the names
+SERVER_TABLES = """
+import json
+def rows(name):
+    return spark.sql(f"SELECT count(*) AS n FROM {name}").collect()[0].n
+out = {}
+spark.sql("CREATE SCHEMA IF NOT EXISTS main.cat_test")
+three = spark.createDataFrame([(1, "a"), (2, "b"), (3, "c")], "k long, v string")
+three.write.format("delta").mode("overwrite").saveAsTable("main.cat_test.t")
+three.limit(2).write.format("delta").mode("overwrite").saveAsTable("main.cat_test.t")
+out["replaced"] = rows("main.cat_test.t")
+three.write.format("delta").mode("append").saveAsTable("main.cat_test.t")
+out["appended"] = spark.table("main.cat_test.t").count()
+bad = spark.sql("SELECT id AS k, CAST(assert_true(id < 0) AS STRING) AS v FROM range(3)")
+try:
+    bad.write.format("delta").mode("overwrite").saveAsTable("main.cat_test.t")
+except Exception as exc:
+    out["failed_overwrite"] = type(exc).__name__
+out["after_failure"] = rows("main.cat_test.t")
+try:
+    three.write.format("delta").saveAsTable("main.cat_test.t")  # the default mode: error
+except Exception as exc:
+    out["exists_error"] = "TABLE_OR_VIEW_ALREADY_EXISTS" in str(exc)
+spark.sql("ALTER TABLE main.cat_test.t SET TBLPROPERTIES ('created_by' = 'mdk')")
+out["captured"] = spark.sql(
+    "SELECT sum(status_code) AS s FROM main.cat_test.captured WHERE served_entity = 'champion'"
+).collect()[0].s
+out["default_catalog"] = spark.sql("SELECT current_catalog() AS c").collect()[0].c
+spark.sql("DROP TABLE main.cat_test.gone")
+out["dropped"] = spark.catalog.tableExists("main.cat_test.gone")
+out["tables"] = sorted(t.name for t in spark.catalog.listTables("main.cat_test"))
+print(json.dumps(out))
+"""
+
+
+def test_the_spark_server_resolves_catalog_schema_table_over_the_kits_tables(stack):
+    """The double's Spark Connect server has a catalog of its own (``mdk.LayoutCatalog``):
+    three-level names, ``format("delta")``, atomic replace, properties and drop, over the
+    folders where the endpoint appends its inference tables."""
+    import json
+
+    import pyarrow as pa
+
+    from recipes import tables
+
+    ws = stack.ws
+    captured = pd.DataFrame({"served_entity": ["champion", "challenger", "champion"],
+                             "status_code": [200, 400, 200]})  # fmt: skip
+    # as the endpoint's capture does
+    tables.append("main.cat_test.captured", pa.Table.from_pandas(captured), home=ws)
+    tables.write_table("main.cat_test.gone", captured, home=ws)
+    got = json.loads(_spark_client(stack, SERVER_TABLES)[-1])
+    assert got == {
+        "replaced": 2, "appended": 5, "failed_overwrite": got.get("failed_overwrite"),
+        "after_failure": 5, "exists_error": True, "captured": 400,
+        "tables": ["captured", "t"], "default_catalog": "main", "dropped": False,
+    }  # fmt: skip
+    assert got["failed_overwrite"], "the overwrite whose job fails must raise"
+    # the server's table is the kit's: same layout, read by the kit, its property in the file
+    assert tables.read("main.cat_test.t", home=ws).sort_values("k")["k"].tolist() == [1, 1, 2, 2, 3]
+    assert tables.properties("main.cat_test.t", home=ws) == {"created_by": "mdk"}
+    schema_dir = ws / "warehouse" / "main" / "cat_test"
+    assert os.readlink(schema_dir / "t").startswith(".t.versions/")
+    assert list((schema_dir / ".t.staging").iterdir()) == []  # the failed write left nothing
+    assert len(list((schema_dir / ".t.versions").iterdir())) == 2  # the current and the previous
+    assert not (schema_dir / "gone").exists()
 
 
 # ----------------------------------------------------------------------------- an empty workspace
