@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from recipes.errors import KitError, MissingDependency
+from recipes.errors import KitError, MissingDependency, ParameterError
 
 MIN_JAVA = 17
 JAVA_FIX = (
@@ -121,3 +121,43 @@ def require_java() -> tuple[str, int]:
             "(e.g. JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64)."
         )
     return java, major
+
+
+JVM_OPTIONS_ENV = "MDK_JVM_OPTIONS"
+
+
+def extra_jvm_options() -> str:
+    """The options in ``MDK_JVM_OPTIONS``, for every local Spark JVM the kit starts.
+
+    They go after the kit's own in the classic session's and the Spark Connect server's
+    ``spark.driver.extraJavaOptions``, so one of them wins over the kit's (``-Xmx4g``, say).
+    The test session sets ``-XX:TieredStopAtLevel=1``: its JVMs run seconds-long jobs on small
+    data, and C1 alone halves their CPU (tests/homes.py). A value java refuses is caught here,
+    before Spark starts, with ``java <options> -version``'s own line.
+
+    Raises:
+        ParameterError: java cannot start with these options.
+    """
+    options = os.environ.get(JVM_OPTIONS_ENV, "").strip()
+    if options:
+        _check_options(java_executable() or "java", options)
+    return options
+
+
+@functools.lru_cache(maxsize=8)
+def _check_options(java: str, options: str) -> None:
+    try:
+        out = subprocess.run([java, *options.split(), "-version"], capture_output=True,
+                             text=True, timeout=30, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ParameterError(
+            f"{JVM_OPTIONS_ENV}={options!r}: {java} did not start ({exc})"
+        ) from None
+    if out.returncode != 0:
+        lines = [ln for ln in (out.stderr + out.stdout).splitlines() if ln.strip()]
+        why = next(
+            (ln for ln in lines if "Error" in ln or "Unrecognized" in ln), lines[0] if lines else ""
+        )
+        raise ParameterError(
+            f"{JVM_OPTIONS_ENV}={options!r}: java refuses it ({why.strip()}): fix or unset it."
+        )

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from recipes import jvm_archive
 from recipes.errors import KitError, MissingDependency
+from recipes.java import extra_jvm_options
 
 CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 FORBIDDEN_PORT = 15002  # Spark Connect's default: another server may hold it
@@ -215,7 +216,8 @@ def start_connect_server(
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),
         "spark.driver.extraJavaOptions": (
-            f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']} {jvm_archive.java_options()}"
+            f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']} {jvm_archive.java_options()} "
+            f"{extra_jvm_options()}"
         ).strip(),
         "spark.log.level": "WARN",
         **(extra_conf or {}),

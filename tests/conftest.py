@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from recipes.target import reset_mlflow_uris, scoped_env
-from tests.homes import apply_env, local_env
+from tests.homes import TEST_JVM_OPTIONS, apply_env, local_env
+
+
+def pytest_configure(config):
+    """The session's own JVMs (``spark``, ``spark_connect``, started before any test's
+    ``mdk_home``) get the tests' JVM options too; ``local_env`` sets them per test."""
+    os.environ["MDK_JVM_OPTIONS"] = TEST_JVM_OPTIONS
 
 
 @pytest.fixture(scope="session")

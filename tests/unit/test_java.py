@@ -66,3 +66,27 @@ def test_java_whose_version_cannot_be_read(tmp_path, monkeypatch):
     monkeypatch.setenv("JAVA_HOME", str(broken))
     with pytest.raises(KitError, match=r"Could not read the version of .*Permission denied"):
         require_java()
+
+
+def test_mdk_jvm_options_are_checked_by_java_and_named_in_one_line(monkeypatch):
+    from recipes.errors import ParameterError
+    from recipes.java import extra_jvm_options
+
+    monkeypatch.delenv("MDK_JVM_OPTIONS", raising=False)
+    assert extra_jvm_options() == ""
+    monkeypatch.setenv("MDK_JVM_OPTIONS", "  -XX:TieredStopAtLevel=1 -Xmx512m ")
+    assert extra_jvm_options() == "-XX:TieredStopAtLevel=1 -Xmx512m"
+    monkeypatch.setenv("MDK_JVM_OPTIONS", "-XX:NoSuchFlagHere=1")
+    with pytest.raises(ParameterError) as err:
+        extra_jvm_options()
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("MDK_JVM_OPTIONS='-XX:NoSuchFlagHere=1'")
+    assert "NoSuchFlagHere" in message.split(":", 1)[1] and "unset it" in message
+
+
+def test_mdk_jvm_options_come_last_in_both_spark_jvms(tmp_path, monkeypatch):
+    from recipes.spark import classic_conf
+
+    monkeypatch.setenv("MDK_JVM_OPTIONS", "-Xmx777m")
+    options = classic_conf(home=tmp_path)["spark.driver.extraJavaOptions"].split()
+    assert options[-1] == "-Xmx777m" and "-XX:+UseParallelGC" in options

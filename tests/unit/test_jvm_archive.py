@@ -54,11 +54,15 @@ def test_doctor_reports_the_archive_or_the_command_that_makes_it(tmp_path):
     assert check_jvm_archive(None).ok  # no local Spark here: nothing to make
 
 
+def _jcmd(pid: int, command: str) -> str:
+    jcmd = Path(java_executable()).resolve().parent / "jcmd"
+    return subprocess.run([str(jcmd), str(pid), command], capture_output=True, text=True,
+                          timeout=60, check=True).stdout  # fmt: skip
+
+
 def _mapped_bytes(pid: int) -> int:
     """The size of the CDS archives the JVM ``pid`` mapped, by its own ``VM.info``."""
-    jcmd = Path(java_executable()).resolve().parent / "jcmd"
-    out = subprocess.run([str(jcmd), str(pid), "VM.info"], capture_output=True, text=True,
-                         timeout=60, check=True).stdout  # fmt: skip
+    out = _jcmd(pid, "VM.info")
     m = re.search(r"CDS archive\(s\) mapped at: \[[^\]]*\), size (\d+)", out)
     assert m, f"VM.info of {pid} names no mapped CDS archive"
     return int(m.group(1))
@@ -78,8 +82,11 @@ def test_the_classic_session_maps_the_archive(spark, archive):
     pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     # the JDK's own archive is ~13 MB; with Spark's classes it is the whole file more
     assert _mapped_bytes(pid) > archive.stat().st_size
+    # and it runs with the tests' MDK_JVM_OPTIONS (C1 only), by its own flags
+    assert "-XX:TieredStopAtLevel=1" in _jcmd(pid, "VM.flags").split()
 
 
 @pytest.mark.spark
 def test_the_spark_connect_server_maps_the_archive(spark_connect, archive):
     assert _mapped_bytes(spark_connect.pid) > archive.stat().st_size
+    assert "-XX:TieredStopAtLevel=1" in _jcmd(spark_connect.pid, "VM.flags").split()
