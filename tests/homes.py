@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Every local Spark JVM a test starts runs with C1 only (recipes.java.extra_jvm_options): its
 # jobs take seconds on small data, where C2's compiling costs more CPU than it saves. In the
-# core tiers it halved the JVMs' CPU (313 -> 160 CPU-s) and took 12 % off the wall.
+# core tiers it halved the JVMs' CPU (304 -> 160 CPU-s) and took 13 % off the wall.
 TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
