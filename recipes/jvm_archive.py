@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from recipes.java import java_executable, java_version
+from recipes.java import extra_jvm_options, java_executable, java_version
 
 # the JVM's own CDS log lines (a class it skips, an archive it refuses) go nowhere
 _QUIET = "-Xlog:cds*=off"
@@ -98,6 +98,16 @@ _dump_to: str | None = None
 def dump_options() -> str:
     """``-XX:ArchiveClassesAtExit`` in :func:`build`'s child process, else ``""``."""
     return f"-XX:ArchiveClassesAtExit={_dump_to} {_QUIET}" if _dump_to else ""
+
+
+def spark_java_options(derby_home: Path, *more: str) -> str:
+    """``spark.driver.extraJavaOptions`` of the kit's local Spark JVMs, the classic driver's
+    and the Spark Connect server's: parallel GC, Derby under ``derby_home``, ``more``, this
+    archive (or, in :func:`build`'s child, its dump), then ``MDK_JVM_OPTIONS`` last, so they
+    win (:func:`recipes.java.extra_jvm_options`)."""
+    options = ("-XX:+UseParallelGC", f"-Dderby.system.home={derby_home}", *more,
+               dump_options() or java_options(), extra_jvm_options())  # fmt: skip
+    return " ".join(o for o in options if o)
 
 
 def build(timeout: float = 300) -> Path | None:

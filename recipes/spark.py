@@ -35,7 +35,7 @@ from typing import Any
 
 from recipes import jvm_archive, quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
-from recipes.java import MIN_JAVA, extra_jvm_options, require_java
+from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve
 
 DEFAULT_MASTER = "local[2]"
@@ -155,16 +155,8 @@ def classic_conf(app_name: str = "mdk", home: Path | None = None) -> dict[str, s
     """The configuration of the classic local session (everything under ``home``)."""
     home = home or mdk_home()
     master = os.environ.get("MDK_SPARK_MASTER") or DEFAULT_MASTER
-    java_opts = " ".join(
-        o
-        for o in (
-            "-XX:+UseParallelGC",
-            f"-Dderby.system.home={home / 'derby'}",
-            f"-Dlog4j2.configurationFile={home / quiet.LOG_DIR / quiet.LOG4J}",
-            jvm_archive.dump_options() or jvm_archive.java_options(),  # starts sooner
-            extra_jvm_options(),
-        )
-        if o
+    java_opts = jvm_archive.spark_java_options(
+        home / "derby", f"-Dlog4j2.configurationFile={home / quiet.LOG_DIR / quiet.LOG4J}"
     )
     conf = {
         "spark.master": master,

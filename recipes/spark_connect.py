@@ -32,7 +32,6 @@ from pathlib import Path
 
 from recipes import jvm_archive
 from recipes.errors import KitError, MissingDependency
-from recipes.java import extra_jvm_options
 
 CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 FORBIDDEN_PORT = 15002  # Spark Connect's default: another server may hold it
@@ -215,10 +214,7 @@ def start_connect_server(
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),
-        "spark.driver.extraJavaOptions": (
-            f"-XX:+UseParallelGC -Dderby.system.home={dirs['derby']} {jvm_archive.java_options()} "
-            f"{extra_jvm_options()}"
-        ).strip(),
+        "spark.driver.extraJavaOptions": jvm_archive.spark_java_options(dirs["derby"]),
         "spark.log.level": "WARN",
         **(extra_conf or {}),
     }

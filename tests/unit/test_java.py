@@ -85,8 +85,14 @@ def test_mdk_jvm_options_are_checked_by_java_and_named_in_one_line(monkeypatch):
 
 
 def test_mdk_jvm_options_come_last_in_both_spark_jvms(tmp_path, monkeypatch):
+    from recipes.jvm_archive import spark_java_options
     from recipes.spark import classic_conf
 
     monkeypatch.setenv("MDK_JVM_OPTIONS", "-Xmx777m")
     options = classic_conf(home=tmp_path)["spark.driver.extraJavaOptions"].split()
     assert options[-1] == "-Xmx777m" and "-XX:+UseParallelGC" in options
+    assert f"-Dderby.system.home={tmp_path / 'derby'}" in options
+    # the Spark Connect server's options (start_connect_server) come from the same function
+    connect = spark_java_options(tmp_path / "connect-derby").split()
+    assert connect[0] == "-XX:+UseParallelGC" and connect[-1] == "-Xmx777m"
+    assert f"-Dderby.system.home={tmp_path / 'connect-derby'}" in connect
