@@ -8,10 +8,12 @@
   under ``MDK_HOME``, never in the current directory. Its stdout, stderr and log4j output
   go to ``$MDK_HOME/logs/spark-driver.log``, never into a notebook (:mod:`recipes.quiet`).
 
-Locally (classic and Connect) ``df.write.format("delta")...saveAsTable(name)`` and
-``spark.table(name)`` go to :mod:`recipes.tables` (see :mod:`recipes.tables.delta`), which
-registers that routing with :func:`on_local_session` when imported: this module sits below
-the tables layer and never imports it.
+Locally every session runs Delta Lake (:mod:`recipes.delta_lake`): the classic session starts
+with Delta's jars, session extension and catalog, and ``main.<schema>.<table>`` (``main`` the
+default catalog) names the Delta table under ``$MDK_HOME/warehouse``; a local Spark Connect
+server is started with the same settings (:mod:`recipes.spark_connect`). So
+``df.write.format("delta")...saveAsTable(name)``, ``spark.table``, ``spark.sql``, MERGE,
+history, time travel and ``DeltaTable`` are Spark's and Delta's own, with no kit code between.
 
 Only ``spark.conf`` and ``spark.version`` are used on a session: Databricks Connect and
 Spark Connect have no ``sparkContext`` or RDDs. Nothing happens at import time.
@@ -29,11 +31,10 @@ import re
 import sys
 import threading
 import weakref
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recipes import jvm_archive, quiet
+from recipes import delta_lake, jvm_archive, quiet
 from recipes.errors import KitError, MissingDependency, ParameterError
 from recipes.java import MIN_JAVA, require_java
 from recipes.target import mdk_home, resolve
@@ -49,9 +50,6 @@ DATABRICKS_INSTALL = (
 _lock = threading.RLock()
 # Sessions made here -> (kind, remote URL), for describe_session().
 _made: weakref.WeakKeyDictionary[Any, tuple[str, str | None]] = weakref.WeakKeyDictionary()
-# Called with the kind of each local session get_spark returns (see on_local_session).
-_local_hooks: list[Callable[[str], None]] = []
-_local_kinds: set[str] = set()
 
 
 # --------------------------------------------------------------------------- sessions
@@ -152,7 +150,13 @@ def _connect(SparkSession, url: str):
 
 
 def classic_conf(app_name: str = "mdk", home: Path | None = None) -> dict[str, str]:
-    """The configuration of the classic local session (everything under ``home``)."""
+    """The configuration of the classic local session (everything under ``home``), with
+    Delta Lake and the catalogs over ``<home>/warehouse`` (:func:`recipes.delta_lake.spark_conf`).
+
+    Raises:
+        MissingDependency: Delta's jars are not fetched (``make setup``).
+        KitError: the warehouse holds tables in the kit's old layout.
+    """
     home = home or mdk_home()
     master = os.environ.get("MDK_SPARK_MASTER") or DEFAULT_MASTER
     java_opts = jvm_archive.spark_java_options(
@@ -171,6 +175,7 @@ def classic_conf(app_name: str = "mdk", home: Path | None = None) -> dict[str, s
         "spark.driver.extraJavaOptions": java_opts,
         "spark.sql.warehouse.dir": str(home / "spark-warehouse"),
         "spark.log.level": "WARN",
+        **delta_lake.spark_conf(home / "warehouse"),
     }
     if master.startswith("local"):
         conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
@@ -289,32 +294,7 @@ def get_spark(target: str | None = None, *, app_name: str = "mdk", remote: str |
             return _databricks(remote or os.environ.get("MDK_SPARK_REMOTE"))
         url = _remote_url(remote)
         SparkSession = _import_pyspark()
-        kind = "connect" if url else "classic"
-        spark = _connect(SparkSession, url) if url else _classic(SparkSession, app_name)
-        _run_local_hooks(kind)
-        return spark
-
-
-def _run_local_hooks(kind: str) -> None:
-    _local_kinds.add(kind)
-    for hook in _local_hooks:
-        hook(kind)
-
-
-def on_local_session(hook: Callable[[str], None]) -> None:
-    """Run ``hook(kind)`` for every local session :func:`get_spark` returns.
-
-    ``kind`` is ``"classic"`` or ``"connect"``; the hook must be idempotent. It also runs
-    at once for each kind already returned, so the order of registration and the first
-    session does not matter. :mod:`recipes.tables` registers its ``format("delta")``
-    routing here (:func:`recipes.tables.delta.install`), so this module never imports it.
-    """
-    with _lock:
-        if hook in _local_hooks:
-            return
-        _local_hooks.append(hook)
-        for kind in sorted(_local_kinds):
-            hook(kind)
+        return _connect(SparkSession, url) if url else _classic(SparkSession, app_name)
 
 
 def stop_spark(spark=None) -> bool:

@@ -1,7 +1,10 @@
 """A local Spark Connect server: start it on a loopback port, find it again, stop it by pid.
 
-It is started with the pip package's own ``sbin/start-connect-server.sh`` (the
-``spark-connect`` jar ships in ``pyspark/jars``), with its pid file, logs, warehouse,
+It is started with the pip package's own ``sbin/spark-daemon.sh submit`` of Spark Connect's
+server class (what Spark's ``start-connect-server.sh``, which pyspark 4.2's wheel lacks, runs;
+the ``spark-connect`` jar ships in ``pyspark/jars``), with Delta Lake and the kit's catalog
+(:func:`recipes.delta_lake.spark_conf`: ``main.<schema>.<table>`` over its warehouse), its
+pid file, logs, warehouse,
 scratch and Derby folders all under one work folder, and its Python workers running this
 interpreter (Connect UDFs need the same Python minor version on client and server).
 ``mdk workspace up`` starts one for the workspace double; the tests start their own.
@@ -30,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes import jvm_archive
+from recipes import delta_lake, jvm_archive
 from recipes.errors import KitError, MissingDependency
 
 CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -49,9 +52,9 @@ def spark_home() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingDependency('pyspark is not installed: run pip install -e ".[local]".')
     home = Path(next(iter(spec.submodule_search_locations))).resolve()
-    if not (home / "sbin" / "start-connect-server.sh").is_file():
+    if not (home / "sbin" / "spark-daemon.sh").is_file():
         raise MissingDependency(
-            f"{home} has no sbin/start-connect-server.sh (a Connect-only pyspark, such as "
+            f"{home} has no sbin/spark-daemon.sh (a Connect-only pyspark, such as "
             'databricks-connect\'s): start the server from the local venv (pip install -e ".[local]").'
         )
     return home
@@ -182,6 +185,8 @@ def start_connect_server(
     timeout: float = 120,
     extra_conf: dict[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    warehouse: Path | None = None,
+    catalogs: list[str] | None = None,
 ) -> ConnectServer:
     """Start a Spark Connect server; return once its port accepts connections.
 
@@ -192,6 +197,10 @@ def start_connect_server(
         timeout: seconds to wait until it listens.
         extra_conf: further ``--conf`` settings.
         extra_env: further environment for the server and its Python workers.
+        warehouse: the root of its Delta tables (``<warehouse>/<catalog>/<schema>/<table>``);
+            None for its own ``<workdir>/warehouse``.
+        catalogs: the catalog names it resolves, the first the default; None for ``main``
+            (and ``MDK_CATALOG`` when set).
 
     Raises:
         ConnectServerError: it died or did not listen within ``timeout`` s (the log tail is shown).
@@ -216,10 +225,11 @@ def start_connect_server(
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),
         "spark.driver.extraJavaOptions": jvm_archive.spark_java_options(dirs["derby"]),
         "spark.log.level": "WARN",
+        **delta_lake.spark_conf(Path(warehouse) if warehouse else dirs["warehouse"], catalogs),
         **(extra_conf or {}),
     }
-    cmd = ["bash", str(Path(env["SPARK_HOME"]) / "sbin" / "start-connect-server.sh")]
-    cmd += ["--master", master]
+    cmd = ["bash", str(Path(env["SPARK_HOME"]) / "sbin" / "spark-daemon.sh"), "submit", CLASS, "1"]
+    cmd += ["--name", "Spark Connect server", "--master", master]
     for k, v in conf.items():
         cmd += ["--conf", f"{k}={v}"]
     server = ConnectServer(port=port, workdir=workdir, env=env)

@@ -1,7 +1,11 @@
-"""Tables by name on either target: write, save (``saveAsTable``), read, list and drop.
+"""Tables by name on either target, through Spark: write, read, list and drop.
 
-On the databricks target each call is Spark's own (``saveAsTable``, ``spark.table``,
-``spark.catalog``, ``DROP TABLE``); locally it is :mod:`recipes.tables.local`.
+Each call is Spark's and Delta's own on both targets: ``df.writeTo(name).using("delta")``
+(``saveAsTable``), ``spark.table``, ``spark.catalog`` and ``DROP TABLE``. Locally the session's
+catalog (:mod:`recipes.delta_lake`) puts ``main.<schema>.<table>`` under
+``$MDK_HOME/warehouse``; on Databricks it is Unity Catalog. Where a caller has no Spark
+session and only wants pandas, local tables are read with delta-rs (:mod:`recipes.tables.files`)
+rather than by starting a JVM.
 """
 
 from __future__ import annotations
@@ -13,29 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recipes.errors import ParameterError
+from recipes.names import CREATED_BY
 from recipes.spark import get_spark
-from recipes.tables import local
-from recipes.tables.local import read, version_folder
-from recipes.tables.names import (
-    check_schema_name,
-    check_table_name,
-    kit_tables,
-    qualify_table_name,
-)
-from recipes.tables.properties import mark_created
+from recipes.tables import files
+from recipes.tables.names import check_schema_name, check_table_name, kit_tables
 
 if TYPE_CHECKING:
     import pandas as pd
-
-# Spark's save modes -> the local writer's.
-_SAVE_MODES = {
-    "overwrite": "overwrite",
-    "append": "append",
-    "error": "create",
-    "errorifexists": "create",
-    "default": "create",
-    "ignore": "ignore",
-}
 
 
 @dataclass(frozen=True)
@@ -44,106 +32,115 @@ class TableWrite:
 
     Attributes:
         name: the ``catalog.schema.table`` written.
-        location: the version folder written locally; the table name on Databricks.
-        mode: the save mode (``overwrite``, ``append``, ``errorifexists`` or ``ignore``).
-        rows: rows written (from the new files' footers locally; None when not cheaply known).
+        mode: ``overwrite`` or ``append``.
+        rows: rows written (Delta's ``numOutputRows`` locally; None on Databricks).
         seconds: wall time of the write.
-        version: the local version folder's name (None on Databricks).
+        version: the table's Delta version after the write (None on Databricks).
     """
 
     name: str
-    location: str
     mode: str
     rows: int | None
     seconds: float
-    version: str | None = None
+    version: int | None = None
 
 
-def _on_databricks() -> bool:
-    """Unity Catalog's tables through Spark (a real workspace), not the kit's folders."""
-    return not kit_tables()
+def data_kind(data: Any) -> str:
+    """``"arrow"``, ``"pandas"`` or ``"spark"`` (classic or Connect DataFrame)."""
+    import sys
 
-
-def write_table(
-    name: str, data: Any, *, mode: str = "overwrite", home: Path | str | None = None
-) -> TableWrite:
-    """Write a Spark DataFrame (classic or Connect), a pandas DataFrame or a pyarrow Table.
-
-    Args:
-        name: ``catalog.schema.table``.
-        data: the rows.
-        mode: ``"overwrite"`` (atomic locally) or ``"append"`` (columns must match).
-        home: the kit's home folder for local tables; None for ``$MDK_HOME``.
-
-    Raises:
-        ParameterError: a bad name, mode or data type, or appended columns that differ.
-    """
-    if mode not in ("overwrite", "append"):
-        raise ParameterError(f"Bad mode {mode!r} for write_table: use 'overwrite' or 'append'.")
-    return _write(".".join(check_table_name(name)), data, mode, home)
-
-
-def save_as_table(
-    df: Any, name: str, *, mode: str | None = None, home: Path | str | None = None
-) -> TableWrite:
-    """``df.write.format("delta").mode(mode).saveAsTable(name)``, on either target.
-
-    Args:
-        df: the rows (as for :func:`write_table`).
-        name: ``table``, ``schema.table`` (catalog ``main``) or ``catalog.schema.table``.
-        mode: ``overwrite``, ``append``, ``error``/``errorifexists`` (the default: fail if
-            the table exists) or ``ignore`` (do nothing if it exists).
-        home: the kit's home folder for local tables.
-
-    Raises:
-        TableExistsError: mode ``errorifexists`` and the table exists.
-    """
-    key = (mode or "errorifexists").lower()
-    if key not in _SAVE_MODES:
-        raise ParameterError(
-            f"Bad save mode {mode!r}: use overwrite, append, errorifexists or ignore."
-        )
-    return _write(
-        qualify_table_name(name), df, "errorifexists" if key in ("error", "default") else key, home
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(data, pa.Table):
+        return "arrow"
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return "pandas"
+    if hasattr(data, "write") and hasattr(data, "sparkSession"):
+        return "spark"
+    raise ParameterError(
+        f"Cannot write a {type(data).__module__}.{type(data).__name__} as a table: pass a "
+        "Spark DataFrame, a pandas DataFrame or a pyarrow Table."
     )
 
 
-def _write(full: str, data: Any, mode: str, home: Path | str | None) -> TableWrite:
-    """Write, then mark the table ``created_by=mdk`` (what ``mdk teardown`` looks for) when
-    this write created or replaced it: an append to, or an ``ignore`` of, a table that was
-    there already leaves its properties alone."""
+def spark_frame(data: Any, spark: Any = None):
+    """``data`` as a Spark DataFrame (pandas and pyarrow through ``spark.createDataFrame``)."""
+    kind = data_kind(data)
+    if kind == "spark":
+        return data
+    session = spark if spark is not None else get_spark()
+    if kind == "arrow":
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        return session.createDataFrame(data.to_pandas(), schema=from_arrow_schema(data.schema))
+    return session.createDataFrame(data)
+
+
+def write_table(name: str, data: Any, *, mode: str = "overwrite", spark: Any = None) -> TableWrite:
+    """Write rows as the Delta table ``name``: ``overwrite`` replaces it (one commit: a failed
+    job leaves the old table whole), ``append`` adds to it (creating it if needed).
+
+    The schema is created if missing (``CREATE SCHEMA IF NOT EXISTS``), and a table this call
+    creates or replaces carries the kit's ``created_by`` property in the same commit.
+
+    Args:
+        name: ``catalog.schema.table``.
+        data: a Spark DataFrame, or pandas / pyarrow (made a Spark DataFrame in ``spark``).
+        mode: ``"overwrite"`` or ``"append"``.
+        spark: the session for pandas / pyarrow data; None for :func:`recipes.spark.get_spark`.
+
+    Raises:
+        ParameterError: a bad name, mode or data type.
+    """
+    if mode not in ("overwrite", "append"):
+        raise ParameterError(f"Bad mode {mode!r} for write_table: use 'overwrite' or 'append'.")
+    catalog, schema, _ = check_table_name(name)
+    full = ".".join(check_table_name(name))
     start = time.perf_counter()
-    if _on_databricks():
-        spark = data.sparkSession if local.data_kind(data) == "spark" else _databricks_spark()
-        mark = mode not in ("append", "ignore") or not spark.catalog.tableExists(full)
-        rows = _databricks_write(full, data, mode)
-        if mark:
-            mark_created(full, spark=spark)
-        return TableWrite(full, full, mode, rows, time.perf_counter() - start)
-    mark = mode not in ("append", "ignore") or not local.exists(full, home=home)
-    folder, rows = local.write(full, data, _SAVE_MODES[mode], home)
-    if mark:
-        mark_created(full, home=home)
-    return TableWrite(full, str(folder), mode, rows, time.perf_counter() - start, folder.name)
+    df = spark_frame(data, spark)
+    session = df.sparkSession
+    session.sql(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}")  # checked plain identifiers
+    writer = df.writeTo(full).using("delta")
+    if mode == "append" and session.catalog.tableExists(full):
+        writer.append()
+    else:
+        key, value = CREATED_BY
+        writer.tableProperty(key, value).createOrReplace()
+    seconds = time.perf_counter() - start
+    if not kit_tables():
+        return TableWrite(full, mode, None, seconds)
+    return TableWrite(full, mode, _output_rows(session, full), seconds, _version(session, full))
+
+
+def _last_commit(session: Any, full: str):
+    return session.sql(f"DESCRIBE HISTORY {full} LIMIT 1").collect()[0]
+
+
+def _output_rows(session: Any, full: str) -> int | None:
+    metrics = _last_commit(session, full)["operationMetrics"] or {}
+    rows = metrics.get("numOutputRows")
+    return int(rows) if rows is not None else None
+
+
+def _version(session: Any, full: str) -> int:
+    return int(_last_commit(session, full)["version"])
 
 
 def read_table(name: str, *, spark: Any = None, home: Path | str | None = None):
     """The table as a Spark DataFrame when ``spark`` is given, else as pandas.
 
-    Locally Spark reads the current version's folder, so the DataFrame keeps reading that
-    version even if the table is overwritten meanwhile (the previous version is kept).
+    Without ``spark`` a local table is read with delta-rs (no JVM); a workspace's through the
+    Databricks Connect session.
 
     Raises:
-        NotFoundError: the table does not exist (locally).
+        NotFoundError: the local table does not exist.
     """
     full = ".".join(check_table_name(name))
-    if _on_databricks():
-        session = spark if spark is not None else _databricks_spark()
-        df = session.table(full)
-        return df if spark is not None else df.toPandas()
     if spark is not None:
-        return spark.read.parquet(str(version_folder(full, home=home)))
-    return read(full, home=home)
+        return spark.table(full)
+    if kit_tables():
+        return files.read(full, home=home)
+    return get_spark("databricks").table(full).toPandas()
 
 
 def read_rows(
@@ -151,37 +148,36 @@ def read_rows(
 ) -> pd.DataFrame:
     """The rows whose ``column`` is one of ``values``, as pandas.
 
-    On Databricks the filter runs in Spark (``spark.table(name).where(col.isin(...))``), so
-    only those rows reach this process; locally the table's files are read.
+    The filter runs where the table is: in delta-rs's scan locally, in Spark on Databricks
+    (``spark.table(name).where(col.isin(...))``), so only those rows reach this process.
 
     Raises:
-        NotFoundError: the table does not exist (locally).
+        NotFoundError: the local table does not exist.
     """
     wanted = list(values)
     full = ".".join(check_table_name(name))
-    if _on_databricks():
-        df = _databricks_spark().table(full)
-        return df.where(df[column].isin(wanted)).toPandas()
-    df = read(full, home=home)
-    return df[df[column].isin(wanted)]
+    if kit_tables():
+        return files.read(full, home=home, filters=[(column, "in", wanted)] if wanted else None)
+    df = get_spark("databricks").table(full)
+    return df.where(df[column].isin(wanted)).toPandas()
 
 
 def table_exists(name: str, *, spark: Any = None, home: Path | str | None = None) -> bool:
-    """Whether the table exists: in the catalog on Databricks, under ``home`` locally."""
+    """Whether the table exists: in ``spark``'s catalog, else locally at its path."""
     full = ".".join(check_table_name(name))
-    if _on_databricks():
-        session = spark if spark is not None else _databricks_spark()
-        return bool(session.catalog.tableExists(full))
-    return local.exists(full, home=home)
+    if spark is None and kit_tables():
+        return files.exists(full, home=home)
+    session = spark if spark is not None else get_spark("databricks")
+    return bool(session.catalog.tableExists(full))
 
 
 def list_tables(
     schema: str | None = None, *, home: Path | str | None = None, spark: Any = None
 ) -> list[str]:
     """Sorted ``catalog.schema.table`` names, of one ``catalog.schema`` or of all."""
-    if not _on_databricks():
-        return local.list_tables(schema, home=home)
-    session = spark if spark is not None else _databricks_spark()
+    if spark is None and kit_tables():
+        return files.list_tables(schema, home=home)
+    session = spark if spark is not None else get_spark("databricks")
     if schema is None:
         rows = session.sql(
             "SELECT table_catalog, table_schema, table_name FROM system.information_schema.tables "
@@ -197,32 +193,19 @@ def list_tables(
 
 
 def drop_table(name: str, *, home: Path | str | None = None, spark: Any = None) -> bool:
-    """Drop the table. Returns True if it existed."""
+    """Drop the table (``DROP TABLE IF EXISTS``). Returns True if it existed."""
     full = ".".join(check_table_name(name))
-    if not _on_databricks():
-        return local.drop_table(full, home=home)
-    session = spark if spark is not None else _databricks_spark()
+    if spark is None and kit_tables():
+        return files.drop(full, home=home)
+    session = spark if spark is not None else get_spark("databricks")
     existed = bool(session.catalog.tableExists(full))
     session.sql(f"DROP TABLE IF EXISTS {full}")  # the name is checked: plain identifiers
     return existed
 
 
-# --------------------------------------------------------------------------- databricks
-
-
-def _databricks_spark():
-    return get_spark("databricks")
-
-
-def _databricks_write(full: str, data: Any, mode: str) -> int | None:
-    kind = local.data_kind(data)
-    rows = None
-    if kind != "spark":
-        from pyspark.sql.pandas.types import from_arrow_schema
-
-        pdf = data.to_pandas() if kind == "arrow" else data
-        schema = from_arrow_schema(data.schema) if kind == "arrow" else None
-        rows = len(pdf)
-        data = _databricks_spark().createDataFrame(pdf, schema=schema)
-    data.write.format("delta").mode(mode).saveAsTable(full)
-    return rows
+def mark_created(name: str, *, spark: Any) -> None:
+    """Put :data:`recipes.names.CREATED_BY` on an existing table, through ``spark``
+    (``ALTER TABLE ... SET TBLPROPERTIES``), as on a Unity Catalog workspace."""
+    key, value = CREATED_BY
+    full = ".".join(check_table_name(name))
+    spark.sql(f"ALTER TABLE {full} SET TBLPROPERTIES ('{key}' = '{value}')")

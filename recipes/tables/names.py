@@ -70,10 +70,10 @@ def check_schema_name(schema: str) -> tuple[str, str]:
 
 
 def kit_tables() -> bool:
-    """Whether the kit itself reads and writes tables as its parquet folders: on the local
-    target. On the databricks target tables go through Spark by name: Unity Catalog's Delta
-    tables on a workspace, and on the local workspace double its Spark Connect server's own
-    catalog (:mod:`recipes.workspace.catalog_jar`), over the same folders."""
+    """Whether tables are the local warehouse's Delta tables, readable at their paths with
+    delta-rs: on the local target. On the databricks target tables go through Spark by name:
+    Unity Catalog's on a workspace, and on the local workspace double its Spark Connect
+    server's catalog (:mod:`recipes.delta_lake`) over the double's warehouse."""
     return resolve().name == "local"
 
 
@@ -85,10 +85,8 @@ def warehouse(home: Path | str | None = None) -> Path:
 
 
 def table_path(name: str, home: Path | str | None = None) -> Path:
-    """The table's path, ``<home>/warehouse/<catalog>/<schema>/<table>`` (not created here).
-
-    Locally it is a symlink to the table's current version folder, so Spark and pyarrow
-    read it as a folder of parquet files.
+    """The table's path, ``<home>/warehouse/<catalog>/<schema>/<table>`` (not created here):
+    a Delta table, whose ``_delta_log`` says which parquet files are the table.
 
     Args:
         name: ``catalog.schema.table``.
