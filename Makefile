@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -e ".[$(EXTRAS)]"
+	$(BIN)/python -m recipes.delta_lake
 	$(BIN)/python -m recipes.jvm_archive
 	touch $@
 

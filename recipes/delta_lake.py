@@ -9,7 +9,7 @@ the settings every local session and Spark Connect server starts with.
   are left out, so Spark's own copies stay the ones loaded. Nothing is fetched afterwards:
   sessions name the cached jars on the driver's class path (so the class-data-sharing archive
   of :mod:`recipes.jvm_archive` covers Delta's classes too).
-- **Names.** ``mdk.PathCatalog`` (Java, ``recipes/java/mdk/``, compiled by ``javac`` at setup)
+- **Names.** ``mdk.PathCatalog`` (Java, ``recipes/java_src/mdk/``, compiled by ``javac`` at setup)
   resolves ``<catalog>.<schema>.<table>`` to the Delta table at
   ``<warehouse>/<catalog>/<schema>/<table>`` and leaves every table operation to Delta's own
   ``DeltaCatalog``. ``main`` is the default catalog, as on a Unity Catalog workspace, so
@@ -37,7 +37,7 @@ from pathlib import Path
 from recipes.errors import KitError, MissingDependency
 from recipes.java import java_executable
 
-SOURCES = Path(__file__).with_name("java")
+SOURCES = Path(__file__).with_name("java_src")
 CATALOG_CLASS = "mdk.PathCatalog"
 DEFAULT_CATALOG = "main"
 CATALOG_VAR = "MDK_CATALOG"
@@ -95,7 +95,7 @@ def maven_coordinate() -> str:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise MissingDependency(
-            f"delta-spark is not installed ({exc}): run pip install -e \".[local]\"."
+            f'delta-spark is not installed ({exc}): run pip install -e ".[local]".'
         ) from exc
     builder = configure_spark_with_delta_pip(SparkSession.builder)
     return builder._options["spark.jars.packages"]
@@ -110,9 +110,13 @@ def home() -> Path:
 
 
 def _spark_jars() -> Path:
-    from recipes.spark_connect import spark_home
+    """The jars pyspark ships (``pyspark/jars``), which Delta's jars are compiled against."""
+    import importlib.util
 
-    return spark_home() / "jars"
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency('pyspark is not installed: run pip install -e ".[local]".')
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "jars"
 
 
 def _artifact(jar_name: str) -> str:
@@ -213,7 +217,9 @@ def _javac() -> str:
         return str(javac)
     found = shutil.which("javac")
     if found is None:
-        raise MissingDependency(f"The kit's table catalog (mdk.PathCatalog) needs javac: {JAVAC_FIX}.")
+        raise MissingDependency(
+            f"The kit's table catalog (mdk.PathCatalog) needs javac: {JAVAC_FIX}."
+        )
     return found
 
 
@@ -320,7 +326,9 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     mb = sum(p.stat().st_size for p in found) / 1e6
-    print(f"Delta Lake: {maven_coordinate()}, {len(found)} jars ({mb:.0f} MB) and {jar.name} in {home()}")
+    print(
+        f"Delta Lake: {maven_coordinate()}, {len(found)} jars ({mb:.0f} MB) and {jar.name} in {home()}"
+    )
     return 0
 
 

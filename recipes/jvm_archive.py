@@ -7,8 +7,13 @@ Measured on a 2-core machine (medians of 3, ``benchmarks/jvm_start.py``): a clas
 first result after 4.0 s with it against 6.9 s without, a Spark Connect server's 5.0 s
 against 7.4 s.
 
+Delta Lake's jars and the kit's catalog are on the same class path
+(:mod:`recipes.delta_lake`), and the archive's workload writes, merges and time-travels a Delta
+table, so Delta's classes are in it too.
+
 The archive belongs to the installation, like a ``.pyc``: it is
-``<venv>/share/mdk/spark-<pyspark version>-<java key>.jsa``, made once by ``make setup``
+``<venv>/share/mdk/spark-<pyspark version>-<key>.jsa`` (the key names the java, its version
+and the Delta jars on the class path), made once by ``make setup``
 (``python -m recipes.jvm_archive``, about 15 s). Without it, or for another ``java``, Spark
 starts as before. The JVM checks the archive itself (same JVM build, same class path) and
 ignores one that does not match; its CDS log lines are switched off, so nothing reaches a
@@ -25,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from recipes import delta_lake
+from recipes.errors import KitError
 from recipes.java import extra_jvm_options, java_executable, java_version
 
 # the JVM's own CDS log lines (a class it skips, an archive it refuses) go nowhere
@@ -47,18 +54,26 @@ def archive_path(java: str | None = None) -> Path | None:
 
     Returns:
         ``<sys.prefix>/share/mdk/spark-<pyspark>-<key>.jsa``, the key naming the java
-        executable and its version; None without pyspark or java.
+        executable, its version and the Delta class path; None without pyspark or java.
     """
     java = java or java_executable()
     spark = _pyspark_version()
     if java is None or spark is None:
         return None
     try:
-        ident = f"{Path(java).resolve()}|{java_version(java)[1]}"
+        ident = f"{Path(java).resolve()}|{java_version(java)[1]}|{_delta_class_path()}"
     except (OSError, subprocess.TimeoutExpired):
         return None
     key = hashlib.sha256(ident.encode()).hexdigest()[:12]
     return Path(sys.prefix) / "share" / "mdk" / f"spark-{spark}-{key}.jsa"
+
+
+def _delta_class_path() -> str:
+    """The Delta class path the JVMs start with (``""`` before ``make setup`` fetched it)."""
+    try:
+        return delta_lake.class_path()
+    except KitError:
+        return ""
 
 
 def java_options() -> str:
@@ -85,6 +100,14 @@ df = spark.createDataFrame(pd.DataFrame({"k": [1, 2, 2], "x": [0.5, 1.5, 2.5]}))
 df.groupBy("k").agg(F.avg("x"), F.count("*")).toPandas()
 df.write.mode("overwrite").parquet(sys.argv[2])
 spark.read.parquet(sys.argv[2]).mapInPandas(lambda it: it, df.schema).toPandas()
+spark.sql("CREATE SCHEMA IF NOT EXISTS main.archive")
+df.write.format("delta").mode("overwrite").saveAsTable("main.archive.t")
+spark.sql("ALTER TABLE main.archive.t SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+spark.sql("MERGE INTO main.archive.t USING (SELECT 1 AS k, 9.5 AS x) s ON t.k = s.k "
+          "WHEN MATCHED THEN UPDATE SET x = s.x WHEN NOT MATCHED THEN INSERT *")
+spark.sql("DESCRIBE HISTORY main.archive.t").collect()
+spark.read.option("versionAsOf", 0).table("main.archive.t").count()
+spark.read.option("readChangeFeed", "true").option("startingVersion", 1).table("main.archive.t").count()
 jvm = spark.sparkContext._gateway.proc  # the JVM exits when its stdin closes
 spark.stop()
 jvm.stdin.close()

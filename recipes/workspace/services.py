@@ -40,7 +40,6 @@ from pathlib import Path
 from recipes import auth, names, spark_connect, stack
 from recipes.errors import KitError
 from recipes.target import SDK_CONFIG_FILE, WORKSPACE_DOUBLE_VAR, mdk_home
-from recipes.workspace import catalog_jar
 from recipes.workspace.proxy import run_artifacts_root
 
 FOLDER = "workspace"
@@ -223,19 +222,16 @@ def up(
     serving_env = client | {"MDK_TARGET": "local", "MDK_SERVING_TOKEN": token,
                             "MDK_SPARK_REMOTE": spark_url, "SPARK_REMOTE": None}  # fmt: skip
 
-    # the server resolves catalog.schema.table itself, over the tables the endpoint writes
+    # the server resolves catalog.schema.table itself (Delta Lake and the kit's catalog),
+    # over the double's warehouse, where its endpoint writes the inference tables
     catalogs = [names.for_target("databricks").catalog, names.DEFAULT_CATALOG]
-    tables_conf = (
-        catalog_jar.server_conf(ws / "warehouse", catalogs, catalog_jar.ensure_jar())
-        if spark
-        else {}
-    )
 
     def start_spark():
         extra = {k: v for k, v in client.items() if v is not None} | {"MDK_HOME": str(ws)}
         return spark_connect.start_connect_server(
-            ws / SPARK, port=ports[SPARK], timeout=timeout, extra_env=extra, extra_conf=tables_conf
-        )
+            ws / SPARK, port=ports[SPARK], timeout=timeout, extra_env=extra,
+            warehouse=ws / "warehouse", catalogs=catalogs,
+        )  # fmt: skip
 
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:

@@ -201,7 +201,22 @@ try:
     three.write.format("delta").saveAsTable("main.cat_test.t")  # the default mode: error
 except Exception as exc:
     out["exists_error"] = "TABLE_OR_VIEW_ALREADY_EXISTS" in str(exc)
-spark.sql("ALTER TABLE main.cat_test.t SET TBLPROPERTIES ('created_by' = 'mdk')")
+spark.sql("ALTER TABLE main.cat_test.t SET TBLPROPERTIES ('created_by' = 'mdk', "
+          "delta.enableChangeDataFeed = true)")
+spark.sql("MERGE INTO main.cat_test.t USING (SELECT 3 AS k, 'z' AS v UNION ALL SELECT 9, 'n') s "
+          "ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT *")
+history = spark.sql("DESCRIBE HISTORY main.cat_test.t").orderBy("version").collect()
+out["history"] = [h.operation for h in history]
+out["v0"] = spark.read.option("versionAsOf", 0).table("main.cat_test.t").count()
+out["v1_sql"] = spark.sql("SELECT count(*) AS n FROM main.cat_test.t VERSION AS OF 1").collect()[0].n
+changes = (spark.read.option("readChangeFeed", "true").option("startingVersion", history[-1].version)
+           .table("main.cat_test.t").where("k IN (3, 9)").orderBy("k", "_change_type").collect())
+out["changes"] = [(c.k, c.v, c._change_type) for c in changes]
+try:
+    spark.sql("MERGE INTO main.cat_test.t USING (SELECT 1 AS k, 'x' AS v UNION ALL SELECT 1, 'y') s "
+              "ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v").collect()
+except Exception as exc:
+    out["duplicate_key"] = "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE" in str(exc)
 out["captured"] = spark.sql(
     "SELECT sum(status_code) AS s FROM main.cat_test.captured WHERE served_entity = 'champion'"
 ).collect()[0].s
@@ -213,37 +228,43 @@ print(json.dumps(out))
 """
 
 
-def test_the_spark_server_resolves_catalog_schema_table_over_the_kits_tables(stack):
-    """The double's Spark Connect server has a catalog of its own (``mdk.LayoutCatalog``):
-    three-level names, ``format("delta")``, atomic replace, properties and drop, over the
-    folders where the endpoint appends its inference tables."""
+def test_the_spark_server_runs_delta_over_catalog_schema_table(stack):
+    """The double's Spark Connect server runs Delta Lake with the kit's catalog
+    (``mdk.PathCatalog``): through a real databricks-connect client, three-level names,
+    replace, append, a failed overwrite that leaves the table whole, properties, ``MERGE
+    INTO`` (and Delta's error for a duplicate source key), ``DESCRIBE HISTORY``, time travel,
+    the change data feed and drop, over the folder where the endpoint appends its inference
+    tables with delta-rs."""
     import json
 
     import pyarrow as pa
+    from deltalake import DeltaTable
 
     from recipes import tables
 
     ws = stack.ws
     captured = pd.DataFrame({"served_entity": ["champion", "challenger", "champion"],
                              "status_code": [200, 400, 200]})  # fmt: skip
-    # as the endpoint's capture does
+    # as the endpoint's capture does: delta-rs, no JVM
     tables.append("main.cat_test.captured", pa.Table.from_pandas(captured), home=ws)
-    tables.write_table("main.cat_test.gone", captured, home=ws)
+    tables.append("main.cat_test.gone", pa.Table.from_pandas(captured), home=ws)
     got = json.loads(_spark_client(stack, SERVER_TABLES)[-1])
     assert got == {
         "replaced": 2, "appended": 5, "failed_overwrite": got.get("failed_overwrite"),
         "after_failure": 5, "exists_error": True, "captured": 400,
+        "history": ["CREATE OR REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
+                    "WRITE", "SET TBLPROPERTIES", "MERGE"],
+        "v0": 3, "v1_sql": 2, "duplicate_key": True,
+        "changes": [[3, "z", "update_postimage"], [3, "c", "update_preimage"], [9, "n", "insert"]],
         "tables": ["captured", "t"], "default_catalog": "main", "dropped": False,
     }  # fmt: skip
     assert got["failed_overwrite"], "the overwrite whose job fails must raise"
-    # the server's table is the kit's: same layout, read by the kit, its property in the file
-    assert tables.read("main.cat_test.t", home=ws).sort_values("k")["k"].tolist() == [1, 1, 2, 2, 3]
-    assert tables.properties("main.cat_test.t", home=ws) == {"created_by": "mdk"}
-    schema_dir = ws / "warehouse" / "main" / "cat_test"
-    assert os.readlink(schema_dir / "t").startswith(".t.versions/")
-    assert list((schema_dir / ".t.staging").iterdir()) == []  # the failed write left nothing
-    assert len(list((schema_dir / ".t.versions").iterdir())) == 2  # the current and the previous
-    assert not (schema_dir / "gone").exists()
+    # the server's table is a Delta table at its path: delta-rs reads what Spark wrote
+    t = DeltaTable(str(tables.table_path("main.cat_test.t", ws)))
+    assert sorted(t.to_pandas()["k"]) == [1, 1, 2, 2, 3, 9]
+    assert t.version() == 4  # the failed overwrite committed nothing
+    assert tables.properties("main.cat_test.t", home=ws)["created_by"] == "mdk"
+    assert not (ws / "warehouse" / "main" / "cat_test" / "gone").exists()
 
 
 # ----------------------------------------------------------------------------- an empty workspace

@@ -16,7 +16,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from recipes import jvm_archive
+from recipes import delta_lake, jvm_archive
+from recipes.errors import KitError
 from recipes.java import MIN_JAVA, java_executable, java_home_hint, java_version
 from recipes.tooling.doctor.check import Check, installed_version
 from recipes.tooling.doctor.databricks import run_databricks_checks
@@ -73,6 +74,29 @@ def check_jvm_archive(path: Path | None | bool = False) -> Check:
         return Check(name, True, False, f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
     fix = f"{sys.executable} -m recipes.jvm_archive (make setup makes it)"
     return Check(name, False, False, f"missing: Spark JVMs start ~3 s slower ({path})", fix)
+
+
+def check_delta(version: str | None | bool = False) -> Check:
+    """Delta Lake's jars and the kit's catalog for local Spark (:mod:`recipes.delta_lake`);
+    required when ``delta-spark`` is installed (the ``local`` extra).
+
+    Args:
+        version: the ``delta-spark`` wheel's version (None: not installed); default this venv's.
+    """
+    version = delta_lake.delta_version() if version is False else version
+    name = "Delta Lake jars"
+    if version is None:
+        return Check(name, True, False, "not needed (no delta-spark: no local Spark JVM)")
+    try:
+        jars, jar = delta_lake.jars(), delta_lake.catalog_jar()
+    except KitError as exc:
+        return Check(
+            name, False, True, str(exc), f"make setup ({sys.executable} -m recipes.delta_lake)"
+        )
+    mb = sum(p.stat().st_size for p in jars) / 1e6
+    return Check(
+        name, True, True, f"delta-spark {version}: {len(jars)} jars ({mb:.0f} MB) and {jar.name}"
+    )
 
 
 def check_spark_conflict(
@@ -151,6 +175,7 @@ def run_checks() -> list[Check]:
     return [
         check_python(),
         check_java(),
+        check_delta(),
         check_jvm_archive(),
         check_spark_conflict(),
         check_mlflow(),
