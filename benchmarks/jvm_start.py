@@ -1,4 +1,5 @@
-"""JVM start-up benchmark: local Spark with the kit's class archive against without it.
+"""JVM start-up benchmark: local Spark with the kit's class archive against without it, and
+what Delta Lake's jars and catalog add to a start without it.
 
 Run from the repo root (after ``make setup``, which makes the archive)::
 
@@ -12,9 +13,16 @@ ways, and times, from the launch of the JVM to the answer:
 * ``connect``: ``start_connect_server`` until it listens, then a client's first
   ``count()``.
 
-``archive`` runs name the archive (:func:`recipes.jvm_archive.java_options`), ``baseline``
-runs do not (the baseline: Spark as it starts with no archive). It prints the medians,
-the ratio archive / baseline per way, and one JSON object.
+Three ways to start, alternated:
+
+* ``archive``: as the kit starts, with Delta and the archive
+  (:func:`recipes.jvm_archive.java_options`), which covers Delta's classes;
+* ``baseline``: with Delta, without the archive (the baseline);
+* ``no_delta``: without the archive and without Delta's jars, extension and catalog (Spark
+  as it starts bare), to show Delta's own start-up cost.
+
+It prints the medians, the ratios archive / baseline and baseline / no_delta per way, and
+one JSON object.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from pathlib import Path
 
 _CHILD = r"""
 import json, os, sys, time
-from recipes import jvm_archive
-if sys.argv[1] == "baseline":
+from recipes import delta_lake, jvm_archive
+if sys.argv[1] in ("baseline", "no_delta"):
     jvm_archive.java_options = lambda: ""
+if sys.argv[1] == "no_delta":
+    delta_lake.spark_conf = lambda *args, **kwargs: {}
 t0 = time.perf_counter()
 if sys.argv[2] == "classic":
     import pandas as pd
@@ -74,19 +84,23 @@ def main() -> None:
     seconds: dict[str, dict[str, list[float]]] = {}
     for way in ("classic", "connect"):
         for _ in range(args.repeats):
-            for how in ("archive", "baseline"):
+            for how in ("archive", "baseline", "no_delta"):
                 seconds.setdefault(way, {}).setdefault(how, []).append(_run(how, way))
-    print(f"{'way':8s} {'archive s':>10s} {'baseline s':>11s} {'ratio':>6s}")
+    print(f"{'way':8s} {'archive s':>10s} {'baseline s':>11s} {'no_delta s':>11s} "
+          f"{'archive/baseline':>17s} {'baseline/no_delta':>18s}")  # fmt: skip
     result = {}
     for way, runs in seconds.items():
-        a, b = statistics.median(runs["archive"]), statistics.median(runs["baseline"])
+        a, b, n = (statistics.median(runs[h]) for h in ("archive", "baseline", "no_delta"))
         result[way] = {
             "archive_s": round(a, 2),
             "baseline_s": round(b, 2),
+            "no_delta_s": round(n, 2),
             "ratio": round(a / b, 2),
+            "delta_cost": round(b / n, 2),
         }
-        print(f"{way:8s} {a:10.2f} {b:11.2f} {a / b:6.2f}")
-    print(f"medians of {args.repeats}; ratio = archive / baseline (lower is better)")
+        print(f"{way:8s} {a:10.2f} {b:11.2f} {n:11.2f} {a / b:17.2f} {b / n:18.2f}")
+    print(f"medians of {args.repeats}; archive/baseline: the archive's gain (lower is better); "
+          "baseline/no_delta: what Delta's jars and catalog add without the archive")  # fmt: skip
     print(json.dumps(result))
 
 

@@ -283,6 +283,8 @@ def spark_conf(warehouse: Path, names: Sequence[str] | None = None) -> dict[str,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.defaultCatalog": names[0],
+        # as on Databricks: saveAsTable and CREATE TABLE without a format make Delta tables
+        "spark.sql.sources.default": "delta",
         # Delta reads its log with this many tasks (50 by default): small tables, 2 cores
         "spark.databricks.delta.snapshotPartitions": "2",
     }

@@ -132,9 +132,20 @@ def test_stack_check_is_informational(mdk_home):
 def test_run_checks_covers_everything_and_required_failures_filters():
     checks = doctor.run_checks()
     names = [c.name for c in checks]
-    for expected in ("python 3.12", "java 17+", "pyspark xor databricks-connect",
+    for expected in ("python 3.12", "java 17+", "Delta Lake jars", "pyspark xor databricks-connect",
                      "mlflow >=3.17,<3.18", "tracking server", "free port", "mdk up: mlflow", "mdk up: serving"):  # fmt: skip
         assert expected in names
     fake = [doctor.Check("a", False, True, ""), doctor.Check("b", False, False, ""),
             doctor.Check("c", True, True, "")]  # fmt: skip
     assert [c.name for c in doctor.required_failures(fake)] == ["a"]
+
+
+def test_the_delta_check_names_make_setup_when_the_jars_are_missing(tmp_path, monkeypatch):
+    from recipes import delta_lake
+
+    monkeypatch.setattr(delta_lake, "home", lambda: tmp_path / "delta")  # nothing fetched there
+    missing = doctor.check_delta("4.4.0")
+    assert not missing.ok and missing.required
+    assert "\n" not in missing.detail and "make setup" in missing.detail
+    assert "make setup" in missing.fix
+    assert doctor.check_delta(None).ok  # databricks-connect's venv: no local Spark JVM

@@ -40,6 +40,9 @@ def test_the_archive_is_the_venvs_and_keyed_by_java(tmp_path, monkeypatch):
     other.write_text("#!/bin/sh\necho 'openjdk version \"17.0.99\"' >&2\n")
     other.chmod(0o755)
     assert jvm_archive.archive_path(str(other)) != path
+    # other Delta jars on the class path (another delta-spark): another archive
+    monkeypatch.setattr(jvm_archive, "_delta_class_path", lambda: "/elsewhere/delta.jar")
+    assert jvm_archive.archive_path(java) != path
     monkeypatch.setattr(jvm_archive, "_pyspark_version", lambda: None)
     assert jvm_archive.archive_path(java) is None
 
@@ -75,6 +78,19 @@ def archive() -> Path:
         f"no JVM archive at {path}: make setup makes it (python -m recipes.jvm_archive)"
     )
     return path
+
+
+def test_the_archive_holds_deltas_classes_and_the_catalog(archive):
+    """The archive's workload wrote, merged and time-travelled a Delta table, so the classes
+    every Delta session loads are in it (their names are in its symbol table)."""
+    import mmap
+
+    with open(archive, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for name in (b"io/delta/sql/DeltaSparkSessionExtension",
+                     b"org/apache/spark/sql/delta/catalog/DeltaCatalog",
+                     b"org/apache/spark/sql/delta/commands/MergeIntoCommand",
+                     b"mdk/PathCatalog"):  # fmt: skip
+            assert data.find(name) >= 0, f"{name.decode()} is not in {archive.name}"
 
 
 @pytest.mark.spark

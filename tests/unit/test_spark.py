@@ -75,12 +75,14 @@ def test_no_files_land_in_the_working_directory(spark, spark_run, tmp_path, monk
     monkeypatch.chdir(cwd)
     name = f"t_{uuid.uuid4().hex[:8]}"
     df = spark.createDataFrame(pd.DataFrame({"k": [1, 1, 2], "v": [1.0, 2.0, 3.0]}))
-    df.groupBy("k").sum("v").write.saveAsTable(name)
+    df.groupBy("k").sum("v").withColumnRenamed("sum(v)", "v").write.saveAsTable(name)
     assert sorted(r[0] for r in spark.table(name).collect()) == [1, 2]
     spark.sql(f"CREATE DATABASE IF NOT EXISTS db_{name}")
     assert list(cwd.iterdir()) == []
     assert list(spark_run.launch_dir.iterdir()) == []  # the JVM's own working directory
-    assert (spark_run.home / "spark-warehouse" / name).is_dir()
+    # a one-part name is main.default.<name>, a Delta table (the default format, as on
+    # Databricks) under MDK_HOME's warehouse
+    assert (spark_run.home / "warehouse" / "main" / "default" / name / "_delta_log").is_dir()
 
 
 @pytest.mark.spark

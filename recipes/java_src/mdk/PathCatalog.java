@@ -25,6 +25,7 @@ import org.apache.spark.sql.connector.catalog.StagedTable;
 import org.apache.spark.sql.connector.catalog.StagingTableCatalog;
 import org.apache.spark.sql.connector.catalog.SupportsNamespaces;
 import org.apache.spark.sql.connector.catalog.Table;
+import org.apache.spark.sql.connector.catalog.TableCatalog;
 import org.apache.spark.sql.connector.catalog.TableChange;
 import org.apache.spark.sql.connector.expressions.Transform;
 import org.apache.spark.sql.delta.catalog.DeltaCatalog;
@@ -39,12 +40,15 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
  * create, replace, CTAS/RTAS, ALTER TABLE). It keeps no state and no metadata of its own: a
  * table exists when its folder has a {@code _delta_log}, so a table written by delta-rs at that
  * path (the serving endpoint's inference tables) is found too. A schema is a folder; writing
- * into a schema that does not exist fails as in Unity Catalog (create it first).
+ * into a schema that does not exist fails as in Unity Catalog (create it first), whose
+ * catalogs each have a {@code default} schema. Only Delta tables are kept: another provider
+ * ({@code format("parquet")}) is refused.
  *
  * <p>Configured as {@code spark.sql.catalog.<name>=mdk.PathCatalog} with
  * {@code spark.sql.catalog.<name>.root=<warehouse>/<name>}.
  */
 public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
+  private static final String DEFAULT = "default";
   private String name;
   private Path root;
   private DeltaCatalog delta;
@@ -112,13 +116,29 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
     return byPath(dir);
   }
 
-  /** A new table's path identifier; its schema must exist, as in Unity Catalog. */
+  /**
+   * A new table's path identifier. Its schema must exist, as in Unity Catalog, where every
+   * catalog has a {@code default} schema (made here on first use).
+   */
   private Identifier creating(Identifier ident) throws NoSuchNamespaceException {
     Path schema = schemaDir(ident.namespace());
+    if (DEFAULT.equals(schema.getFileName().toString())) {
+      mkdirs(schema);
+    }
     if (!Files.isDirectory(schema)) {
       throw new NoSuchNamespaceException(new String[] {name, ident.namespace()[0]});
     }
     return byPath(schema.resolve(ident.name().toLowerCase()));
+  }
+
+  /** Only Delta tables are kept here: another provider is refused in one line. */
+  private static Map<String, String> deltaOnly(Identifier ident, Map<String, String> properties) {
+    String provider = properties.get(TableCatalog.PROP_PROVIDER);
+    if (provider != null && !provider.equalsIgnoreCase("delta")) {
+      throw new UnsupportedOperationException("Table " + ident + " would be " + provider
+          + ": the local catalog holds Delta tables only; write format(\"delta\") (the default)");
+    }
+    return properties;
   }
 
   // ------------------------------------------------------------------ tables
@@ -173,7 +193,7 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
     if (tableExists(ident)) {
       throw new TableAlreadyExistsException(ident);
     }
-    return delta().createTable(creating(ident), columns, partitions, properties);
+    return delta().createTable(creating(ident), columns, partitions, deltaOnly(ident, properties));
   }
 
   @Override
@@ -183,20 +203,20 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
     if (tableExists(ident)) {
       throw new TableAlreadyExistsException(ident);
     }
-    return delta().stageCreate(creating(ident), columns, partitions, properties);
+    return delta().stageCreate(creating(ident), columns, partitions, deltaOnly(ident, properties));
   }
 
   @Override
   public StagedTable stageReplace(Identifier ident, Column[] columns, Transform[] partitions,
       Map<String, String> properties) throws NoSuchNamespaceException, NoSuchTableException {
     existing(ident);
-    return delta().stageReplace(creating(ident), columns, partitions, properties);
+    return delta().stageReplace(creating(ident), columns, partitions, deltaOnly(ident, properties));
   }
 
   @Override
   public StagedTable stageCreateOrReplace(Identifier ident, Column[] columns,
       Transform[] partitions, Map<String, String> properties) throws NoSuchNamespaceException {
-    return delta().stageCreateOrReplace(creating(ident), columns, partitions, properties);
+    return delta().stageCreateOrReplace(creating(ident), columns, partitions, deltaOnly(ident, properties));
   }
 
   @Override
@@ -231,9 +251,12 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
   @Override
   public String[][] listNamespaces() {
     List<String[]> out = new ArrayList<>();
+    out.add(new String[] {DEFAULT});
     if (Files.isDirectory(root)) {
       for (Path p : children(root)) {
-        out.add(new String[] {p.getFileName().toString()});
+        if (!DEFAULT.equals(p.getFileName().toString())) {
+          out.add(new String[] {p.getFileName().toString()});
+        }
       }
     }
     out.sort(Comparator.comparing(a -> a[0]));
@@ -254,7 +277,8 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
   @Override
   public boolean namespaceExists(String[] namespace) {
     try {
-      return Files.isDirectory(schemaDir(namespace));
+      Path dir = schemaDir(namespace);
+      return Files.isDirectory(dir) || DEFAULT.equals(dir.getFileName().toString());
     } catch (NoSuchNamespaceException e) {
       return false;
     }
@@ -277,11 +301,9 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
       if (Files.isDirectory(dir)) {
         throw new NamespaceAlreadyExistsException(namespace);
       }
-      Files.createDirectories(dir);
+      mkdirs(dir);
     } catch (NoSuchNamespaceException e) {
       throw new IllegalArgumentException("a schema name has one part: " + String.join(".", namespace));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 
@@ -320,6 +342,14 @@ public class PathCatalog implements StagingTableCatalog, SupportsNamespaces {
       throw new UncheckedIOException(e);
     }
     return out;
+  }
+
+  private static void mkdirs(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static void deleteTree(Path dir) {
