@@ -119,9 +119,13 @@ def _spark_jars() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve() / "jars"
 
 
-def _artifact(jar_name: str) -> str:
-    """``org.apache.logging.log4j_log4j-core-2.25.3.jar`` -> ``log4j-core``."""
-    stem = jar_name.removesuffix(".jar").split("_", 1)[-1]
+def _artifact(jar_name: str, *, grouped: bool = True) -> str:
+    """An artifact's name from its jar's: Ivy's ``<group>_<artifact>-<version>.jar``
+    (``org.apache.logging.log4j_log4j-core-2.25.3.jar`` -> ``log4j-core``), or, with
+    ``grouped=False``, Spark's ``<artifact>-<version>.jar``."""
+    stem = jar_name.removesuffix(".jar")
+    if grouped:
+        stem = stem.split("_", 1)[-1]
     parts = stem.split("-")
     while parts and parts[-1][:1].isdigit():
         parts.pop()
@@ -130,7 +134,7 @@ def _artifact(jar_name: str) -> str:
 
 def _own(resolved: list[Path], spark_jars: list[str]) -> list[Path]:
     """The resolved jars Spark does not ship (by artifact name), without :data:`_SKIP`."""
-    shipped = {_artifact(n) for n in spark_jars}
+    shipped = {_artifact(n, grouped=False) for n in spark_jars}
     return [p for p in resolved if _artifact(p.name) not in shipped | set(_SKIP)]
 
 

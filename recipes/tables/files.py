@@ -110,7 +110,8 @@ def append(
 
     Args:
         name: ``catalog.schema.table``.
-        data: the rows; their columns must match the table's (Delta refuses others).
+        data: the rows; their columns must be the table's (Delta refuses other names, and
+            casts values to the table's types where it can).
         home: the kit's home folder; None for ``$MDK_HOME``.
         configuration: the new table's properties; ignored when it exists.
 
@@ -118,10 +119,18 @@ def append(
         The table's version after the commit.
     """
     from deltalake import write_deltalake
+    from deltalake.exceptions import CommitFailedError
 
     path = table_path(name, home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(path), data, mode="append", configuration=configuration)
+    new = not is_delta(path)
+    try:
+        write_deltalake(str(path), data, mode="append", configuration=configuration)
+    except CommitFailedError:
+        if not new:
+            raise
+        # another writer created the table first: append to it (Delta's conflict rules)
+        write_deltalake(str(path), data, mode="append")
     return version(name, home=home)
 
 
