@@ -1,7 +1,11 @@
-"""The inference table: every request an endpoint answers, written in small batches.
+"""The inference table: every request an endpoint answers, appended in small batches.
 
 The serving front calls :meth:`CaptureWriter.add` from its event loop (a list append under a
-lock); a daemon thread writes each table's rows as one part via :func:`recipes.tables.append`.
+lock); a daemon thread appends each table's buffered rows to its Delta table as one commit
+with delta-rs (:func:`recipes.tables.append`): no JVM and no pyspark import here. A table
+is created on its first flush with :data:`TABLE_CONFIG`: the change data feed on, a checkpoint
+every 10 commits, and the kit's ``created_by`` mark. Delta's transaction log makes each
+append all or nothing, and lets Spark jobs read, stream or ``OPTIMIZE`` the table meanwhile.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from recipes import tables
 from recipes.errors import KitError, ParameterError
+from recipes.names import CREATED_BY
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ _COLUMNS = (  # name, Arrow type, Python type(s) that CaptureWriter.add accepts
 PAYLOAD_SCHEMA = pa.schema(
     [pa.field(name, t, nullable=name == "client_request_id") for name, t, _ in _COLUMNS]
 )
+#: The properties an inference table is created with (Delta's ``configuration``).
+TABLE_CONFIG = {**tables.INFERENCE_TABLE_CONFIG, CREATED_BY[0]: CREATED_BY[1]}
 _TYPES = {name: py for name, _, py in _COLUMNS}
 _INT_LIMITS = (("timestamp_ms", 2**63), ("status_code", 2**31), ("execution_time_ms", 2**63))
 _CLOSED = "This CaptureWriter is closed: create a new one to capture more rows."
@@ -88,12 +94,13 @@ def make_row(
 
 
 class CaptureWriter:
-    """Buffers inference-table rows and writes them from a background thread.
+    """Buffers inference-table rows and appends them from a background thread.
 
     Construction does nothing; the flusher thread starts on :meth:`start`, on entering a
-    ``with`` block, or lazily on the first :meth:`add`. It writes each table's rows at least
-    every ``flush_interval`` seconds, sooner when a buffer reaches ``max_buffer_rows``. A failed
-    write keeps the rows in memory (unbounded) and retries next tick, so a row is never lost.
+    ``with`` block, or lazily on the first :meth:`add`. It appends each table's rows (one Delta
+    commit per table and flush) at least every ``flush_interval`` seconds, sooner when a buffer
+    reaches ``max_buffer_rows``. A failed append commits nothing: the rows stay in memory
+    (unbounded) and are retried next tick, so a row is never lost.
     :meth:`close` (or leaving the ``with`` block) writes the rest; an unclosed writer is closed
     at interpreter exit. :meth:`add` refuses a malformed row, so it cannot block the others.
 
@@ -118,7 +125,7 @@ class CaptureWriter:
         self.flush_interval = float(flush_interval)
         self.max_buffer_rows = int(max_buffer_rows)
         self._lock = threading.Lock()  # guards the buffers and the counters
-        self._flush_lock = threading.Lock()  # one flush at a time keeps parts in add order
+        self._flush_lock = threading.Lock()  # one flush at a time keeps commits in add order
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._names: dict[str, str] = {}  # table names as given -> checked lowercase names
         self._wake = threading.Event()
@@ -129,14 +136,17 @@ class CaptureWriter:
         self._counts: dict[str, Any] = {"rows_written": 0, "flushes": 0, "last_error": None}
 
     def start(self) -> CaptureWriter:
-        """Start the flusher thread (idempotent; the first call may import pandas). Returns self."""
+        """Start the flusher thread (idempotent; the first call imports delta-rs). Returns self."""
         with self._lock:
             if self._closed:
                 raise KitError(_CLOSED)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="mdk-capture", daemon=True)
-                # Import now what a write needs: at exit, imports that add atexit hooks fail.
-                pq.write_table(pa.table({"x": [1]}), pa.BufferOutputStream())
+                # Import now what a write needs: at exit, imports that add atexit hooks
+                # (pyarrow's pandas_compat, concurrent.futures) fail.
+                import deltalake.writer  # noqa: F401
+
+                pa.Table.from_pylist([], schema=PAYLOAD_SCHEMA)
                 self._thread.start()
                 atexit.register(self.close)
         return self
@@ -162,7 +172,7 @@ class CaptureWriter:
             self._wake.set()
 
     def flush(self) -> None:
-        """Write every table's buffered rows now, one part file per table.
+        """Append every table's buffered rows now, one commit per table.
 
         Raises:
             KitError: when a write fails; its rows stay buffered for the next try.
@@ -193,7 +203,7 @@ class CaptureWriter:
             )
 
     def stats(self) -> dict[str, Any]:
-        """rows_written, rows_buffered, flushes (part files written), last_error (or None)."""
+        """rows_written, rows_buffered, flushes (commits made), last_error (or None)."""
         with self._lock:
             return {**self._counts, "rows_buffered": sum(map(len, self._buffers.values()))}
 
@@ -226,10 +236,10 @@ class CaptureWriter:
         return True
 
     def _write(self, table: str, rows: list[dict[str, Any]]) -> KitError | None:
-        """Append the rows as one part; on failure put them back and return the error."""
+        """Append the rows as one commit; on failure put them back and return the error."""
         try:
             data = pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA)
-            tables.append(table, data, home=self.home)
+            tables.append(table, data, home=self.home, configuration=TABLE_CONFIG)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the rows for a retry
             message = f"{type(exc).__name__}: {exc}"
             with self._lock:

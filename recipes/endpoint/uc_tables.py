@@ -1,27 +1,30 @@
 """Unity Catalog's tables API over the endpoint's local tables: list, get, delete.
 
 ``/api/2.1/unity-catalog/tables`` as the databricks-sdk's ``w.tables`` calls it, over the
-tables under this endpoint's ``$MDK_HOME/warehouse`` (:mod:`recipes.tables`): the inference
-tables it captures, the tables its monitors watch and the metric tables their refreshes
-write. Behind the workspace double these are the workspace's tables (``mdk teardown``
-lists and deletes the kit's through here).
+Delta tables under this endpoint's ``$MDK_HOME/warehouse``, read with delta-rs
+(:mod:`recipes.tables.files`, no JVM): the inference tables it captures, the tables its
+monitors watch and the metric tables their refreshes write. Behind the workspace double
+these are the workspace's tables (``mdk teardown`` lists and deletes the kit's through here).
 
 - ``GET /api/2.1/unity-catalog/tables?catalog_name=&schema_name=``: ``{"tables": [...]}``,
   sorted by name, ``max_results``/``page_token`` as offsets; both names are required, as on
   Databricks;
 - ``GET /api/2.1/unity-catalog/tables/{full_name}``: one ``TableInfo``, 404 when missing;
-- ``DELETE /api/2.1/unity-catalog/tables/{full_name}``: drop the table (its versions and
-  properties), 404 when missing.
+- ``DELETE /api/2.1/unity-catalog/tables/{full_name}``: drop the table (its data and its
+  Delta log, as ``DROP TABLE`` does to a managed table), 404 when missing.
 
-A ``TableInfo`` has ``name``, ``catalog_name``, ``schema_name``, ``full_name``,
-``table_type`` (``MANAGED``), ``data_source_format`` (``PARQUET``: no Delta locally, see
-FACTS.md), ``storage_location`` and ``properties`` (:func:`recipes.tables.properties`).
-Not imitated: creating tables through the API, columns, ``include_browse`` and the other
-list options.
+A table exists when a Delta table is at its path. Its ``TableInfo`` has ``name``,
+``catalog_name``, ``schema_name``, ``full_name``, ``table_type`` (``MANAGED``),
+``data_source_format`` (``DELTA``), ``columns`` (from the Delta schema: ``name``,
+``type_text``, ``type_name``, ``type_json``, ``position``, ``nullable``), ``storage_location``
+(the table's folder) and ``properties`` (Delta's table configuration,
+:func:`recipes.tables.properties`). Not imitated: creating tables through the API,
+``include_browse`` and the other list options.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -40,12 +43,55 @@ def _full_name(name: str) -> str:
         raise invalid(str(exc)) from None
 
 
+# Delta's primitive type names -> Spark SQL's (type_text) and Unity Catalog's ColumnTypeName.
+_SQL = {"long": "bigint", "integer": "int", "short": "smallint", "byte": "tinyint"}
+_UC = {"long": "LONG", "integer": "INT", "short": "SHORT", "byte": "BYTE"}
+
+
+def type_text(delta_type) -> str:
+    """A Delta schema type (its JSON form) as Spark SQL writes it: ``bigint``,
+    ``map<string,string>``, ``struct<a:int,b:string>``, ``array<double>``."""
+    if isinstance(delta_type, str):
+        return _SQL.get(delta_type, delta_type)
+    kind = delta_type["type"]
+    if kind == "array":
+        return f"array<{type_text(delta_type['elementType'])}>"
+    if kind == "map":
+        return f"map<{type_text(delta_type['keyType'])},{type_text(delta_type['valueType'])}>"
+    return (
+        "struct<"
+        + ",".join(f"{f['name']}:{type_text(f['type'])}" for f in delta_type["fields"])
+        + ">"
+    )
+
+
+def type_name(delta_type) -> str:
+    """Unity Catalog's ``type_name`` of a Delta type: ``LONG``, ``DECIMAL``, ``MAP``, ..."""
+    if isinstance(delta_type, str):
+        return _UC.get(delta_type, delta_type.split("(")[0].upper())
+    return delta_type["type"].upper()
+
+
+def columns(full: str, home: Path) -> list[dict]:
+    """The ``ColumnInfo`` list of existing local table ``full``, from its Delta schema."""
+    from deltalake import DeltaTable
+
+    fields = json.loads(DeltaTable(str(tables.table_path(full, home))).schema().to_json())
+    return [
+        {"name": f["name"], "type_text": type_text(f["type"]), "type_name": type_name(f["type"]),
+         "type_json": json.dumps(f, separators=(",", ":")), "position": i,
+         "nullable": bool(f.get("nullable", True))}
+        for i, f in enumerate(fields["fields"])
+    ]  # fmt: skip
+
+
 def table_info(full: str, home: Path) -> dict:
-    """The ``TableInfo`` of existing local table ``full``."""
+    """The ``TableInfo`` of existing local Delta table ``full``."""
     catalog, schema, name = full.split(".")
     return {
         "name": name, "catalog_name": catalog, "schema_name": schema, "full_name": full,
-        "table_type": "MANAGED", "data_source_format": "PARQUET",
+        "table_type": "MANAGED", "data_source_format": "DELTA",
+        "columns": columns(full, home),
         "storage_location": tables.table_path(full, home).as_uri(),
         "properties": tables.properties(full, home=home),
     }  # fmt: skip
@@ -71,7 +117,7 @@ def routes(home: Path, authorize) -> APIRouter:
         if not catalog or not schema:
             raise invalid("catalog_name and schema_name are required.")
         try:
-            names = tables.list_tables(f"{catalog}.{schema}", home=home)
+            names = tables.files.list_tables(f"{catalog}.{schema}", home=home)
         except KitError as exc:
             raise invalid(str(exc)) from None
         start, size = _offset(q.get("page_token"), 0), _offset(q.get("max_results"), PAGE) or PAGE
@@ -95,7 +141,7 @@ def routes(home: Path, authorize) -> APIRouter:
 
     @router.delete(API + "/{full_name}")
     async def delete_table(full_name: str, request: Request):
-        existing(full_name, request, lambda t: tables.drop_table(t, home=home))
+        existing(full_name, request, lambda t: tables.files.drop(t, home=home))
         return {}
 
     return router

@@ -9,6 +9,7 @@ append one atomic commit: a reader sees the table before it or after it, never h
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,24 +114,33 @@ def append(
         data: the rows; their columns must be the table's (Delta refuses other names, and
             casts values to the table's types where it can).
         home: the kit's home folder; None for ``$MDK_HOME``.
-        configuration: the new table's properties; ignored when it exists.
+        configuration: the new table's properties; ignored when it exists. With a key
+            outside ``delta.*`` the table is made empty in a first commit (delta-rs sets such
+            keys only then), so the rows are its second.
 
     Returns:
         The table's version after the commit.
     """
-    from deltalake import write_deltalake
+    from deltalake import DeltaTable, write_deltalake
     from deltalake.exceptions import CommitFailedError
 
     path = table_path(name, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not is_delta(path)
-    try:
-        write_deltalake(str(path), data, mode="append", configuration=configuration)
-    except CommitFailedError:
-        if not new:
-            raise
-        # another writer created the table first: append to it (Delta's conflict rules)
-        write_deltalake(str(path), data, mode="append")
+    config = dict(configuration or {})
+    if not is_delta(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if any(not k.startswith("delta.") for k in config):
+            # delta-rs takes keys outside ``delta.*`` (the kit's created_by) only when it
+            # creates a table: one commit makes it empty with them, then the rows follow
+            with contextlib.suppress(CommitFailedError):  # another writer made it first
+                DeltaTable.create(str(path), data.schema, mode="ignore", configuration=config,
+                                  raise_if_key_not_exists=False)  # fmt: skip
+        else:
+            try:  # one commit makes the table with its rows
+                write_deltalake(str(path), data, mode="append", configuration=config or None)
+                return version(name, home=home)
+            except CommitFailedError:
+                pass  # another writer made it first: append to its table below
+    write_deltalake(str(path), data, mode="append")
     return version(name, home=home)
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
-
-from recipes import tables
-from recipes.endpoint.capture import PAYLOAD_SCHEMA, make_row
+from recipes.endpoint.capture import CaptureWriter, make_row
 
 T0 = 1_795_000_000_000  # 2026-11-18T09:46:40Z, in epoch ms
 
@@ -36,5 +33,9 @@ def split_row(columns: list[str], data: list[list], predictions: list, **kw) -> 
 
 
 def write(name: str, rows: list[dict], home=None) -> str:
-    tables.append(name, pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA), home=home)
+    """Append ``rows`` to the inference table ``name`` as the endpoint does: one Delta commit
+    by the capture writer (creating the table with the change data feed on)."""
+    with CaptureWriter(home=home, flush_interval=3600) as writer:
+        for r in rows:
+            writer.add(name, r)
     return name

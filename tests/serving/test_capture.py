@@ -1,4 +1,5 @@
-"""recipes.endpoint.capture: the inference-table schema, its name, and the buffered writer."""
+"""recipes.endpoint.capture: the inference-table schema, its name, and the buffered writer
+that appends to a Delta table with delta-rs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import textwrap
 import threading
 import time
 
+import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from recipes import tables
 from recipes.endpoint import capture
@@ -50,12 +53,21 @@ def _count() -> int:
     return tables.row_count(TABLE) if tables.exists(TABLE) else 0
 
 
-def _parts() -> list[str]:
-    return sorted(p.name for p in tables.table_path(TABLE).glob("part-*.parquet"))
+def _appends(name: str = TABLE) -> int:
+    """The table's append commits (one per flush that had rows), from Delta's history."""
+    history = DeltaTable(str(tables.table_path(name))).history()
+    return sum(h["operation"] == "WRITE" for h in history)
 
 
 def _ids() -> list[str]:
-    return tables.read(TABLE)["databricks_request_id"].tolist()
+    """The request ids in the order they were committed: by commit version (the change
+    feed's ``_commit_version``), then as written within the commit's one file. A plain scan
+    of a Delta table gives no order across files."""
+    feed = DeltaTable(str(tables.table_path(TABLE))).load_cdf(starting_version=0)
+    rows = pa.RecordBatchReader.from_stream(feed).read_all()
+    assert set(rows["_change_type"].to_pylist()) <= {"insert"}
+    order = sorted(range(rows.num_rows), key=rows["_commit_version"].to_pylist().__getitem__)
+    return [rows["databricks_request_id"][i].as_py() for i in order]
 
 
 # --------------------------------------------------------------------------- schema and names
@@ -141,6 +153,31 @@ def test_construction_has_no_side_effects(mdk_home):
             CaptureWriter(**bad)
 
 
+def test_the_table_is_delta_with_the_change_feed_and_the_kit_mark(mdk_home):
+    with CaptureWriter() as writer:
+        writer.add(TABLE, _row(0))
+    delta = DeltaTable(str(tables.table_path(TABLE)))
+    assert delta.metadata().configuration == {
+        "delta.enableChangeDataFeed": "true", "delta.checkpointInterval": "10",
+        "created_by": "mdk",
+    }  # fmt: skip
+    assert tables.properties(TABLE) == delta.metadata().configuration
+    assert [(f.name, f.nullable) for f in delta.schema().fields] == [
+        (f.name, f.nullable) for f in PAYLOAD_SCHEMA
+    ]
+    assert [h["operation"] for h in delta.history()] == ["WRITE", "CREATE TABLE"]  # newest first
+    assert delta.version() == 1 and tables.row_count(TABLE) == 1
+
+
+def test_a_dropped_table_is_created_again(mdk_home):
+    with CaptureWriter(flush_interval=3600) as writer:
+        writer.add(TABLE, _row(0))
+        writer.flush()
+        assert tables.files.drop(TABLE)
+        writer.add(TABLE, _row(1))
+    assert _ids() == ["req-1"] and tables.properties(TABLE)["created_by"] == "mdk"
+
+
 def test_concurrent_adds_lose_nothing(mdk_home):
     writer = CaptureWriter(flush_interval=0.01, max_buffer_rows=100)
     start = threading.Barrier(8)
@@ -160,7 +197,7 @@ def test_concurrent_adds_lose_nothing(mdk_home):
     assert len(ids) == 4000 == tables.row_count(TABLE) and len(set(ids)) == 4000
     stats = writer.stats()
     assert stats["rows_written"] == 4000 and stats["rows_buffered"] == 0
-    assert stats["flushes"] == len(_parts())
+    assert stats["flushes"] == _appends()
     for t in range(8):  # each producer's rows stay in the order it added them
         assert [r for r in ids if r.startswith(f"t{t}-")] == [f"t{t}-{i}" for i in range(500)]
 
@@ -174,13 +211,13 @@ def test_background_flush_without_calling_flush(mdk_home):
         writer.close()
 
 
-def test_no_part_file_when_nothing_is_buffered(mdk_home):
+def test_no_commit_when_nothing_is_buffered(mdk_home):
     with CaptureWriter(flush_interval=0.02) as writer:
         writer.add(TABLE, _row(1))
         assert _wait_for(lambda: _count() == 1, timeout=10)
         time.sleep(0.2)  # about ten idle ticks
-        assert len(_parts()) == 1 and writer.stats()["flushes"] == 1
-    assert len(_parts()) == 1
+        assert _appends() == 1 and writer.stats()["flushes"] == 1
+    assert _appends() == 1
 
 
 def test_a_full_buffer_wakes_the_flusher(mdk_home):
@@ -191,7 +228,7 @@ def test_a_full_buffer_wakes_the_flusher(mdk_home):
         assert _count() == 0  # no tick for an hour, and the buffer is not full yet
         writer.add(TABLE, _row(9))
         assert _wait_for(lambda: _count() == 10, timeout=10)
-        assert len(_parts()) == 1
+        assert _appends() == 1
 
 
 def test_flush_writes_now_and_close_writes_the_rest(mdk_home):
@@ -200,8 +237,8 @@ def test_flush_writes_now_and_close_writes_the_rest(mdk_home):
     for i in range(5):
         writer.add(TABLE, _row(i))
     writer.flush()
-    writer.flush()  # nothing buffered: no new part
-    assert _count() == 5 and len(_parts()) == 1
+    writer.flush()  # nothing buffered: no new commit
+    assert _count() == 5 and _appends() == 1
     writer.add(TABLE, _row(5))
     writer.add(other.upper(), _row(99))
     assert writer.stats()["rows_buffered"] == 2 and not tables.exists(other)
@@ -226,11 +263,11 @@ def test_rows_left_at_exit_are_written(mdk_home):
 def _flaky_append(monkeypatch, failures: int) -> list[int]:
     real, calls = tables.append, []
 
-    def flaky(name, data, *, home=None):
+    def flaky(name, data, *, home=None, configuration=None):
         calls.append(data.num_rows)
         if len(calls) <= failures:
             raise OSError(5, "Input/output error")
-        return real(name, data, home=home)
+        return real(name, data, home=home, configuration=configuration)
 
     monkeypatch.setattr(tables, "append", flaky)
     return calls

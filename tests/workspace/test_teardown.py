@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from recipes import tables
-from recipes.tables import local as local_tables
+from recipes.names import CREATED_BY
 from recipes.tooling import cli
 from recipes.tooling import teardown as td
 
@@ -112,7 +113,7 @@ class World:
         return {e.name for e in self.w.serving_endpoints.list()}
 
     def tables(self) -> set[str]:
-        return set(local_tables.list_tables(home=self.home))
+        return set(tables.files.list_tables(home=self.home))
 
     def versions(self, name: str) -> list[int]:
         found = self.client.search_model_versions(filter_string=f"name = '{name}'")
@@ -123,11 +124,18 @@ class World:
 
 
 def _table(home: Path, name: str, *, tagged: bool) -> str:
-    rows = pd.DataFrame({"prediction": [0, 1], "model_version": ["1", "2"],
-                         "timestamp": pd.to_datetime(["2026-01-01", "2026-01-02"])})  # fmt: skip
-    local_tables.write(name, rows, "overwrite", home)
-    if tagged:
-        tables.mark_created(name, home=home)
+    """A Delta table in the double's warehouse (delta-rs); ``tagged``: with the kit's
+    ``created_by`` property, as ``tables.mark_created`` sets it through Spark."""
+    from deltalake import DeltaTable
+
+    rows = pa.table({"prediction": pa.array([0, 1], pa.int64()), "model_version": ["1", "2"],
+                     "timestamp": pa.array(pd.to_datetime(["2026-01-01", "2026-01-02"]),
+                                           pa.timestamp("us", tz="UTC"))})  # fmt: skip
+    tables.append(name, rows, home=home)
+    if tagged:  # delta-rs takes a key outside delta.* only with raise_if_not_exists=False
+        DeltaTable(str(tables.table_path(name, home))).alter.set_table_properties(
+            dict([CREATED_BY]), raise_if_not_exists=False
+        )
     return name
 
 
@@ -338,7 +346,13 @@ def test_the_double_lists_gets_and_deletes_tables_with_their_properties(world_fa
 
     assert listed[f"{cat}.mdk.kit_scores"].properties == {"created_by": "mdk"}
     assert not listed[f"{cat}.mdk.user_scores"].properties
-    assert world.w.tables.get(f"{cat}.mdk.kit_scores").table_type.value == "MANAGED"
+    got = world.w.tables.get(f"{cat}.mdk.kit_scores")
+    assert got.table_type.value == "MANAGED" and got.data_source_format.value == "DELTA"
+    assert [(c.name, c.type_text, c.type_name.value, c.position) for c in got.columns] == [
+        ("prediction", "bigint", "LONG", 0), ("model_version", "string", "STRING", 1),
+        ("timestamp", "timestamp", "TIMESTAMP", 2),
+    ]  # fmt: skip
+    assert got.storage_location == tables.table_path(got.full_name, world.home).as_uri()
     world.w.tables.delete(f"{cat}.mdk.kit_scores")
     with pytest.raises(NotFound):
         world.w.tables.get(f"{cat}.mdk.kit_scores")
