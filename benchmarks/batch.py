@@ -1,23 +1,24 @@
-"""Batch benchmark: ``recipes.batch.score_table`` against a plain pandas/pyarrow pass.
+"""Batch benchmark: ``recipes.batch.score_table`` against a plain pandas/pyarrow pass, on Delta.
 
 Run from the repo root::
 
     .venv/bin/python benchmarks/batch.py [--rows 1000000 10000000] [--repeats 1] [--keep]
 
 One run trains the demo model (``churn-predictor`` v1, alias ``champion``) into a fresh
-temporary ``MDK_HOME``, writes the input once per size as a kit table (250k-row parquet part
-files, readable by name and as plain parquet), then, per size, runs each approach in a
-FRESH subprocess so start-up and peak memory are per approach:
+temporary ``MDK_HOME``, writes the input once per size as a Delta table in its warehouse
+(with delta-rs: one 250k-row parquet file per commit; Spark reads it by name, delta-rs by
+path), then, per size, runs each approach in a FRESH subprocess so start-up and peak memory
+are per approach. Every output is a Delta table too:
 
-* ``kit``: ``get_spark()`` (local[2]) -> ``score_table("models:/churn-predictor@champion",
+* ``kit``: ``get_spark()`` (local[2], Delta Lake) -> ``score_table("models:/churn-predictor@champion",
   <input table>, <output table>)`` -> ``stop_spark()`` (for the demo model its raw path:
   the sklearn estimator over Arrow batches, :mod:`recipes.fastscore`);
-* ``floor``: the same Spark start, read and write with no model at all (the floor);
+* ``floor``: the same Spark start, Delta read and Delta write with no model at all (the floor);
 * ``plain_udf``: the study module's ``spark_udf(spark, model_uri="models:/...@champion")``
   with no other option, over the same read and write;
-* ``pandas``: one process reads the same parquet files with pyarrow, predicts with
+* ``pandas``: one process reads the same Delta table with delta-rs into pandas, predicts with
   ``mlflow.pyfunc.load_model("models:/churn-predictor/1")``, adds the same lineage columns
-  and writes one parquet file.
+  and writes them as a Delta table with delta-rs (one commit).
 
 Wall time is from launch to exit (imports, Spark start and stop included). Peak memory is
 the largest sum of RSS over the child and all its descendants (JVM, Python workers),
@@ -121,15 +122,14 @@ def _child_pandas(args) -> dict[str, Any]:
 
     import mlflow
     import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
+    from deltalake import DeltaTable, write_deltalake
 
     from recipes.data import FEATURES
 
     t_import = time.perf_counter()
     model = mlflow.pyfunc.load_model(args.uri)
     t_load = time.perf_counter()
-    df = ds.dataset(args.input, format="parquet").to_table().to_pandas()
+    df = DeltaTable(args.input).to_pyarrow_table().to_pandas()
     t_read = time.perf_counter()
     df["prediction"] = model.predict(df[list(FEATURES)])
     t_predict = time.perf_counter()
@@ -141,7 +141,7 @@ def _child_pandas(args) -> dict[str, Any]:
     )
     stamp = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
     out = out.append_column("scored_at", pa.repeat(stamp, n))
-    pq.write_table(out, args.output)
+    write_deltalake(args.output, out, mode="overwrite")
     t_write = time.perf_counter()
     return {
         "rows": n,
@@ -159,7 +159,7 @@ def _child_pandas(args) -> dict[str, Any]:
 
 
 def make_inputs(sizes: list[int], home: Path) -> dict[int, tuple[str, Path]]:
-    """One kit table per size, made of 250k-row parquet parts: {rows: (table, folder)}."""
+    """One Delta table per size, one 250k-row file per commit (delta-rs): {rows: (table, path)}."""
     import pyarrow as pa
 
     from recipes import tables
@@ -172,13 +172,15 @@ def make_inputs(sizes: list[int], home: Path) -> dict[int, tuple[str, Path]]:
             chunk = live_traffic(min(CHUNK, n - start), seed=100 + i)
             chunk["customer_id"] += start
             tables.append(name, pa.Table.from_pandas(chunk, preserve_index=False), home=home)
-        folder = (
-            tables.version_folder(name, home=home)
-            if hasattr(tables, "version_folder")
-            else tables.table_path(name, home)
-        )
-        made[n] = (name, folder)
+        made[n] = (name, tables.table_path(name, home))
     return made
+
+
+def table_format() -> str:
+    """``delta (delta-spark <v>, deltalake <v>)``: the format every table here is written in."""
+    from importlib.metadata import version
+
+    return f"delta (delta-spark {version('delta-spark')}, deltalake {version('deltalake')})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs = make_inputs(sizes, home)
         print(
             f"setup: model v{version}, inputs {', '.join(f'{n:,}' for n in sizes)} rows "
-            f"in {time.perf_counter() - t:.1f} s; MDK_HOME={home}",
+            f"in {time.perf_counter() - t:.1f} s; tables: {table_format()}; MDK_HOME={home}",
             flush=True,
         )
         runs: dict[tuple[int, str], list[dict]] = {}
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pandas": [
                         "--uri", f"models:/{MODEL}/{version}",
                         "--input", str(folder),
-                        "--output", str(home / f"pandas_out_{n}.parquet"),
+                        "--output", str(home / f"pandas_out_{n}"),
                     ],
                     "kit": [
                         "--uri", f"models:/{MODEL}@champion",
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     kinds = ("kit", "pandas", "floor", "plain_udf")
-    summary: dict[str, Any] = {"sizes": sizes, "results": {}}
+    summary: dict[str, Any] = {"sizes": sizes, "format": table_format(), "results": {}}
     print()
     print(
         f"{'rows':>11} | {'approach':8} | {'wall s':>7} | {'rows/s':>10} | {'CPU s':>6} | "
@@ -344,9 +346,10 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         f"  kit at {hi:,}: {kp['import'] + kp['spark_start'] + kp['spark_stop']:.1f} s imports, "
         f"JVM start and stop, {kp['score_table']:.1f} s score_table; {k_hi['cpu_s']:.0f} CPU-s "
         f"in {k_hi['wall_s']:.0f} s wall = {k_hi['cpu_s'] / k_hi['wall_s']:.2f} of 2 cores busy. "
-        "Fixed: JVM start, the model load and the probe-row check on the driver. Per row: the "
-        "JVM's parquet read, the Arrow transfer to the Python workers and back, the raw "
-        "estimator on a float64 array, and the parquet write (plain_udf adds pyfunc's "
+        "Fixed: JVM start, Delta's log reads and commits, the model load and the probe-row "
+        "check on the driver. Per row: the JVM's parquet read, the Arrow transfer to the "
+        "Python workers and back, the raw estimator on a float64 array, and the Delta "
+        "(parquet) write (plain_udf adds pyfunc's "
         "signature checks and frame handling, and each worker imports mlflow and loads the "
         "model). "
         "Memory: Arrow batches stream through the JVM and 2 workers, so it stays flat."

@@ -7,16 +7,17 @@ Run from the repo root::
 
 It writes, per size, a payload table shaped exactly as the serving endpoint writes it
 (``request``/``response`` JSON text, ``request_metadata``, ``timestamp_ms``), one request
-per row, spread over 24 hours, 90/10 between two versions, the last 6 hours drifted.
+per row, spread over 24 hours, 90/10 between two versions, the last 6 hours drifted: a Delta
+table, appended with delta-rs as the endpoint appends (one commit per 500k rows).
 Each approach then runs in a FRESH subprocess:
 
 * ``kit`` (before): ``get_spark()`` (local[2]) → ``unpack_inference_table`` → ``profile_metrics``
   and ``drift_metrics`` (BASELINE and CONSECUTIVE, hourly, four columns) → ``stop_spark()``;
   each pass parses the payload's JSON again;
 * ``processed`` (after): the same, but ``process_inference_table`` first writes the
-  processed table (the JSON parsed once) and profile and drift read that;
+  processed Delta table through Spark (the JSON parsed once) and profile and drift read that;
 * ``pandas`` (the named baseline, the approach the kit avoids): read the whole table into
-  pandas, ``json.loads`` every request and response, then the same per-hour, per-version
+  pandas (delta-rs), ``json.loads`` every request and response, then the same per-hour, per-version
   profile with pandas and KS/Wasserstein with scipy on the raw values. It runs only up to
   ``--baseline-rows`` (its memory grows with the log).
 
@@ -99,10 +100,12 @@ def make_tables(sizes: list[int], home: Path) -> dict[int, str]:
             tables.append(name, _payload_chunk(start, min(CHUNK, n - start)), home=home)
         print(f"  wrote {name} ({n:,} rows) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         made[n] = name
-    base = "main.bench.baseline"
+    import pyarrow as pa
+
     from recipes import data
 
-    tables.write_table(base, data.make_churn(5000, 0)[list(FEATURES)], home=home)
+    baseline = pa.Table.from_pandas(data.make_churn(5000, 0)[list(FEATURES)], preserve_index=False)
+    tables.append("main.bench.baseline", baseline, home=home)
     return made
 
 
@@ -118,7 +121,7 @@ def _child_kit(args, processed: bool = False) -> dict[str, Any]:
     t_spark = time.perf_counter()
     if processed:  # parse once into the processed table, then read it
         target = f"{args.table}_processed"
-        tables.drop_table(target)
+        tables.drop_table(target, spark=spark)
         monitoring.process_inference_table(args.table, target, spark=spark)
         df = tables.read_table(target, spark=spark)
     else:  # every pass parses the payload's JSON again

@@ -25,9 +25,9 @@ with what a production job needs on top:
 - lineage columns ``model_name`` (string), ``model_version`` (int: the registry's version
   number, an integer both in the workspace registry and in Unity Catalog) and
   ``scored_at`` (timestamp, UTC, one value for the whole job) are added;
-- the result goes through :func:`recipes.tables.write_table`, whose local overwrite is
-  atomic: a job that fails midway (say a row that makes the model raise) leaves the
-  previous output table whole and readable.
+- the result goes through :func:`recipes.tables.write_table`, a Delta write: an overwrite
+  is one commit, so a job that fails midway (say a row that makes the model raise) leaves
+  the previous output table whole and readable, as Delta does on a workspace.
 
 Only DataFrame and ``spark.conf`` APIs are used (no ``sparkContext`` or RDDs), so the same
 code runs on a classic session, Spark Connect and Databricks Connect. Nothing happens at
@@ -189,6 +189,11 @@ def _source_df(source, spark):
             from recipes.spark import get_spark
 
             spark = get_spark()
+        if not tables.table_exists(source, spark=spark):
+            raise NotFoundError(
+                f"Table {source!r} does not exist in this Spark session's catalog: write it "
+                "first (tables.write_table or saveAsTable), or check the name."
+            )
         return tables.read_table(source, spark=spark)
     if hasattr(source, "schema") and hasattr(source, "withColumn"):
         return source
@@ -271,7 +276,7 @@ def score_table(
         output_table: ``catalog.schema.table`` to write.
         spark: the session; default: the source DataFrame's, else
             :func:`recipes.spark.get_spark`.
-        mode: ``"overwrite"`` (atomic locally) or ``"append"``.
+        mode: ``"overwrite"`` (one Delta commit: all or nothing) or ``"append"``.
         columns: the model's input columns, in order; default: the signature's input names.
         prediction_column: name of the added prediction column.
 

@@ -96,9 +96,11 @@ class FeatureEngineeringClient:
     """A local mirror of ``databricks.feature_engineering.FeatureEngineeringClient``.
 
     Args:
-        spark: the session for methods given no DataFrame (``read_table``, ``create_table``
-            with ``schema=``); None for ``recipes.spark.get_spark()``.
-        home: the kit home holding tables and metadata; None for ``$MDK_HOME``.
+        spark: the session for methods given no DataFrame (``read_table``, ``drop_table``,
+            ``create_table`` with ``schema=``); None for ``recipes.spark.get_spark()``. The
+            tables are Delta tables in its catalog.
+        home: the kit home holding the tables' metadata (``feature_store/``); None for
+            ``$MDK_HOME``.
     """
 
     def __init__(self, *, spark=None, home: Path | str | None = None, **_ignored):
@@ -151,10 +153,16 @@ class FeatureEngineeringClient:
         )
 
     def write_table(self, *, name: str, df, mode: str = "merge", **_streaming) -> None:
-        """Upsert ``df`` on the primary keys (``"merge"``), or replace the rows (``"overwrite"``).
+        """Upsert ``df`` on the primary keys (``"merge"``: Delta's ``MERGE INTO``), or replace
+        the rows (``"overwrite"``).
 
         New columns become new features; columns ``df`` lacks keep their values for the
         keys it updates (and are null for keys it adds).
+
+        Raises:
+            KitError: (merge) two rows of ``df`` for one key of the table: Delta's
+                ``DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE``, in one line.
+            ParameterError: a key column missing, or a type that differs from the table's.
         """
         store.write(name, df, mode, self._spark_session, self._home)
 
@@ -167,8 +175,8 @@ class FeatureEngineeringClient:
         return store.load_meta(name, self._home)
 
     def drop_table(self, *, name: str) -> None:
-        """Delete the feature table's data and metadata."""
-        store.drop(name, self._home)
+        """Delete the feature table's data (``DROP TABLE``) and metadata."""
+        store.drop(name, self._spark_session, self._home)
 
     # ------------------------------------------------------------------- training
 

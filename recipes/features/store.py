@@ -1,9 +1,12 @@
 """Feature tables: the data through :mod:`recipes.tables`, the metadata in a small JSON file.
 
-A feature table is an ordinary kit table (parquet under ``$MDK_HOME/warehouse`` locally)
-plus ``$MDK_HOME/feature_store/<catalog>.<schema>.<table>.json`` holding its primary keys,
-timestamp keys, description and feature columns. Everything here takes and returns Spark
-DataFrames; nothing uses ``sparkContext`` or RDDs, so it runs under Spark Connect.
+A feature table is an ordinary Delta table, named in the Spark session's catalog (locally
+under ``$MDK_HOME/warehouse``, :mod:`recipes.delta_lake`), plus
+``$MDK_HOME/feature_store/<catalog>.<schema>.<table>.json`` holding its primary keys,
+timestamp keys, description and feature columns. ``write_table(mode="merge")`` is Delta's own
+``MERGE INTO`` on the primary keys. Everything here takes and returns Spark DataFrames through
+``spark.sql`` and ``spark.table``; nothing uses ``sparkContext``, RDDs or ``DeltaTable``, so
+it runs under Spark Connect.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +103,17 @@ def spark_of(df) -> Any:
     return df.sparkSession
 
 
+def _session(df, spark):
+    """The session of Spark DataFrame ``df``, else ``spark``, else ``get_spark()``."""
+    if hasattr(df, "sparkSession") and hasattr(df, "columns"):
+        return df.sparkSession
+    if spark is not None:
+        return spark
+    from recipes.spark import get_spark
+
+    return get_spark()
+
+
 def to_spark(df, spark=None):
     """A Spark DataFrame for ``df`` (Spark passes through; pandas goes through a session)."""
     if hasattr(df, "sparkSession") and hasattr(df, "columns"):
@@ -160,7 +175,8 @@ def create(
     home: Path | None,
 ) -> FeatureTable:
     table = full_name(name)
-    if meta_path(table, home).exists() or tables.exists(table, home=home):
+    session = _session(df, spark)
+    if meta_path(table, home).exists() or tables.table_exists(table, spark=session):
         raise KitError(
             f"Table {table!r} already exists: add rows with fs.write_table(name={table!r}, "
             "df=..., mode='merge'), or fs.drop_table(name=...) first."
@@ -180,14 +196,12 @@ def create(
     if df is None and schema is None:
         raise ParameterError(f"create_table({table!r}) needs df= or schema=.")
     if df is None:
-        from recipes.spark import get_spark
-
-        df = (spark or get_spark()).createDataFrame([], schema)
-    df = to_spark(df, spark)
+        df = session.createDataFrame([], schema)
+    df = to_spark(df, session)
     if schema is not None:
         df = df.select(*[df[f.name].cast(f.dataType).alias(f.name) for f in schema.fields])
     check_keys(df, primary_keys, table)
-    tables.write_table(table, df, mode="overwrite", home=home)
+    tables.write_table(table, df, mode="overwrite")
     meta = FeatureTable(
         name=table,
         primary_keys=list(primary_keys),
@@ -203,47 +217,107 @@ def create(
 
 def read(name: str, spark, home: Path | None):
     load_meta(name, home)
-    return tables.read_table(full_name(name), spark=spark, home=home)
+    return tables.read_table(full_name(name), spark=spark)
+
+
+#: Delta's error for two source rows with the key of one row of the table.
+DUPLICATE_KEYS = "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE"
+
+
+def _quoted(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _first_sentence(exc: Exception) -> str:
+    """Delta's message in one line, up to its first full stop (its text wraps over lines)."""
+    text = " ".join(str(exc).split())
+    end = text.find(". ")
+    return text[: end + 1] if end > 0 else text
+
+
+def merge(table: str, df, keys: list[str]) -> None:
+    """Delta's ``MERGE WITH SCHEMA EVOLUTION INTO table USING df ON <keys>``: a matched row
+    takes df's columns (``UPDATE SET *``: the table's other columns keep their values), a new
+    key is inserted (``INSERT *``: columns df lacks are null), and df's new columns become
+    the table's. ``df`` is a temporary view of a unique name for the statement's length, so
+    merges on one session never meet. SQL, so classic and Spark Connect sessions alike.
+
+    Raises:
+        KitError: two rows of ``df`` have the key of one row of the table (Delta's
+            ``DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE``), in one line.
+    """
+    spark = df.sparkSession
+    view = f"mdk_merge_source_{uuid.uuid4().hex}"
+    on = " AND ".join(f"t.{_quoted(k)} = s.{_quoted(k)}" for k in keys)
+    df.createOrReplaceTempView(view)
+    try:
+        spark.sql(
+            f"MERGE WITH SCHEMA EVOLUTION INTO {table} AS t USING {view} AS s ON {on} "
+            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+        ).collect()  # the table name is checked (plain identifiers), the columns quoted
+    except Exception as exc:
+        condition = getattr(exc, "getCondition", lambda: None)()
+        if condition != DUPLICATE_KEYS and DUPLICATE_KEYS not in str(exc):
+            raise
+        raise KitError(
+            f"write_table({table!r}, mode='merge') failed and left the table as it was: "
+            f"{_first_sentence(exc)} Keep one row per primary key {keys} in the DataFrame "
+            f"(e.g. df.dropDuplicates({keys})) and write again."
+        ) from None
+    finally:
+        spark.catalog.dropTempView(view)
 
 
 def write(name: str, df, mode: str, spark, home: Path | None) -> FeatureTable:
-    """Merge (upsert on the primary keys) or overwrite ``df`` into the table."""
-    from pyspark.sql import functions as F
+    """Merge ``df`` into the table (Delta's ``MERGE INTO`` on the primary keys), or overwrite
+    the table with it.
 
+    ``merge`` checks the key columns and the types of the columns the table has (no Spark
+    job), then leaves the rows to Delta: two rows of ``df`` for a key of the table fail as
+    Delta fails them. ``overwrite`` checks the keys (null or duplicate) first, as
+    ``create_table`` does, then replaces the table (one commit).
+
+    Raises:
+        ParameterError: a bad mode, a missing key column, a type that differs from the
+            table's, or (overwrite) null or duplicate keys.
+        KitError: (merge) two rows of ``df`` for one key of the table.
+    """
     if mode not in WRITE_MODES:
         raise ParameterError(f"write_table mode {mode!r} is not one of {WRITE_MODES}.")
     meta = load_meta(name, home)
     df = to_spark(df, spark)
     keys = meta.primary_keys
-    check_keys(df, keys, meta.name)
     if mode == "overwrite":
-        new = df
+        check_keys(df, keys, meta.name)
+        tables.write_table(meta.name, df, mode="overwrite")
+        columns = list(df.columns)
     else:
-        old = tables.read_table(meta.name, spark=spark_of(df), home=home)
-        have, got = dict(old.dtypes), dict(df.dtypes)
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise ParameterError(
+                f"Feature table {meta.name!r}: the DataFrame lacks key column(s) {missing} "
+                f"(it has {df.columns}); add them or fix primary_keys."
+            )
+        have = dict(tables.read_table(meta.name, spark=df.sparkSession).dtypes)
+        got = dict(df.dtypes)
         clash = [f"{c} ({have[c]} vs {got[c]})" for c in got if c in have and have[c] != got[c]]
         if clash:
             raise ParameterError(
                 f"write_table({meta.name!r}): column types differ from the table's: "
                 f"{', '.join(clash)}; cast them first."
             )
-        # Rows of df update (or insert) whole; columns df lacks keep the table's values.
-        kept = [c for c in old.columns if c not in df.columns]
-        updates = df.join(old.select(*keys, *kept), on=keys, how="left") if kept else df
-        untouched = old.join(df.select(*keys), on=keys, how="left_anti")
-        added = [c for c in df.columns if c not in old.columns]
-        for c in added:
-            untouched = untouched.withColumn(c, F.lit(None).cast(got[c]))
-        new = untouched.unionByName(updates.select(*untouched.columns))
-    tables.write_table(meta.name, new, mode="overwrite", home=home)
-    features = [c for c in new.columns if c not in keys]
+        merge(meta.name, df, keys)
+        columns = [*have, *(c for c in got if c not in have)]  # schema evolution appends them
+    features = [c for c in columns if c not in keys]
     if features != meta.features:
         meta = FeatureTable(**{**asdict(meta), "features": features})
         save_meta(meta, home)
     return meta
 
 
-def drop(name: str, home: Path | None) -> None:
-    meta = load_meta(name, home)  # a plain (non-feature) table is never dropped here
-    tables.drop_table(meta.name, home=home)
+def drop(name: str, spark, home: Path | None) -> None:
+    """``DROP TABLE`` of a feature table, and its metadata. A table without metadata (not a
+    feature table) is never dropped here: :class:`NotFoundError` comes first, before Spark."""
+    meta = load_meta(name, home)
+    tables.drop_table(meta.name, spark=_session(None, spark))
     meta_path(meta.name, home).unlink(missing_ok=True)

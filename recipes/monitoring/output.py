@@ -1,7 +1,8 @@
 """The monitor's output tables, next to the table it watches (Databricks' naming).
 
-``<table>_profile_metrics`` and ``<table>_drift_metrics`` get explicit Arrow schemas, so a
-column that happens to be all null (``window_cmp`` with no CONSECUTIVE rows) keeps its type.
+``<table>_profile_metrics`` and ``<table>_drift_metrics`` are Delta tables written through
+Spark (:func:`recipes.tables.write_table`), from explicit Arrow schemas, so a column that
+happens to be all null (``window_cmp`` with no CONSECUTIVE rows) keeps its type.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 
 
 def write_metrics(table: str, profile: pd.DataFrame, drift: pd.DataFrame, *,
-                  home: Any = None) -> MetricTables:  # fmt: skip
-    """Overwrite both metric tables of ``table`` with these frames; returns their names."""
+                  spark: Any = None) -> MetricTables:  # fmt: skip
+    """Overwrite both metric tables of ``table`` with these frames, through ``spark`` (None:
+    :func:`recipes.spark.get_spark`), one Delta commit each; returns their names."""
     names = metric_table_names(table)
-    tables.write_table(names.profile, _arrow(profile, PROFILE_SCHEMA), mode="overwrite", home=home)
-    tables.write_table(names.drift, _arrow(drift, DRIFT_SCHEMA), mode="overwrite", home=home)
+    tables.write_table(names.profile, _arrow(profile, PROFILE_SCHEMA), mode="overwrite",
+                       spark=spark)  # fmt: skip
+    tables.write_table(names.drift, _arrow(drift, DRIFT_SCHEMA), mode="overwrite", spark=spark)
     return names

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recipes.monitoring.unpack import CONTEXT, NoRequests, since_ms, unpack_inference_table
+from recipes.monitoring.unpack import (
+    CONTEXT,
+    NoRequests,
+    read_payload,
+    since_ms,
+    unpack_inference_table,
+)
 
 LOOKBACK_MS = 10 * 60 * 1000  # capture writes within seconds; ten minutes of overlap is ample
 
@@ -47,20 +53,19 @@ def process_inference_table(
     spark: Any = None,
     since: datetime | float | None = None,
     features: Sequence[str] | None = None,
-    home: Any = None,
 ) -> Processed:
     """Append the payload table's new requests, unpacked, to ``processed_table``.
 
     Args:
         payload_table: the endpoint's inference (payload) table.
-        processed_table: the table of scored records (``catalog.schema.table``); created by
-            the first call, with the columns of
-            :func:`~recipes.monitoring.unpack.unpack_inference_table`.
-        spark: the session; default :func:`recipes.spark.get_spark` for the current target.
+        processed_table: the Delta table of scored records (``catalog.schema.table``);
+            created by the first call, with the columns of
+            :func:`~recipes.monitoring.unpack.unpack_inference_table`, then appended to.
+        spark: the session, whose catalog holds both tables; default
+            :func:`recipes.spark.get_spark` for the current target.
         since: ignore requests before this time (a datetime, or epoch seconds).
         features: the feature columns; default those of the processed table, else every key
             seen in a sample of requests.
-        home: the kit's home for local tables; None for ``$MDK_HOME``.
 
     Returns:
         How many scored records were appended, and the cutoff used.
@@ -80,10 +85,10 @@ def process_inference_table(
         from recipes.spark import get_spark
 
         spark = get_spark()
-    raw = tables.read_table(payload_table, spark=spark, home=home)
+    raw = read_payload(payload_table, spark)
     done = None
-    if tables.table_exists(processed_table, spark=spark, home=home):
-        done = tables.read_table(processed_table, spark=spark, home=home)
+    if tables.table_exists(processed_table, spark=spark):
+        done = tables.read_table(processed_table, spark=spark)
         ms = F.unix_millis("timestamp")
         oldest, newest = done.agg(F.min(ms), F.max(ms)).first()
         if features is None:
@@ -100,5 +105,5 @@ def process_inference_table(
         scored = unpack_inference_table(raw, spark=spark, features=features)
     except NoRequests:
         return Processed(processed_table, 0, cutoff, time.perf_counter() - started)
-    written = tables.write_table(processed_table, scored, mode="append", home=home)
+    written = tables.write_table(processed_table, scored, mode="append")  # one Delta commit
     return Processed(processed_table, written.rows, cutoff, time.perf_counter() - started)

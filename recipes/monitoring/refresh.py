@@ -2,10 +2,11 @@
 
 The serving endpoint's quality-monitors API (:mod:`recipes.endpoint.monitors`) starts
 :func:`main` in its own process for each refresh. The job reads the monitor's JSON, marks
-the refresh RUNNING, computes the profile and drift metrics of the monitored table in a
-classic local Spark session (:func:`~recipes.monitoring.profile.profile_metrics`,
-:func:`~recipes.monitoring.drift.drift_metrics`), writes
-``<output_schema>.<table>_profile_metrics`` and ``..._drift_metrics``
+the refresh RUNNING, checks the tables and columns with delta-rs (no JVM yet), computes the
+profile and drift metrics of the monitored table in a local Spark session whose catalog is the
+endpoint's warehouse (:func:`~recipes.monitoring.profile.profile_metrics`,
+:func:`~recipes.monitoring.drift.drift_metrics`), writes the Delta tables
+``<output_schema>.<table>_profile_metrics`` and ``..._drift_metrics`` through it
 (:func:`~recipes.monitoring.output.write_metrics`) and marks the refresh SUCCESS, or
 FAILED with a one-line message.
 
@@ -80,8 +81,34 @@ def monitored(dtypes: list[tuple[str, str]], log: dict) -> list[str]:
     return [c for c, t in dtypes if c not in skip and not t.startswith(_COMPLEX)]
 
 
+def check_catalog(spark, table: str, home: Path) -> None:
+    """Refuse a session whose catalog does not name ``home``'s tables (a Spark Connect
+    server started over another warehouse), in one line, before it reads a table of the same
+    name elsewhere.
+
+    Raises:
+        KitError: the session resolves ``table``'s catalog to another folder.
+    """
+    from recipes import tables
+    from recipes.delta_lake import CATALOG_CLASS
+
+    catalog = tables.check_table_name(table)[0]
+    want = tables.table_path(table, home).parents[1]  # <home>/warehouse/<catalog>
+    if spark.conf.get(f"spark.sql.catalog.{catalog}", None) != CATALOG_CLASS:
+        return  # not the kit's catalog (nothing to compare)
+    root = spark.conf.get(f"spark.sql.catalog.{catalog}.root", None)
+    if root is None or Path(root).resolve() != want.resolve():
+        raise KitError(
+            f"The refresh's Spark session reads {catalog}.* tables from {root}, not from this "
+            f"endpoint's {want}: run the Spark Connect server over {want.parent} "
+            "(start_connect_server(..., warehouse=...)) or unset MDK_SPARK_REMOTE for the "
+            "endpoint, so refreshes start local Spark over its warehouse."
+        )
+
+
 def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
-    """Profile and drift metrics of ``monitor``'s table, written to its metric tables."""
+    """Profile and drift metrics of ``monitor``'s table, read by name in ``spark`` (whose
+    catalog must be ``home``'s warehouse) and written to its metric tables through it."""
     import pandas as pd
     from pyspark.sql import functions as F
 
@@ -90,9 +117,10 @@ def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
     from recipes.monitoring.output import write_metrics
     from recipes.monitoring.profile import PROFILE_COLUMNS, profile_metrics
 
+    check_catalog(spark, monitor["table_name"], home)
     log = monitor["inference_log"]
     ts, model_id = log["timestamp_col"], log["model_id_col"]
-    df = tables.read_table(monitor["table_name"], spark=spark, home=home)
+    df = tables.read_table(monitor["table_name"], spark=spark)
     if not dict(df.dtypes)[ts].startswith("timestamp"):
         df = df.withColumn(ts, F.to_timestamp(F.col(ts)))
     cols = monitored(df.dtypes, log)
@@ -100,7 +128,7 @@ def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
     categorical = [pred] if "CLASSIFICATION" in log["problem_type"] and pred in cols else []
     baseline = None
     if monitor.get("baseline_table_name"):
-        baseline = tables.read_table(monitor["baseline_table_name"], spark=spark, home=home)
+        baseline = tables.read_table(monitor["baseline_table_name"], spark=spark)
     keys = dict(model_id_col=model_id, timestamp_col=ts)
     profiles, drifts = [], []
     for granularity in log["granularities"]:
@@ -115,7 +143,7 @@ def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
     drift = [d for d in drifts if len(d)]
     drift = pd.concat(drift) if drift else pd.DataFrame(columns=list(DRIFT_COLUMNS))
     short = monitor["table_name"].split(".")[-1]
-    names = write_metrics(f"{monitor['output_schema_name']}.{short}", profile, drift, home=home)
+    names = write_metrics(f"{monitor['output_schema_name']}.{short}", profile, drift, spark=spark)
     return {"columns": cols, "profile_rows": len(profile),
             "drift_rows": len(drift), "tables": [names.profile, names.drift]}  # fmt: skip
 
@@ -142,17 +170,25 @@ def claim(folder: Path) -> tuple[Path, dict] | None:
         return path, doc
 
 
+def columns(table: str, home: Path) -> list[str]:
+    """The column names of the local Delta table, from its log's schema (delta-rs: no JVM,
+    no data file read)."""
+    from deltalake import DeltaTable
+
+    from recipes import tables
+
+    return [f.name for f in DeltaTable(str(tables.table_path(table, home))).schema().fields]
+
+
 def _check(monitor: dict, home: Path) -> None:
     """Fail fast, before Spark starts, when a table or a named column is gone."""
-    import pyarrow.dataset as ds
-
     from recipes import tables
 
     table = monitor["table_name"]
     for name in (table, monitor.get("baseline_table_name")):
         if name and not tables.exists(name, home=home):
             raise KitError(f"Table '{name}' does not exist: write it, or update the monitor.")
-    names = ds.dataset(str(tables.version_folder(table, home=home)), format="parquet").schema.names
+    names = columns(table, home)
     log = monitor["inference_log"]
     for key in ("timestamp_col", "prediction_col", "model_id_col", "label_col"):
         if log.get(key) and log[key] not in names:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from recipes.errors import ApiError, KitError, ParameterError
+from recipes.errors import ApiError, KitError, NotFoundError, ParameterError
 from recipes.formats import MISSING, decode, parse
 
 SAMPLE = 200  # requests read on the driver to learn the feature names and types
@@ -36,6 +36,27 @@ _RESPONSE = "struct<predictions:array<string>>"
 
 class NoRequests(KitError):
     """The payload table holds no successful request (since the cutoff)."""
+
+
+def read_payload(name: str, spark: Any = None):
+    """The payload table ``name`` as a Spark DataFrame, by name in ``spark``'s catalog (None:
+    :func:`recipes.spark.get_spark`).
+
+    Raises:
+        NotFoundError: no such table in that catalog (one line naming the fix).
+    """
+    from recipes import tables
+
+    if spark is None:
+        from recipes.spark import get_spark
+
+        spark = get_spark()
+    if not tables.table_exists(name, spark=spark):
+        raise NotFoundError(
+            f"Table {name!r} does not exist in this Spark session's catalog: send traffic to "
+            "an endpoint that has an inference table first, or check the name."
+        )
+    return tables.read_table(name, spark=spark)
 
 
 def _kind(values: list) -> str:
@@ -102,7 +123,6 @@ def unpack_inference_table(
     spark: Any = None,
     features: Sequence[str] | None = None,
     since: datetime | float | None = None,
-    home: Any = None,
 ):
     """The inference table as a Spark DataFrame of scored records.
 
@@ -113,7 +133,6 @@ def unpack_inference_table(
             ``SAMPLE`` requests (numbers become ``double``, booleans ``boolean``, the rest
             ``string``).
         since: only requests at or after this time (a datetime, or epoch seconds).
-        home: the kit's home for a local table; None for ``$MDK_HOME``.
 
     Returns:
         Columns :data:`CONTEXT` (``timestamp`` from ``timestamp_ms``, ``model_version`` etc.
@@ -122,21 +141,14 @@ def unpack_inference_table(
         that does not parse as its column's type is null (``try_cast``), not an error.
 
     Raises:
+        NotFoundError: no payload table of that name in the session's catalog.
         NoRequests: the table holds no successful request (since ``since``); a KitError.
         ParameterError: a named feature is in no sampled request.
     """
     from pyspark.sql import functions as F
 
     cutoff = since_ms(since)  # checked before any Spark work
-    raw = payload_table
-    if isinstance(payload_table, str):
-        from recipes import tables
-
-        if spark is None:
-            from recipes.spark import get_spark
-
-            spark = get_spark()
-        raw = tables.read_table(payload_table, spark=spark, home=home)
+    raw = read_payload(payload_table, spark) if isinstance(payload_table, str) else payload_table
     ok = raw.filter(F.col("status_code") == 200)
     if cutoff is not None:
         ok = ok.filter(F.col("timestamp_ms") >= F.lit(cutoff))

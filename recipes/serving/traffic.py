@@ -230,8 +230,9 @@ def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: flo
 
     Waits up to ``timeout`` seconds for the writer's flush (at most every second locally;
     a workspace lands rows within minutes), then returns what it found (maybe fewer rows).
-    The table is read where the target keeps it: the local warehouse, or Spark by name on
-    Databricks (``tables.read_table``), never the laptop's files for a workspace's table.
+    The table is read where the target keeps it: locally the Delta table in the warehouse,
+    with delta-rs (no JVM; the request ids filter its scan), or Spark by name on Databricks
+    (``tables.read_rows``), never the laptop's files for a workspace's table.
     """
     from recipes import tables
 

@@ -109,21 +109,11 @@ def write_table(name: str, data: Any, *, mode: str = "overwrite", spark: Any = N
     seconds = time.perf_counter() - start
     if not kit_tables():
         return TableWrite(full, mode, None, seconds)
-    return TableWrite(full, mode, _output_rows(session, full), seconds, _version(session, full))
-
-
-def _last_commit(session: Any, full: str):
-    return session.sql(f"DESCRIBE HISTORY {full} LIMIT 1").collect()[0]
-
-
-def _output_rows(session: Any, full: str) -> int | None:
-    metrics = _last_commit(session, full)["operationMetrics"] or {}
-    rows = metrics.get("numOutputRows")
-    return int(rows) if rows is not None else None
-
-
-def _version(session: Any, full: str) -> int:
-    return int(_last_commit(session, full)["version"])
+    commit = session.sql(f"DESCRIBE HISTORY {full} LIMIT 1").collect()[0]  # this write's
+    rows = (commit["operationMetrics"] or {}).get("numOutputRows")
+    return TableWrite(
+        full, mode, None if rows is None else int(rows), seconds, int(commit["version"])
+    )
 
 
 def read_table(name: str, *, spark: Any = None, home: Path | str | None = None):

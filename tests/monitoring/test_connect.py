@@ -1,9 +1,11 @@
 """recipes.monitoring under Spark Connect gives what the classic session gives.
 
 The client runs in a subprocess (this process holds the classic session) against the session's
-local Spark Connect server (tests/conftest.py); both read the same payload table. The client
-reads it through the processed table (``process_inference_table``), the classic session
-unpacks it on the fly: the metrics are the same.
+local Spark Connect server (tests/conftest.py); each reads the same payload rows, written (as
+the endpoint writes them, with delta-rs) into the warehouse of each: the server's and the
+classic session's, each shared by the whole run, so under names of this test's own. The client
+reads them through the processed table (``process_inference_table``), the classic session
+unpacks them on the fly: the metrics are the same.
 """
 
 from __future__ import annotations
@@ -21,23 +23,24 @@ from recipes.monitoring import (
     quality_metrics,
     unpack_inference_table,
 )
+from tests.monitoring.conftest import unique_names
 from tests.monitoring.payloads import T0, records_row, row, split_row, write
 from tests.spark_connect import run_client
 
-TABLE = "main.mdk.ep_payload"
 CLIENT = textwrap.dedent(
     """
-    import json
+    import json, os
     import pandas as pd
     from recipes import data
     from recipes import tables
     from recipes.monitoring import drift_metrics, process_inference_table, profile_metrics, quality_metrics
     from recipes.spark import describe_session, get_spark, stop_spark
 
+    payload, processed = os.environ["TEST_PAYLOAD"], os.environ["TEST_PROCESSED"]
     spark = get_spark()
-    done = process_inference_table("main.mdk.ep_payload", "main.mdk.ep_processed", spark=spark)
-    again = process_inference_table("main.mdk.ep_payload", "main.mdk.ep_processed", spark=spark)
-    df = tables.read_table("main.mdk.ep_processed", spark=spark)
+    done = process_inference_table(payload, processed, spark=spark)
+    again = process_inference_table(payload, processed, spark=spark)
+    df = tables.read_table(processed, spark=spark)
     cols = [*data.FEATURES, "prediction"]
     base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
     profile = profile_metrics(df, "1 hour", columns=cols)
@@ -53,7 +56,7 @@ CLIENT = textwrap.dedent(
 )
 
 
-def _payload():
+def _payload(table: str, homes: list) -> None:
     churn = data.make_churn(400, seed=5)
     rows = []
     for i, rec in enumerate(churn.drop(columns=data.LABEL).to_dict("records")):
@@ -65,17 +68,20 @@ def _payload():
             rows.append(row({"inputs": {k: [v] for k, v in rec.items()}}, [1], ts=ts))
         else:
             rows.append(split_row(list(rec), [list(rec.values())], [0], ts=ts))
-    write(TABLE, rows)
+    for home in homes:
+        write(table, rows, home=home)
 
 
 @pytest.mark.spark
-def test_connect_and_classic_give_the_same_metrics(spark_connect, mdk_home, spark):
-    _payload()
+def test_connect_and_classic_give_the_same_metrics(spark_connect, mdk_home, spark, spark_run):
+    payload, processed = unique_names()
+    _payload(payload, [spark_connect.workdir, spark_run.home])  # <home>/warehouse of each
     got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url,
-                                  "MDK_HOME": str(mdk_home)}, timeout=400)  # fmt: skip
+                                  "MDK_HOME": str(mdk_home), "TEST_PAYLOAD": payload,
+                                  "TEST_PROCESSED": processed}, timeout=400)  # fmt: skip
     assert got["kind"] == "connect" and got["rows"] == 400
     assert got["new_rows"] == [400, 0]  # the second call found nothing new
-    df = unpack_inference_table(TABLE, spark=spark)
+    df = unpack_inference_table(payload, spark=spark)
     cols = [*data.FEATURES, "prediction"]
     base = spark.createDataFrame(data.make_churn(500, 0)[list(data.FEATURES)])
     labels = pd.DataFrame({"customer_id": range(400), "churned": [i % 2 for i in range(400)]})

@@ -7,6 +7,7 @@ import pytest
 from recipes import data, tables
 from recipes.errors import ParameterError
 from recipes.monitoring import drift_metrics, metric_table_names, profile_metrics, write_metrics
+from tests.monitoring.conftest import unique_names
 from tests.monitoring.frames import scored, spark_frame
 
 pytestmark = pytest.mark.spark
@@ -27,7 +28,9 @@ def test_tables_have_the_stated_columns_and_types(spark):
     cols = [*data.FEATURES, "prediction"]
     profile = profile_metrics(df, "1 hour", columns=cols)
     drift = drift_metrics(df, base, "1 hour", columns=cols, categorical=["prediction"])
-    names = write_metrics("main.mdk.t_payload", profile, drift)
+    payload, _ = unique_names("t")  # the session's warehouse is the whole run's
+    names = write_metrics(payload, profile, drift, spark=spark)
+    assert names.profile == f"{payload}_profile_metrics"
     p = tables.read_table(names.profile, spark=spark)
     d = tables.read_table(names.drift, spark=spark)
     assert p.count() == len(profile) and d.count() == len(drift)

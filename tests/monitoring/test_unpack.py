@@ -5,23 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recipes.errors import KitError, ParameterError
+from recipes.errors import KitError, NotFoundError, ParameterError
 from recipes.monitoring import unpack_inference_table
 from recipes.monitoring.unpack import CONTEXT, infer_columns
-from tests.monitoring.payloads import T0, records_row, row, split_row, write
+from tests.monitoring.payloads import T0, records_row, row, split_row
 
 pytestmark = pytest.mark.spark
-TABLE = "main.mdk.ep_payload"
 
 
-def _rows(spark, **kw) -> pd.DataFrame:
-    df = unpack_inference_table(TABLE, spark=spark, **kw)
+def _rows(spark, table, **kw) -> pd.DataFrame:
+    df = unpack_inference_table(table, spark=spark, **kw)
     return df.toPandas().sort_values(["timestamp", "databricks_request_id", "row_index"],
                                      ignore_index=True)  # fmt: skip
 
 
-def test_records_split_and_batch_requests_become_one_row_per_prediction(spark):
-    write(TABLE, [
+def test_records_split_and_batch_requests_become_one_row_per_prediction(spark, tbl):
+    tbl.write([
         records_row([{"customer_id": 7, "total_purchases": 15, "avg_session_duration": 320,
                       "days_since_last_visit": 7}], [1], crid="a-1", ts=T0),
         records_row([{"customer_id": 8, "total_purchases": 2, "avg_session_duration": 10.5,
@@ -34,7 +33,7 @@ def test_records_split_and_batch_requests_become_one_row_per_prediction(spark):
                   [0, 1, 0], ts=T0 + 2),
         row({"dataframe_records": [{"customer_id": 1}]}, [], status=400, ts=T0 + 3),
     ])  # fmt: skip
-    got = _rows(spark)
+    got = _rows(spark, tbl.payload)
     assert list(got.columns[: len(CONTEXT)]) == list(CONTEXT)
     assert got["customer_id"].tolist() == [7, 8, 9, 10, 11, 12]  # the 400 is left out
     assert got["prediction"].tolist() == [1, 1, 0, 0, 1, 0]
@@ -48,7 +47,7 @@ def test_records_split_and_batch_requests_become_one_row_per_prediction(spark):
     assert got["endpoint_name"].unique().tolist() == ["ep"]
 
 
-def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark):
+def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark, tbl):
     """The features are long (JSON integers): unpacked as double, every value exact."""
     from recipes import data
 
@@ -63,23 +62,23 @@ def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark)
         {"instances": chunks[2]},
         {"inputs": {c: [r[c] for r in chunks[3]] for c in cols}},
     ]
-    write(TABLE, [row(b, [0] * 10, ts=T0 + i) for i, b in enumerate(bodies)])
-    got = _rows(spark)
+    tbl.write([row(b, [0] * 10, ts=T0 + i) for i, b in enumerate(bodies)])
+    got = _rows(spark, tbl.payload)
     assert {c: str(got[c].dtype) for c in data.FEATURES} == dict.fromkeys(data.FEATURES, "float64")
     want = frame[cols].astype({c: "float64" for c in data.FEATURES}).reset_index(drop=True)
     pd.testing.assert_frame_equal(got[cols], want, check_dtype=False)
 
 
-def test_instances_and_inputs_records_are_read_too(spark):
-    write(TABLE, [row({"instances": [{"x": 1.5}]}, [0], ts=T0),
+def test_instances_and_inputs_records_are_read_too(spark, tbl):
+    tbl.write([row({"instances": [{"x": 1.5}]}, [0], ts=T0),
                   row({"inputs": [{"x": 2.5}, {"x": 3.5}]}, [1, 1], ts=T0 + 1)])  # fmt: skip
-    assert _rows(spark)["x"].tolist() == [1.5, 2.5, 3.5]
+    assert _rows(spark, tbl.payload)["x"].tolist() == [1.5, 2.5, 3.5]
 
 
-def test_columnar_inputs_and_instances_give_one_row_per_position(spark):
-    write(TABLE, [row({"inputs": {"x": [4.5, 5.5, None], "plan": ["a", "b", "c"]}}, [0, 1, 0], ts=T0),
+def test_columnar_inputs_and_instances_give_one_row_per_position(spark, tbl):
+    tbl.write([row({"inputs": {"x": [4.5, 5.5, None], "plan": ["a", "b", "c"]}}, [0, 1, 0], ts=T0),
                   row({"instances": {"plan": "d", "x": 6.5}}, [1], ts=T0 + 1)])  # fmt: skip
-    got = _rows(spark)
+    got = _rows(spark, tbl.payload)
     assert got["x"].tolist()[:2] == [4.5, 5.5] and pd.isna(got["x"].iloc[2])
     assert got["x"].iloc[3] == 6.5
     assert got["plan"].tolist() == ["a", "b", "c", "d"]
@@ -87,21 +86,20 @@ def test_columnar_inputs_and_instances_give_one_row_per_position(spark):
     assert got["prediction"].tolist() == [0, 1, 0, 1]
 
 
-def test_since_keeps_later_requests_only(spark):
-    write(TABLE, [records_row([{"x": i}], [0], ts=T0 + 1000 * i) for i in range(5)])
-    got = _rows(spark, since=(T0 + 2500) / 1000)
+def test_since_keeps_later_requests_only(spark, tbl):
+    tbl.write([records_row([{"x": i}], [0], ts=T0 + 1000 * i) for i in range(5)])
+    got = _rows(spark, tbl.payload, since=(T0 + 2500) / 1000)
     assert got["x"].tolist() == [3, 4]
-    assert _rows(spark, since=pd.Timestamp(T0 + 1000, unit="ms", tz="UTC").to_pydatetime())[
-        "x"
-    ].tolist() == [1, 2, 3, 4]
+    since = pd.Timestamp(T0 + 1000, unit="ms", tz="UTC").to_pydatetime()
+    assert _rows(spark, tbl.payload, since=since)["x"].tolist() == [1, 2, 3, 4]
 
 
-def test_types_strings_and_values_that_do_not_parse(spark, monkeypatch):
+def test_types_strings_and_values_that_do_not_parse(spark, tbl, monkeypatch):
     from recipes.monitoring import unpack
 
-    write(TABLE, [records_row([{"plan": "gold", "n": 1, "ok": True}], ["yes"], ts=T0),
+    tbl.write([records_row([{"plan": "gold", "n": 1, "ok": True}], ["yes"], ts=T0),
                   records_row([{"plan": "free", "n": "oops", "ok": False}], ["no"], ts=T0 + 1)])  # fmt: skip
-    df = unpack_inference_table(TABLE, spark=spark)
+    df = unpack_inference_table(tbl.payload, spark=spark)
     types = dict(df.dtypes)
     assert (types["plan"], types["n"], types["ok"], types["prediction"]) == (
         "string",
@@ -111,25 +109,28 @@ def test_types_strings_and_values_that_do_not_parse(spark, monkeypatch):
     )  # fmt: skip: a sampled "oops" makes n a string
     assert df.orderBy("timestamp").toPandas()["n"].tolist() == ["1", "oops"]
     monkeypatch.setattr(unpack, "SAMPLE", 1)  # the sample sees only the first request
-    got = unpack_inference_table(TABLE, spark=spark).orderBy("timestamp").toPandas()
+    got = unpack_inference_table(tbl.payload, spark=spark).orderBy("timestamp").toPandas()
     assert got["plan"].tolist() == ["gold", "free"] and got["prediction"].tolist() == ["yes", "no"]
     assert got["n"].iloc[0] == 1 and pd.isna(got["n"].iloc[1])  # not a number: null, no error
 
 
-def test_features_argument_selects_columns_and_names_unknown_ones(spark):
-    write(TABLE, [records_row([{"a": 1, "b": 2}], [0], ts=T0)])
-    df = unpack_inference_table(TABLE, spark=spark, features=["b"])
+def test_features_argument_selects_columns_and_names_unknown_ones(spark, tbl):
+    tbl.write([records_row([{"a": 1, "b": 2}], [0], ts=T0)])
+    df = unpack_inference_table(tbl.payload, spark=spark, features=["b"])
     assert df.columns == [*CONTEXT, "b", "prediction"]
     with pytest.raises(ParameterError, match=r"\['zz'\] are in no sampled request.*a, b"):
-        unpack_inference_table(TABLE, spark=spark, features=["zz"])
+        unpack_inference_table(tbl.payload, spark=spark, features=["zz"])
 
 
-def test_a_table_without_successful_requests_names_the_fix(spark):
-    write(TABLE, [row({"dataframe_records": [{"a": 1}]}, [], status=400, ts=T0)])
+def test_a_table_without_successful_requests_names_the_fix(spark, tbl):
+    with pytest.raises(NotFoundError, match=f"{tbl.payload}' does not exist") as exc:
+        unpack_inference_table(tbl.payload, spark=spark)
+    assert "\n" not in str(exc.value)
+    tbl.write([row({"dataframe_records": [{"a": 1}]}, [], status=400, ts=T0)])
     with pytest.raises(KitError, match="no successful request.*send traffic"):
-        unpack_inference_table(TABLE, spark=spark)
+        unpack_inference_table(tbl.payload, spark=spark)
     with pytest.raises(ParameterError, match="since must be"):
-        unpack_inference_table(TABLE, spark=spark, since="yesterday")
+        unpack_inference_table(tbl.payload, spark=spark, since="yesterday")
 
 
 def test_infer_columns_skips_bad_json_and_mixed_numbers_are_double():

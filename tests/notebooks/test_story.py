@@ -134,6 +134,8 @@ def _after_06(home: Path) -> dict:
         "routes": traffic.routes(endpoint),
         "versions": deploy.entity_versions(endpoint),
         "aliases": registry.aliases(MODEL),
+        "warehouse": home / "warehouse",
+        "tables": tables.list_tables(home=home),
     }
 
 
@@ -321,3 +323,24 @@ def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
     assert left["aliases"]["champion"] == 2
     pictures = png_outputs(ch.nb)  # the drift and quality charts are pictures
     assert len(pictures) == 2 and all(min(png_size(p)) > 100 for p in pictures)
+
+
+def test_every_table_the_story_leaves_is_a_delta_table_with_its_history(story, spark):
+    """After the story, every table folder under the warehouse is a Delta table; Spark's own
+    ``DESCRIBE HISTORY`` lists the writes of the scores table (05's two overwrites), and
+    ``DeltaTable.isDeltaTable`` holds for the scores, payload, unpacked and metric tables."""
+    from delta.tables import DeltaTable
+
+    left = chapter(story, "06_monitor").left
+    warehouse, listed = left["warehouse"], left["tables"]
+    folders = sorted(p for p in warehouse.glob("*/*/*") if p.is_dir())
+    assert folders and all((p / "_delta_log").is_dir() for p in folders), folders
+    assert len(listed) == len(folders)
+    path = {name: warehouse.joinpath(*name.split(".")) for name in listed}
+    unpacked = f"{PAYLOAD}_unpacked"
+    for name in (SCORES, PAYLOAD, unpacked, f"{unpacked}_profile_metrics",
+                 f"{unpacked}_drift_metrics"):  # fmt: skip
+        assert DeltaTable.isDeltaTable(spark, str(path[name])), name
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path[SCORES]}`").orderBy("version").collect()
+    assert [h.operation for h in history][-2:] == ["CREATE OR REPLACE TABLE AS SELECT"] * 2
+    assert all(h.operationMetrics["numOutputRows"] == "100000" for h in history[-2:])

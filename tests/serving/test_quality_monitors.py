@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import requests
 from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceAlreadyExists
@@ -47,6 +48,16 @@ def payload(n: int = 2000, seed: int = 0, *, shift_last_hour: float = 0.0) -> pd
         "plan": rng.choice(["basic", "premium"], n),
         "prediction": rng.integers(0, 2, n).astype("int64"),
     })  # fmt: skip
+
+
+def write(name: str, df: pd.DataFrame, home) -> None:
+    """``df`` as the Delta table ``name`` in ``home``'s warehouse, with delta-rs (no JVM in the
+    test); naive timestamps as Delta ``timestamp`` in UTC, as the kit's UTC Spark sessions
+    write them."""
+    data = pa.Table.from_pandas(df, preserve_index=False)
+    fields = [pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type)
+              else f for f in data.schema]  # fmt: skip
+    tables.append(name, data.cast(pa.schema(fields)), home=home)
 
 
 def inference_log(**overrides) -> MonitorInferenceLog:
@@ -92,7 +103,7 @@ def w(server):
 
 
 def test_errors_need_no_job(server, w):
-    tables.write_table("main.mdk.err_payload", payload(50), home=server.home)
+    write("main.mdk.err_payload", payload(50), home=server.home)
     with pytest.raises(NotFound, match="main.mdk.no_such_table"):
         create(w, "main.mdk.no_such_table")
     with pytest.raises(InvalidParameterValue, match="'nope'") as exc:
@@ -116,9 +127,9 @@ def test_errors_need_no_job(server, w):
 @pytest.mark.spark
 def test_refresh_writes_profile_and_drift_tables(server, w):
     table = "main.mdk.churn_ab_payload_unpacked"
-    tables.write_table(table, payload(shift_last_hour=150.0), home=server.home)
-    tables.write_table("main.mdk.churn_ab_payload_baseline",
-                       payload(seed=1).drop(columns=["timestamp"]), home=server.home)  # fmt: skip
+    write(table, payload(shift_last_hour=150.0), home=server.home)
+    write("main.mdk.churn_ab_payload_baseline",
+          payload(seed=1).drop(columns=["timestamp"]), home=server.home)  # fmt: skip
     info = create(w, table, baseline_table_name="main.mdk.churn_ab_payload_baseline")
     assert info.status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
     assert info.profile_metrics_table_name == f"{table}_profile_metrics"
@@ -183,11 +194,11 @@ def test_refresh_writes_profile_and_drift_tables(server, w):
 @pytest.mark.spark
 def test_duplicate_create_conflicts_and_a_failed_refresh_says_why(server, w):
     table = "main.mdk.gone_payload"
-    tables.write_table(table, payload(200), home=server.home)
+    write(table, payload(200), home=server.home)
     create(w, table)
     with pytest.raises(ResourceAlreadyExists, match="already exists"):
         create(w, table)
-    tables.drop_table(table, home=server.home)
+    tables.files.drop(table, home=server.home)
     refresh = w.quality_monitors.run_refresh(table_name=table)
     with pytest.raises(KitError, match=f"ended FAILED: Table '{table}' does not exist") as exc:
         wait_for_refresh(w, table, refresh.refresh_id, timeout=300, poll=0.2)
@@ -204,7 +215,7 @@ def test_monitors_survive_a_restart_and_refreshes_can_be_canceled(churn_free_ser
     srv = churn_free_server
     w = srv.client()
     table = "main.mdk.restart_payload"
-    tables.write_table(table, payload(300), home=srv.home)
+    write(table, payload(300), home=srv.home)
     create(w, table, baseline_table_name=None)
     wait_running(w, table, 1)
     srv.restart()  # stops the endpoint while refresh 1 runs; its job goes with it

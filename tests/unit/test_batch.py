@@ -1,6 +1,8 @@
 """recipes.batch.score_table on the session's classic local Spark, with the trained store.
 
-Few, small jobs: the machine has 2 cores and other suites run Spark too.
+Few, small jobs: the machine has 2 cores and other suites run Spark too. The session's tables
+are Delta tables in its own warehouse, shared by the whole run (tests/conftest.py): they are
+read back through it, and a table that must not exist has a name no other test writes.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def test_integer_inputs_match_pyfunc_and_a_double_column_is_refused_before_any_j
         message = _one_line_error(ParameterError, batch.score_table, f"models:/{trained}/2",
                                   typed, f"main.p.as_{kind}", spark=spark)  # fmt: skip
         assert f"Column 'avg_session_duration' is {kind}" in message and "takes long" in message
-        assert not tables.exists(f"main.p.as_{kind}")
+        assert not tables.table_exists(f"main.p.as_{kind}", spark=spark)
 
 
 def _with_a_null(traffic: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +235,13 @@ def test_bad_references_and_missing_columns_fail_before_any_job(spark, trained, 
     )
     assert "avg_session_duration, days_since_last_visit" in cols
     assert "it has customer_id, total_purchases" in cols
-    assert not tables.exists(OUT)
+    never = "main.predictions.never_written"
+    _one_line_error(ParameterError, batch.score_table, f"models:/{trained}/1",
+                    df.drop("total_purchases"), never, spark=spark)  # fmt: skip
+    assert not tables.table_exists(never, spark=spark)
+    no_table = _one_line_error(NotFoundError, batch.score_table, f"models:/{trained}/1",
+                               "main.raw.no_such_table", never, spark=spark)  # fmt: skip
+    assert "'main.raw.no_such_table' does not exist" in no_table
     assert batch.resolve_model(trained, "@challenger") == (trained, 2)
 
 
@@ -249,8 +257,9 @@ def test_the_seed_batch_code_as_written(spark, trained, traffic):
         "prediction",
         predict_udf("total_purchases", "avg_session_duration", "days_since_last_visit"),
     )
-    # --- written as a table through the kit (the seed's saveAsTable, two-level name)
-    tables.save_as_table(predictions, "predictions.churn_scores", mode="overwrite")
+    # --- written as the seed writes it: Delta's saveAsTable, a two-level name (catalog main)
+    spark.sql("CREATE SCHEMA IF NOT EXISTS main.predictions")  # a workspace has it already
+    predictions.write.format("delta").mode("overwrite").saveAsTable("predictions.churn_scores")
     got = _read(spark, "main.predictions.churn_scores")
     assert len(got) == 200
     first = [p[0] if hasattr(p, "__len__") else p for p in got["prediction"]]

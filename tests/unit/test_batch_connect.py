@@ -1,7 +1,8 @@
 """score_table once more, against the session's real local Spark Connect server (tests/conftest.py).
 
 The client runs in a subprocess: pyspark cannot hold this suite's classic session and a
-Connect session in one process.
+Connect session in one process. The server's warehouse is shared by the whole run, not the
+test's MDK_HOME: the client overwrites its tables and reads them back through the server.
 """
 
 from __future__ import annotations

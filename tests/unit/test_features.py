@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import sys
 import types
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from recipes import tables
@@ -30,6 +32,15 @@ def _one_line(exc_info) -> str:
     text = str(exc_info.value)
     assert "\n" not in text
     return text
+
+
+@pytest.fixture
+def own():
+    """``own(name)``: ``name`` with a suffix of this test's own. The session's classic Spark
+    keeps its tables in one warehouse for the whole run (tests/conftest.py), so each test
+    names its feature tables apart (their metadata is under the test's own MDK_HOME)."""
+    tag = uuid.uuid4().hex[:10]
+    return lambda name: f"{name}_{tag}"
 
 
 # --------------------------------------------------------------------------- no Spark
@@ -75,8 +86,8 @@ def test_unknown_table_is_one_line_naming_create_table():
     assert "create_table" in _one_line(exc)
     with pytest.raises(ParameterError):
         fs.get_table(name="nope")
-    tables.write_table("main.plain.t", pd.DataFrame({"k": [1]}))
-    with pytest.raises(NotFoundError):  # not a feature table: left alone
+    tables.append("main.plain.t", pa.table({"k": [1]}))  # delta-rs: no JVM
+    with pytest.raises(NotFoundError):  # not a feature table: left alone, before any Spark
         fs.drop_table(name="main.plain.t")
     assert tables.exists("main.plain.t")
 
@@ -85,54 +96,62 @@ def test_unknown_table_is_one_line_naming_create_table():
 
 
 @pytest.mark.spark
-def test_create_table_stores_data_and_metadata(spark, mdk_home):
+def test_create_table_stores_data_and_metadata(spark, mdk_home, own):
     fs = FeatureEngineeringClient()
     churn = make_churn(50, seed=3)
+    table = own("main.features.churn")
     meta = fs.create_table(
-        name="Main.Features.Churn",
+        name=table.replace("main.features", "Main.Features"),
         primary_keys=KEY,
         df=spark.createDataFrame(churn.drop(columns=[LABEL])),
         description="churn features",
     )
-    assert meta.name == TABLE
+    assert meta.name == table
     assert meta.primary_keys == [KEY] and meta.timestamp_keys == []
     assert meta.features == list(FEATURES)
-    assert fs.get_table(name=TABLE) == meta
-    stored = json.loads((mdk_home / "feature_store" / f"{TABLE}.json").read_text())
+    assert fs.get_table(name=table) == meta
+    stored = json.loads((mdk_home / "feature_store" / f"{table}.json").read_text())
     assert stored["primary_keys"] == [KEY] and stored["description"] == "churn features"
-    back = fs.read_table(name=TABLE).toPandas().sort_values(KEY, ignore_index=True)
+    back = fs.read_table(name=table).toPandas().sort_values(KEY, ignore_index=True)
     pd.testing.assert_frame_equal(back, churn.drop(columns=[LABEL]))
 
     with pytest.raises(KitError) as exc:
-        fs.create_table(name=TABLE, primary_keys=KEY, df=churn)
+        fs.create_table(name=table, primary_keys=KEY, df=churn)
     assert "write_table" in _one_line(exc)
 
 
 @pytest.mark.spark
-def test_create_table_refuses_bad_keys(spark):
+def test_create_table_refuses_bad_keys(spark, own):
     fs = FeatureEngineeringClient(spark=spark)
     df = pd.DataFrame({"k": [1, 2, 2], "ts": [1, 1, 2], "v": [1.0, 2.0, 3.0]})
     with pytest.raises(ParameterError) as exc:
-        fs.create_table(name="main.f.missing", primary_keys=["k", "region"], df=df)
+        fs.create_table(name=own("main.f.missing"), primary_keys=["k", "region"], df=df)
     assert "['region']" in _one_line(exc)
     with pytest.raises(ParameterError) as exc:
-        fs.create_table(name="main.f.dups", primary_keys="k", df=df)
+        fs.create_table(name=own("main.f.dups"), primary_keys="k", df=df)
     assert "duplicate" in _one_line(exc) and "(2,)" in str(exc.value)
     with pytest.raises(ParameterError) as exc:
-        fs.create_table(name="main.f.ts", primary_keys="k", df=df, timeseries_column="ts")
+        fs.create_table(name=own("main.f.ts"), primary_keys="k", df=df, timeseries_column="ts")
     assert "primary_keys=['k', 'ts']" in _one_line(exc)
-    assert not tables.exists("main.f.dups")
+    assert not tables.table_exists(own("main.f.dups"), spark=spark)
+
+
+def _last_operation(spark, table: str) -> tuple[int, str]:
+    last = spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first()
+    return last["version"], last["operation"]
 
 
 @pytest.mark.spark
-def test_write_table_merge_upserts_on_the_keys(spark):
+def test_write_table_merge_upserts_on_the_keys(spark, own):
     fs = FeatureEngineeringClient()
+    t = own("main.f.t")
     old = pd.DataFrame({"k": [1, 2, 3], "a": [10, 20, 30], "b": [0.1, 0.2, 0.3]})
-    fs.create_table(name="main.f.t", primary_keys=["k"], df=spark.createDataFrame(old))
+    fs.create_table(name=t, primary_keys=["k"], df=spark.createDataFrame(old))
     # key 2 updated (only column a given: b keeps its value), key 4 inserted, new column c.
     upd = pd.DataFrame({"k": [2, 4], "a": [21, 40], "c": ["x", "y"]})
-    fs.write_table(name="main.f.t", df=spark.createDataFrame(upd))
-    got = fs.read_table(name="main.f.t").toPandas().sort_values("k", ignore_index=True)
+    fs.write_table(name=t, df=spark.createDataFrame(upd))
+    assert _last_operation(spark, t) == (1, "MERGE")  # Delta's own MERGE INTO, one commit
+    got = fs.read_table(name=t).toPandas().sort_values("k", ignore_index=True)
     want = pd.DataFrame(
         {
             "k": [1, 2, 3, 4],
@@ -142,25 +161,46 @@ def test_write_table_merge_upserts_on_the_keys(spark):
         }
     )
     pd.testing.assert_frame_equal(got, want)
-    assert fs.get_table(name="main.f.t").features == ["a", "b", "c"]
+    assert fs.get_table(name=t).features == ["a", "b", "c"]
+    assert not [v for v in spark.catalog.listTables() if v.name.startswith("mdk_merge_source")]
 
     with pytest.raises(ParameterError) as exc:  # a type that differs from the table's
-        fs.write_table(
-            name="main.f.t", df=spark.createDataFrame(pd.DataFrame({"k": [1], "a": ["s"]}))
-        )
+        fs.write_table(name=t, df=spark.createDataFrame(pd.DataFrame({"k": [1], "a": ["s"]})))
     assert "a (bigint vs string)" in _one_line(exc)
 
-    fs.write_table(name="main.f.t", df=spark.createDataFrame(old), mode="overwrite")
-    assert fs.read_table(name="main.f.t").count() == 3
-    fs.drop_table(name="main.f.t")
-    assert not tables.exists("main.f.t")
+    fs.write_table(name=t, df=spark.createDataFrame(old), mode="overwrite")
+    assert fs.read_table(name=t).count() == 3
+    fs.drop_table(name=t)
+    assert not tables.table_exists(t, spark=spark)
     with pytest.raises(NotFoundError):
-        fs.get_table(name="main.f.t")
+        fs.get_table(name=t)
 
 
 @pytest.mark.spark
-def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark):
+def test_merge_with_a_key_given_twice_fails_as_delta_fails_it(spark, own):
     fs = FeatureEngineeringClient()
+    t = own("main.f.dup")
+    old = pd.DataFrame({"k": [1, 2], "a": [10, 20]})
+    fs.create_table(name=t, primary_keys="k", df=spark.createDataFrame(old))
+    twice = spark.createDataFrame(pd.DataFrame({"k": [2, 2, 3], "a": [21, 22, 30]}))
+    with pytest.raises(KitError) as exc:
+        fs.write_table(name=t, df=twice)
+    message = _one_line(exc)
+    assert "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]" in message
+    assert f"write_table({t!r}, mode='merge')" in message and "left the table as it was" in message
+    assert "df.dropDuplicates(['k'])" in message
+    assert _last_operation(spark, t)[0] == 0  # no commit
+    got = fs.read_table(name=t).toPandas().sort_values("k", ignore_index=True)
+    pd.testing.assert_frame_equal(got, old)
+    with pytest.raises(ParameterError) as exc:  # a missing key column: before any job
+        fs.write_table(name=t, df=spark.createDataFrame(pd.DataFrame({"a": [1]})))
+    assert "lacks key column(s) ['k']" in _one_line(exc)
+
+
+@pytest.mark.spark
+def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark, own):
+    fs = FeatureEngineeringClient()
+    pit = own("main.f.pit")
     t = pd.Timestamp
     feats = pd.DataFrame(
         {
@@ -170,7 +210,7 @@ def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark):
         }
     )
     fs.create_table(
-        name="main.f.pit",
+        name=pit,
         primary_keys=["k", "ts"],
         timestamp_keys="ts",
         df=spark.createDataFrame(feats),
@@ -183,11 +223,7 @@ def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark):
             "y": [0, 1, 0, 1, 0, 1, 0],
         }
     )  # fmt: skip
-    lookups = [
-        FeatureLookup(
-            "main.f.pit", "cust", timestamp_lookup_key="at", rename_outputs={"v": "value"}
-        )
-    ]
+    lookups = [FeatureLookup(pit, "cust", timestamp_lookup_key="at", rename_outputs={"v": "value"})]
     ts = fs.create_training_set(df=spark.createDataFrame(rows), feature_lookups=lookups, label="y")
     got = ts.load_df().toPandas().sort_values(["cust", "at"], ignore_index=True)
     assert list(got.columns) == ["cust", "at", "y", "value"]
@@ -195,16 +231,17 @@ def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark):
 
 
 @pytest.mark.spark
-def test_training_set_columns_and_errors(spark):
+def test_training_set_columns_and_errors(spark, own):
     fs = FeatureEngineeringClient()
+    table = own("main.features.churn")
     churn = make_churn(20, seed=1)
     fs.create_table(
-        name=TABLE, primary_keys=KEY, df=spark.createDataFrame(churn.drop(columns=[LABEL]))
+        name=table, primary_keys=KEY, df=spark.createDataFrame(churn.drop(columns=[LABEL]))
     )
     labels = spark.createDataFrame(churn[[KEY, LABEL]])
     lookups = [
-        FeatureLookup(TABLE, KEY, feature_names=["days_since_last_visit", "total_purchases"]),
-        FeatureLookup(TABLE, KEY, feature_names="avg_session_duration"),
+        FeatureLookup(table, KEY, feature_names=["days_since_last_visit", "total_purchases"]),
+        FeatureLookup(table, KEY, feature_names="avg_session_duration"),
     ]
     ts = fs.create_training_set(
         df=labels, feature_lookups=lookups, label=LABEL, exclude_columns=[KEY]
@@ -226,7 +263,7 @@ def test_training_set_columns_and_errors(spark):
     with pytest.raises(ParameterError) as exc:
         fs.create_training_set(
             df=labels,
-            feature_lookups=[FeatureLookup(TABLE, KEY, feature_names="nope")],
+            feature_lookups=[FeatureLookup(table, KEY, feature_names="nope")],
             label=LABEL,
         )
     assert "['nope']" in _one_line(exc)
@@ -235,7 +272,7 @@ def test_training_set_columns_and_errors(spark):
 # --------------------------------------------------------------------------- log_model, score_batch
 
 
-def _feature_model(spark, fs, name: str):
+def _feature_model(spark, fs, name: str, table: str):
     """A churn feature table, a training set on it, and a model logged with its features."""
     import mlflow
 
@@ -243,11 +280,11 @@ def _feature_model(spark, fs, name: str):
 
     churn = make_churn(400, seed=0)
     fs.create_table(
-        name=TABLE, primary_keys=[KEY], df=spark.createDataFrame(churn.drop(columns=[LABEL]))
+        name=table, primary_keys=[KEY], df=spark.createDataFrame(churn.drop(columns=[LABEL]))
     )
     training_set = fs.create_training_set(
         df=spark.createDataFrame(churn[[KEY, LABEL]]),
-        feature_lookups=[FeatureLookup(table_name=TABLE, lookup_key=KEY)],
+        feature_lookups=[FeatureLookup(table_name=table, lookup_key=KEY)],
         label=LABEL,
         exclude_columns=[KEY],
     )
@@ -263,14 +300,17 @@ def _feature_model(spark, fs, name: str):
 
 
 @pytest.mark.spark
-def test_log_model_stores_the_spec_and_score_batch_needs_only_keys(spark, mlflow_local, tmp_path):
+def test_log_model_stores_the_spec_and_score_batch_needs_only_keys(
+    spark, mlflow_local, tmp_path, own
+):
     import mlflow
 
     from recipes.registry import set_alias
     from recipes.train import fit
 
     fs = FeatureEngineeringClient()
-    churn, info = _feature_model(spark, fs, "churn-features")
+    table = own("main.features.churn")
+    churn, info = _feature_model(spark, fs, "churn-features", table)
     assert info.registered_model_version == 1
     spec_file = mlflow.artifacts.download_artifacts(
         f"models:/churn-features/1/{SPEC_FILE}", dst_path=str(tmp_path)
@@ -279,7 +319,7 @@ def test_log_model_stores_the_spec_and_score_batch_needs_only_keys(spark, mlflow
     assert spec == info.feature_spec
     assert spec["input_columns"] == list(FEATURES) and spec["label"] == [LABEL]
     assert spec["lookup_columns"] == [KEY] and spec["source_columns"] == []
-    assert spec["feature_lookups"][0]["table_name"] == TABLE
+    assert spec["feature_lookups"][0]["table_name"] == table
     assert "input_columns" in Path(spec_file).read_text()
 
     # The exam's seed code, as written.
