@@ -81,6 +81,39 @@ def monitored(dtypes: list[tuple[str, str]], log: dict) -> list[str]:
     return [c for c, t in dtypes if c not in skip and not t.startswith(_COMPLEX)]
 
 
+def _catalog_root(spark, table: str, home: Path) -> tuple[str | None, Path]:
+    """Where ``spark`` resolves ``table``'s catalog (None: not the kit's catalog), and where
+    ``home``'s warehouse keeps it."""
+    from recipes import tables
+    from recipes.delta_lake import CATALOG_CLASS
+
+    catalog = tables.check_table_name(table)[0]
+    want = tables.table_path(table, home).parents[1]  # <home>/warehouse/<catalog>
+    if spark.conf.get(f"spark.sql.catalog.{catalog}", None) != CATALOG_CLASS:
+        return None, want
+    return spark.conf.get(f"spark.sql.catalog.{catalog}.root", None) or "", want
+
+
+def _serves(spark, table: str, home: Path) -> bool:
+    root, want = _catalog_root(spark, table, home)
+    return root is None or (bool(root) and Path(root).resolve() == want.resolve())
+
+
+def refresh_session(table: str, home: Path):
+    """The job's Spark session: ``get_spark("local")`` (the loopback Spark Connect server the
+    endpoint names, if any), unless that server's catalog is over another warehouse than
+    ``home``'s; then local Spark of this job's own, over ``home``'s warehouse."""
+    from recipes.spark import get_spark, stop_spark
+
+    spark = get_spark("local", app_name="mdk-monitor-refresh")
+    if _serves(spark, table, home):
+        return spark
+    stop_spark()
+    for name in ("MDK_SPARK_REMOTE", "SPARK_REMOTE"):  # this job's process only
+        os.environ.pop(name, None)
+    return get_spark("local", app_name="mdk-monitor-refresh")
+
+
 def check_catalog(spark, table: str, home: Path) -> None:
     """Refuse a session whose catalog does not name ``home``'s tables (a Spark Connect
     server started over another warehouse), in one line, before it reads a table of the same
@@ -89,15 +122,9 @@ def check_catalog(spark, table: str, home: Path) -> None:
     Raises:
         KitError: the session resolves ``table``'s catalog to another folder.
     """
-    from recipes import tables
-    from recipes.delta_lake import CATALOG_CLASS
-
-    catalog = tables.check_table_name(table)[0]
-    want = tables.table_path(table, home).parents[1]  # <home>/warehouse/<catalog>
-    if spark.conf.get(f"spark.sql.catalog.{catalog}", None) != CATALOG_CLASS:
-        return  # not the kit's catalog (nothing to compare)
-    root = spark.conf.get(f"spark.sql.catalog.{catalog}.root", None)
-    if root is None or Path(root).resolve() != want.resolve():
+    if not _serves(spark, table, home):
+        root, want = _catalog_root(spark, table, home)
+        catalog = want.name
         raise KitError(
             f"The refresh's Spark session reads {catalog}.* tables from {root}, not from this "
             f"endpoint's {want}: run the Spark Connect server over {want.parent} "
@@ -203,9 +230,7 @@ def refresh_one(monitor_path: Path, path: Path, doc: dict, home: Path) -> dict:
         print(f"refresh {doc['refresh_id']} of {monitor['table_name']} (pid {os.getpid()})",
               flush=True)  # fmt: skip
         _check(monitor, home)
-        from recipes.spark import get_spark
-
-        summary = compute(monitor, home, get_spark("local", app_name="mdk-monitor-refresh"))
+        summary = compute(monitor, home, refresh_session(monitor["table_name"], home))
         doc = {**doc, "state": "SUCCESS"}
         print(f"SUCCESS in {time.perf_counter() - started:.1f} s: {summary}", flush=True)
     except Exception as exc:  # the job's one answer: FAILED with a one-line message

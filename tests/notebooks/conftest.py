@@ -68,9 +68,12 @@ def served(serving_home, monkeypatch):
 def connect_kernel(spark_connect, monkeypatch):
     """Kernels started by this test reach Spark through the session's Spark Connect server
     (``MDK_SPARK_REMOTE``), so the notebook's Spark cells run under Connect and no kernel
-    starts a JVM. The in-order story (test_story.py) keeps the classic session a user gets."""
+    starts a JVM. The in-order story (test_story.py) keeps the classic session a user gets.
+
+    Returns the server: the tables its kernels write are in its own warehouse
+    (``<server.workdir>/warehouse``), not the test's MDK_HOME."""
     monkeypatch.setenv("MDK_SPARK_REMOTE", spark_connect.url)
-    return spark_connect.url
+    return spark_connect
 
 
 @pytest.fixture(autouse=True)

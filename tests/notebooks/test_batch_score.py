@@ -25,12 +25,13 @@ def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, connec
     nb = run_notebook("05_batch_score", model_uri=f"models:/{model_name}{ref}", n_rows=n_rows,
                       output_table=output, loop_sample=50)  # fmt: skip
     expected = registry.resolve(model_name, ref.lstrip("/"))
-    scored = tables.read_table(output)
+    home = connect_kernel.workdir  # the Connect server's catalog is its own warehouse
+    scored = tables.read_table(output, home=home)
     assert len(scored) == n_rows
     assert set(scored["model_name"]) == {model_name}
     assert set(scored["model_version"]) == {expected}
     assert set(scored["prediction"]) <= {0, 1} and scored["scored_at"].nunique() == 1
-    assert tables.read_table(f"main.{schema}.churn_input")["customer_id"].is_unique
+    assert tables.read_table(f"main.{schema}.churn_input", home=home)["customer_id"].is_unique
     spec = load_feature_spec(f"models:/{model_name}-features@champion")
     assert spec  # the model carries its feature lookups
     assert "main.features.churn_customers" in str(spec)

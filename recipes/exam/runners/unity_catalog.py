@@ -12,6 +12,9 @@ Three registries answer side by side:
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import pandas as pd
 
 from recipes.exam.lab import PIP, UC_EXPERIMENT
@@ -22,6 +25,31 @@ def _one_line(exc: BaseException, limit: int = 220) -> str:
     text = " ".join(str(exc).split())
     first = text.split(". ")[0]
     return f"{type(exc).__name__}: {first[:limit]}"
+
+
+@contextlib.contextmanager
+def hive_metastore_current():
+    """Inside the block, the active Spark session's current catalog is ``spark_catalog`` (the
+    Hive metastore), as on a cluster without Unity Catalog; then its own again.
+
+    MLflow's Unity Catalog client completes a one- or two-part model name from the active
+    Spark session's current catalog and schema (``mlflow.utils._unity_catalog_utils.
+    get_full_name_from_sc``), and leaves it short, so that Unity Catalog refuses it, when there
+    is no session or its catalog is ``spark_catalog`` / ``hive_metastore``. Local sessions'
+    current catalog is ``main`` (Delta, as a Unity Catalog workspace's), so the refusal is
+    shown under the second premise.
+    """
+    pyspark_sql = sys.modules.get("pyspark.sql")
+    spark = pyspark_sql.SparkSession.getActiveSession() if pyspark_sql else None
+    if spark is None:
+        yield
+        return
+    current = spark.catalog.currentCatalog()
+    spark.catalog.setCurrentCatalog("spark_catalog")
+    try:
+        yield
+    finally:
+        spark.catalog.setCurrentCatalog(current)
 
 
 def _typed_model():
@@ -241,9 +269,10 @@ def q6_scenario(lab) -> dict:
         with lab.unity_catalog("databricks-uc"):
             c = mlflow.MlflowClient()
             uc = out["Unity Catalog"]
-            uc["two-level name"] = attempt(
-                lambda: mlflow.register_model(made["run_uri"], "exam_churn").version
-            )
+            with hive_metastore_current():
+                uc["two-level name"] = attempt(
+                    lambda: mlflow.register_model(made["run_uri"], "exam_churn").version
+                )
             uc["three-level name"] = attempt(
                 lambda: f"v{c.get_model_version(uc_model, str(made['uc_version'])).version}"
             )
