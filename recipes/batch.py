@@ -185,16 +185,8 @@ def _source_df(source, spark):
 
     if isinstance(source, str):
         tables.check_table_name(source)
-        if spark is None:
-            from recipes.spark import get_spark
-
-            spark = get_spark()
-        if not tables.table_exists(source, spark=spark):
-            raise NotFoundError(
-                f"Table {source!r} does not exist in this Spark session's catalog: write it "
-                "first (tables.write_table or saveAsTable), or check the name."
-            )
-        return tables.read_table(source, spark=spark)
+        fix = "write it first (tables.write_table or saveAsTable), or check the name."
+        return tables.require_table(source, fix=fix, spark=spark)
     if hasattr(source, "schema") and hasattr(source, "withColumn"):
         return source
     raise ParameterError(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from recipes.errors import ApiError, KitError, NotFoundError, ParameterError
+from recipes.errors import ApiError, KitError, ParameterError
 from recipes.formats import MISSING, decode, parse
 
 SAMPLE = 200  # requests read on the driver to learn the feature names and types
@@ -47,16 +47,8 @@ def read_payload(name: str, spark: Any = None):
     """
     from recipes import tables
 
-    if spark is None:
-        from recipes.spark import get_spark
-
-        spark = get_spark()
-    if not tables.table_exists(name, spark=spark):
-        raise NotFoundError(
-            f"Table {name!r} does not exist in this Spark session's catalog: send traffic to "
-            "an endpoint that has an inference table first, or check the name."
-        )
-    return tables.read_table(name, spark=spark)
+    fix = "send traffic to an endpoint that has an inference table first, or check the name."
+    return tables.require_table(name, fix=fix, spark=spark)
 
 
 def _kind(values: list) -> str:

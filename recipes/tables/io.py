@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recipes.errors import ParameterError
+from recipes.errors import NotFoundError, ParameterError
 from recipes.names import CREATED_BY
 from recipes.spark import get_spark
 from recipes.tables import files
@@ -131,6 +131,19 @@ def read_table(name: str, *, spark: Any = None, home: Path | str | None = None):
     if kit_tables():
         return files.read(full, home=home)
     return get_spark("databricks").table(full).toPandas()
+
+
+def require_table(name: str, *, fix: str, spark: Any = None):
+    """``spark.table(name)`` (in :func:`recipes.spark.get_spark`'s session when ``spark`` is
+    None), or one line saying the session's catalog has no such table, and ``fix``.
+
+    Raises:
+        NotFoundError: the table does not exist there.
+    """
+    session = spark if spark is not None else get_spark()
+    if not table_exists(name, spark=session):
+        raise NotFoundError(f"Table {name!r} does not exist in this Spark session's catalog: {fix}")
+    return session.table(".".join(check_table_name(name)))
 
 
 def read_rows(

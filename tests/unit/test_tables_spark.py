@@ -455,3 +455,16 @@ def test_a_write_killed_midway_leaves_the_previous_version_whole(spark, mdk_home
     assert [r.version for r in history] == [1, 0]
     assert tables.append(name, old.slice(0, 1), home=mdk_home) == 2  # and it takes new commits
     assert tables.row_count(name, home=mdk_home) == 11
+
+
+def test_require_table_reads_it_or_names_the_fix_in_one_line(spark, schema):
+    from recipes.errors import NotFoundError
+
+    name = f"main.{schema}.t"
+    with pytest.raises(NotFoundError) as caught:
+        tables.require_table(name, fix="write it first.", spark=spark)
+    assert str(caught.value) == (
+        f"Table '{name}' does not exist in this Spark session's catalog: write it first."
+    )
+    spark.range(3).write.saveAsTable(name)
+    assert tables.require_table(name, fix="unused", spark=spark).count() == 3
