@@ -74,9 +74,7 @@ def type_name(delta_type) -> str:
 
 def columns(full: str, home: Path) -> list[dict]:
     """The ``ColumnInfo`` list of existing local table ``full``, from its Delta schema."""
-    from deltalake import DeltaTable
-
-    fields = json.loads(DeltaTable(str(tables.table_path(full, home))).schema().to_json())
+    fields = json.loads(tables.files.delta_schema(full, home=home).to_json())
     return [
         {"name": f["name"], "type_text": type_text(f["type"]), "type_name": type_name(f["type"]),
          "type_json": json.dumps(f, separators=(",", ":")), "position": i,

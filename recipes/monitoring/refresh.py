@@ -197,16 +197,6 @@ def claim(folder: Path) -> tuple[Path, dict] | None:
         return path, doc
 
 
-def columns(table: str, home: Path) -> list[str]:
-    """The column names of the local Delta table, from its log's schema (delta-rs: no JVM,
-    no data file read)."""
-    from deltalake import DeltaTable
-
-    from recipes import tables
-
-    return [f.name for f in DeltaTable(str(tables.table_path(table, home))).schema().fields]
-
-
 def _check(monitor: dict, home: Path) -> None:
     """Fail fast, before Spark starts, when a table or a named column is gone."""
     from recipes import tables
@@ -215,7 +205,7 @@ def _check(monitor: dict, home: Path) -> None:
     for name in (table, monitor.get("baseline_table_name")):
         if name and not tables.exists(name, home=home):
             raise KitError(f"Table '{name}' does not exist: write it, or update the monitor.")
-    names = columns(table, home)
+    names = tables.column_names(table, home=home)  # from the Delta log: no JVM yet
     log = monitor["inference_log"]
     for key in ("timestamp_col", "prediction_col", "model_id_col", "label_col"):
         if log.get(key) and log[key] not in names:

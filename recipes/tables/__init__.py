@@ -17,6 +17,7 @@ from recipes.tables import files
 from recipes.tables.files import (
     INFERENCE_TABLE_CONFIG,
     append,
+    column_names,
     exists,
     properties,
     read,
@@ -49,6 +50,7 @@ __all__ = [
     "append",
     "check_schema_name",
     "check_table_name",
+    "column_names",
     "drop_table",
     "exists",
     "files",

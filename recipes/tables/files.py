@@ -73,6 +73,24 @@ def read(name: str, *, home: Path | str | None = None, filters: Any = None) -> p
     return _table(name, home).to_pyarrow_table(filters=filters).to_pandas(maps_as_pydicts="lossy")
 
 
+def delta_schema(name: str, *, home: Path | str | None = None):
+    """The table's schema, from its Delta log (``deltalake.Schema``; no data file is read).
+
+    Raises:
+        NotFoundError: the table does not exist.
+    """
+    return _table(name, home).schema()
+
+
+def column_names(name: str, *, home: Path | str | None = None) -> list[str]:
+    """The table's column names, from its Delta log (no data file is read).
+
+    Raises:
+        NotFoundError: the table does not exist.
+    """
+    return [f.name for f in delta_schema(name, home=home).fields]
+
+
 def row_count(name: str, *, home: Path | str | None = None) -> int:
     """The number of rows, from the log's file statistics (no data file is read).
 

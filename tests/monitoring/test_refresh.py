@@ -11,7 +11,7 @@ import pytest
 from recipes import tables
 from recipes.delta_lake import CATALOG_CLASS
 from recipes.errors import KitError
-from recipes.monitoring.refresh import check_catalog, columns
+from recipes.monitoring.refresh import check_catalog
 
 
 def _session(conf: dict[str, str]):
@@ -22,7 +22,7 @@ def _session(conf: dict[str, str]):
 
 def test_columns_come_from_the_delta_log(mdk_home):
     tables.append("main.mdk.t_payload", pa.table({"timestamp": [1], "prediction": [0.5]}))
-    assert columns("main.mdk.t_payload", mdk_home) == ["timestamp", "prediction"]
+    assert tables.column_names("main.mdk.t_payload", home=mdk_home) == ["timestamp", "prediction"]
 
 
 def test_a_session_over_another_warehouse_is_refused(mdk_home, tmp_path):

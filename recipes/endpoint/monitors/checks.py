@@ -46,13 +46,11 @@ def table_name(name: str) -> str:
 def _columns(table: str, home: Path) -> list[str]:
     """The table's column names, from its Delta schema in the log (delta-rs: no data file is
     read, no JVM); 404 when it does not exist."""
-    from deltalake import DeltaTable
-
     from recipes import tables
 
     if not tables.exists(table, home=home):
         raise not_found(f"Table '{table}' does not exist: write it first (recipes.tables).")
-    return [f.name for f in DeltaTable(str(tables.table_path(table, home))).schema().fields]
+    return tables.column_names(table, home=home)
 
 
 def check_monitor(table: str, body: dict, home: Path) -> dict:
