@@ -53,7 +53,8 @@ test: setup lint test-unit  ## ruff and import contracts, then every test tier (
 
 # .venv-dbx (databricks-connect) runs the tests that import it, and its `mdk` runs the six
 # notebooks with target=databricks against the workspace double (tests/workspace/test_databricks_run.py)
-test-unit: setup setup-lab chromium setup-databricks
+test-unit: setup
+	$(MAKE) --no-print-directory -j3 --output-sync=target setup-lab chromium setup-databricks
 	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly tests/unit/test_doctor_dbconnect.py
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:randomly
 

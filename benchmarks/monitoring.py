@@ -6,7 +6,8 @@ Run from the repo root::
                                               [--repeats 1] [--keep]
 
 It writes, per size, a payload table shaped exactly as the serving endpoint writes it
-(``request``/``response`` JSON text, ``request_metadata``, ``timestamp_ms``), one request
+(an AI Gateway inference table: ``request``/``response`` JSON text, ``request_time``, the
+served entity by ``served_entity_id``, named in ``system.serving.served_entities``), one request
 per row, spread over 24 hours, 90/10 between two versions, the last 6 hours drifted: a Delta
 table, appended with delta-rs as the endpoint appends (one commit per 500k rows).
 Each approach then runs in a FRESH subprocess:
@@ -42,6 +43,14 @@ from harness import child_env, fixed_and_rate, median, run_child
 CHUNK = 500_000
 FEATURES = ("total_purchases", "avg_session_duration", "days_since_last_visit")
 GB = 1024**3
+ENDPOINT_ID = "b" * 32  # the fake endpoint whose two served entities the payload names
+
+
+def _entities():
+    from recipes.endpoint.config import EntitySpec
+
+    return {v: EntitySpec(name, "churn-predictor", v) for v, name in
+            (("1", "champion"), ("2", "challenger"))}  # fmt: skip
 
 
 def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
@@ -50,7 +59,7 @@ def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from recipes.endpoint.capture import PAYLOAD_SCHEMA
+    from recipes.endpoint.capture import PAYLOAD_SCHEMA, served_entity_id
 
     rng = np.random.default_rng(seed + start)
     idx = np.arange(start, start + n)
@@ -73,24 +82,31 @@ def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
         '}], "client_request_id": "b-', s(idx), '"}', "",
     )  # fmt: skip
     response = pc.binary_join_element_wise('{"predictions": [', s(pred), "]}", "")
-    meta = [{"endpoint_name": "bench", "model_name": "churn-predictor", "model_version": v,
-             "served_entity_name": "champion" if v == "1" else "challenger"} for v in ("1", "2")]  # fmt: skip
-    metadata = pa.array([list(meta[int(v) - 1].items()) for v in version],
-                        type=pa.map_(pa.string(), pa.string()))  # fmt: skip
+    ids = {v: served_entity_id(ENDPOINT_ID, spec) for v, spec in _entities().items()}
     days_col = (ts // 86_400_000).astype("int32")
     cols = {
+        "request_date": pa.array(days_col, pa.int32()).cast(pa.date32()),
         "databricks_request_id": s(idx), "client_request_id": pc.binary_join_element_wise("b-", s(idx), ""),
-        "date": pa.array(days_col, pa.int32()).cast(pa.date32()),
-        "timestamp_ms": pa.array(ts, pa.int64()), "status_code": pa.array(np.full(n, 200), pa.int32()),
-        "execution_time_ms": pa.array(np.full(n, 3), pa.int64()),
-        "sampling_fraction": pa.array(np.ones(n)), "request": request, "response": response,
-        "request_metadata": metadata,
+        "request_time": pa.array(ts * 1000, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "status_code": pa.array(np.full(n, 200), pa.int32()),
+        "sampling_fraction": pa.array(np.ones(n)),
+        "execution_duration_ms": pa.array(np.full(n, 3), pa.int64()),
+        "request": request, "response": response,
+        "served_entity_id": pa.array(np.where(version == "1", ids["1"], ids["2"])),
+        "logging_error_codes": pa.array([[]] * n, pa.list_(pa.string())),
+        "requester": pa.array(["mdk"] * n, pa.string()),
     }  # fmt: skip
     return pa.table([cols[f.name] for f in PAYLOAD_SCHEMA], schema=PAYLOAD_SCHEMA)
 
 
 def make_tables(sizes: list[int], home: Path) -> dict[int, str]:
     from recipes import tables
+    from recipes.endpoint.capture import CaptureWriter, served_entity_row
+
+    with CaptureWriter(home=home) as writer:  # system.serving.served_entities names them
+        for spec in _entities().values():
+            writer.add_served_entity(served_entity_row(
+                endpoint_name="bench", endpoint_id=ENDPOINT_ID, spec=spec, config_version=1))  # fmt: skip
 
     made = {}
     for n in sizes:
@@ -160,8 +176,10 @@ def _child_pandas(args) -> dict[str, Any]:
     preds = [json.loads(r)["predictions"][0] for r in raw["response"]]
     df = pd.DataFrame.from_records(records)
     df["prediction"] = preds
-    df["model_version"] = raw["request_metadata"].map(lambda m: dict(m)["model_version"]).to_numpy()
-    df["window"] = pd.to_datetime(raw["timestamp_ms"], unit="ms").dt.floor("h").to_numpy()
+    names = tables.read_table("system.serving.served_entities")
+    versions = dict(zip(names["served_entity_id"], names["entity_version"], strict=True))
+    df["model_version"] = raw["served_entity_id"].map(versions).to_numpy()
+    df["window"] = raw["request_time"].dt.floor("h").to_numpy()
     t_unpack = time.perf_counter()
     cols = [*FEATURES, "prediction"]
     groups = [df.groupby("window"), df.groupby(["window", "model_version"])]

@@ -11,7 +11,7 @@ the same sequential client and the same load generator:
 * ``mlflow``: ``mlflow models serve -m models:/churn-predictor/1`` (1 worker), ``/invocations``;
 * ``entity``: the kit, ``/serving-endpoints/bench-entity/served-models/champion/invocations``;
 * ``split``: the kit, ``/serving-endpoints/bench-split/invocations``: champion/challenger
-  (both v1) at 90/10 with ``auto_capture_config`` on (table ``main.bench.ab_payload``);
+  (both v1) at 90/10 with ``ai_gateway.inference_table_config`` on (table ``main.bench.ab_payload``);
 * ``floor``: the HTTP floor (``benchmarks/floor_app.py``), a bare ASGI app on the kit's
   stack (uvicorn, uvloop, httptools, one worker) answering the kit's own response bytes.
 
@@ -24,6 +24,9 @@ Goals: ``throughput_x`` = entity rps / mlflow rps >= 20; ``floor_fraction`` = en
 floor rps >= 0.6; ``seq_p50_ratio`` = entity p50 / mlflow p50 <= 0.5;
 ``routing_capture_added_p50_ms`` = split p50 - entity p50 <= 1.0; and the inference table
 holds at least as many rows as 2xx answers the split target gave.
+Beside them, ``params_seq_p50_ms``: ``--seq`` sequential requests with ``"params":
+{"threshold": 0.3}`` to ``bench-params``, serving :mod:`recipes.threshold_model` (a pyfunc
+with a params schema: ``pyfunc.predict(df, params=...)``, no sklearn fast path).
 The last printed line is a JSON summary. ``MDK_BENCH_PROFILE=<file>`` runs the kit's server
 under cProfile and writes its stats there (this slows the kit: diagnosis only).
 """
@@ -60,8 +63,15 @@ BODY = json.dumps(
         ]
     }  # fmt: skip
 ).encode()
+PARAMS_MODEL = "churn-threshold"  # recipes.threshold_model over churn-predictor v1
+PARAMS_BODY = json.dumps({**json.loads(BODY), "params": {"threshold": 0.3}}).encode()
 TABLE = "main.bench.ab_payload"
-CAPTURE = {"catalog_name": "main", "schema_name": "bench", "table_name_prefix": "ab"}
+CAPTURE = {
+    "catalog_name": "main",
+    "schema_name": "bench",
+    "table_name_prefix": "ab",
+    "enabled": True,
+}
 LUA = """wrk.method = "POST"
 wrk.body = [[%(body)s]]
 wrk.headers["Content-Type"] = "application/json"
@@ -142,8 +152,8 @@ def wait_up(proc: subprocess.Popen, port: int, path: str, log: Path, timeout: fl
 
 
 def create_endpoint(port: int, token: str, name: str, entities: list[str],
-                    routes: list[int], capture: dict | None) -> None:  # fmt: skip
-    served = [{"name": e, "entity_name": MODEL, "entity_version": "1", "workload_size": "Small",
+                    routes: list[int], capture: dict | None, model: str = MODEL) -> None:  # fmt: skip
+    served = [{"name": e, "entity_name": model, "entity_version": "1", "workload_size": "Small",
                "scale_to_zero_enabled": False} for e in entities]  # fmt: skip
     config: dict[str, Any] = {
         "served_entities": served,
@@ -154,10 +164,10 @@ def create_endpoint(port: int, token: str, name: str, entities: list[str],
             ]
         },
     }
-    if capture:
-        config["auto_capture_config"] = capture
-    status, out = call(port, "POST", "/api/2.0/serving-endpoints", token,
-                       {"name": name, "config": config})  # fmt: skip
+    body: dict[str, Any] = {"name": name, "config": config}
+    if capture:  # the AI Gateway inference table (legacy auto_capture_config is refused)
+        body["ai_gateway"] = {"inference_table_config": capture}
+    status, out = call(port, "POST", "/api/2.0/serving-endpoints", token, body)
     if status != 200:
         raise SystemExit(f"creating {name}: {status} {out}")
     deadline = time.monotonic() + 180
@@ -171,14 +181,14 @@ def create_endpoint(port: int, token: str, name: str, entities: list[str],
     raise SystemExit(f"endpoint {name} not ready after 180 s")
 
 
-def sequential(t: Target, n: int, token: str, limit_s: float = 90) -> None:
+def sequential(t: Target, n: int, token: str, limit_s: float = 90, body: bytes = BODY) -> None:
     """n requests, one at a time, on one keep-alive connection; each timed."""
     conn, head = http.client.HTTPConnection(HOST, t.port, timeout=30), headers(token)
     end = time.perf_counter() + limit_s
     try:
         for _ in range(n):
             t0 = time.perf_counter()
-            conn.request("POST", t.path, BODY, head)
+            conn.request("POST", t.path, body, head)
             resp = conn.getresponse()
             resp.read()
             t.seq.append((time.perf_counter() - t0) * 1000)
@@ -287,7 +297,9 @@ def main() -> int:
     try:
         t0 = time.monotonic()
         code = (f"from recipes import bootstrap, target; target.use_target(); "
-                f"print(bootstrap.ensure_versions({MODEL!r}, 2))")  # fmt: skip
+                f"print(bootstrap.ensure_versions({MODEL!r}, 2)); "
+                f"from recipes.threshold_model import log_threshold_model; "
+                f"log_threshold_model(registered_model_name={PARAMS_MODEL!r})")  # fmt: skip
         with (home / "train.log").open("wb") as out:
             done = subprocess.run([PY, "-c", code], cwd=REPO, env=env, timeout=600, stdout=out,
                                   stderr=subprocess.STDOUT)  # fmt: skip
@@ -329,6 +341,8 @@ def main() -> int:
         create_endpoint(kit_port, token, "bench-split", ["champion", "challenger"], [90, 10],
                         CAPTURE)  # fmt: skip
         made.append("bench-split")
+        create_endpoint(kit_port, token, "bench-params", ["champion"], [100], None, PARAMS_MODEL)
+        made.append("bench-params")
         targets = [
             Target("mlflow", mlflow_port, "/invocations"),
             Target("entity", kit_port, "/serving-endpoints/bench-entity/served-models/champion/invocations"),
@@ -380,6 +394,14 @@ def main() -> int:
                 t.rps.append(load(t, duration))
                 print(f"round {i + 1}/{repeats} {t.name:7s} seq p50 {pct(t.seq, 50):6.3f} ms  "
                       f"{t.rps[-1]:8.1f} req/s")  # fmt: skip
+        # a pyfunc with a params schema, called with params (pyfunc.predict, no fast path)
+        with_params = Target("params", kit_port,
+                             "/serving-endpoints/bench-params/served-models/champion/invocations")  # fmt: skip
+        sequential(with_params, 50, token, body=PARAMS_BODY)
+        with_params.seq.clear()
+        sequential(with_params, n_seq, token, body=PARAMS_BODY)
+        params_p50 = round(pct(with_params.seq, 50), 3)
+        print(f"params  seq p50 {params_p50:6.3f} ms ({PARAMS_MODEL}, threshold 0.3)")
         sent, deadline = targets[2].ok, time.monotonic() + 8
         while (captured := captured_rows(home)) < sent and time.monotonic() < deadline:
             time.sleep(0.25)  # the capture writer flushes every second
@@ -398,8 +420,9 @@ def main() -> int:
                   "split_floor_fraction": round(spl["rps_median"] / flo["rps_median"], 3),
                   "seq_p50_ratio": round(ent["seq_p50_ms"] / ml["seq_p50_ms"], 3),
                   "routing_capture_added_p50_ms": round(spl["seq_p50_ms"] - ent["seq_p50_ms"], 3),
-                  "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2)}  # fmt: skip
-        errors = sum(t.errors for t in targets)
+                  "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2),
+                  "params_seq_p50_ms": params_p50}  # fmt: skip
+        errors = sum(t.errors for t in [*targets, with_params])
         goals = {"throughput_x_ge_20": result["throughput_x"] >= 20,
                  "floor_fraction_ge_0_6": result["floor_fraction"] >= 0.6,
                  "seq_p50_ratio_le_0_5": result["seq_p50_ratio"] <= 0.5,
@@ -411,7 +434,8 @@ def main() -> int:
                                 ("split_floor_fraction", "split rps / floor rps", ""),
                                 ("seq_p50_ratio", "entity p50 / mlflow p50", "<= 0.5"),
                                 ("routing_capture_added_p50_ms", "split p50 - entity p50", "<= 1.0"),
-                                ("split_throughput_x", "split rps / mlflow rps", "")]:  # fmt: skip
+                                ("split_throughput_x", "split rps / mlflow rps", ""),
+                                ("params_seq_p50_ms", f"{PARAMS_MODEL} with params, p50 ms", "")]:  # fmt: skip
             print(f"{key:29s} {result[key]:8.3f}  ({what}){'  goal ' + goal if goal else ''}")
         print(f"capture: {captured} rows in {TABLE} for {sent} 2xx answers from split")
         print(

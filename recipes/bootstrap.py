@@ -141,5 +141,6 @@ def ensure_ab_endpoint(
     champion = version_behind(model_name, "champion", champion_version)
     challenger = version_behind(model_name, "challenger", challenger_version)
     config = deploy.ab_config(endpoint_name, model_name, champion, challenger,
-                              challenger_traffic=challenger_traffic, catalog=catalog, schema=schema)  # fmt: skip
-    return deploy.ensure_endpoint(w, endpoint_name, config)
+                              challenger_traffic=challenger_traffic)  # fmt: skip
+    gateway = deploy.ab_gateway(endpoint_name, catalog=catalog, schema=schema)
+    return deploy.ensure_endpoint(w, endpoint_name, config, ai_gateway=gateway)

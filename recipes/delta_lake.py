@@ -40,6 +40,7 @@ from recipes.java import java_executable
 SOURCES = Path(__file__).with_name("java_src")
 CATALOG_CLASS = "mdk.PathCatalog"
 DEFAULT_CATALOG = "main"
+SYSTEM_CATALOG = "system"  # Databricks' system tables, e.g. system.serving.served_entities
 CATALOG_VAR = "MDK_CATALOG"
 MANIFEST = "classpath.txt"
 SETUP_FIX = "run `make setup` (it fetches them from Maven Central once)"
@@ -267,9 +268,10 @@ def class_path() -> str:
 
 
 def catalogs() -> list[str]:
-    """``main``, then ``MDK_CATALOG`` when it names another catalog."""
+    """``main``, then ``MDK_CATALOG`` when it names another catalog, then ``system`` (the
+    endpoint writes ``system.serving.served_entities`` there, as Databricks does)."""
     extra = os.environ.get(CATALOG_VAR, "").strip().lower()
-    return list(dict.fromkeys([DEFAULT_CATALOG, *([extra] if extra else [])]))
+    return list(dict.fromkeys([DEFAULT_CATALOG, *([extra] if extra else []), SYSTEM_CATALOG]))
 
 
 def spark_conf(warehouse: Path, names: Sequence[str] | None = None) -> dict[str, str]:

@@ -5,7 +5,9 @@ order (the endpoint parses requests with them; monitoring's unpack reads logged 
 the same way).
 
 Exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or ``inputs`` is
-allowed, plus optional ``params`` and ``client_request_id``. Columns are checked against the
+allowed, plus optional ``params`` and ``client_request_id``; :func:`parse` makes one
+:class:`Invocation` of it, which the endpoint carries to the model's worker (checking
+``params`` against the model's params schema on the way). Columns are checked against the
 model's signature before anything reaches the worker, so a missing column or a string
 where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the record. A
 ``long`` column takes JSON integers only (in int64's range): what
@@ -32,14 +34,33 @@ OPTIONAL = ("params", "client_request_id")
 MAX_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Invocation:
-    """A parsed request: rows in ``columns`` order, and its optional extras."""
+    """One parsed request, as it travels from the route to the model's worker.
+
+    Treated as immutable: each check returns a new one (``dataclasses.replace``). Not frozen,
+    and pickled as its constructor's arguments: a frozen dataclass takes 3x as long to
+    pickle and load, on every request's way to the worker.
+
+    Attributes:
+        columns: the column names, in the order of each row's values.
+        rows: the records' values (:data:`MISSING` where a record lacks a column, until
+            :func:`conform` refuses it).
+        params: the request's ``params`` (None when absent); once checked against the
+            model's params schema, the params the model is called with.
+        client_request_id: the request's ``client_request_id``, if any.
+        format: the input format it came in (one of :data:`FORMATS`).
+    """
 
     columns: list[str]
     rows: list[list]
-    client_request_id: str | None = None
     params: dict | None = None
+    client_request_id: str | None = None
+    format: str = "dataframe_records"
+
+    def __reduce__(self):
+        return (Invocation, (self.columns, self.rows, self.params, self.client_request_id,
+                             self.format))  # fmt: skip
 
 
 def too_large(size: int):
@@ -132,7 +153,7 @@ def parse(obj: dict[str, Any]) -> Invocation:
     crid = obj.get("client_request_id")
     if crid is not None and not isinstance(crid, str):
         raise bad_request("client_request_id must be a string.")
-    return Invocation(cols, rows, crid, params)
+    return Invocation(cols, rows, params, crid, key)
 
 
 _NUMBER = (int, float)
@@ -187,7 +208,7 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
             raise _wrong(col, kind, i, v)
         if not checks and MISSING in row:
             raise bad_request(f"Record {i} lacks some columns: give every record all columns.")
-    return Invocation(list(columns), rows, inv.client_request_id, inv.params)
+    return Invocation(list(columns), rows, inv.params, inv.client_request_id, inv.format)
 
 
 # --------------------------------------------------------------------------- granularity

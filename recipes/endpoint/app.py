@@ -23,13 +23,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
-from recipes.auth import bearer_ok
-from recipes.endpoint import uc_tables
+from recipes.endpoint import openapi, uc_tables
+from recipes.endpoint.asgi import Bearer, Disconnected, read_body
 from recipes.endpoint.endpoints import Manager
 from recipes.endpoint.monitors import Monitors, routes
 from recipes.errors import ApiError, bad_request
-from recipes.formats import MAX_BYTES, too_large
 
 log = logging.getLogger("mdk.serving")
 
@@ -40,23 +40,12 @@ def _error(exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
-async def _body(request: Request) -> bytes:
-    """The request body; past 16 MB the rest is drained, not kept, and a 400 follows."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) <= MAX_BYTES:
-        return await request.body()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= MAX_BYTES:
-            chunks.append(chunk)
-    if size > MAX_BYTES:
-        raise too_large(size)
-    return b"".join(chunks)
-
-
 async def _json(request: Request):
-    body = await _body(request)
+    """The request's JSON body (``{}`` when empty), read by :func:`.asgi.read_body`."""
+    try:
+        body = await read_body(request.receive)
+    except Disconnected:
+        raise ClientDisconnect() from None
     if not body:
         return {}
     try:
@@ -78,7 +67,7 @@ def create_app(
     Returns a :class:`~recipes.endpoint.fastpath.DataPlane` that answers the invocation
     routes itself and hands everything else (and the lifespan) to the FastAPI app.
     """
-    expected = f"Bearer {token}"
+    bearer = Bearer(token)
     state: dict = {}
     monitors = Monitors(home)
 
@@ -103,11 +92,7 @@ def create_app(
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     def authorize(request: Request) -> None:
-        header = request.headers.get("authorization")
-        if header != expected and not bearer_ok(header, token):
-            raise ApiError(
-                401, "UNAUTHENTICATED", "Missing or wrong bearer token: see `mdk token`."
-            )
+        bearer.check(request.scope)
 
     def manager(request: Request) -> Manager:
         authorize(request)
@@ -164,6 +149,11 @@ def create_app(
         m = manager(request)
         return await m.update_config(name, await _json(request))
 
+    @app.put(API + "/{name}/ai-gateway")
+    async def put_ai_gateway(name: str, request: Request):
+        m = manager(request)
+        return m.put_ai_gateway(name, await _json(request))
+
     @app.patch(API + "/{name}/tags")
     async def patch_tags(name: str, request: Request):
         m = manager(request)
@@ -183,6 +173,10 @@ def create_app(
         ep = m._get(name)
         return PlainTextResponse(m.metrics.text(name, ep.entities), media_type="text/plain")
 
+    @app.get(API + "/{name}/openapi")
+    async def open_api(name: str, request: Request):
+        return JSONResponse(openapi.endpoint_document(manager(request)._get(name)))
+
     # Lakehouse Monitoring: /api/2.1/unity-catalog/tables/{table_name}/monitor...
     app.include_router(routes(lambda: monitors, authorize))
     # Unity Catalog's tables: /api/2.1/unity-catalog/tables[/{full_name}]
@@ -191,4 +185,4 @@ def create_app(
     from recipes.endpoint.fastpath import DataPlane
 
     # the data plane: POST /serving-endpoints/{name}[/served-models/{served}]/invocations
-    return DataPlane(app, token=token, manager=lambda: state.get("manager"))
+    return DataPlane(app, bearer=bearer, manager=lambda: state.get("manager"))

@@ -5,6 +5,12 @@ into an :class:`EndpointConfig`; every problem is a 400 ``INVALID_PARAMETER_VALU
 the field. ``served_models`` (the older spelling, with ``model_name``/``model_version``) is
 accepted too. The specs are plain data so they persist as JSON and compare for equality,
 which lets an update keep the entities it does not change.
+
+Every field of ``EndpointCoreConfigInput`` and ``ServedEntityInput`` is carried out or refused
+with a 400 naming it (provisioned throughput, instance profiles, GPU workloads, unknown keys).
+The legacy ``auto_capture_config`` is refused as Databricks refuses it now
+(:func:`recipes.endpoint.gateway.refuse_auto_capture`): the inference table is the endpoint's
+AI Gateway (:mod:`.gateway`), not part of a config version.
 """
 
 from __future__ import annotations
@@ -13,13 +19,32 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from recipes.endpoint.gateway import refuse_auto_capture, refuse_unknown
 from recipes.errors import invalid
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
-TABLE_PART = re.compile(r"^[A-Za-z0-9_]+$")
 MAX_ENTITIES = 10
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 UNSUPPORTED = ("external_model", "foundation_model")
+CONFIG_KEYS = frozenset(
+    {"served_entities", "served_models", "traffic_config", "auto_capture_config", "name"}
+)
+_ENTITY_COMMON = frozenset(
+    {"name", "workload_size", "workload_type", "scale_to_zero_enabled", "environment_vars",
+     "burst_scaling_enabled", "instance_profile_arn", "max_provisioned_concurrency",
+     "min_provisioned_concurrency", "max_provisioned_throughput", "min_provisioned_throughput",
+     "provisioned_model_units"}
+)  # fmt: skip
+ENTITY_KEYS = {  # ServedEntityInput and ServedModelInput
+    "served_entities": _ENTITY_COMMON
+    | {"entity_name", "entity_version", "external_model", "foundation_model"},
+    "served_models": _ENTITY_COMMON | {"model_name", "model_version"},
+}
+# ServedEntityInput fields for capacity the local endpoint does not have: refused when given
+PROVISIONED = ("burst_scaling_enabled", "max_provisioned_concurrency",
+               "min_provisioned_concurrency", "max_provisioned_throughput",
+               "min_provisioned_throughput", "provisioned_model_units")  # fmt: skip
+ROUTE_KEYS = frozenset({"served_model_name", "served_entity_name", "traffic_percentage"})
 
 
 @dataclass(frozen=True)
@@ -39,26 +64,11 @@ class EntitySpec:
 
 
 @dataclass(frozen=True)
-class CaptureSpec:
-    """``auto_capture_config``: where the inference table goes."""
-
-    catalog_name: str
-    schema_name: str
-    table_name_prefix: str
-    enabled: bool = True
-
-    @property
-    def payload_table(self) -> str:
-        return f"{self.catalog_name}.{self.schema_name}.{self.table_name_prefix}_payload"
-
-
-@dataclass(frozen=True)
 class EndpointConfig:
-    """A whole endpoint config: entities, routes (name → percent) and capture."""
+    """A whole endpoint config: entities and routes (name → percent)."""
 
     entities: tuple[EntitySpec, ...]
     routes: tuple[tuple[str, int], ...]
-    capture: CaptureSpec | None = None
     version: int = 1
 
     def entity(self, name: str) -> EntitySpec | None:
@@ -75,8 +85,6 @@ class EndpointConfig:
             },
             "config_version": self.version,
         }
-        if self.capture is not None:
-            out["auto_capture_config"] = asdict(self.capture)
         return out
 
 
@@ -100,9 +108,23 @@ def _entity(raw: Any, i: int, key: str) -> EntitySpec:
     where = f"config.{key}[{i}]"
     if not isinstance(raw, dict):
         raise invalid(f"{where} must be an object.")
+    refuse_unknown(raw, ENTITY_KEYS[key], where)
     for k in UNSUPPORTED:
         if raw.get(k):
             raise invalid(f"{where}.{k} is not served locally: serve a registered MLflow model.")
+    for k in PROVISIONED:
+        if raw.get(k) is not None:
+            raise invalid(
+                f"{where}.{k} is not carried out locally (one worker per served entity, no "
+                "provisioned capacity): omit it and use workload_size."
+            )
+    if raw.get("instance_profile_arn"):
+        raise invalid(
+            f"{where}.instance_profile_arn: the local endpoint has no AWS instance profile."
+        )
+    kind = raw.get("workload_type")
+    if kind not in (None, "CPU"):
+        raise invalid(f"{where}.workload_type {kind!r}: the local endpoint serves on CPU only.")
     name_key, version_key = ("model_name", "model_version") if key == "served_models" else (
         "entity_name", "entity_version")  # fmt: skip
     entity_name = raw.get(name_key)
@@ -135,8 +157,16 @@ def _routes(raw: Any, entities: tuple[EntitySpec, ...]) -> tuple[tuple[str, int]
     routes = raw.get("routes") if isinstance(raw, dict) else None
     if not isinstance(routes, list) or not routes:
         raise invalid("config.traffic_config.routes must be a non-empty list.")
+    refuse_unknown(raw, frozenset({"routes"}), "config.traffic_config")
     out: list[tuple[str, int]] = []
     for i, r in enumerate(routes):
+        if isinstance(r, dict):
+            refuse_unknown(r, ROUTE_KEYS, f"traffic_config.routes[{i}]")
+            both = r.get("served_model_name"), r.get("served_entity_name")
+            if all(both) and both[0] != both[1]:
+                raise invalid(
+                    f"traffic_config.routes[{i}] names two entities, {both[0]!r} and {both[1]!r}."
+                )
         target = r.get("served_model_name") or r.get("served_entity_name") if isinstance(
             r, dict) else None  # fmt: skip
         pct = r.get("traffic_percentage") if isinstance(r, dict) else None
@@ -158,27 +188,6 @@ def _routes(raw: Any, entities: tuple[EntitySpec, ...]) -> tuple[tuple[str, int]
     return tuple(out)
 
 
-def _capture(raw: Any, endpoint: str) -> CaptureSpec | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise invalid("config.auto_capture_config must be an object.")
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise invalid("auto_capture_config.enabled must be true or false.")
-    parts = {
-        "catalog_name": raw.get("catalog_name"),
-        "schema_name": raw.get("schema_name"),
-        "table_name_prefix": raw.get("table_name_prefix") or endpoint.replace("-", "_"),
-    }
-    for key, value in parts.items():
-        if not isinstance(value, str) or not TABLE_PART.match(value):
-            raise invalid(
-                f"auto_capture_config.{key} {value!r}: use letters, digits and underscores."
-            )
-    return CaptureSpec(**{k: v.lower() for k, v in parts.items()}, enabled=enabled)
-
-
 def parse_config(raw: Any, *, endpoint: str, version: int = 1) -> EndpointConfig:
     """Validate a request's ``config`` object.
 
@@ -187,6 +196,12 @@ def parse_config(raw: Any, *, endpoint: str, version: int = 1) -> EndpointConfig
     """
     if not isinstance(raw, dict):
         raise invalid("config is required: an object with served_entities.")
+    refuse_unknown(raw, CONFIG_KEYS, "config")
+    if raw.get("name") not in (None, endpoint):
+        raise invalid(f"config.name {raw['name']!r} must be the endpoint's name, {endpoint!r}.")
+    refuse_auto_capture(raw.get("auto_capture_config"))
+    if raw.get("served_entities") and raw.get("served_models"):
+        raise invalid("config has both served_entities and served_models: use served_entities.")
     key = "served_entities" if raw.get("served_entities") else "served_models"
     items = raw.get(key)
     if not isinstance(items, list) or not items:
@@ -204,11 +219,15 @@ def parse_config(raw: Any, *, endpoint: str, version: int = 1) -> EndpointConfig
     return EndpointConfig(
         entities=entities,
         routes=_routes(raw.get("traffic_config"), entities),
-        capture=_capture(raw.get("auto_capture_config"), endpoint),
         version=version,
     )
 
 
 def from_json(raw: dict[str, Any], *, endpoint: str) -> EndpointConfig:
-    """Read back a persisted :meth:`EndpointConfig.to_json`."""
-    return parse_config(raw, endpoint=endpoint, version=int(raw.get("config_version", 1)))
+    """Read back a persisted :meth:`EndpointConfig.to_json`.
+
+    A legacy ``auto_capture_config`` (kits before the AI Gateway) is left out here: the
+    manager moves it to the endpoint's gateway (:func:`.gateway.from_legacy_capture`).
+    """
+    body = {k: v for k, v in raw.items() if k not in ("config_version", "auto_capture_config")}
+    return parse_config(body, endpoint=endpoint, version=int(raw.get("config_version", 1)))

@@ -5,6 +5,11 @@ is one assignment on the event loop once every new entity's worker is ready, so 
 is lost or sees a half-applied config. Entities whose spec does not change are kept (a
 traffic-only update starts nothing). Configs persist as JSON under
 ``$MDK_HOME/serving/endpoints/`` and come back when the server restarts.
+
+The AI Gateway (inference table, rate limits: :mod:`.gateway`) and the description are
+endpoint state beside the config versions: ``PUT .../config`` keeps them and
+``PUT .../ai-gateway`` replaces the gateway. Every top-level field of the create request is
+carried out or refused with a 400 naming it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from typing import Any
 from recipes.endpoint import render
 from recipes.endpoint.config import EndpointConfig, check_endpoint_name, from_json, parse_config
 from recipes.endpoint.entity import Entity, EntityFailed
+from recipes.endpoint.gateway import (
+    CallWindow,
+    Gateway,
+    from_legacy_capture,
+    parse_gateway,
+    refuse_unknown,
+)
 from recipes.endpoint.metrics import Metrics
 from recipes.endpoint.pool import WorkerPool
 from recipes.endpoint.routing import Router, invoke
@@ -39,6 +51,10 @@ log = logging.getLogger("mdk.serving")
 
 IDLE_TAG = "mdk_idle_seconds"
 REQUEST_TIMEOUT = 120.0
+CREATE_KEYS = frozenset(
+    {"name", "config", "tags", "ai_gateway", "rate_limits", "route_optimized", "budget_policy_id",
+     "email_notifications", "description", "telemetry_config"}
+)  # fmt: skip
 
 
 @dataclass
@@ -57,6 +73,9 @@ class Endpoint:
     message: str = ""
     router: Router | None = None
     task: asyncio.Task | None = None
+    gateway: Gateway = field(default_factory=Gateway)
+    calls: CallWindow = field(default_factory=CallWindow)  # for gateway rate limits
+    description: str | None = None
 
     def entity(self, name: str) -> Entity | None:
         return self.entities.get(name) or self.pending_entities.get(name)
@@ -108,6 +127,7 @@ class Manager:
             "last_updated_timestamp": ep.updated_ms, "tags": ep.tags,
             "config": ep.active.to_json() if ep.active else None,
             "pending_config": ep.pending.to_json() if ep.pending else None,
+            "ai_gateway": ep.gateway.to_json(), "description": ep.description,
             "entity_created": {n: e.created_ms for n, e in
                                {**ep.entities, **ep.pending_entities}.items()},
         }  # fmt: skip
@@ -118,16 +138,23 @@ class Manager:
     async def restore(self) -> list[str]:
         """Bring back every persisted endpoint; workers start in the background."""
         self.pool.fill()
-        names = []
+        names, migrated = [], []
         for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
             try:
                 doc = json.loads(path.read_text())
                 ep = Endpoint(doc["name"], doc["id"], doc["creation_timestamp"],
-                              doc["last_updated_timestamp"], dict(doc.get("tags") or {}))  # fmt: skip
+                              doc["last_updated_timestamp"], dict(doc.get("tags") or {}),
+                              description=doc.get("description"))  # fmt: skip
                 active = doc.get("config") and from_json(doc["config"], endpoint=ep.name)
                 pending = doc.get("pending_config") and from_json(
                     doc["pending_config"], endpoint=ep.name
                 )
+                ep.gateway = parse_gateway(doc.get("ai_gateway"), endpoint=ep.name)
+                legacy = _legacy_capture(doc)
+                if legacy is not None and ep.gateway.inference_table is None:
+                    table = from_legacy_capture(legacy, endpoint=ep.name)
+                    ep.gateway = replace(ep.gateway, inference_table=table)
+                    migrated.append(ep)
             except (OSError, ValueError, KeyError, ApiError) as exc:
                 log.error("skipping unreadable endpoint config %s: %s", path, exc)
                 continue
@@ -138,9 +165,20 @@ class Manager:
                 ep.entities = {s.name: self._entity(ep, s) for s in active.entities}
                 for ent in ep.entities.values():
                     asyncio.ensure_future(self._quiet_start(ent))
-            if pending or not active:
-                self._begin_update(ep, pending or active)
+            if pending:
+                self._begin_update(ep, pending)
+            elif not active:  # its first config failed before the restart: nothing to deploy
+                ep.update_state = "UPDATE_FAILED"
+                ep.message = "No config was deployed before the restart: update the config."
             names.append(ep.name)
+        for ep in migrated:  # persisted by a kit before the AI Gateway: nothing is lost
+            self._save(ep)
+        if migrated:
+            log.warning(
+                "moved the legacy auto_capture_config of %s to ai_gateway.inference_table_config "
+                "(Databricks refuses legacy inference tables since 2026-02-20)",
+                ", ".join(ep.name for ep in migrated),
+            )
         return names
 
     @staticmethod
@@ -174,10 +212,12 @@ class Manager:
             raise already_exists(f"Endpoint with name '{name}' already exists.")
         cfg = parse_config(body.get("config"), endpoint=name)
         tags = _tags(body.get("tags"))
+        gateway = parse_gateway(body.get("ai_gateway"), endpoint=name)
+        description = _create_extras(body)
         await self._check_models(cfg)
         if name in self.endpoints:  # created while we looked the models up
             raise already_exists(f"Endpoint with name '{name}' already exists.")
-        ep = Endpoint(name, tags=tags)
+        ep = Endpoint(name, tags=tags, gateway=gateway, description=description)
         self.endpoints[name] = ep
         self._begin_update(ep, cfg)
         return render.endpoint(ep)
@@ -191,8 +231,6 @@ class Manager:
             )
         version = max(c.version for c in (ep.active, ep.pending) if c) + 1 if ep.active else 1
         cfg = parse_config(body, endpoint=name, version=version)
-        if isinstance(body, dict) and "auto_capture_config" not in body and ep.active:
-            cfg = replace(cfg, capture=ep.active.capture)  # omitted: kept as is
         await self._check_models(cfg)
         if ep.pending is not None or self.endpoints.get(name) is not ep:
             raise conflict(f"Endpoint {name!r} changed while this update was checked: retry.")
@@ -244,6 +282,17 @@ class Manager:
         for name, e in old.items():
             if new.get(name) is not e:
                 asyncio.ensure_future(e.stop())
+
+    def put_ai_gateway(self, name: str, body: Any) -> dict:
+        """``PUT .../ai-gateway``: replace the endpoint's AI Gateway; the new one (as put).
+
+        The calls counted against a rate limit carry over, so a new limit applies at once.
+        """
+        ep = self._get(name)
+        ep.gateway = parse_gateway(body, endpoint=name, current=ep.gateway)
+        ep.updated_ms = int(time.time() * 1000)
+        self._save(ep)
+        return ep.gateway.to_json()
 
     def get(self, name: str) -> dict:
         return render.endpoint(self._get(name))
@@ -318,6 +367,52 @@ class Manager:
     async def invoke(self, name: str, body: bytes, served: str | None = None):
         """Answer one invocation: ``(status, json_bytes, served_entity_name | None)``."""
         return await invoke(self, name, body, served)
+
+
+def _create_extras(body: dict) -> str | None:
+    """Check the create request's other top-level fields; the description (or None).
+
+    ``description`` is stored and shown; the rest are refused unless they ask for nothing.
+    """
+    refuse_unknown(body, CREATE_KEYS, "The create request")
+    if body.get("rate_limits"):
+        raise invalid(
+            "rate_limits (deprecated, for external and foundation model endpoints) is not "
+            "carried out: set ai_gateway.rate_limits instead."
+        )
+    if body.get("route_optimized") not in (None, False):
+        raise invalid(
+            "route_optimized: route optimization (its own URL and network path) is not "
+            "imitated locally: omit it or send false."
+        )
+    if body.get("budget_policy_id"):
+        raise invalid("budget_policy_id: the local endpoint has no budget policies: omit it.")
+    mail = body.get("email_notifications")
+    if mail is not None:
+        if not isinstance(mail, dict):
+            raise invalid("email_notifications must be an object.")
+        refuse_unknown(mail, frozenset({"on_update_failure", "on_update_success"}),
+                       "email_notifications")  # fmt: skip
+        if any(mail.values()):
+            raise invalid("email_notifications: the local endpoint sends no email: omit it.")
+    if body.get("telemetry_config"):
+        raise invalid(
+            "telemetry_config: telemetry export to Unity Catalog is not imitated locally; "
+            "for an inference table use ai_gateway.inference_table_config."
+        )
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise invalid(f"description must be a string, got {description!r}.")
+    return description
+
+
+def _legacy_capture(doc: dict) -> dict | None:
+    """The ``auto_capture_config`` a kit before the AI Gateway persisted (pending first)."""
+    for key in ("pending_config", "config"):
+        capture = (doc.get(key) or {}).get("auto_capture_config")
+        if capture:
+            return capture
+    return None
 
 
 def _tags(raw: Any) -> dict[str, str]:

@@ -1,9 +1,14 @@
 """The front's handle on one served entity: its worker process, batching, and health.
 
-Requests for an entity queue here; whatever has queued when the event loop next runs goes
-to the worker as one batch (``loop.call_soon``: no timer, so a lone request waits for
-nothing), and at most one batch is in flight, so under load the next batch grows while the
-worker is busy. The worker is a child process reached through a socketpair:
+Requests for an entity queue here, each one :class:`~recipes.formats.Invocation`; whatever
+has queued when the event loop next runs goes to the worker as one batch
+(``loop.call_soon``: no timer, so a lone request waits for nothing), and at most one batch is
+in flight, so under load the next batch grows while the worker is busy. A batch holds only
+requests whose ``params`` are equal (the model is called once per batch with one set of
+params); the others wait for the next batch, in order. The front checks each request against
+the model before it queues (:meth:`Entity.conform`): columns and types, and ``params``
+against the signature's params schema (:mod:`.params_schema`). The worker is a child process
+reached through a socketpair:
 
 * it is started on deploy and, with scale-to-zero, stopped after ``idle_seconds`` without
   traffic; the next request waits through a cold start, which is timed and reported;
@@ -18,13 +23,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from recipes import formats
 from recipes.endpoint import protocol
 from recipes.endpoint.config import EntitySpec
+from recipes.endpoint.params_schema import ParamsSchema, enforce_params
 from recipes.endpoint.pool import WorkerPool, discard
 from recipes.errors import ApiError, unavailable
+from recipes.formats import Invocation
 
 log = logging.getLogger("mdk.serving")
 
@@ -53,10 +61,15 @@ class EntityStats:
 
 @dataclass
 class _Item:
-    columns: list[str]
-    rows: list[list]
+    inv: Invocation
+    key: str | None  # requests batch together only when their keys (their params) are equal
     future: asyncio.Future
     attempts: int = 0
+
+
+def _params_key(params: dict | None) -> str | None:
+    # repr tells 1, 1.0 and True apart (== does not); the front made them the schema's types
+    return repr(sorted(params.items())) if params else None
 
 
 class Entity:
@@ -67,6 +80,10 @@ class Entity:
         deployment: ``DEPLOYMENT_CREATING``/``READY``/``RECOVERING``/``FAILED``.
         message: the state message shown by the API.
         columns, kinds: the model's input columns from the worker's handshake.
+        signature: the model's MLflow signature from the handshake, as
+            ``ModelSignature.to_dict()`` (``inputs``, ``outputs``, ``params``: JSON strings
+            or None), or None when it has none (and before the first handshake).
+        params_schema: the signature's params schema, parsed (None: the model has none).
         stats: counters for ``/metrics`` and the API.
     """
 
@@ -79,6 +96,8 @@ class Entity:
         self.message = "Starting the model worker."
         self.columns: list[str] | None = None
         self.kinds: list[str] = []
+        self.signature: dict | None = None
+        self.params_schema: ParamsSchema | None = None
         self.fast_path = False
         self.stats = EntityStats()
         self.last_used = time.monotonic()
@@ -139,6 +158,8 @@ class Entity:
             self._fail(f"Model {self.spec.model_uri} failed to load: {hello.get('error')}")
             raise EntityFailed(self.message)
         self.columns, self.kinds = hello["columns"], hello["kinds"]
+        self.signature = hello.get("signature")
+        self.params_schema = ParamsSchema.from_signature(self.signature)
         self.fast_path = hello["fast_path"]
         self.stats.last_load_seconds = hello["load_seconds"]
         self._writer = writer
@@ -287,12 +308,38 @@ class Entity:
             self.message += f" Cold start took {ms:.0f} ms."
         return ms
 
-    async def predict(self, columns: list[str], rows: list[list], timeout: float) -> list:
-        """Queue one request's rows and wait for its predictions (503 after ``timeout``)."""
+    def conform(self, inv: Invocation) -> Invocation:
+        """``inv`` checked against the loaded model (call after :meth:`ready`): its rows in
+        the model's column order and types (:func:`recipes.formats.conform`), its params
+        checked against the params schema with the defaults filled in, undeclared ones
+        dropped with MLflow's warning in the entity's log.
+
+        Raises:
+            ApiError: 400 ``BAD_REQUEST`` naming the column or the parameter.
+        """
+        inv = formats.conform(inv, self.columns, self.kinds)
+        if inv.params is None and self.params_schema is None:
+            return inv
+        params, warning = enforce_params(self.params_schema, inv.params)
+        if warning:
+            self.warn(warning)
+        return replace(inv, params=params)
+
+    def warn(self, message: str) -> None:
+        """Log a warning about a request on ``mdk.serving`` and in the entity's log (what
+        the ``logs`` API shows, beside the worker's own output)."""
+        log.warning("%s/%s: %s", self.endpoint, self.spec.name, message)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with contextlib.suppress(OSError), self.log_path.open("a") as out:
+            out.write(f"{stamp} WARNING mdk.serving {message}\n")
+
+    async def predict(self, inv: Invocation, timeout: float) -> list:
+        """Queue one request (checked by :meth:`conform`) and wait for its predictions (503
+        after ``timeout``)."""
         self.last_used = time.monotonic()
         self.stats.requests += 1
         fut = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(columns, rows, fut))
+        self._queue.append(_Item(inv, _params_key(inv.params), fut))
         self._schedule_flush()
         try:
             return await asyncio.wait_for(fut, timeout)
@@ -312,7 +359,7 @@ class Entity:
         self._flush_scheduled = False
         if self._inflight is not None or not self._queue or self._writer is None:
             return
-        batch = []
+        batch, rest, key = [], [], None
         for item in self._queue:
             if item.future.done():
                 continue
@@ -321,10 +368,12 @@ class Entity:
                     unavailable(f"Served entity {self.spec.name} failed twice on this request.")
                 )
                 continue
-            batch.append(item)
-        self._queue = []
+            if not batch:
+                key = item.key
+            (batch if item.key == key else rest).append(item)
+        self._queue = rest  # other params: the next batch, when this one is answered
         if not batch:
             return
         self._inflight = batch
         self.stats.batches += 1
-        self._writer.write(protocol.pack([(i.columns, i.rows) for i in batch]))
+        self._writer.write(protocol.pack([i.inv for i in batch]))

@@ -4,8 +4,9 @@ FastAPI's routing, dependency and parameter machinery costs ~190 µs per request
 than the model; the data plane needs none of it. This wrapper matches
 ``POST /serving-endpoints/{name}/invocations`` and
 ``POST /serving-endpoints/{name}/served-models/{served}/invocations`` by splitting the path,
-checks the bearer token, reads the body (draining, not keeping, anything past 16 MB) and
-answers from :meth:`Manager.invoke` — the same call the FastAPI routes make.
+checks the bearer token and reads the body (draining, not keeping, anything past 16 MB)
+with the same :mod:`.asgi` helpers as the FastAPI routes, and answers from
+:meth:`Manager.invoke`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import logging
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from recipes.auth import bearer_ok
-from recipes.formats import MAX_BYTES, too_large
+from recipes.endpoint.asgi import Bearer, Disconnected, read_body, unauthenticated
+from recipes.errors import ApiError, unavailable
 
 log = logging.getLogger("mdk.serving")
 
@@ -31,17 +32,16 @@ def _match(path: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
-    return status, json.dumps({"error_code": code, "message": message}).encode()
+def _error(exc: ApiError) -> tuple[int, bytes]:
+    return exc.status, json.dumps(exc.body()).encode()
 
 
 class DataPlane:
     """Wrap ``app``; ``manager()`` returns the running Manager (None before startup)."""
 
-    def __init__(self, app, *, token: str, manager: Callable):
+    def __init__(self, app, *, bearer: Bearer, manager: Callable):
         self.app = app
-        self.token = token
-        self.expected = f"Bearer {token}".encode()
+        self.bearer = bearer
         self.manager = manager
 
     async def __call__(self, scope, receive, send):
@@ -50,37 +50,26 @@ class DataPlane:
         route = _match(scope["path"])
         if route is None:
             return await self.app(scope, receive, send)
-        auth = None
-        for key, value in scope["headers"]:
-            if key == b"authorization":
-                auth = value
-                break
-        label = None
-        body, size, more = [], 0, True
-        while more:  # always drain the body, so the client sees our answer
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size <= MAX_BYTES:
-                body.append(chunk)
-            more = message.get("more_body", False)
-        manager = self.manager()
-        if auth != self.expected and not bearer_ok(auth and auth.decode("latin-1"), self.token):
-            status, out = _error(401, "UNAUTHENTICATED",
-                                 "Missing or wrong bearer token: see `mdk token`.")  # fmt: skip
-        elif size > MAX_BYTES:
-            err = too_large(size)
-            status, out = err.status, json.dumps(err.body()).encode()
-        elif manager is None:
-            status, out = _error(503, "TEMPORARILY_UNAVAILABLE", "The server is starting.")
+        label, manager, err = None, self.manager(), None
+        try:  # the body is always read (drained past 16 MB), so the client sees our answer
+            body = await read_body(receive)
+        except Disconnected:
+            return
+        except ApiError as exc:
+            body, err = b"", exc
+        if not self.bearer.allows(scope):
+            err = unauthenticated()
+        elif err is None and manager is None:
+            err = unavailable("The server is starting.")
+        if err is not None:
+            status, out = _error(err)
         else:
             try:
-                status, out, label = await manager.invoke(route[0], b"".join(body), route[1])
+                status, out, label = await manager.invoke(route[0], body, route[1])
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 log.exception("invocation failed")
-                status, out = _error(500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+                err = ApiError(500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+                status, out = _error(err)
         headers = [(b"content-type", b"application/json"),
                    (b"content-length", str(len(out)).encode())]  # fmt: skip
         if label:

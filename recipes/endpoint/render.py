@@ -1,5 +1,8 @@
 """Endpoints as the Databricks API shows them (``ServingEndpointDetailed`` and friends).
 
+``ai_gateway`` is shown as ``AiGatewayConfig`` (:meth:`.gateway.Gateway.to_json`) in both
+``get`` and ``list``, as Databricks shows it.
+
 Fields the SDK does not know (``mdk``: worker pid, restarts, cold starts) are extras that
 the official client ignores and the kit's notebooks and panels read.
 """
@@ -53,14 +56,6 @@ def config_output(cfg: EndpointConfig, entities: dict) -> dict[str, Any]:
             ]  # fmt: skip
         },
     }
-    if cfg.capture is not None:
-        c = cfg.capture
-        out["auto_capture_config"] = {
-            "catalog_name": c.catalog_name, "schema_name": c.schema_name,
-            "table_name_prefix": c.table_name_prefix, "enabled": c.enabled,
-            "state": {"payload_table": {"name": c.payload_table.split(".")[-1],
-                                        "status": "ACTIVE" if c.enabled else "DISABLED"}},
-        }  # fmt: skip
     return out
 
 
@@ -79,6 +74,7 @@ def endpoint(ep) -> dict[str, Any]:
         "state": _state(ep), "tags": tags(ep), "permission_level": "CAN_MANAGE",
         "route_optimized": False, "mdk": {"message": ep.message},
     }  # fmt: skip
+    _endpoint_state(ep, out)
     if ep.active is not None:
         out["config"] = config_output(ep.active, ep.entities)
     if ep.pending is not None:
@@ -94,8 +90,18 @@ def summary(ep) -> dict[str, Any]:
     cfg = ep.active or ep.pending
     ents = [{"name": s.name, "entity_name": s.entity_name, "entity_version": s.entity_version}
             for s in (cfg.entities if cfg else ())]  # fmt: skip
-    return {
+    out = {
         "name": ep.name, "id": ep.id, "creator": "mdk", "creation_timestamp": ep.created_ms,
         "last_updated_timestamp": ep.updated_ms, "state": _state(ep), "tags": tags(ep),
         "config": {"served_entities": ents},
     }  # fmt: skip
+    _endpoint_state(ep, out)
+    return out
+
+
+def _endpoint_state(ep, out: dict[str, Any]) -> None:
+    """The endpoint's own fields beside its config: ``ai_gateway`` and ``description``."""
+    if ep.gateway:
+        out["ai_gateway"] = ep.gateway.to_json()
+    if ep.description is not None:
+        out["description"] = ep.description

@@ -4,14 +4,16 @@ On Linux the pool forks it from :mod:`recipes.endpoint.zygote`, which has import
 once (~3.3 CPU-s); elsewhere it starts as ``python -m recipes.endpoint.worker --fd N`` and
 imports MLflow itself. Either way it opens the registry, says so, and waits as a warm
 spare. An entity then sends it ``{"model_uri", "env"}``; it loads the model (~0.1 s
-warm), sends a handshake describing its input columns, then answers batches until the
-front closes the socket (or dies).
+warm), sends a handshake (:func:`prepare`: its input columns, and its signature with the
+params schema), then answers batches until the front closes the socket (or dies).
 
-A batch is a list of items, each ``(columns, rows)`` in the model's column order (the front
-has already checked names and types). Fast path: for the ``sklearn`` flavor with named
-numeric columns it calls the raw estimator on one float64 array for the whole batch, which
-gives the same predictions as ``pyfunc.predict`` (proved in tests) without building a
-DataFrame. Everything else goes through ``pyfunc.predict``. When a batch fails, each item is
+A batch is a list of :class:`~recipes.formats.Invocation`, rows in the model's column order
+and ``params`` already checked against the params schema, defaults filled in (the front
+did both). Fast path: for the ``sklearn`` flavor with named numeric columns and no params it
+calls the raw estimator on one float64 array for the whole batch, which gives the same
+predictions as ``pyfunc.predict`` (proved in tests) without building a DataFrame.
+Everything else goes through ``pyfunc.predict(df, params=...)``. Items of one batch are
+predicted together when their columns and params are equal; when that fails, each item is
 retried alone so one bad request cannot fail its neighbours.
 """
 
@@ -27,6 +29,7 @@ import time
 import warnings
 
 from recipes.endpoint import protocol
+from recipes.formats import Invocation
 from recipes.rawmodel import NO_NAMES, input_kinds, raw_estimator
 
 log = logging.getLogger("mdk.worker")
@@ -44,7 +47,7 @@ def _jsonable(pred) -> list:
 
 
 class Predictor:
-    """Predicts batches of ``(columns, rows)`` items with the fast path or pyfunc."""
+    """Predicts batches of :class:`~recipes.formats.Invocation` with the fast path or pyfunc."""
 
     def __init__(self, model, columns, kinds):
         self.model = model
@@ -60,39 +63,59 @@ class Predictor:
                 warnings.simplefilter("ignore")
                 self.kernel = compile_linear(self.estimator, len(columns))
 
-    def _predict_rows(self, columns, rows):
-        if self.estimator is not None:
+    def _predict_rows(self, columns, rows, params):
+        if self.estimator is not None and not params:
             import numpy as np
 
             X = np.asarray(rows, dtype=np.float64)
             return (self.kernel or self.estimator.predict)(X)
         import pandas as pd
 
-        return self.model.predict(pd.DataFrame(rows, columns=columns))
+        frame = pd.DataFrame(rows, columns=columns)
+        return self.model.predict(frame, params=params) if params else self.model.predict(frame)
 
-    def predict(self, items: list) -> list:
+    def predict(self, items: list[Invocation]) -> list:
         """One result per item: ``("ok", predictions)`` or ``("err", status, code, msg)``."""
-        if len(items) > 1 and len({tuple(c) for c, _ in items}) == 1:
+        first = items[0]
+        if len(items) > 1 and all(
+            i.columns == first.columns and i.params == first.params for i in items
+        ):
+            rows = [r for i in items for r in i.rows]
             try:
-                out = _jsonable(self._predict_rows(items[0][0], [r for _, rs in items for r in rs]))
+                out = _jsonable(self._predict_rows(first.columns, rows, first.params))
             except Exception:  # noqa: BLE001 - isolate the culprit below
                 pass
             else:
                 results, at = [], 0
-                for _, rows in items:
-                    results.append(("ok", out[at : at + len(rows)]))
-                    at += len(rows)
+                for i in items:
+                    results.append(("ok", out[at : at + len(i.rows)]))
+                    at += len(i.rows)
                 return results
-        return [self._one(cols, rows) for cols, rows in items]
+        return [self._one(i) for i in items]
 
-    def _one(self, columns, rows):
+    def _one(self, inv: Invocation):
         try:
-            return ("ok", _jsonable(self._predict_rows(columns, rows)))
+            return ("ok", _jsonable(self._predict_rows(inv.columns, inv.rows, inv.params)))
         except Exception as exc:  # noqa: BLE001 - a model's input errors are the caller's 4xx
             code = getattr(exc, "error_code", None)
             code = code if isinstance(code, str) and code.isupper() else "BAD_REQUEST"
             msg = " ".join(str(exc).split())[:2000] or type(exc).__name__
             return ("err", 400, code, f"Model failed to predict: {type(exc).__name__}: {msg}")
+
+
+def prepare(model) -> tuple[Predictor, dict]:
+    """The :class:`Predictor` for a loaded pyfunc ``model``, and the handshake that
+    describes it to the front: input ``columns`` and ``kinds``, whether the fast path is
+    on, and ``signature`` (``ModelSignature.to_dict()``: ``inputs``, ``outputs`` and
+    ``params`` as JSON strings or None; None without a signature)."""
+    columns, kinds = input_kinds(model)
+    predictor = Predictor(model, columns, kinds)
+    signature = model.metadata.signature
+    hello = {"ok": True, "columns": columns, "kinds": kinds,
+             "fast_path": predictor.estimator is not None,
+             "numpy_kernel": predictor.kernel is not None,
+             "signature": signature.to_dict() if signature is not None else None}  # fmt: skip
+    return predictor, hello
 
 
 def _load(uri: str):
@@ -173,23 +196,17 @@ def serve(sock: socket.socket, warmed: float = 0.0) -> int:
     t0 = time.perf_counter()
     log.info("pid %d loading %s", os.getpid(), uri)
     try:
-        model = _load(uri)
-        columns, kinds = input_kinds(model)
-        predictor = Predictor(model, columns, kinds)
+        predictor, hello = prepare(_load(uri))
     except Exception as exc:  # noqa: BLE001 - reported to the front in the handshake
         msg = " ".join(str(exc).split())[:2000]
         log.error("load failed: %s: %s", type(exc).__name__, msg)
         protocol.send(sock, {"ok": False, "error": f"{type(exc).__name__}: {msg}"})
         return 1
     load_s = time.perf_counter() - t0
-    fast = predictor.estimator is not None
-    log.info("ready in %.2fs; columns=%s fast_path=%s numpy_kernel=%s", load_s, columns, fast,
-             predictor.kernel is not None)  # fmt: skip
-    protocol.send(
-        sock,
-        {"ok": True, "columns": columns, "kinds": kinds, "fast_path": fast,
-         "load_seconds": round(load_s, 3), "pid": os.getpid()},
-    )  # fmt: skip
+    params = (hello["signature"] or {}).get("params")
+    log.info("ready in %.2fs; columns=%s fast_path=%s numpy_kernel=%s params=%s", load_s,
+             hello["columns"], hello["fast_path"], hello["numpy_kernel"], params)  # fmt: skip
+    protocol.send(sock, {**hello, "load_seconds": round(load_s, 3), "pid": os.getpid()})
     while True:
         try:
             items = protocol.recv(sock)

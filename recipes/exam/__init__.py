@@ -2,7 +2,7 @@
 
 - :mod:`.questions`: the question model (``Question``, ``Option``, ``Outcome``) and how one
   option is run;
-- :mod:`.bank`: the questions, split by topic (Q1–Q5 the study module's, Q6–Q16 the kit's);
+- :mod:`.bank`: the questions, split by topic (Q1–Q5 the study module's, Q6–Q17 the kit's);
 - :mod:`.runners`: the option checks, by topic;
 - :mod:`.lab`: the local stack the checks run on (registry, serving, Spark, the Unity
   Catalog double), started on demand and stopped after;

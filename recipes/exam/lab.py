@@ -240,11 +240,12 @@ class Lab:
     def related(self, kind: str) -> str:
         """The name of a model made beside the lab's own, so every name follows
         ``model_name``: ``typed`` (a double signature), ``features`` (logged with feature
-        lookups), ``workspace`` (in the workspace registry) or ``uc`` (in Unity Catalog,
-        three levels: ``main.mdk.<model_name>``)."""
+        lookups), ``threshold`` (a pyfunc with a ``threshold`` param over the lab's v1),
+        ``workspace`` (in the workspace registry) or ``uc`` (in Unity Catalog, three
+        levels: ``main.mdk.<model_name>``)."""
         if kind == "uc":
             return "main.mdk." + re.sub(r"[^a-z0-9_]", "_", self.model_name.lower())
-        if kind not in ("typed", "features", "workspace"):
+        if kind not in ("typed", "features", "threshold", "workspace"):
             raise KitError(f"Unknown related model {kind!r}.")
         return f"{self.model_name}-{kind}"
 
@@ -312,11 +313,15 @@ class Lab:
 
         return self.once("serving", connect)
 
-    def endpoint(self, name: str, config, *, tags: dict[str, str] | None = None):
+    def endpoint(self, name: str, config, *, tags: dict[str, str] | None = None,
+                 ai_gateway=None):  # fmt: skip
         """Endpoint ``name`` serving ``config`` (an ``EndpointCoreConfigInput``), ready.
 
-        Created when missing; updated when its served entities or routes differ; left alone
-        when they match. Deleted again by :meth:`release` / :meth:`close`.
+        Created when missing (with ``ai_gateway``, an ``AiGatewayConfig`` or None); updated
+        when its served entities or routes differ; left alone when they match. What
+        ``ai_gateway`` asks for and the endpoint lacks is sent with ``put_ai_gateway``
+        (:func:`recipes.serving.deploy.ensure_gateway`). Deleted again by :meth:`release` /
+        :meth:`close`.
         """
         from databricks.sdk.errors import NotFound
         from databricks.sdk.service.serving import EndpointTag
@@ -335,15 +340,18 @@ class Lab:
                 name, timeout=deploy.TIMEOUT
             )
         if current is None or _shape(current.config) != _shape(config):
-            deploy.ensure_endpoint(w, name, config)
+            deploy.ensure_endpoint(w, name, config, ai_gateway=ai_gateway)
+        elif ai_gateway is not None:
+            deploy.ensure_gateway(w, current, ai_gateway)
         if tags:
             w.serving_endpoints.patch(
                 name=name, add_tags=[EndpointTag(key=k, value=v) for k, v in tags.items()]
             )
         return w.serving_endpoints.get(name)
 
-    def warm_endpoint(self, name: str, config) -> None:
-        """Create endpoint ``name`` without waiting for it, if it does not exist yet."""
+    def warm_endpoint(self, name: str, config, ai_gateway=None) -> None:
+        """Create endpoint ``name`` (with ``ai_gateway``, an ``AiGatewayConfig`` or None)
+        without waiting for it, if it does not exist yet."""
         from databricks.sdk.errors import NotFound
 
         w, _ = self.serving()
@@ -354,7 +362,7 @@ class Lab:
             pass
         if name not in self._endpoints:
             self._endpoints.append(name)
-        w.serving_endpoints.create(name=name, config=config)  # the waiter is not awaited
+        w.serving_endpoints.create(name=name, config=config, ai_gateway=ai_gateway)  # not awaited
 
     def delete_endpoints(self) -> list[str]:
         """Delete the endpoints the lab made; their names."""
@@ -365,7 +373,7 @@ class Lab:
         w, _ = self._cache["serving"]
         gone = [n for n in self._endpoints if deploy.remove_endpoint(w, n)]
         self._endpoints.clear()
-        self.forget("endpoint:", "q2", "q3:rest", "q4", "q8", "q9", "q10", "q11")
+        self.forget("endpoint:", "q2", "q3:rest", "q4", "q8", "q9", "q10", "q11", "q17")
         return gone
 
     # ------------------------------------------------------------------ spark
@@ -532,7 +540,8 @@ def _updating(endpoint) -> bool:
 
 
 def _shape(config) -> tuple:
-    """What makes two endpoint configs serve the same: entities and routes."""
+    """What makes two endpoint configs serve the same: entities and routes (the inference
+    table is the endpoint's AI Gateway, not its config)."""
     if config is None:
         return ()
     entities = tuple(
@@ -545,5 +554,4 @@ def _shape(config) -> tuple:
             sorted((r.served_model_name or "", r.traffic_percentage)
                    for r in config.traffic_config.routes or [])
         )  # fmt: skip
-    capture = getattr(config, "auto_capture_config", None)
-    return entities, routes, bool(capture and capture.enabled)
+    return entities, routes

@@ -100,7 +100,7 @@ def process_inference_table(
             raw = raw.join(seen.select("databricks_request_id").distinct(),
                            "databricks_request_id", "left_anti")  # fmt: skip
     if cutoff is not None:
-        raw = raw.filter(F.col("timestamp_ms") >= F.lit(cutoff))
+        raw = raw.filter(F.col("request_time") >= F.timestamp_millis(F.lit(cutoff)))
     try:  # its sample query finds out whether anything is new
         scored = unpack_inference_table(raw, spark=spark, features=features)
     except NoRequests:

@@ -31,7 +31,8 @@ from recipes.locks import locked
 
 # id-like bookkeeping columns of inference tables: never profiled
 BOOKKEEPING = ("databricks_request_id", "client_request_id", "served_entity_name",
-               "endpoint_name", "model_name", "row_index", "request_metadata")  # fmt: skip
+               "endpoint_name", "model_name", "row_index", "served_entity_id",
+               "requester")  # fmt: skip
 _COMPLEX = ("map", "array", "struct", "binary")
 TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
 

@@ -1,7 +1,11 @@
 """Unpack an inference table: one row per scored record, with its request's context.
 
-The payload table (``<catalog>.<schema>.<prefix>_payload``, DESIGN.md) holds one row per
-request, the request and the response as JSON text. A request may carry many records, so
+The payload table (``<catalog>.<schema>.<prefix>_payload``, DESIGN.md) is an AI Gateway
+inference table: one row per request, the request and the response as JSON text, its arrival
+``request_time``, and the answering served entity by id (``served_entity_id``). As Databricks
+users do, the endpoint, served entity name, model name and version come from a join with the
+system table ``system.serving.served_entities`` on that id (its latest row per id,
+:func:`served_entities`). A request may carry many records, so
 :func:`unpack_inference_table` explodes each request into one row per record and pairs it
 with the prediction at the same position. It reads ``dataframe_records``, ``instances``
 and ``inputs`` (lists of records, or columnar: ``{column: [values]}``, one value each for a
@@ -23,6 +27,7 @@ from recipes.errors import ApiError, KitError, ParameterError
 from recipes.formats import MISSING, decode, parse
 
 SAMPLE = 200  # requests read on the driver to learn the feature names and types
+SERVED_ENTITIES = "system.serving.served_entities"
 CONTEXT = ("timestamp", "databricks_request_id", "client_request_id", "endpoint_name",
            "served_entity_name", "model_name", "model_version", "row_index")  # fmt: skip
 _RECORDS = "array<map<string,string>>"
@@ -49,6 +54,30 @@ def read_payload(name: str, spark: Any = None):
 
     fix = "send traffic to an endpoint that has an inference table first, or check the name."
     return tables.require_table(name, fix=fix, spark=spark)
+
+
+def served_entities(spark: Any):
+    """``system.serving.served_entities``: the latest row (by ``change_time``) of each
+    ``served_entity_id``, with the columns the context needs.
+
+    Raises:
+        NotFoundError: the session's catalog has no such table (one line naming the fix).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from recipes import tables
+
+    fix = "an endpoint writes it when it captures its first request; send traffic first."
+    table = tables.require_table(SERVED_ENTITIES, fix=fix, spark=spark)
+    latest = Window.partitionBy("served_entity_id").orderBy(F.col("change_time").desc())
+    return (
+        table.withColumn("_latest", F.row_number().over(latest))
+        .filter(F.col("_latest") == 1)
+        .select("served_entity_id", "endpoint_name", "served_entity_name",
+                F.col("entity_name").alias("model_name"),
+                F.col("entity_version").alias("model_version"))
+    )  # fmt: skip
 
 
 def _kind(values: list) -> str:
@@ -127,23 +156,34 @@ def unpack_inference_table(
         since: only requests at or after this time (a datetime, or epoch seconds).
 
     Returns:
-        Columns :data:`CONTEXT` (``timestamp`` from ``timestamp_ms``, ``model_version`` etc.
-        from ``request_metadata``, ``row_index`` the record's position in its request), then
+        Columns :data:`CONTEXT` (``timestamp`` the ``request_time``, ``endpoint_name``,
+        ``served_entity_name``, ``model_name`` and ``model_version`` from
+        ``system.serving.served_entities`` by ``served_entity_id``, ``row_index`` the record's
+        position in its request), then
         the features, then ``prediction``. Only requests answered with status 200. A value
         that does not parse as its column's type is null (``try_cast``), not an error.
 
     Raises:
-        NotFoundError: no payload table of that name in the session's catalog.
+        NotFoundError: no payload table of that name, or no ``system.serving.served_entities``,
+            in the session's catalog.
         NoRequests: the table holds no successful request (since ``since``); a KitError.
         ParameterError: a named feature is in no sampled request.
     """
     from pyspark.sql import functions as F
 
     cutoff = since_ms(since)  # checked before any Spark work
-    raw = read_payload(payload_table, spark) if isinstance(payload_table, str) else payload_table
+    if isinstance(payload_table, str):
+        if spark is None:
+            from recipes.spark import get_spark
+
+            spark = get_spark()
+        raw = read_payload(payload_table, spark)
+    else:
+        raw = payload_table
+        spark = spark if spark is not None else raw.sparkSession
     ok = raw.filter(F.col("status_code") == 200)
     if cutoff is not None:
-        ok = ok.filter(F.col("timestamp_ms") >= F.lit(cutoff))
+        ok = ok.filter(F.col("request_time") >= F.timestamp_millis(F.lit(cutoff)))
     sample = ok.select("request", "response").limit(SAMPLE).toPandas()
     if sample.empty:
         name = payload_table if isinstance(payload_table, str) else "the payload table"
@@ -172,15 +212,15 @@ def unpack_inference_table(
     split_records = F.transform(named_rows, lambda r: F.map_from_arrays(r["columns"], r["values"]))
     records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records,
                          _columnar_records(F.col("request"), list(kinds)))  # fmt: skip
-    meta = F.col("request_metadata")
-    parsed = ok.select(
-        F.timestamp_millis("timestamp_ms").alias("timestamp"),  # exact to the millisecond
+    entities = served_entities(spark)  # a few rows: broadcast to the requests
+    parsed = ok.join(F.broadcast(entities), "served_entity_id", "left").select(
+        F.col("request_time").alias("timestamp"),
         "databricks_request_id",
         "client_request_id",
-        meta["endpoint_name"].alias("endpoint_name"),
-        meta["served_entity_name"].alias("served_entity_name"),
-        meta["model_name"].alias("model_name"),
-        meta["model_version"].alias("model_version"),
+        "endpoint_name",
+        "served_entity_name",
+        "model_name",
+        "model_version",
         F.from_json("response", _RESPONSE)["predictions"].alias("_predictions"),
         F.posexplode(records).alias("row_index", "_record"),
     )

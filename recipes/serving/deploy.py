@@ -53,24 +53,74 @@ def created_by_tags() -> list:
     return [EndpointTag(key=key, value=value)]
 
 
-def ensure_endpoint(w, name: str, config, *, timeout: timedelta = TIMEOUT):
+def ensure_endpoint(w, name: str, config, *, ai_gateway=None, timeout: timedelta = TIMEOUT):
     """Create ``name`` with ``config`` (an ``EndpointCoreConfigInput``), or update it to it.
 
     Either way the endpoint carries the tag ``created_by=mdk`` (an endpoint updated in place
     gets it too: it now serves the kit's versions, which ``mdk teardown`` deletes).
-    Returns the ``ServingEndpointDetailed`` once ``config_update`` is ``NOT_UPDATING``.
+
+    Args:
+        ai_gateway: an ``AiGatewayConfig`` (its inference table, rate limits) or None. A new
+            endpoint is created with it. An existing endpoint keeps its gateway through the
+            config update (the gateway is endpoint state); what ``ai_gateway`` asks for and the
+            endpoint lacks is then sent with ``put_ai_gateway`` (:func:`ensure_gateway`).
+            With None the gateway is never touched.
+
+    Returns:
+        The ``ServingEndpointDetailed`` once ``config_update`` is ``NOT_UPDATING``.
     """
-    if existing_endpoint(w, name) is None:
-        waiter = w.serving_endpoints.create(name=name, config=config, tags=created_by_tags())
+    found = existing_endpoint(w, name)
+    if found is None:
+        waiter = w.serving_endpoints.create(name=name, config=config, ai_gateway=ai_gateway,
+                                            tags=created_by_tags())  # fmt: skip
         return waiter.result(timeout=timeout)
     w.serving_endpoints.patch(name=name, add_tags=created_by_tags())
     waiter = w.serving_endpoints.update_config(
         name=name,
         served_entities=config.served_entities,
         traffic_config=config.traffic_config,
-        auto_capture_config=config.auto_capture_config,
     )
-    return waiter.result(timeout=timeout)
+    endpoint = waiter.result(timeout=timeout)
+    if ai_gateway is None:
+        return endpoint
+    return ensure_gateway(w, endpoint, ai_gateway, timeout=timeout)
+
+
+_GATEWAY_FIELDS = ("inference_table_config", "rate_limits", "usage_tracking_config",
+                   "guardrails", "fallback_config")  # fmt: skip
+
+
+def _table_on(gateway) -> bool:
+    table = getattr(gateway, "inference_table_config", None)
+    return bool(table is not None and table.enabled)
+
+
+def ensure_gateway(w, endpoint, ai_gateway, *, timeout: timedelta = TIMEOUT):
+    """Give an existing endpoint what ``ai_gateway`` (an ``AiGatewayConfig``) asks for and it
+    lacks, with ``w.serving_endpoints.put_ai_gateway``; nothing when it has it all.
+
+    ``put_ai_gateway`` replaces the whole gateway, so the fields ``ai_gateway`` leaves None
+    keep the endpoint's. An inference table that is already on is kept as it is, even when
+    ``ai_gateway`` names another one: its names cannot change while it is enabled, and
+    moving where an endpoint logs is the user's call (disable it first, then enable the new
+    one with ``put_ai_gateway``).
+
+    Returns:
+        The ``ServingEndpointDetailed`` (read again, once ``NOT_UPDATING``, after a put).
+    """
+    from databricks.sdk.service.serving import AiGatewayConfig
+
+    current = endpoint.ai_gateway
+    wanted = {f: getattr(ai_gateway, f) for f in _GATEWAY_FIELDS}
+    if _table_on(current):
+        wanted["inference_table_config"] = current.inference_table_config
+    merged = {f: getattr(current, f, None) if v is None else v for f, v in wanted.items()}
+    have = current.as_dict() if current is not None else {}
+    if AiGatewayConfig(**merged).as_dict() == have:
+        return endpoint
+    w.serving_endpoints.put_ai_gateway(endpoint.name, **merged)
+    return w.serving_endpoints.wait_get_serving_endpoint_not_updating(endpoint.name,
+                                                                      timeout=timeout)  # fmt: skip
 
 
 def describe_endpoint(endpoint) -> pd.DataFrame:
@@ -133,22 +183,12 @@ def _entity_input(entity):
     )
 
 
-def _capture_input(capture):
-    """The current ``auto_capture_config`` as an ``AutoCaptureConfigInput`` (None stays None)."""
-    if capture is None:
-        return None
-    from databricks.sdk.service.serving import AutoCaptureConfigInput
-
-    return AutoCaptureConfigInput(
-        catalog_name=capture.catalog_name,
-        schema_name=capture.schema_name,
-        table_name_prefix=capture.table_name_prefix,
-        enabled=capture.enabled,
-    )
-
-
 def update_routes(w, name: str, routes: dict[str, int], *, hint: str = "route to those names"):
-    """Send new traffic ``routes`` (``{served entity: %}``), keeping the entities and capture.
+    """Send new traffic ``routes`` (``{served entity: %}``), keeping the served entities.
+
+    The endpoint's AI Gateway (its inference table, rate limits) is endpoint state, not part
+    of the config: the update keeps it by itself, so none is sent (and the legacy
+    ``auto_capture_config`` is refused since 2026-02-20).
 
     Returns the SDK's waiter (``.result(timeout=...)`` waits until ``NOT_UPDATING``;
     ``.response`` is the endpoint as the update started).
@@ -180,16 +220,14 @@ def update_routes(w, name: str, routes: dict[str, int], *, hint: str = "route to
         traffic_config=TrafficConfig(
             routes=[Route(served_model_name=n, traffic_percentage=pct) for n, pct in routes.items()]
         ),  # fmt: skip
-        auto_capture_config=_capture_input(config.auto_capture_config),
     )
 
 
 def ab_config(endpoint_name: str, model_name: str, champion: int, challenger: int, *,
-              challenger_traffic: int = 0, catalog: str = "main", schema: str = "mdk"):  # fmt: skip
-    """The A/B config: entities ``champion`` and ``challenger`` of ``model_name``, routes,
-    and an inference table ``<catalog>.<schema>.<endpoint_name with _>_payload``."""
+              challenger_traffic: int = 0):  # fmt: skip
+    """The A/B config: entities ``champion`` and ``challenger`` of ``model_name`` and routes
+    (its inference table is the endpoint's AI Gateway: :func:`ab_gateway`)."""
     from databricks.sdk.service.serving import (
-        AutoCaptureConfigInput,
         EndpointCoreConfigInput,
         Route,
         ServedEntityInput,
@@ -217,27 +255,40 @@ def ab_config(endpoint_name: str, model_name: str, champion: int, challenger: in
                 Route(served_model_name="challenger", traffic_percentage=challenger_traffic),
             ]
         ),  # fmt: skip
-        auto_capture_config=AutoCaptureConfigInput(
+    )
+
+
+def ab_gateway(endpoint_name: str, *, catalog: str = "main", schema: str = "mdk"):
+    """The A/B endpoint's AI Gateway: its inference table
+    ``<catalog>.<schema>.<endpoint_name with _>_payload``, as 04 types it."""
+    from databricks.sdk.service.serving import AiGatewayConfig, AiGatewayInferenceTableConfig
+
+    return AiGatewayConfig(
+        inference_table_config=AiGatewayInferenceTableConfig(
             catalog_name=catalog,
             schema_name=schema,
             table_name_prefix=endpoint_name.replace("-", "_"),
             enabled=True,
-        ),  # fmt: skip
+        )
     )
 
 
 def payload_table(endpoint) -> str:
-    """The inference table of a ``ServingEndpointDetailed`` (``catalog.schema.name``).
+    """The AI Gateway inference table of a ``ServingEndpointDetailed``
+    (``<catalog>.<schema>.<table_name_prefix>_payload``, from
+    ``endpoint.ai_gateway.inference_table_config``).
 
     Raises:
-        KitError: the endpoint captures nothing.
+        KitError: the endpoint's gateway logs to no table.
     """
-    capture = endpoint.config.auto_capture_config if endpoint.config else None
-    state = getattr(capture, "state", None)
-    table = getattr(getattr(state, "payload_table", None), "name", None)
-    if capture is None or not capture.enabled or not table:
+    gateway = endpoint.ai_gateway
+    table = gateway.inference_table_config if gateway is not None else None
+    if not _table_on(gateway) or not table.catalog_name or not table.schema_name:
         raise KitError(
-            f"Endpoint {endpoint.name!r} has no inference table: update it with an "
-            "auto_capture_config (see deploy.ab_config)."
+            f"Endpoint {endpoint.name!r} has no inference table: turn on its AI Gateway "
+            "inference table with w.serving_endpoints.put_ai_gateway(name, "
+            "inference_table_config=AiGatewayInferenceTableConfig(catalog_name=..., "
+            "schema_name=..., enabled=True)) (see deploy.ab_gateway)."
         )
-    return f"{capture.catalog_name}.{capture.schema_name}.{table}"
+    prefix = table.table_name_prefix or endpoint.name.replace("-", "_")
+    return f"{table.catalog_name}.{table.schema_name}.{prefix}_payload"

@@ -242,7 +242,7 @@ def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: flo
         if tables.table_exists(table, home=home):
             df = tables.read_rows(table, "client_request_id", wanted, home=home)
         else:
-            df = pd.DataFrame(columns=["client_request_id", "request_metadata"])
+            df = pd.DataFrame(columns=["client_request_id", "served_entity_id"])
         if len(df) >= len(wanted) or time.monotonic() > deadline:
             return df
         time.sleep(0.25)
@@ -251,9 +251,31 @@ def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: flo
 def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
                    home=None) -> pd.Series:  # fmt: skip
     """Requests per served entity in the inference table, for the given request ids
-    (``attrs["rows"]``: how many of them were found; see :func:`captured_rows`)."""
+    (``attrs["rows"]``: how many of them were found; see :func:`captured_rows`). The table
+    names entities by ``served_entity_id``; their names come from
+    ``system.serving.served_entities``, as on Databricks (:func:`served_entity_names`)."""
     df = captured_rows(table, client_request_ids, timeout=timeout, home=home)
-    entity = df["request_metadata"].map(lambda m: dict(m or {}).get("served_entity_name"))
+    names = served_entity_names(df["served_entity_id"].dropna(), timeout=timeout, home=home)
+    entity = df["served_entity_id"].map(names)
     counts = entity.value_counts().sort_index()
     counts.attrs["rows"] = len(df)
     return counts
+
+
+def served_entity_names(ids: Iterable[str], *, timeout: float = 15.0, home=None) -> dict:
+    """``{served_entity_id: served_entity_name}`` from ``system.serving.served_entities``
+    (its latest row per id), waiting up to ``timeout`` seconds for ids it does not name yet
+    (the endpoint writes an entity's row with its first captured request)."""
+    from recipes import tables
+
+    wanted = sorted(set(ids))
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {}
+        if wanted and tables.table_exists("system.serving.served_entities", home=home):
+            rows = tables.read_rows("system.serving.served_entities", "served_entity_id", wanted,
+                                    home=home).sort_values("change_time")  # fmt: skip
+            found = dict(zip(rows["served_entity_id"], rows["served_entity_name"], strict=True))
+        if len(found) >= len(wanted) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)

@@ -4,7 +4,8 @@ What counts as the kit's is what carries :data:`recipes.names.CREATED_BY` (``cre
 and what such an object owns and names itself:
 
 - **endpoints** whose tags include it (``w.serving_endpoints.list()``), and each one's
-  inference table (``auto_capture_config``: Databricks makes that table, untagged);
+  inference table (its AI Gateway's ``inference_table_config``, or a legacy
+  ``auto_capture_config`` an older endpoint still names: Databricks makes that table, untagged);
 - **tables** in ``<MDK_CATALOG>.<MDK_SCHEMA>`` and ``<MDK_CATALOG>.features`` whose
   properties include it (``w.tables.list``; the kit writes them with ``TBLPROPERTIES``);
 - **monitors** on those tables (``w.quality_monitors.get``: a monitor belongs to its table),
@@ -110,18 +111,25 @@ def _pages(search: Callable[..., Any]) -> Iterator[Any]:
 
 
 def payload_tables(endpoint) -> list[str]:
-    """The inference tables a ``ServingEndpointDetailed`` names, live or pending config:
-    ``<catalog>.<schema>.<table_name_prefix>_payload`` unless its state names the table."""
+    """The inference tables a ``ServingEndpointDetailed`` names: its AI Gateway's
+    ``inference_table_config`` (enabled or not: a disabled table keeps what it logged), then
+    a legacy ``auto_capture_config`` of its live or pending config (endpoints made before
+    Databricks stopped enabling those tables on 2026-02-20 may still name one). Each is
+    ``<catalog>.<schema>.<table_name_prefix>_payload``, unless a legacy state names it."""
     names = []
+    table = getattr(getattr(endpoint, "ai_gateway", None), "inference_table_config", None)
+    if table is not None and table.catalog_name and table.schema_name:
+        prefix = table.table_name_prefix or endpoint.name.replace("-", "_")
+        names.append(f"{table.catalog_name}.{table.schema_name}.{prefix}_payload")
     for cfg in (endpoint.config, endpoint.pending_config):
         capture = getattr(cfg, "auto_capture_config", None)
         if capture is None or not capture.catalog_name or not capture.schema_name:
             continue
-        table = getattr(getattr(capture.state, "payload_table", None), "name", None)
-        table = table or (f"{capture.table_name_prefix}_payload" if capture.table_name_prefix
-                          else None)  # fmt: skip
-        if table:
-            names.append(f"{capture.catalog_name}.{capture.schema_name}.{table}")
+        legacy = getattr(getattr(capture.state, "payload_table", None), "name", None)
+        legacy = legacy or (f"{capture.table_name_prefix}_payload" if capture.table_name_prefix
+                            else None)  # fmt: skip
+        if legacy:
+            names.append(f"{capture.catalog_name}.{capture.schema_name}.{legacy}")
     return list(dict.fromkeys(names))
 
 

@@ -223,8 +223,9 @@ def up(
                             "MDK_SPARK_REMOTE": spark_url, "SPARK_REMOTE": None}  # fmt: skip
 
     # the server resolves catalog.schema.table itself (Delta Lake and the kit's catalog),
-    # over the double's warehouse, where its endpoint writes the inference tables
-    catalogs = [names.for_target("databricks").catalog, names.DEFAULT_CATALOG]
+    # over the double's warehouse, where its endpoint writes the inference tables (and
+    # system.serving.served_entities, which names their served entities)
+    catalogs = [names.for_target("databricks").catalog, names.DEFAULT_CATALOG, "system"]
 
     def start_spark():
         extra = {k: v for k, v in client.items() if v is not None} | {"MDK_HOME": str(ws)}

@@ -10,7 +10,8 @@ The options that need a serving endpoint, Spark or the Unity Catalog double run 
 session, in 07's default run, and their behaviours are asserted on that run's recorded
 outcomes (tests/notebooks/test_exam_practice.py): running them here as well would double the
 exam tier's cost. Here run the options that need only the registry or nothing (Q1, Q7,
-Q16), the question model, a practice run and the lab's lifecycle (tests/exam/test_lab.py).
+Q16), Q17's checks on recorded scenarios, the question model, a practice run and the lab's
+lifecycle (tests/exam/test_lab.py).
 """
 
 from __future__ import annotations

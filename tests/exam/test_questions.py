@@ -22,8 +22,8 @@ SEED_PHRASES = (
 )
 
 
-def test_the_bank_holds_the_module_questions_and_eleven_more():
-    assert [q.id for q in BANK] == [f"Q{i}" for i in range(1, 17)]
+def test_the_bank_holds_the_module_questions_and_twelve_more():
+    assert [q.id for q in BANK] == [f"Q{i}" for i in range(1, 18)]
     assert [q.id for q in BANK if q.source == "module"] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     assert {q.id: q.answer for q in BANK if q.source == "module"} == {
         "Q1": "B", "Q2": "B", "Q3": "C", "Q4": "B", "Q5": "B",
@@ -39,7 +39,7 @@ def test_the_kits_questions_cover_the_topics_the_issue_lists():
                     for q in BANK).lower()  # fmt: skip
     for topic in ("columnar", "result_type", "env_manager", "inference table", "psi",
                   "chi²", "alias", "in progress", "score_batch", "signature",
-                  "unity catalog", "workspace", "readstream", "checkpoint"):  # fmt: skip
+                  "unity catalog", "workspace", "readstream", "checkpoint", "params"):  # fmt: skip
         assert topic in text, topic
 
 

@@ -138,3 +138,35 @@ def test_infer_columns_skips_bad_json_and_mixed_numbers_are_double():
                                  '{"dataframe_records": [{"a": 2.5, "b": "x"}]}'],
                                 ['{"predictions": [0]}', "{}", '{"predictions": [0.5]}'])  # fmt: skip
     assert kinds == {"a": "double", "b": "string"} and pred == "double"
+
+
+def test_names_and_versions_come_from_the_latest_served_entities_row(spark, tbl):
+    """As on Databricks, the payload row names its served entity by id only: the context comes
+    from system.serving.served_entities, its latest row per id (a table of changes); an id
+    the table does not name gets null names, and its records are kept."""
+    import uuid
+
+    import pyarrow as pa
+
+    from recipes import tables
+    from recipes.endpoint import capture
+    from recipes.endpoint.config import EntitySpec
+
+    endpoint_id = uuid.uuid4().hex  # this test's own served entities
+    spec = EntitySpec(name="blue", entity_name="churn-predictor", entity_version="7")
+    first = capture.served_entity_row(endpoint_name="ep-a", endpoint_id=endpoint_id, spec=spec,
+                                      config_version=1, change_time=T0 / 1000)  # fmt: skip
+    later = first | {"endpoint_name": "ep-b", "entity_version": "8", "endpoint_config_version": 2,
+                     "change_time": pd.Timestamp(T0 + 60_000, unit="ms", tz="UTC").to_pydatetime()}  # fmt: skip
+    for entity_row in (later, first):  # the older one last: the latest is by change_time
+        data = pa.Table.from_pylist([entity_row], schema=capture.SERVED_ENTITIES_SCHEMA)
+        tables.append(capture.SERVED_ENTITIES_TABLE, data, home=tbl.home,
+                      configuration=capture.TABLE_CONFIG)  # fmt: skip
+    known = records_row([{"x": 1.0}], [1], ts=T0) | {"served_entity_id": first["served_entity_id"]}
+    unknown = records_row([{"x": 2.0}], [0], ts=T0 + 1) | {"served_entity_id": uuid.uuid4().hex}
+    tbl.write([known, unknown])
+    got = _rows(spark, tbl.payload)
+    assert got["x"].tolist() == [1.0, 2.0]
+    assert got.loc[0, ["endpoint_name", "served_entity_name", "model_name", "model_version"]
+                   ].tolist() == ["ep-b", "blue", "churn-predictor", "8"]  # fmt: skip
+    assert got.loc[1, ["endpoint_name", "served_entity_name", "model_version"]].isna().all()

@@ -40,13 +40,17 @@ def serving_home(tracking_server, spark_connect, tmp_path_factory):
     """An MDK_HOME whose serving endpoint, started by this session, reads ``tracking_server``.
 
     The serve, A/B and monitor notebooks run with this MDK_HOME, so they find the endpoint,
-    its token and its inference tables. Its monitor refresh jobs use the session's Spark
-    Connect server, so none starts a JVM of its own. It is stopped by pid at the end.
+    its token and its inference tables. Its warehouse is the session's Spark Connect
+    server's (a symbolic link), so the tables the endpoint appends with delta-rs are the
+    ones that server's catalog names: its monitor refresh jobs and the kernels of
+    ``connect_kernel`` use it, and none starts a JVM of its own. It is stopped by pid at
+    the end.
     """
     from recipes import stack
     from recipes.target import scoped_env
 
     home = tmp_path_factory.mktemp("serving-home")
+    (home / "warehouse").symlink_to(spark_connect.workdir / "warehouse", target_is_directory=True)
     with scoped_env(
         MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_server, MDK_SPARK_REMOTE=spark_connect.url
     ):
@@ -71,7 +75,7 @@ def connect_kernel(spark_connect, monkeypatch):
     starts a JVM. The in-order story (test_story.py) keeps the classic session a user gets.
 
     Returns the server: the tables its kernels write are in its own warehouse
-    (``<server.workdir>/warehouse``), not the test's MDK_HOME."""
+    (``<server.workdir>/warehouse``), which is ``served``'s too, not the test's MDK_HOME's."""
     monkeypatch.setenv("MDK_SPARK_REMOTE", spark_connect.url)
     return spark_connect
 

@@ -113,3 +113,18 @@ def run_first_checks(name: str, **parameters) -> dict:
     for cell in code[: injected + 2]:
         exec(compile(cell.source, f"<{name} cell>", "exec"), namespace)  # noqa: S102
     return namespace
+
+
+def payload_by_entity(table: str, home):
+    """An AI Gateway inference table read with delta-rs, with ``entity`` and ``version``
+    (the served entity's name and model version) joined from ``system.serving.served_entities``
+    on ``served_entity_id``, as Databricks users map the ids (the latest row per id)."""
+    from recipes import tables
+
+    df = tables.read(table, home=home)
+    entities = (tables.read("system.serving.served_entities", home=home)
+                .sort_values("change_time").drop_duplicates("served_entity_id", keep="last")
+                .set_index("served_entity_id"))  # fmt: skip
+    df["entity"] = df["served_entity_id"].map(entities["served_entity_name"])
+    df["version"] = df["served_entity_id"].map(entities["entity_version"])
+    return df

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-import pandas as pd
 import pytest
 
-from recipes import tables
 from recipes.pictures import png_size
 from recipes.serving import traffic
 from recipes.serving.client import workspace_client
-from tests.notebooks.nbtools import outputs_text, png_outputs
-
-
-def _payload(home, endpoint: str) -> pd.DataFrame:
-    df = tables.read(f"main.mdk.{endpoint.replace('-', '_')}_payload", home=home)
-    meta = df["request_metadata"].map(dict)
-    df["entity"] = meta.map(lambda m: m["served_entity_name"])
-    df["version"] = meta.map(lambda m: m["model_version"])
-    return df
+from tests.notebooks.nbtools import outputs_text, payload_by_entity, png_outputs
 
 
 @pytest.mark.notebook
@@ -30,9 +20,12 @@ def test_observed_split_matches_the_routes(run_notebook, served, model_name, cha
     nb = run_notebook("04_ab_split", model_name=model_name, endpoint_name=endpoint,
                       challenger_traffic=challenger_traffic, n_requests=400)  # fmt: skip
     w = workspace_client(start=False)
-    assert traffic.routes(w.serving_endpoints.get(endpoint)) == {"champion": 50,
-                                                                  "challenger": 50}  # fmt: skip
-    df = _payload(served, endpoint)
+    got = w.serving_endpoints.get(endpoint)
+    assert traffic.routes(got) == {"champion": 50, "challenger": 50}
+    table = got.ai_gateway.inference_table_config  # the AI Gateway's, kept through the update
+    assert (table.catalog_name, table.schema_name, table.enabled) == ("main", "mdk", True)
+    assert got.config.auto_capture_config is None
+    df = payload_by_entity(f"main.mdk.{endpoint.replace('-', '_')}_payload", served)
     split = df[df["client_request_id"].str.startswith("split-")]
     assert len(split) == 400 and (split["status_code"] == 200).all()
     # within 4.5 binomial standard errors of the configured share (traffic.compare_split)

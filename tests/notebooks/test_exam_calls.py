@@ -68,6 +68,11 @@ EXAM_CALLS = [
     ("04_ab_split", "traffic_config=TrafficConfig(\n        routes=["),
     ("04_ab_split", 'Route(served_model_name="champion", traffic_percentage='),
     ("04_ab_split", 'Route(served_model_name="challenger", traffic_percentage='),
+    # the inference table: the endpoint's AI Gateway (the legacy auto_capture_config is refused)
+    (
+        "04_ab_split",
+        "ai_gateway = AiGatewayConfig(\n    inference_table_config=AiGatewayInferenceTableConfig(",
+    ),
     # batch: spark_udf + withColumn + delta saveAsTable; feature store score_batch
     ("05_batch_score", "predict_udf = mlflow.pyfunc.spark_udf(spark, model_uri=model_uri)"),
     (
@@ -117,7 +122,10 @@ TAGGED_CREATES = [
         f'w.serving_endpoints.patch(name=endpoint_name, add_tags=[EndpointTag(key="{_KEY}", value="{_VALUE}")])',
     ),
     # 04 and 06 (when it makes the endpoint): deploy.ensure_endpoint tags it
-    ("04_ab_split", "endpoint = deploy.ensure_endpoint(w, endpoint_name, config)"),
+    (
+        "04_ab_split",
+        "endpoint = deploy.ensure_endpoint(w, endpoint_name, config, ai_gateway=ai_gateway)",
+    ),
     ("06_monitor", "bootstrap.ensure_ab_endpoint("),
     # 05: the feature model's version (tables: recipes.tables marks what it writes)
     ("05_batch_score", "registry.tag_created(feature_model, feature_version)"),
@@ -154,6 +162,14 @@ def test_the_exam_call_is_typed_in_a_code_cell(notebook, call):
 @pytest.mark.parametrize(("notebook", "wrapper"), [w for w in WRAPPERS if "load_uris" not in w[1]])
 def test_no_wrapper_stands_in_for_the_exam_call(notebook, wrapper):
     assert wrapper not in _code(notebook)
+
+
+@pytest.mark.parametrize("notebook", sorted(p.stem for p in NOTEBOOKS.glob("0*.ipynb")))
+def test_no_notebook_types_the_legacy_inference_table_call(notebook):
+    """Databricks refuses ``auto_capture_config`` since 2026-02-20; 07's Q11 runs it in
+    ``recipes/exam`` to show the refusal, and no notebook types it."""
+    code = _code(notebook)
+    assert "auto_capture_config" not in code and "AutoCaptureConfigInput" not in code
 
 
 def test_the_typed_loads_come_before_the_kits_summary_table():

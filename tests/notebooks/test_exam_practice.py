@@ -103,7 +103,7 @@ def _execute_default_run(folder: Path, tracking_url: str) -> dict:
         "stages": {str(v.version): v.current_stage for v in versions},
         "aliases": dict(client.get_registered_model(model_name).aliases),
         "related": {k: bool(client.search_model_versions(f"name = '{model_name}-{k}'"))
-                    for k in ("typed", "features")},
+                    for k in ("typed", "features", "threshold")},
         "alive": alive,
         "payload_table": (home / "warehouse" / "main" / "exam" / "exam_ab_payload").exists(),
     }  # fmt: skip
@@ -187,7 +187,7 @@ def test_what_the_run_left(default_run):
     left = default_run.left
     assert left["stages"] == {"1": "Production", "2": "Production"}  # the QuizPanel ran Q1 A last
     assert left["aliases"] == {"champion": "1"}  # Q7 removes its exam_a/exam_b when done
-    assert left["related"] == {"typed": True, "features": True}
+    assert left["related"] == {"typed": True, "features": True, "threshold": True}
     assert left["alive"] == []  # the lab stopped the serving endpoint it started
     assert left["payload_table"]  # Q11's inference table
 
@@ -285,7 +285,7 @@ def test_q6_unity_catalog_wants_three_levels_and_aliases_not_stages(default_run)
         assert not ws["alias"]
 
 
-# ------------------------------------------------------------------------ Q8-Q11 serving
+# ------------------------------------------------------------------------ Q8-Q11, Q17 serving
 
 
 def test_q8_each_format_gives_the_same_answer_and_only_inputs_is_columnar(default_run):
@@ -313,16 +313,43 @@ def test_q10_the_old_config_serves_through_an_update_and_none_is_lost(default_ru
     assert ev["after"] == [ev["new"]]
 
 
-def test_q11_the_inference_table_logs_every_request_with_its_metadata(default_run):
+def test_q11_the_legacy_call_is_refused_as_databricks_refuses_it(default_run):
+    a = default_run.ev("Q11", "A")
+    assert a["refused"] and a["error_code"] == "INVALID_PARAMETER_VALUE" and a["names_gateway"]
+    assert "auto_capture_config" in a["refusal"] and "February 20, 2026" in a["refusal"]
+    assert not a["created"] and not a["table_made"]  # nothing made
+
+
+def test_q11_the_ai_gateway_table_logs_every_request_and_names_its_entity(default_run):
     ev = default_run.ev("Q11", "B")
+    assert ev["gateway"]["inference_table_config"] == {
+        "catalog_name": "main", "schema_name": "exam", "table_name_prefix": "exam_ab",
+        "enabled": True,
+    }  # fmt: skip
+    assert ev["table"] == "main.exam.exam_ab_payload"
     assert ev["rows"] == ev["sent"] == 4 and ev["status_codes"] == [200, 200, 200, 400]
-    assert {"request", "response", "status_code", "execution_time_ms"} <= set(ev["columns"])
-    assert ev["metadata_keys"] == [
-        "endpoint_name",
-        "model_name",
-        "model_version",
-        "served_entity_name",
-    ]
+    assert {"request_time", "databricks_request_id", "client_request_id", "status_code",
+            "execution_duration_ms", "request", "response", "served_entity_id",
+            "logging_error_codes", "requester"} <= set(ev["columns"])  # fmt: skip
+    assert "request_metadata" not in ev["columns"]  # the legacy table's, not the gateway's
+    assert ev["served"] and set(ev["served"]) <= {"champion", "challenger"}
+    assert ev["versions"] and set(ev["versions"]) <= {"1", "2"}
+
+
+def test_q17_params_reach_the_model_checked_as_pyfunc_checks_them(default_run):
+    ev = default_run.ev("Q17", "C")
+    a, want = ev["answers"], ev["want"]
+    assert ev["schema"] == [["threshold", "double", 0.5]] and ev["endpoint"] == "exam-threshold"
+    assert ev["differ"] and len(want["lower"]) == ev["rows"] == 12
+    assert a["params"]["status"] == 200 and a["params"]["predictions"] == want["lower"]
+    assert a["none"]["status"] == 200 and a["none"]["predictions"] == want["default"]
+    assert a["column"]["status"] == 200 and a["column"]["predictions"] == want["default"]
+    assert (a["string"]["status"], a["string"]["error_code"]) == (400, "BAD_REQUEST")
+    assert "'threshold' expects a double, got '0.3'" in a["string"]["message"]
+    assert a["unknown"]["status"] == 200 and a["unknown"]["predictions"] == want["lower"]
+    assert ev["warning"].startswith("Unrecognized params ['cutoff'] are ignored for inference.")
+    assert not ev["sdk_query_has_params"] and "extra_params" in ev["sdk_query_args"]
+    assert default_run.options("Q17")["D"]["error"] == a["string"]["message"]
 
 
 # ------------------------------------------------------------------------ Q12-Q15 batch

@@ -34,9 +34,9 @@ def _run(run_notebook, model_name, **params):
          {"champion": 100, "challenger": 0}),
     ],
 )  # fmt: skip
-def test_ok_and_rollback_by_parameters(run_notebook, served, model_name, params, decision, routes):
-    # a classic kernel: its Spark catalog is MDK_HOME's warehouse, where the endpoint appends
-    # the inference table (the session's shared Spark Connect server has a warehouse of its own)
+def test_ok_and_rollback_by_parameters(run_notebook, served, connect_kernel, model_name, params,
+                                       decision, routes):  # fmt: skip
+    # a Spark Connect kernel: the served endpoint's warehouse is that server's
     nb, endpoint, _ = _run(run_notebook, model_name, act=True, **params)
     assert golden_texts(nb)[-1].splitlines()[0] == f"verdict: {decision}"
     w = workspace_client(start=False)

@@ -25,7 +25,14 @@ from recipes.pictures import png_size
 from recipes.serving import traffic
 from tests.homes import local_env
 from tests.notebooks import golden_check
-from tests.notebooks.nbtools import NOTEBOOKS, golden_texts, noise, outputs_text, png_outputs
+from tests.notebooks.nbtools import (
+    NOTEBOOKS,
+    golden_texts,
+    noise,
+    outputs_text,
+    payload_by_entity,
+    png_outputs,
+)
 
 # the six notebooks run in the first test's setup: 4-5 min on 2 cores, more on a loaded machine
 pytestmark = [pytest.mark.notebook, pytest.mark.spark, pytest.mark.timeout(1800)]
@@ -89,20 +96,15 @@ def _after_03(home: Path) -> dict:
 
 
 def _after_04(home: Path) -> dict:
-    from recipes import tables
     from recipes.serving import deploy
     from recipes.serving.client import workspace_client
 
     w = workspace_client(start=False)
     endpoint = w.serving_endpoints.get(AB_ENDPOINT)
-    payload = tables.read(PAYLOAD, home=home)
-    meta = payload["request_metadata"].map(dict)
-    payload["entity"] = meta.map(lambda m: m["served_entity_name"])
-    payload["version"] = meta.map(lambda m: m["model_version"])
     return {
         "routes": traffic.routes(endpoint),
         "versions": deploy.entity_versions(endpoint),
-        "payload": payload,
+        "payload": payload_by_entity(PAYLOAD, home),
     }
 
 

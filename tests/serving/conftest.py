@@ -7,7 +7,6 @@ gets its own MDK_HOME and port, and is stopped (with its model workers) at teard
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -21,10 +20,10 @@ import requests
 
 from recipes.auth import token as read_token
 from recipes.stack import free_port
+from tests.serving.calls import EndpointCalls
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
-READY_TIMEOUT = 90.0
 MODEL = "churn-predictor"
 RECORD = {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
 
@@ -38,7 +37,7 @@ _SCRUB = (
 )
 
 
-class Server:
+class Server(EndpointCalls):
     """One ``python -m recipes.endpoint`` process on 127.0.0.1 (see the ``server`` fixture).
 
     Attributes:
@@ -160,36 +159,11 @@ class Server:
         kwargs.setdefault("timeout", 30)
         return requests.request(method, f"{self.url}/api/2.0/serving-endpoints{path}", **kwargs)
 
-    def invoke(self, name: str, body, *, served: str | None = None, **kwargs):
-        path = f"/serving-endpoints/{name}"
-        path += f"/served-models/{served}/invocations" if served else "/invocations"
-        kwargs.setdefault("headers", self.headers)
+    def post(self, path: str, body, **kwargs):
         kwargs.setdefault("timeout", 30)
         if isinstance(body, bytes | str):
             return requests.post(self.url + path, data=body, **kwargs)
         return requests.post(self.url + path, json=body, **kwargs)
-
-    def endpoint(self, name: str) -> dict:
-        resp = self.api("GET", f"/{name}")
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def create(self, name: str, config: dict, **extra) -> dict:
-        resp = self.api("POST", json={"name": name, "config": config, **extra})
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def wait_ready(self, name: str, timeout: float = READY_TIMEOUT) -> dict:
-        """Poll GET until READY and NOT_UPDATING (fails on UPDATE_FAILED or the timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            ep = self.endpoint(name)
-            state = ep["state"]
-            if state == {"ready": "READY", "config_update": "NOT_UPDATING"}:
-                return ep
-            assert state["config_update"] != "UPDATE_FAILED", json.dumps(ep)
-            assert time.monotonic() < deadline, f"{name} not ready: {json.dumps(ep)}"
-            time.sleep(0.1)
 
 
 def entity(name: str, version: str | int = 1, *, scale_to_zero: bool = False) -> dict:

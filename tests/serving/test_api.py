@@ -47,17 +47,19 @@ from tests.serving.conftest import (
 )
 
 WAIT = timedelta(seconds=180)
-PAYLOAD_COLUMNS = {
+PAYLOAD_COLUMNS = {  # Databricks' AI Gateway inference table
+    "request_date",
     "databricks_request_id",
     "client_request_id",
-    "date",
-    "timestamp_ms",
+    "request_time",
     "status_code",
-    "execution_time_ms",
     "sampling_fraction",
+    "execution_duration_ms",
     "request",
     "response",
-    "request_metadata",
+    "served_entity_id",
+    "logging_error_codes",
+    "requester",
 }
 
 
@@ -480,19 +482,15 @@ def test_entities_are_not_scaled_to_zero_the_moment_their_config_goes_live(serve
 def test_inference_table_holds_one_row_per_request(server, pyfunc_models):
     name = "api-capture"
     table = "main.serving.api_capture_payload"
-    config = {
-        "served_entities": [entity("champion", 1)],
-        "auto_capture_config": capture("api_capture"),
-    }
-    server.create(name, config)
+    config = {"served_entities": [entity("champion", 1)]}
+    server.create(name, config, ai_gateway={"inference_table_config": capture("api_capture")})
     ep = server.wait_ready(name)
-    acc = ep["config"]["auto_capture_config"]
-    assert (acc["catalog_name"], acc["schema_name"], acc["table_name_prefix"]) == (
-        "main",
-        "serving",
-        "api_capture",
-    )
-    assert acc["enabled"] is True and acc["state"]["payload_table"]["name"] == "api_capture_payload"
+    assert ep["ai_gateway"]["inference_table_config"] == {
+        "catalog_name": "main",
+        "schema_name": "serving",
+        "table_name_prefix": "api_capture",
+        "enabled": True,
+    }
 
     sent = []
     for i in range(10):
@@ -512,21 +510,20 @@ def test_inference_table_holds_one_row_per_request(server, pyfunc_models):
         json.dumps(json.loads(r), sort_keys=True): row
         for r, row in zip(rows["request"], rows.to_dict("records"), strict=True)
     }
+    entities = tables.read("system.serving.served_entities", home=server.home)
+    named = entities.set_index("served_entity_id").loc[rows["served_entity_id"].unique()]
+    assert named[["endpoint_name", "endpoint_id", "served_entity_name", "entity_name",
+                  "entity_version"]].values.tolist() == [
+        [name, ep["id"], "champion", MODEL, "1"]]  # fmt: skip
     for body, resp in sent:
         row = by_request[json.dumps(body, sort_keys=True)]
         assert json.loads(row["response"]) == resp.json()
         assert row["status_code"] == resp.status_code
         assert row["client_request_id"] == body.get("client_request_id")
-        assert row["request_metadata"] == {
-            "endpoint_name": name,
-            "model_name": MODEL,
-            "model_version": "1",
-            "served_entity_name": "champion",
-        }
-        assert row["sampling_fraction"] == 1.0 and row["execution_time_ms"] >= 0
-        assert row["timestamp_ms"] > 0 and str(row["date"]) == time.strftime(
-            "%Y-%m-%d", time.gmtime(row["timestamp_ms"] / 1000)
-        )
+        assert row["sampling_fraction"] == 1.0 and row["execution_duration_ms"] >= 0
+        assert row["requester"] == "mdk" and list(row["logging_error_codes"]) == []
+        assert abs(row["request_time"].timestamp() - time.time()) < 600
+        assert row["request_date"] == row["request_time"].date()  # its UTC day
     ok = [
         json.loads(r)
         for r, s in zip(rows["response"], rows["status_code"], strict=True)

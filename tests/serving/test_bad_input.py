@@ -1,10 +1,14 @@
 """Bad input on both planes: always a 4xx with the right ``error_code`` and a one-line message.
 
-One table, one server. ``bad-ready`` serves churn-predictor v1 for the data-plane rows;
-``bad-busy`` is updated twice in a row for the 409. The model's features are ``long``, so a
-value that is not a JSON integer (``320.5``, ``320.0``, ``"320"``, ``true``, ``null``) is a
-400 BAD_REQUEST naming the column, in every format, exactly where ``pyfunc.predict`` refuses
-the frame those rows make.
+One table, one app, in process (``tests/serving/inproc.py``: the real app, Manager and
+Entity under Starlette's ``TestClient``; the workers are coroutines): parsing, the column
+and params checks, the bearer check and the body reader are the front's, so no process is
+needed to see them. ``bad-ready`` serves a stand-in with churn-predictor's signature for the
+data-plane rows, ``bad-params`` one whose signature declares ``threshold``; ``bad-busy`` is
+updated twice in a row for the 409. The model's features are ``long``, so a value that is
+not a JSON integer (``320.5``, ``320.0``, ``"320"``, ``true``, ``null``) is a 400
+BAD_REQUEST naming the column, in every format, exactly where ``pyfunc.predict`` refuses the
+frame those rows make (checked against the real churn model, served in process).
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-import requests
 
-from tests.serving.conftest import RECORD, capture, entity, routes
+from recipes.endpoint.asgi import Bearer, read_body
+from recipes.errors import ApiError
+from recipes.formats import MAX_BYTES, MISSING, Invocation, conform, decode, parse
+from tests.serving.conftest import MODEL, RECORD, capture, entity, routes
+from tests.serving.inproc import serve_inproc, stub_model
 
 READY = "bad-ready"
 BUSY = "bad-busy"
+PARAMS = "bad-params"
+PARAMS_MODEL = "churn-threshold"
+SLOW_LOAD = 0.5  # seconds a v2 worker takes to load: an update stays IN_PROGRESS that long
 BAD_REQUEST = "BAD_REQUEST"
 INVALID = "INVALID_PARAMETER_VALUE"
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
@@ -29,18 +39,26 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 @pytest.fixture(scope="module")
-def endpoints(server):
-    for name in (READY, BUSY):
-        server.create(name, {"served_entities": [entity("champion", 1)]})
-    for name in (READY, BUSY):
-        server.wait_ready(name)
-    return server
+def endpoints(tmp_path_factory):
+    """The app in process: churn-predictor v1/v2 and churn-threshold v1 are stand-ins."""
+    home = tmp_path_factory.mktemp("bad-input") / "mdk"
+    home.mkdir()
+    models = {f"models:/{MODEL}/1": stub_model(), f"models:/{MODEL}/2": stub_model(),
+              f"models:/{PARAMS_MODEL}/1": stub_model(params={"threshold": 0.5})}  # fmt: skip
+    slow = {f"models:/{MODEL}/2": SLOW_LOAD}
+    with serve_inproc(home, models, load_seconds=slow, idle_seconds=1) as app:
+        for name in (READY, BUSY):
+            app.create(name, {"served_entities": [entity("champion", 1)]})
+        app.create(PARAMS, {"served_entities": [{**entity("th", 1), "entity_name": PARAMS_MODEL}]})
+        for name in (READY, BUSY, PARAMS):
+            app.wait_ready(name)
+        yield app
 
 
 @dataclass(frozen=True)
 class Case:
     id: str
-    call: Callable  # (server) -> requests.Response
+    call: Callable  # (tests.serving.inproc.Inproc) -> httpx.Response
     status: int
     code: str
 
@@ -72,8 +90,8 @@ def _nested(depth: int = 100_000) -> bytes:
     return b'{"dataframe_records": ' + b"[" * depth + b"]" * depth + b"}"
 
 
-def _update_while_updating(s) -> requests.Response:
-    # three new entities: all but the first wait for a warm worker, so this takes seconds
+def _update_while_updating(s):
+    # three new entities on v2, whose workers take SLOW_LOAD to load: the update is in progress
     first = s.api(
         "PUT", f"/{BUSY}/config", json=_config(*(entity(f"next{i}", 2) for i in range(3)))
     )
@@ -83,13 +101,11 @@ def _update_while_updating(s) -> requests.Response:
 
 
 def _no_auth(method: str, path: str, **kwargs):
-    return lambda s: requests.request(method, s.url + path, timeout=30, **kwargs)
+    return lambda s: s.request(method, path, **kwargs)
 
 
 def _auth(header: str, method: str, path: str, **kwargs):
-    return lambda s: requests.request(
-        method, s.url + path, timeout=30, headers={"Authorization": header}, **kwargs
-    )
+    return lambda s: s.request(method, path, headers={"Authorization": header}, **kwargs)
 
 
 API = "/api/2.0/serving-endpoints"
@@ -226,6 +242,36 @@ CASES = [
         BAD_REQUEST,
     ),
     Case(
+        "param-string-for-a-double",
+        _invoke({"dataframe_records": [RECORD], "params": {"threshold": "0.7"}}, name=PARAMS),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "param-bool-for-a-double",
+        _invoke({"dataframe_records": [RECORD], "params": {"threshold": True}}, name=PARAMS),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "param-list-for-a-double",
+        _invoke({"dataframe_records": [RECORD], "params": {"threshold": [0.7]}}, name=PARAMS),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "param-object-for-a-double",
+        _invoke({"dataframe_records": [RECORD], "params": {"threshold": {"v": 1}}}, name=PARAMS),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
+        "param-wrong-type-beside-an-unknown-one",
+        _invoke({"dataframe_records": [RECORD], "params": {"threshold": "x", "k": 1}}, name=PARAMS),
+        400,
+        BAD_REQUEST,
+    ),
+    Case(
         "client-request-id-not-a-string",
         _invoke({"dataframe_records": [RECORD], "client_request_id": 7}),
         400,
@@ -250,8 +296,8 @@ CASES = [
         NOT_FOUND,
     ),
     # -- control plane: create ----------------------------------------------------------
-    Case("create-malformed-json", lambda s: s.api("POST", data=b'{"name": '), 400, BAD_REQUEST),
-    Case("create-deeply-nested-json", lambda s: s.api("POST", data=_nested()), 400, BAD_REQUEST),
+    Case("create-malformed-json", lambda s: s.api("POST", content=b'{"name": '), 400, BAD_REQUEST),
+    Case("create-deeply-nested-json", lambda s: s.api("POST", content=_nested()), 400, BAD_REQUEST),
     Case("create-body-not-an-object", lambda s: s.api("POST", json=["bad-new"]), 400, INVALID),
     Case("create-without-config", lambda s: s.api("POST", json={"name": "bad-new"}), 400, INVALID),
     Case("create-no-served-entities", _create({"served_entities": []}), 400, INVALID),
@@ -341,18 +387,26 @@ CASES = [
     ),
     Case(
         "capture-bad-catalog-name",
-        _create(_config(auto_capture_config=capture("ok", catalog="my catalog"))),
+        _create(
+            _config(), ai_gateway={"inference_table_config": capture("ok", catalog="my catalog")}
+        ),
         400,
         INVALID,
     ),
     Case(
         "capture-bad-table-prefix",
-        _create(_config(auto_capture_config=capture("bad-prefix"))),
+        _create(_config(), ai_gateway={"inference_table_config": capture("bad-prefix")}),
         400,
         INVALID,
     ),
     Case(
-        "capture-not-an-object", _create(_config(auto_capture_config="main.serving")), 400, INVALID
+        "capture-not-an-object",
+        _create(_config(), ai_gateway={"inference_table_config": "main.serving"}),
+        400,
+        INVALID,
+    ),
+    Case(
+        "capture-legacy-refused", _create(_config(auto_capture_config=capture("ok"))), 400, INVALID
     ),
     Case("tags-not-a-list", _create(_config(), tags={"team": "ml"}), 400, INVALID),
     Case("tag-without-key", _create(_config(), tags=[{"value": "ml"}]), 400, INVALID),
@@ -469,10 +523,10 @@ def test_a_rejected_tag_patch_changes_nothing(endpoints):
     )
     assert resp.status_code == 400
     assert endpoints.endpoint(name)["tags"] == [{"key": "team", "value": "ml"}]
-    deadline = time.monotonic() + 15  # the server's idle time is 2 s
+    deadline = time.monotonic() + 10  # the app's idle time is 1 s
     while not endpoints.endpoint(name)["config"]["served_entities"][0]["mdk"]["scaled_to_zero"]:
         assert time.monotonic() < deadline, "scale-to-zero stopped working after a rejected PATCH"
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 # what the endpoint and pyfunc.predict are given for total_purchases, and pyfunc's dtype
@@ -491,18 +545,50 @@ def _body(fmt: str, records: list[dict]) -> dict:
     return {fmt: records}
 
 
+@pytest.fixture(scope="module")
+def baseline_model(tmp_path_factory):
+    """A churn baseline as churn-predictor v1 is made (``train.fit``: scaler + logistic
+    regression, the sklearn flavor, the ``long`` signature), saved to a folder and loaded by
+    pyfunc: no registry, no session store to train."""
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    from recipes.data import make_churn
+    from recipes.train import fit, requirements, signature
+
+    path = tmp_path_factory.mktemp("baseline") / "model"
+    mlflow.sklearn.save_model(fit(make_churn(400, 0)), path, signature=signature(),
+                              pip_requirements=requirements())  # fmt: skip
+    return mlflow.pyfunc.load_model(str(path))
+
+
+@pytest.fixture(scope="module")
+def pyfunc_endpoint(endpoints, baseline_model):
+    """``bad-pyfunc``: the baseline behind the app, on the sklearn fast path as a worker
+    serves it."""
+    name, uri = "bad-pyfunc", f"models:/{MODEL}-pyfunc/1"
+    endpoints.pool.models[uri] = baseline_model
+    config = {"served_entities": [{**entity("v1", 1), "entity_name": f"{MODEL}-pyfunc"}]}
+    endpoints.create(name, config)
+    endpoints.wait_ready(name)
+    assert endpoints.manager.endpoints[name].entities["v1"].fast_path
+    return name
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_the_endpoint_refuses_exactly_what_pyfunc_refuses(endpoints, pyfunc_models, fmt):
+def test_the_endpoint_refuses_exactly_what_pyfunc_refuses(
+    endpoints, pyfunc_endpoint, baseline_model, fmt
+):
     """For each value in a long column (beside an integer record), the endpoint answers
     pyfunc.predict's verdict on the frame the rows make: the same predictions, or a 400
     BAD_REQUEST naming the column where pyfunc raises "Can not safely convert"."""
     import mlflow
     import pandas as pd
 
-    model = pyfunc_models[1]
+    model = baseline_model
     for value, dtype in VALUES:
         records = [RECORD, _rec(total_purchases=value)]
-        resp = _invoke(_body(fmt, records))(endpoints)
+        resp = _invoke(_body(fmt, records), name=pyfunc_endpoint)(endpoints)
         if dtype is None:
             expected = model.predict(pd.DataFrame(records)).tolist()
             assert resp.status_code == 200, (value, resp.text)
@@ -516,3 +602,75 @@ def test_the_endpoint_refuses_exactly_what_pyfunc_refuses(endpoints, pyfunc_mode
         assert body["error_code"] == BAD_REQUEST, (value, body)
         assert body["message"].startswith("Column 'total_purchases' expects a whole number")
         assert f"record 1 has {value!r}" in body["message"], body
+
+
+def test_a_param_of_the_wrong_type_is_named(endpoints):
+    for value in ("0.7", True, [0.7]):
+        body = {"dataframe_records": [RECORD], "params": {"threshold": value}}
+        resp = endpoints.invoke(PARAMS, body)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["error_code"] == BAD_REQUEST
+        message = resp.json()["message"]
+        assert "'threshold' expects a" in message and f"double, got {value!r}" in message
+
+
+# -- the pure parts, called directly ---------------------------------------------------------
+def test_parse_keeps_the_format_params_and_client_request_id():
+    body = {"dataframe_split": {"columns": ["b", "a"], "data": [[1, 2]]}, "params": {"k": 1},
+            "client_request_id": "r-1"}  # fmt: skip
+    inv = parse(decode(json.dumps(body).encode()))
+    assert inv == Invocation(["b", "a"], [[1, 2]], {"k": 1}, "r-1", "dataframe_split")
+    inv = parse({"inputs": {"a": 1, "b": [2]}})
+    assert (inv.columns, inv.rows, inv.params, inv.format) == (["a", "b"], [[1, 2]], None, "inputs")
+    inv = parse({"instances": [{"a": 1}, {"b": 2}]})
+    assert inv.rows == [[1, MISSING], [MISSING, 2]] and inv.format == "instances"
+
+
+def test_conform_reorders_and_keeps_the_rest():
+    inv = Invocation(["b", "a"], [[1, 2]], {"k": 1}, "r-1", "dataframe_records")
+    out = conform(inv, ["a", "b"], ["long", "number"])
+    assert out == Invocation(["a", "b"], [[2, 1]], {"k": 1}, "r-1", "dataframe_records")
+    with pytest.raises(ApiError) as err:
+        conform(inv, ["a", "b"], ["string", "number"])
+    assert (err.value.status, err.value.error_code) == (400, BAD_REQUEST)
+    assert "Column 'a' expects a string; record 0 has 2" in err.value.message
+
+
+def _receive(*chunks: bytes, disconnect: bool = False):
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                for i, c in enumerate(chunks)]  # fmt: skip
+    if disconnect:
+        messages[-1:] = [{"type": "http.disconnect"}]
+
+    async def receive():
+        return messages.pop(0)
+
+    return receive, messages
+
+
+def test_the_body_reader_drains_past_16_mb_then_refuses():
+    import asyncio
+
+    receive, _ = _receive(b"ab", b"", b"cd")
+    assert asyncio.run(read_body(receive)) == b"abcd"
+    half = b"x" * (MAX_BYTES // 2 + 1)
+    receive, left = _receive(half, half, b"tail")
+    with pytest.raises(ApiError) as err:
+        asyncio.run(read_body(receive))
+    assert err.value.status == 400 and "the limit is 16 MB" in err.value.message
+    assert left == []  # every chunk was read, so the client gets the answer
+
+
+def test_one_bearer_check_for_both_planes():
+    bearer = Bearer("mdk-secret")
+
+    def scope(header: bytes | None) -> dict:
+        return {"headers": [(b"authorization", header)] if header is not None else []}
+
+    assert bearer.allows(scope(b"Bearer mdk-secret"))
+    assert bearer.allows(scope(b"bearer   mdk-secret "))
+    for header in (None, b"", b"Bearer mdk-wrong", b"Basic mdk-secret", b"Bearer"):
+        assert not bearer.allows(scope(header)), header
+    with pytest.raises(ApiError) as err:
+        bearer.check(scope(None))
+    assert (err.value.status, err.value.error_code) == (401, UNAUTHENTICATED)

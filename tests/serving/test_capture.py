@@ -1,5 +1,6 @@
-"""recipes.endpoint.capture: the inference-table schema, its name, and the buffered writer
-that appends to a Delta table with delta-rs."""
+"""recipes.endpoint.capture: the AI Gateway inference table's schema and name, the
+``system.serving.served_entities`` rows that name its served entities, and the buffered writer
+that appends to Delta tables with delta-rs."""
 
 from __future__ import annotations
 
@@ -18,28 +19,69 @@ from deltalake import DeltaTable
 
 from recipes import tables
 from recipes.endpoint import capture
-from recipes.endpoint.capture import PAYLOAD_SCHEMA, CaptureWriter, make_row
-from recipes.endpoint.config import parse_config
+from recipes.endpoint.capture import (
+    PAYLOAD_SCHEMA,
+    SERVED_ENTITIES_SCHEMA,
+    SERVED_ENTITIES_TABLE,
+    CaptureWriter,
+    make_row,
+    served_entity_id,
+    served_entity_row,
+)
+from recipes.endpoint.config import EntitySpec
+from recipes.endpoint.gateway import parse_inference_table
 from recipes.errors import ApiError, KitError, ParameterError
 
 TABLE = "main.serving.churn_payload"
+SPEC = EntitySpec(name="churn-predictor-2", entity_name="churn-predictor", entity_version="2")
+ENTITY_ID = served_entity_id("e" * 32, SPEC)
 NO_ENTITY = dict(  # a request no served entity answered (e.g. a 404)
-    request_id="r", client_request_id=None, status_code=404, execution_time_ms=0, request="{}",
-    response="{}", endpoint_name="churn", model_name=None, model_version=None,
-    served_entity_name=None,
+    request_id="r", client_request_id=None, status_code=404, execution_duration_ms=0,
+    request="{}", response="{}", served_entity_id=None,
 )  # fmt: skip
-METADATA = {"endpoint_name": "churn", "model_name": "churn-predictor", "model_version": "2",
-            "served_entity_name": "churn-predictor-2"}  # fmt: skip
+T2026 = 1_767_225_600  # 2026-01-01T00:00:00Z, epoch seconds
+# Databricks' "AI Gateway-enabled inference table schema", in its order, as Delta types
+# (https://docs.databricks.com/aws/en/ai-gateway/inference-tables)
+DOCUMENTED = [
+    ("request_date", "date"), ("databricks_request_id", "string"),
+    ("client_request_id", "string"), ("request_time", "timestamp"), ("status_code", "integer"),
+    ("sampling_fraction", "double"), ("execution_duration_ms", "long"), ("request", "string"),
+    ("response", "string"), ("served_entity_id", "string"),
+    ("logging_error_codes", "array<string>"), ("requester", "string"),
+]  # fmt: skip
+# Databricks' system.serving.served_entities (system tables reference), in its order
+SERVED_ENTITIES_COLUMNS = [
+    "served_entity_id", "account_id", "workspace_id", "created_by", "endpoint_name",
+    "endpoint_id", "served_entity_name", "entity_type", "entity_name", "entity_version",
+    "endpoint_config_version", "task", "external_model_config", "foundation_model_config",
+    "custom_model_config", "feature_spec_config", "change_time", "endpoint_delete_time",
+]  # fmt: skip
 
 
 def _row(i: int, **over) -> dict:
-    values = NO_ENTITY | METADATA | {
-        "request_id": f"req-{i}", "status_code": 200, "execution_time_ms": 3,
+    values = NO_ENTITY | {
+        "request_id": f"req-{i}", "status_code": 200, "execution_duration_ms": 3,
         "request": json.dumps({"dataframe_records": [{"x": i}]}),
-        "response": json.dumps({"predictions": [i % 2]}),
-        "timestamp_ms": 1_767_225_600_000 + i,  # 2026-01-01T00:00:00Z
+        "response": json.dumps({"predictions": [i % 2]}), "served_entity_id": ENTITY_ID,
+        "request_time": T2026 + i / 1000,
     }  # fmt: skip
     return make_row(**(values | over))
+
+
+def _delta_types(name: str, home=None) -> list[tuple[str, str]]:
+    """The table's (column, type) from its Delta log, read with delta-rs, as Spark names them."""
+
+    def spark_type(t):
+        if isinstance(t, str):
+            return t
+        if t["type"] == "array":
+            return f"array<{spark_type(t['elementType'])}>"
+        return (
+            "struct<" + ",".join(f"{f['name']}:{spark_type(f['type'])}" for f in t["fields"]) + ">"
+        )
+
+    fields = json.loads(tables.files.delta_schema(name, home=home).to_json())["fields"]
+    return [(f["name"], spark_type(f["type"])) for f in fields]
 
 
 def _wait_for(predicate, timeout: float) -> bool:
@@ -73,48 +115,85 @@ def _ids() -> list[str]:
 # --------------------------------------------------------------------------- schema and names
 
 
-def test_payload_schema_columns_exactly():
+def test_payload_schema_is_databricks_ai_gateway_table():
     assert [(f.name, str(f.type)) for f in PAYLOAD_SCHEMA] == [
-        ("databricks_request_id", "string"), ("client_request_id", "string"),
-        ("date", "date32[day]"), ("timestamp_ms", "int64"), ("status_code", "int32"),
-        ("execution_time_ms", "int64"), ("sampling_fraction", "double"),
-        ("request", "string"), ("response", "string"),
-        ("request_metadata", "map<string, string>"),
+        ("request_date", "date32[day]"), ("databricks_request_id", "string"),
+        ("client_request_id", "string"), ("request_time", "timestamp[us, tz=UTC]"),
+        ("status_code", "int32"), ("sampling_fraction", "double"),
+        ("execution_duration_ms", "int64"), ("request", "string"), ("response", "string"),
+        ("served_entity_id", "string"), ("logging_error_codes", "list<item: string>"),
+        ("requester", "string"),
     ]  # fmt: skip
-    assert PAYLOAD_SCHEMA.field("client_request_id").nullable
+    assert all(f.nullable for f in PAYLOAD_SCHEMA)  # as in the tables Databricks makes
+    assert SERVED_ENTITIES_SCHEMA.names == SERVED_ENTITIES_COLUMNS
 
 
 def test_make_row_fills_every_column():
-    row = _row(0, client_request_id="mine", timestamp_ms=1_767_225_599_999)
+    row = _row(0, client_request_id="mine", request_time=T2026 - 0.001)
     assert list(row) == PAYLOAD_SCHEMA.names
     assert row["databricks_request_id"] == "req-0" and row["client_request_id"] == "mine"
-    assert row["date"] == dt.date(2025, 12, 31)  # the UTC day of the timestamp
-    assert row["sampling_fraction"] == 1.0 and row["request_metadata"] == METADATA
-    assert abs(make_row(**NO_ENTITY)["timestamp_ms"] - time.time() * 1000) < 60_000
+    assert row["request_time"] == dt.datetime(2025, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC)
+    assert row["request_date"] == dt.date(2025, 12, 31)  # the UTC day of the request time
+    assert row["sampling_fraction"] == 1.0 and row["logging_error_codes"] == []
+    assert row["served_entity_id"] == ENTITY_ID and row["requester"] == "mdk"
+    now = make_row(**NO_ENTITY)
+    assert abs(now["request_time"].timestamp() - time.time()) < 60
+    assert now["served_entity_id"] is None
+
+
+def test_bodies_too_large_to_log_are_null_with_databricks_error_codes(monkeypatch):
+    monkeypatch.setattr(capture, "MAX_LOGGED_BYTES", 40)
+    big = json.dumps({"dataframe_records": [{"x": "y" * 30}]})  # more than 40 bytes
+    row = _row(0, request=big)
+    assert row["request"] is None and row["logging_error_codes"] == ["MAX_REQUEST_SIZE_EXCEEDED"]
+    assert row["response"] is not None
+    both = _row(0, request=big, response=big)
+    assert (both["request"], both["response"]) == (None, None)
+    assert both["logging_error_codes"] == [
+        "MAX_REQUEST_SIZE_EXCEEDED",
+        "MAX_RESPONSE_SIZE_EXCEEDED",
+    ]
+
+
+def test_served_entity_ids_are_stable_and_distinct():
+    again = EntitySpec(name=SPEC.name, entity_name=SPEC.entity_name, entity_version=2,
+                       workload_size="Large")  # fmt: skip
+    assert served_entity_id("e" * 32, again) == ENTITY_ID  # same endpoint, entity and version
+    assert len(ENTITY_ID) == 32 and int(ENTITY_ID, 16) >= 0
+    others = {
+        served_entity_id("f" * 32, SPEC),  # another endpoint
+        served_entity_id("e" * 32, EntitySpec("churn-predictor-2", "churn-predictor", "3")),
+        served_entity_id("e" * 32, EntitySpec("challenger", "churn-predictor", "2")),
+        served_entity_id("e" * 32, EntitySpec("churn-predictor-2", "other-model", "2")),
+    }
+    assert len(others) == 4 and ENTITY_ID not in others
+    row = served_entity_row(endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC,
+                            config_version=3, change_time=T2026)  # fmt: skip
+    assert list(row) == SERVED_ENTITIES_COLUMNS
+    assert row["served_entity_id"] == ENTITY_ID and row["entity_type"] == "CUSTOM_MODEL"
+    assert (row["endpoint_name"], row["served_entity_name"], row["entity_name"],
+            row["entity_version"], row["endpoint_config_version"]) == (
+        "churn", "churn-predictor-2", "churn-predictor", "2", 3)  # fmt: skip
+    assert row["change_time"] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert row["custom_model_config"] == {"min_concurrency": 1, "max_concurrency": 4,
+                                          "compute_type": "CPU"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("config", "endpoint", "expected"),
     [
-        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": "churn"}, "x",
-         "main.serving.churn_payload"),
-        ({"catalog_name": "Main", "schema_name": "Serving", "table_name_prefix": "Churn"}, "x",
-         "main.serving.churn_payload"),
+        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": "churn",
+          "enabled": True}, "x", "main.serving.churn_payload"),
+        ({"catalog_name": "Main", "schema_name": "Serving", "table_name_prefix": "Churn",
+          "enabled": True}, "x", "main.serving.churn_payload"),
         ({"catalog_name": "main", "schema_name": "serving", "enabled": True}, "churn-endpoint",
          "main.serving.churn_endpoint_payload"),
-        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": None}, "ep",
-         "main.serving.ep_payload"),
+        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": None,
+          "enabled": True}, "ep", "main.serving.ep_payload"),
     ],
 )  # fmt: skip
 def test_payload_table_name(config, endpoint, expected):
-    assert payload_table(config, endpoint_name=endpoint) == expected
-
-
-def payload_table(config, *, endpoint_name: str) -> str:
-    """The server's one naming rule: ``auto_capture_config`` as parsed with an endpoint."""
-    entity = {"entity_name": "churn-predictor", "entity_version": "1"}
-    raw = {"served_entities": [entity], "auto_capture_config": config}
-    return parse_config(raw, endpoint=endpoint_name).capture.payload_table
+    assert parse_inference_table(config, endpoint=endpoint).payload_table == expected
 
 
 @pytest.mark.parametrize(
@@ -130,12 +209,13 @@ def payload_table(config, *, endpoint_name: str) -> str:
     ],
 )
 def test_payload_table_bad_config(config, endpoint):
+    if isinstance(config, dict):
+        config = config | {"enabled": True}
     with pytest.raises(ApiError) as err:
-        payload_table(config, endpoint_name=endpoint)
+        parse_inference_table(config, endpoint=endpoint)
     message = str(err.value)
     assert err.value.status == 400 and err.value.error_code == "INVALID_PARAMETER_VALUE"
-    assert "\n" not in message and "auto_capture_config" in message
-    assert "letters, digits and underscores" in message or "must be an object" in message
+    assert "\n" not in message and "ai_gateway.inference_table_config" in message
 
 
 # --------------------------------------------------------------------------- the writer
@@ -165,6 +245,7 @@ def test_the_table_is_delta_with_the_change_feed_and_the_kit_mark(mdk_home):
     assert [(f.name, f.nullable) for f in delta.schema().fields] == [
         (f.name, f.nullable) for f in PAYLOAD_SCHEMA
     ]
+    assert _delta_types(TABLE) == DOCUMENTED  # Databricks' columns and types, from the log
     assert [h["operation"] for h in delta.history()] == ["WRITE", "CREATE TABLE"]  # newest first
     assert delta.version() == 1 and tables.row_count(TABLE) == 1
 
@@ -330,17 +411,51 @@ def test_synchronous_flush_reports_failure_and_keeps_rows(mdk_home, monkeypatch)
     assert _ids() == [f"req-{i}" for i in range(4)]
 
 
-def test_map_column_round_trips(mdk_home):
+def test_columns_round_trip_with_their_types(mdk_home):
     with CaptureWriter() as writer:
         writer.add(TABLE, _row(0, client_request_id="abc"))
-        writer.add(TABLE, make_row(**NO_ENTITY))  # no entity answered: null metadata values
-    df = tables.read(TABLE)
-    first, second = df["request_metadata"].tolist()
-    assert dict(first) == METADATA
-    assert dict(second) == dict.fromkeys(METADATA, None) | {"endpoint_name": "churn"}
+        writer.add(TABLE, make_row(**NO_ENTITY, request_time=T2026 + 1))  # no entity answered
+    df = tables.read(TABLE).sort_values("request_time", ignore_index=True)
     assert df["client_request_id"].tolist() == ["abc", None]
-    assert df["date"][0] == dt.date(2026, 1, 1) and df["status_code"].tolist() == [200, 404]
+    assert df["served_entity_id"].tolist() == [ENTITY_ID, None]
+    assert df["request_date"].tolist() == [dt.date(2026, 1, 1)] * 2
+    assert df["request_time"][1] == dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
+    assert df["status_code"].tolist() == [200, 404] and df["requester"].tolist() == ["mdk"] * 2
+    assert [list(c) for c in df["logging_error_codes"]] == [[], []]
     assert json.loads(df["request"][0]) == {"dataframe_records": [{"x": 0}]}
+
+
+def test_served_entities_are_written_once_per_id_across_writers(mdk_home):
+    """A served entity's row is written the first time; a later writer (a restarted endpoint)
+    and a second add leave it alone; another entity gets its own row."""
+    other = EntitySpec(name="challenger", entity_name="churn-predictor", entity_version="3")
+    first = served_entity_row(endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC,
+                              config_version=1, change_time=T2026)  # fmt: skip
+    with CaptureWriter() as writer:
+        writer.add_served_entity(first)
+        writer.add_served_entity(first)
+        assert writer.has_served_entity(ENTITY_ID)
+    with CaptureWriter() as restarted:
+        assert not restarted.has_served_entity(ENTITY_ID)
+        restarted.add_served_entity(first | {"endpoint_config_version": 2})
+        restarted.add_served_entity(served_entity_row(
+            endpoint_name="churn", endpoint_id="e" * 32, spec=other, config_version=2))  # fmt: skip
+    assert restarted.stats()["rows_written"] == 1
+    rows = tables.read(SERVED_ENTITIES_TABLE).sort_values("change_time", ignore_index=True)
+    assert rows["served_entity_id"].tolist() == [ENTITY_ID, served_entity_id("e" * 32, other)]
+    assert rows["endpoint_config_version"].tolist() == [1, 2]  # the first row was kept
+    assert rows["entity_version"].tolist() == ["2", "3"]
+    types = dict(_delta_types(SERVED_ENTITIES_TABLE))
+    assert list(types) == SERVED_ENTITIES_COLUMNS
+    assert (types["change_time"], types["endpoint_config_version"]) == ("timestamp", "long")
+    assert types["custom_model_config"] == (
+        "struct<min_concurrency:long,max_concurrency:long,compute_type:string>"
+    )
+    assert tables.properties(SERVED_ENTITIES_TABLE)["created_by"] == "mdk"
+    with pytest.raises(ParameterError, match="system table"):
+        CaptureWriter().add(SERVED_ENTITIES_TABLE, _row(0))
+    with pytest.raises(ParameterError, match="served_entity_row"):
+        CaptureWriter().add_served_entity({"served_entity_id": "x"})
 
 
 @pytest.mark.parametrize(
@@ -351,8 +466,12 @@ def test_map_column_round_trips(mdk_home):
         _row(0) | {"status_code": "200"},
         _row(0) | {"status_code": 2**40},
         _row(0) | {"request": {"not": "json text"}},
-        _row(0) | {"date": "2026-01-01"},
-        _row(0) | {"request_metadata": {"endpoint_name": 1}},
+        _row(0) | {"request_date": "2026-01-01"},
+        _row(0) | {"request_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+        _row(0) | {"request_time": dt.datetime(2026, 1, 1)},  # naive: which zone?
+        _row(0) | {"request_time": T2026},
+        _row(0) | {"logging_error_codes": [1]},
+        _row(0) | {"served_entity_id": 7},
         _row(0) | {"databricks_request_id": None},
     ],
 )

@@ -1,11 +1,15 @@
 """The endpoint's inference table is a real Delta table that Spark jobs use while it grows.
 
-ONE inference table, ``main.<unique schema>.delta_payload``, in the warehouse of the
-session's classic Spark session (``spark_run.home``), so ``spark.table`` resolves it:
+ONE AI Gateway inference table, ``main.<unique schema>.delta_payload``, in the warehouse of
+the session's classic Spark session (``spark_run.home``), so ``spark.table`` resolves it:
 
-- a real endpoint process (``python -m recipes.endpoint``, its ``MDK_HOME`` that same home)
-  captures its requests into it with delta-rs: the table has the change data feed on, the
+- a real endpoint process (``python -m recipes.endpoint``, its ``MDK_HOME`` that same home),
+  an A/B endpoint created with ``ai_gateway.inference_table_config``, captures its requests
+  into it with delta-rs: the table has Databricks' columns, the change data feed on, the
   kit's mark, and checkpoints once it has more than 10 commits; no JVM runs for it;
+- one row per request, 4xx answers included; ``served_entity_id`` joins (in Spark, by name)
+  to ``system.serving.served_entities``, which names the entity and model version that
+  answered;
 - then, concurrently, the endpoint and an in-process capture writer (the class the endpoint
   runs, flushing every 50 ms) append many small batches, a Spark job reads the change data
   feed incrementally (each read from the last version seen + 1) and Spark ``OPTIMIZE``s the
@@ -25,7 +29,7 @@ from deltalake import DeltaTable
 
 from recipes import tables
 from recipes.endpoint.capture import CaptureWriter, make_row
-from tests.serving.conftest import RECORD, Server, capture, entity
+from tests.serving.conftest import RECORD, Server, capture, entity, routes
 
 pytestmark = [pytest.mark.spark, pytest.mark.server, pytest.mark.timeout(400)]
 
@@ -93,8 +97,9 @@ def endpoint_table(tmp_path_factory, churn_store, spark, spark_run):
     server = Server(spark_run.home, churn_store)
     server.start()
     try:
-        server.create(ENDPOINT, {"served_entities": [entity("champion", 1)],
-                                 "auto_capture_config": capture("delta", schema=SCHEMA)})  # fmt: skip
+        server.create(ENDPOINT, {"served_entities": [entity("champion", 1), entity("challenger", 2)],
+                                 "traffic_config": routes(champion=50, challenger=50)},
+                      ai_gateway={"inference_table_config": capture("delta", schema=SCHEMA)})  # fmt: skip
         server.wait_ready(ENDPOINT)
         traffic = Traffic(server, "a", pause=0.1).start()
         deadline = time.monotonic() + PHASE_SECONDS
@@ -192,9 +197,8 @@ def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
         while not stop.is_set() and time.monotonic() < deadline and i < 20_000:
             rid = f"w-{i}"
             writer.add(TABLE, make_row(
-                request_id=rid, client_request_id=rid, status_code=200, execution_time_ms=1,
-                request="{}", response='{"predictions": [0]}', endpoint_name=ENDPOINT,
-                model_name="churn-predictor", model_version="1", served_entity_name="champion",
+                request_id=rid, client_request_id=rid, status_code=200, execution_duration_ms=1,
+                request="{}", response='{"predictions": [0]}', served_entity_id=None,
             ))  # fmt: skip
             added.append(rid)
             i += 1
@@ -255,3 +259,64 @@ def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
     assert set(fed) == appended and len(fed) == len(added) + len(answered)
     assert table.count() == len(before) + len(added) + len(answered) == len(final)
     assert set(final) == before | appended
+
+
+# --------------------------------------------------------------------------- (c)
+
+
+def test_one_row_per_request_and_served_entity_ids_join_to_names_and_versions(
+    endpoint_table, spark, spark_run
+):
+    """Requests to each entity of the A/B endpoint, a 400 and a 404: one row each, with
+    Databricks' columns, and Spark's join with system.serving.served_entities names the entity
+    and model version that answered, as a Databricks user finds them."""
+    server, _ = endpoint_table
+    home = spark_run.home
+    sent = {}  # crid -> (status, served entity named in the answer)
+    for i in range(6):
+        served = ("champion", "challenger")[i % 2]
+        crid = f"c-{served}-{i}"
+        resp = server.invoke(ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": crid},
+                             served=served)  # fmt: skip
+        sent[crid] = (resp.status_code, resp.headers.get("served-model-name"))
+    bad = server.invoke(ENDPOINT, {"dataframe_records": [{"no_such_column": 1}],
+                                   "client_request_id": "c-bad"}, served="champion")  # fmt: skip
+    missing = server.invoke(ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": "c-404"},
+                            served="nobody")  # fmt: skip
+    assert {s for s, _ in sent.values()} == {200}, sent
+    assert (bad.status_code, missing.status_code) == (400, 404), (bad.text, missing.text)
+    crids = [*sent, "c-bad", "c-404"]
+    assert sorted(_wait_rows(home, "c-", len(crids))) == sorted(crids)  # one row each
+
+    assert [(f.name, f.dataType.simpleString()) for f in spark.table(TABLE).schema.fields] == [
+        ("request_date", "date"), ("databricks_request_id", "string"),
+        ("client_request_id", "string"), ("request_time", "timestamp"), ("status_code", "int"),
+        ("sampling_fraction", "double"), ("execution_duration_ms", "bigint"),
+        ("request", "string"), ("response", "string"), ("served_entity_id", "string"),
+        ("logging_error_codes", "array<string>"), ("requester", "string"),
+    ]  # fmt: skip
+    joined = spark.sql(f"""
+        SELECT p.client_request_id, p.status_code, p.requester, p.served_entity_id,
+               s.endpoint_name, s.served_entity_name, s.entity_name, s.entity_version
+        FROM {TABLE} p LEFT JOIN system.serving.served_entities s USING (served_entity_id)
+        WHERE p.client_request_id LIKE 'c-%'
+    """).toPandas().set_index("client_request_id")  # fmt: skip
+    assert len(joined) == len(crids)  # one served_entities row per id: the join adds none
+    versions = {"champion": "1", "challenger": "2"}
+    for crid, (_, answered) in sent.items():
+        got = joined.loc[crid]
+        assert got["served_entity_name"] == answered == crid.split("-")[1]
+        assert (got["endpoint_name"], got["entity_name"]) == (ENDPOINT, "churn-predictor")
+        assert got["entity_version"] == versions[answered] and got["requester"] == "mdk"
+    assert joined.loc["c-bad", "status_code"] == 400
+    assert joined.loc["c-bad", "served_entity_name"] == "champion"  # the entity answered 400
+    assert joined.loc["c-404", "status_code"] == 404
+    assert joined.loc["c-404", ["served_entity_id", "served_entity_name"]].isna().all()
+    ids = joined.groupby("served_entity_name")["served_entity_id"].unique()
+    assert {k: len(v) for k, v in ids.items()} == {"champion": 1, "challenger": 1}
+    entities = spark.sql("SELECT * FROM system.serving.served_entities")
+    mine = entities.where(entities.endpoint_name == ENDPOINT).toPandas()
+    assert sorted(mine["served_entity_name"]) == ["challenger", "champion"]
+    assert set(mine["entity_type"]) == {"CUSTOM_MODEL"} and set(
+        mine["endpoint_config_version"]
+    ) == {1}

@@ -1,6 +1,6 @@
 """The monitor acting on a real endpoint: rollback and promotion through the SDK, and the
-A/B helpers it relies on (ab_config, payload_table, entity_versions, update_routes, and
-bootstrap.ensure_ab_endpoint)."""
+A/B helpers it relies on (ab_config, ab_gateway, ensure_endpoint with its AI Gateway,
+payload_table, entity_versions, update_routes, and bootstrap.ensure_ab_endpoint)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def ab(server):
     w = server.client()
     name = "monitor-ab"
     deploy.remove_endpoint(w, name)
-    config = deploy.ab_config(name, MODEL, 1, 2, challenger_traffic=10, schema="serving")
-    endpoint = deploy.ensure_endpoint(w, name, config)
+    config = deploy.ab_config(name, MODEL, 1, 2, challenger_traffic=10)
+    gateway = deploy.ab_gateway(name, schema="serving")
+    endpoint = deploy.ensure_endpoint(w, name, config, ai_gateway=gateway)
     yield w, name, endpoint
     deploy.remove_endpoint(w, name)
 
@@ -58,16 +59,41 @@ def test_promotion_moves_the_alias_and_the_traffic(ab, trained):
     assert answered.failed == 0 and set(answered.split().index) == {"challenger"}
 
 
-def test_payload_table_refuses_an_endpoint_without_capture(server):
+def test_the_gateway_is_put_on_an_existing_endpoint_only_when_asked(server):
+    from databricks.sdk.service.serving import (
+        AiGatewayConfig,
+        AiGatewayRateLimit,
+        AiGatewayRateLimitKey,
+        AiGatewayRateLimitRenewalPeriod,
+    )
+
     w = server.client()
     name = "monitor-nocapture"
     deploy.remove_endpoint(w, name)
     config = deploy.ab_config(name, MODEL, 1, 2)
-    config.auto_capture_config = None
     try:
-        endpoint = deploy.ensure_endpoint(w, name, config)
-        with pytest.raises(KitError, match="has no inference table.*auto_capture_config"):
+        endpoint = deploy.ensure_endpoint(w, name, config)  # no gateway asked: none made
+        assert endpoint.ai_gateway is None
+        with pytest.raises(KitError, match="has no inference table.*put_ai_gateway"):
             deploy.payload_table(endpoint)
+        endpoint = deploy.ensure_endpoint(w, name, config)  # updated in place: still none
+        assert endpoint.ai_gateway is None
+        asked = deploy.ab_gateway(name, schema="serving")
+        endpoint = deploy.ensure_endpoint(w, name, config, ai_gateway=asked)  # put_ai_gateway
+        assert deploy.payload_table(endpoint) == "main.serving.monitor_nocapture_payload"
+        assert endpoint.ai_gateway.inference_table_config == asked.inference_table_config
+        # a table already on is kept (moving where an endpoint logs is the user's call);
+        # a rate limit asked for is added beside it
+        limit = AiGatewayRateLimit(calls=1000, key=AiGatewayRateLimitKey.ENDPOINT,
+                                   renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)  # fmt: skip
+        other = deploy.ab_gateway(name, schema="elsewhere")
+        other.rate_limits = [limit]
+        endpoint = deploy.ensure_endpoint(w, name, config, ai_gateway=other)
+        assert deploy.payload_table(endpoint) == "main.serving.monitor_nocapture_payload"
+        assert endpoint.ai_gateway.rate_limits == [limit]
+        again = deploy.ensure_gateway(w, endpoint, AiGatewayConfig(rate_limits=[limit]))
+        assert again is endpoint  # nothing lacking: no put
+        assert w.serving_endpoints.get(name).ai_gateway == endpoint.ai_gateway
     finally:
         deploy.remove_endpoint(w, name)
 

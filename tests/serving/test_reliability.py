@@ -20,7 +20,6 @@ import psutil
 import pytest
 import requests
 from databricks.sdk.service.serving import (
-    AutoCaptureConfigInput,
     Route,
     ServedEntityInput,
     TrafficConfig,
@@ -116,8 +115,8 @@ def test_load_through_a_traffic_change_and_a_version_swap(server):
         {
             "served_entities": [entity("champion", 1), entity("challenger", 2)],
             "traffic_config": routes(champion=90, challenger=10),
-            "auto_capture_config": acc,
         },
+        ai_gateway={"inference_table_config": acc},
     )
     server.wait_ready(name)
     w = server.client()
@@ -141,7 +140,6 @@ def test_load_through_a_traffic_change_and_a_version_swap(server):
                     Route(served_model_name="challenger", traffic_percentage=100 - champion_pct),
                 ]
             ),
-            auto_capture_config=AutoCaptureConfigInput(**acc),
         ).result(timeout=timedelta(seconds=90))
 
     load = Load(server, name, clients=8).start()
@@ -167,6 +165,7 @@ def test_load_through_a_traffic_change_and_a_version_swap(server):
     assert not bad, f"{len(bad)} of {len(results)} failed, e.g. {bad[0]}"
     ep = server.endpoint(name)
     assert ep["config"]["config_version"] == 3
+    assert ep["ai_gateway"] == {"inference_table_config": acc}  # endpoint state: updates keep it
     ents = {e["name"]: e for e in ep["config"]["served_entities"]}
     assert ents["challenger"]["entity_version"] == "1"
     assert ents["champion"]["mdk"]["worker_pid"] == old_pids["champion"]  # kept across updates
@@ -179,7 +178,9 @@ def test_load_through_a_traffic_change_and_a_version_swap(server):
     sent = sorted(r.crid for r in results)
     logged = sorted(rows["client_request_id"])
     assert len(logged) == len(sent) and logged == sent  # exactly one row per request
-    versions = {(m["served_entity_name"], m["model_version"]) for m in rows["request_metadata"]}
+    entities = tables.read("system.serving.served_entities", home=server.home)
+    joined = rows.merge(entities, on="served_entity_id", how="left", validate="many_to_one")
+    versions = set(zip(joined["served_entity_name"], joined["entity_version"], strict=True))
     assert versions == {("champion", "1"), ("challenger", "2"), ("challenger", "1")}
     assert set(rows["status_code"]) == {200}
 
@@ -308,11 +309,17 @@ def test_endpoints_come_back_after_a_restart(server):
         {
             "served_entities": [entity("champion", 1), entity("challenger", 2)],
             "traffic_config": routes(champion=90, challenger=10),
-            "auto_capture_config": capture("rel_restart"),
         },
         tags=[{"key": "team", "value": "ml"}],
+        ai_gateway={
+            "inference_table_config": capture("rel_restart"),
+            "rate_limits": [{"calls": 1000, "key": "endpoint", "renewal_period": "minute"}],
+        },
+        description="kept across a restart",
     )
     before = server.wait_ready(name)
+    assert set(before["ai_gateway"]) == {"inference_table_config", "rate_limits"}
+    assert before["description"] == "kept across a restart"
     old_workers = _children(server)
     old_pid = server.pid
 
@@ -399,7 +406,8 @@ def test_rows_captured_just_before_sigterm_are_on_disk(server, request):
     table = "main.serving.rel_flush_payload"
     server.create(
         name,
-        {"served_entities": [entity("champion", 1)], "auto_capture_config": capture("rel_flush")},
+        {"served_entities": [entity("champion", 1)]},
+        ai_gateway={"inference_table_config": capture("rel_flush")},
     )
     server.wait_ready(name)
     workers = _children(server)

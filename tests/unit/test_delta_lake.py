@@ -200,7 +200,7 @@ def test_spark_conf_runs_delta_with_one_catalog_over_the_warehouse(tmp_path):
     assert conf["spark.sql.catalog.spark_catalog"] == DELTA_CATALOG
     assert conf["spark.sql.defaultCatalog"] == "main"
     assert conf["spark.sql.sources.default"] == "delta"  # saveAsTable without a format
-    assert _catalog_names(conf) == ["main"]
+    assert _catalog_names(conf) == ["main", "system"]
     assert conf["spark.sql.catalog.main"] == "mdk.PathCatalog"
     assert conf["spark.sql.catalog.main.root"] == str(warehouse / "main")
     class_path = conf["spark.driver.extraClassPath"].split(os.pathsep)
@@ -212,24 +212,24 @@ def test_spark_conf_runs_delta_with_one_catalog_over_the_warehouse(tmp_path):
 def test_mdk_catalog_adds_a_catalog_after_main(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse"
     monkeypatch.setenv("MDK_CATALOG", " Dev ")
-    assert delta_lake.catalogs() == ["main", "dev"]
+    assert delta_lake.catalogs() == ["main", "dev", "system"]
     conf = delta_lake.spark_conf(warehouse)
-    assert _catalog_names(conf) == ["dev", "main"]
+    assert _catalog_names(conf) == ["dev", "main", "system"]
     assert conf["spark.sql.defaultCatalog"] == "main"
     assert conf["spark.sql.catalog.dev"] == "mdk.PathCatalog"
     assert conf["spark.sql.catalog.dev.root"] == str(warehouse / "dev")
     assert conf["spark.sql.catalog.main.root"] == str(warehouse / "main")
 
     monkeypatch.setenv("MDK_CATALOG", "main")  # naming the default adds nothing
-    assert delta_lake.catalogs() == ["main"]
-    assert _catalog_names(delta_lake.spark_conf(warehouse)) == ["main"]
+    assert delta_lake.catalogs() == ["main", "system"]
+    assert _catalog_names(delta_lake.spark_conf(warehouse)) == ["main", "system"]
     monkeypatch.setenv("MDK_CATALOG", "")
-    assert delta_lake.catalogs() == ["main"]
+    assert delta_lake.catalogs() == ["main", "system"]
 
 
 def test_without_mdk_catalog_there_is_only_main():
     assert "MDK_CATALOG" not in os.environ  # the mdk_home fixture clears it for every test
-    assert delta_lake.catalogs() == ["main"]
+    assert delta_lake.catalogs() == ["main", "system"]  # and Databricks' system catalog
 
 
 def test_explicit_names_put_the_first_as_default(tmp_path):

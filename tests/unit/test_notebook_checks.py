@@ -55,4 +55,4 @@ def test_exam_practice_stops_in_its_first_check(params, error, message):
 
 def test_exam_practice_defaults_select_every_question():
     namespace = run_first_checks("07_exam_practice")
-    assert [q.id for q in namespace["selected"]] == [f"Q{i}" for i in range(1, 17)]
+    assert [q.id for q in namespace["selected"]] == [f"Q{i}" for i in range(1, 18)]

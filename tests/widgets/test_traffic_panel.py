@@ -2,7 +2,9 @@
 
 The fake parses and returns ``ServingEndpointDetailed`` objects exactly as the SDK would from
 the REST answers, and applies a config update the way the server does: the new config waits
-in ``pending_config`` (``IN_PROGRESS``) until the waiter's ``result()`` swaps it in.
+in ``pending_config`` (``IN_PROGRESS``) until the waiter's ``result()`` swaps it in. The
+endpoint's AI Gateway (its inference table) is endpoint state, which an update keeps, and the
+legacy ``auto_capture_config`` is refused, as Databricks refuses it since 2026-02-20.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
 from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service.serving import (
-    AutoCaptureConfigInput,
+    AiGatewayConfig,
     Route,
     ServedEntityInput,
     ServingEndpointDetailed,
@@ -28,7 +30,10 @@ from recipes.errors import NotFoundError, ParameterError
 from recipes.stack import free_port
 from widgets.traffic_panel import TrafficPanel
 
-CAPTURE = {"catalog_name": "main", "schema_name": "mdk", "table_name_prefix": "churn"}
+GATEWAY = {"inference_table_config": {"catalog_name": "main", "schema_name": "mdk",
+                                       "table_name_prefix": "churn", "enabled": True}}  # fmt: skip
+LEGACY = ("auto_capture_config: legacy inference tables can not be enabled on new or existing "
+          "model serving endpoints. Use ai_gateway.inference_table_config instead.")  # fmt: skip
 
 
 def entity(name: str, version: str, **extra) -> dict:
@@ -44,8 +49,9 @@ def entity(name: str, version: str, **extra) -> dict:
     }
 
 
-def detail(*, champion: int = 90, capture: bool = True, extra: tuple = ()) -> dict:
-    """A ``GET /api/2.0/serving-endpoints/churn`` answer: champion v1, challenger v2."""
+def detail(*, champion: int = 90, gateway: bool = True, extra: tuple = ()) -> dict:
+    """A ``GET /api/2.0/serving-endpoints/churn`` answer: champion v1, challenger v2, and an
+    AI Gateway inference table (``gateway``)."""
     config = {
         "config_version": 1,
         "served_entities": [entity("champion", "1"), entity("challenger", "2"), *extra],
@@ -56,14 +62,15 @@ def detail(*, champion: int = 90, capture: bool = True, extra: tuple = ()) -> di
             ]
         },
     }
-    if capture:
-        config["auto_capture_config"] = {**CAPTURE, "enabled": True, "state": {}}
-    return {
+    answer = {
         "name": "churn",
         "id": "e1",
         "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
         "config": config,
     }
+    if gateway:
+        answer["ai_gateway"] = copy.deepcopy(GATEWAY)
+    return answer
 
 
 class FakeWait:
@@ -98,6 +105,8 @@ class FakeServingEndpoints:
         self.updates.append(kwargs)
         if self.error is not None:
             raise self.error
+        if kwargs.get("auto_capture_config") is not None:
+            raise InvalidParameterValue(LEGACY, error_code="INVALID_PARAMETER_VALUE")
         body = {
             "served_entities": [e.as_dict() for e in kwargs["served_entities"]],
             "traffic_config": kwargs["traffic_config"].as_dict(),
@@ -173,7 +182,7 @@ def test_refresh_renders_live_routes_and_moves_the_slider(panel, client):
     assert panel.result is None and client.serving_endpoints.updates == []
 
 
-def test_apply_rebuilds_the_entities_and_keeps_the_capture_config(panel, client):
+def test_apply_rebuilds_the_entities_and_the_gateway_stays(panel, client):
     api = client.serving_endpoints
     result = panel.apply(30)
     [sent] = api.updates
@@ -191,22 +200,23 @@ def test_apply_rebuilds_the_entities_and_keeps_the_capture_config(panel, client)
         ]
     )
     assert sum(r.traffic_percentage for r in sent["traffic_config"].routes) == 100
-    assert sent["auto_capture_config"] == AutoCaptureConfigInput(**CAPTURE, enabled=True)
+    assert "auto_capture_config" not in sent  # refused since 2026-02-20; the gateway stays
     assert api.timeouts == [timedelta(minutes=5)]
     assert isinstance(result, ServingEndpointDetailed) and result is panel.result
     assert live_routes(result) == [("champion", 70), ("challenger", 30)]
     assert result.config.config_version == 2 and panel.error is None
+    assert result.ai_gateway == AiGatewayConfig.from_dict(GATEWAY)
     assert "<td>70</td>" in panel.view.value and "pending" not in panel.view.value
     assert "color: green" in panel.status.value
     assert "Applied to 'churn': champion 70% / challenger 30%." in panel.status.value
     assert (panel.challenger_pct.value, panel.champion_pct.value) == (30, 70)
 
 
-def test_apply_without_capture_config_and_with_a_third_entity():
-    client = fake_client(detail(capture=False, extra=(entity("shadow", "3"),)))
+def test_apply_without_a_gateway_and_with_a_third_entity():
+    client = fake_client(detail(gateway=False, extra=(entity("shadow", "3"),)))
     TrafficPanel(client, "churn").apply(0)
     [sent] = client.serving_endpoints.updates
-    assert sent["auto_capture_config"] is None
+    assert set(sent) == {"name", "served_entities", "traffic_config"}
     assert [e.name for e in sent["served_entities"]] == ["champion", "challenger", "shadow"]
     assert sent_routes(client.serving_endpoints) == [("champion", 100), ("challenger", 0)]
 

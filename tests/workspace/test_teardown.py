@@ -152,7 +152,8 @@ def _register(run_id: str, name: str, *, tagged: bool) -> int:
 
 def _endpoint(w, name: str, model: str, catalog: str, tags) -> str:
     from databricks.sdk.service.serving import (
-        AutoCaptureConfigInput,
+        AiGatewayConfig,
+        AiGatewayInferenceTableConfig,
         EndpointCoreConfigInput,
         ServedEntityInput,
     )
@@ -161,13 +162,30 @@ def _endpoint(w, name: str, model: str, catalog: str, tags) -> str:
         name=name,
         served_entities=[ServedEntityInput(entity_name=model, entity_version="1",
                                            workload_size="Small", scale_to_zero_enabled=True)],
-        auto_capture_config=AutoCaptureConfigInput(
-            catalog_name=catalog, schema_name="mdk", table_name_prefix=name.replace("-", "_"),
-            enabled=True,
-        ),
     )  # fmt: skip
-    w.serving_endpoints.create(name=name, config=config, tags=tags)  # not waited for
+    gateway = AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(
+        catalog_name=catalog, schema_name="mdk", table_name_prefix=name.replace("-", "_"),
+        enabled=True))  # fmt: skip
+    # not waited for
+    w.serving_endpoints.create(name=name, config=config, ai_gateway=gateway, tags=tags)
     return name
+
+
+def test_payload_tables_are_the_gateways_and_a_legacy_one_an_older_endpoint_names():
+    from databricks.sdk.service.serving import ServingEndpointDetailed
+
+    table = {"catalog_name": "main", "schema_name": "mdk", "table_name_prefix": "churn_ab"}
+    gateway = ServingEndpointDetailed.from_dict(
+        {"name": "churn-ab", "ai_gateway": {"inference_table_config": {**table, "enabled": False}}}
+    )  # a disabled table still holds what it logged
+    assert td.payload_tables(gateway) == ["main.mdk.churn_ab_payload"]
+    legacy = ServingEndpointDetailed.from_dict({
+        "name": "old", "config": {"auto_capture_config": {
+            "catalog_name": "main", "schema_name": "mdk", "table_name_prefix": "old",
+            "enabled": True, "state": {"payload_table": {"name": "old_payload_v2"}}}},
+        "ai_gateway": {"inference_table_config": {**table, "enabled": True}}})  # fmt: skip
+    assert td.payload_tables(legacy) == ["main.mdk.churn_ab_payload", "main.mdk.old_payload_v2"]
+    assert td.payload_tables(ServingEndpointDetailed.from_dict({"name": "bare"})) == []
 
 
 def _world(ws, run_id, monkeypatch, *, monitor: bool, everything: bool) -> World:
@@ -197,7 +215,7 @@ def _world(ws, run_id, monkeypatch, *, monitor: bool, everything: bool) -> World
         _endpoint(w, kit_ep, f"{cat}.mdk.user_model", cat, created_by_tags())
         _endpoint(w, user_ep, f"{cat}.mdk.user_model", cat,
                   [EndpointTag(key="team", value="growth")])  # fmt: skip
-    # the inference tables, as the endpoint's capture writes them (untagged)
+    # the AI Gateway inference tables, as the endpoint's capture writes them (untagged)
     payload = _table(double, f"{cat}.mdk.kit_{suffix}_payload", tagged=False)
     user_payload = _table(double, f"{cat}.mdk.user_{suffix}_payload", tagged=False)
     tagged = [_table(double, f"{cat}.mdk.kit_scores", tagged=True),

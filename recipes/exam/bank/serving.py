@@ -1,5 +1,6 @@
 """Serving questions: scale-to-zero (Q2), traffic splitting (Q4), request formats (Q8),
-signature enforcement (Q9), config updates under traffic (Q10), inference tables (Q11)."""
+signature enforcement (Q9), config updates under traffic (Q10), inference tables (Q11:
+the AI Gateway's, and the legacy call Databricks refuses), a request's params (Q17)."""
 
 from __future__ import annotations
 
@@ -170,26 +171,110 @@ Q10 = Question(
 Q11 = Question(
     id="Q11",
     topic="Inference Tables",
-    text="A serving endpoint has an inference table enabled. What does the table record?",
+    text=(
+        "A custom model serving endpoint must log its traffic to an inference table in Unity "
+        "Catalog. How is that turned on today, and what does the table record?"
+    ),
     options=(
-        Option("A", "Only the predictions, for measuring model quality later.", s.q11_a),
+        Option(
+            "A",
+            "Add `auto_capture_config=AutoCaptureConfigInput(catalog_name=..., schema_name=..., "
+            "enabled=True)` to the endpoint's config; the table records each request and its "
+            "response.",
+            s.q11_a,
+        ),
         Option(
             "B",
-            "Each request and its response as JSON, with the status code, execution "
-            "time, a timestamp and which model version answered.",
+            "Turn on the endpoint's AI Gateway inference table "
+            "(`ai_gateway=AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(...))` "
+            "on create, `put_ai_gateway` later); it records each request and its response as "
+            "JSON, with the status code, execution time, request time and the id of the served "
+            "entity that answered.",
             s.q11_b,
         ),
-        Option("C", "Only the requests that failed.", s.q11_c),
-        Option("D", "Daily totals of requests and errors per endpoint.", s.q11_d),
+        Option(
+            "C",
+            "Turn on the AI Gateway inference table; it records only the requests that failed.",
+            s.q11_c,
+        ),
+        Option(
+            "D",
+            "Turn on the AI Gateway inference table; it records daily totals of requests "
+            "and errors per endpoint.",
+            s.q11_d,
+        ),
     ),  # fmt: skip
     answer="B",
     explanation=(
-        "An inference table is a raw log, one row per request: the request and response bodies "
-        "as JSON strings, `status_code`, `execution_time_ms`, `timestamp_ms` and `date`, your "
-        "`client_request_id`, and `request_metadata` naming the endpoint, model, version and "
-        "served entity. Failed requests are logged too. Features, predictions and aggregates "
-        "come later, when you unpack the JSON and monitor it."
+        "Since February 20, 2026 Databricks refuses the legacy `auto_capture_config` on new and "
+        "existing endpoints, with a 400 that points to `ai_gateway.inference_table_config`: "
+        "option A's run gets that refusal. The inference table is now part of the endpoint's "
+        "AI Gateway, `ai_gateway=AiGatewayConfig(inference_table_config="
+        "AiGatewayInferenceTableConfig(catalog_name, schema_name, table_name_prefix, "
+        "enabled=True))` on create or `w.serving_endpoints.put_ai_gateway(name, "
+        "inference_table_config=...)` later, and a config update keeps it. The table "
+        "`<catalog>.<schema>.<prefix>_payload` is a raw log, one row per request, failed ones "
+        "too: `request` and `response` as JSON text, `status_code`, `execution_duration_ms`, "
+        "`request_time`, your `client_request_id`, and `served_entity_id`, which "
+        "`system.serving.served_entities` maps to the served entity's name, model and version. "
+        "Features, predictions and aggregates come later, when you unpack the JSON and monitor it."
     ),
     needs=frozenset({"registry", "serving"}),
     prepare=s.warm("ab"),
+)
+
+Q17 = Question(
+    id="Q17",
+    topic="Model Serving",
+    text=(
+        "A custom pyfunc's signature declares a `threshold` parameter (double, default 0.5). "
+        'A request to its serving endpoint sends `{"dataframe_records": [...], "params": '
+        '{"threshold": 0.3}}`. What happens?'
+    ),
+    options=(
+        Option(
+            "A",
+            "Serving ignores `params`: the model runs with the default threshold, 0.5.",
+            s.q17_a,
+        ),
+        Option(
+            "B",
+            "`params` is for `pyfunc.predict` only; over REST the threshold must travel inside "
+            'each record, as a column: `{"dataframe_records": [{..., "threshold": 0.3}]}`.',
+            s.q17_b,
+        ),
+        Option(
+            "C",
+            "The endpoint checks 0.3 against the signature's params schema and passes it to the "
+            'model: the answers are those of `pyfunc.predict(df, params={"threshold": 0.3})`, '
+            "not the default's.",
+            s.q17_c,
+        ),
+        Option(
+            "D",
+            "The endpoint passes it on, converted to the declared double, so a string works as "
+            'well: `"params": {"threshold": "0.3"}` gives the same answers.',
+            s.q17_d,
+        ),
+    ),  # fmt: skip
+    answer="C",
+    explanation=(
+        'A params schema (`infer_signature(X, y, params={"threshold": 0.5})`) makes inference '
+        "parameters part of the model's contract, beside its input columns. Model Serving takes "
+        "`params` as a top-level field next to any of the four input formats, checks it as "
+        "`pyfunc.predict(df, params=...)` does, fills in the default for what the request "
+        "leaves out, and calls the model with it: one version, a threshold chosen per request. "
+        'The check does not convert: `"0.3"`, a string for a double, is a 400 that names '
+        "`threshold`. A name the schema does not declare is dropped with MLflow's warning "
+        '("Unrecognized params [...] are ignored for inference"), which you find in the served '
+        "entity's logs (`w.serving_endpoints.logs(name, served_model_name)`), not in the "
+        "response. A `threshold` column is no parameter: the input check keeps the declared "
+        "columns only, so the default applies and the response does not say so. The "
+        "databricks-sdk's `w.serving_endpoints.query` has no `params` argument (its "
+        "`extra_params` is for external and foundation models), so post the body yourself, with "
+        '`requests.post(url, headers=..., json=body)` or `w.api_client.do("POST", '
+        'f"/serving-endpoints/{name}/invocations", body=body)`.'
+    ),
+    needs=frozenset({"registry", "serving"}),
+    prepare=s.warm("threshold"),
 )

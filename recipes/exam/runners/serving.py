@@ -1,6 +1,7 @@
 """Option checks on the local serving endpoint: scale-to-zero (Q2), traffic splitting (Q4),
 request formats (Q8), signature enforcement (Q9), in-flight requests during a config update
-(Q10) and the inference table (Q11).
+(Q10), the inference table (Q11: the AI Gateway's, and the legacy call Databricks refuses)
+and a request's ``params`` (Q17).
 
 Every endpoint is created through the databricks-sdk as on a workspace, named ``exam-*``, and
 deleted again when the lab releases serving.
@@ -16,6 +17,7 @@ import zlib
 
 import pandas as pd
 
+from recipes.exam.lab import MADE_BY
 from recipes.exam.questions import Outcome
 
 SPLIT = {"champion": 90, "challenger": 10}
@@ -29,27 +31,28 @@ def _entity(name: str, model: str, version: int, *, scale_to_zero: bool = False)
                              workload_size="Small", scale_to_zero_enabled=scale_to_zero)  # fmt: skip
 
 
-def _config(endpoint: str, *entities, routes=None, capture: bool = False):
-    from databricks.sdk.service.serving import (
-        AutoCaptureConfigInput,
-        EndpointCoreConfigInput,
-        Route,
-        TrafficConfig,
-    )
+def _config(endpoint: str, *entities, routes=None):
+    from databricks.sdk.service.serving import EndpointCoreConfigInput, Route, TrafficConfig
 
     traffic = None
     if routes:
         traffic = TrafficConfig(routes=[Route(served_model_name=n, traffic_percentage=p)
                                         for n, p in routes.items()])  # fmt: skip
-    auto = None
-    if capture:
-        auto = AutoCaptureConfigInput(catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
-                                      table_name_prefix=endpoint.replace("-", "_"), enabled=True)  # fmt: skip
     return EndpointCoreConfigInput(name=endpoint, served_entities=list(entities),
-                                   traffic_config=traffic, auto_capture_config=auto)  # fmt: skip
+                                   traffic_config=traffic)  # fmt: skip
+
+
+def _gateway(endpoint: str):
+    """The AI Gateway with the inference table :func:`payload_table` names."""
+    from databricks.sdk.service.serving import AiGatewayConfig, AiGatewayInferenceTableConfig
+
+    return AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(
+        catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
+        table_name_prefix=endpoint.replace("-", "_"), enabled=True))  # fmt: skip
 
 
 CHAMPION, CHALLENGER, AB = "exam-champion", "exam-challenger", "exam-ab"
+THRESHOLD = "exam-threshold"
 KEEP_WARM = "300"  # exam-champion's idle time outside question 2 (seconds)
 
 
@@ -67,28 +70,63 @@ def _challenger_config(lab):
 def _ab_config(lab):
     m = lab.registry()
     return AB, _config(AB, _entity("champion", m.name, m.v1), _entity("challenger", m.name, m.v2),
-                       routes=SPLIT, capture=True)  # fmt: skip
+                       routes=SPLIT)  # fmt: skip
 
 
-_CONFIGS = {"champion": _champion_config, "challenger": _challenger_config, "ab": _ab_config}
+def threshold_version(lab) -> int:
+    """The lab's threshold model (``<model_name>-threshold``): a
+    :class:`~recipes.threshold_model.ThresholdClassifier` over the lab's v1, whose signature
+    declares ``threshold`` (double, default 0.5), logged and registered once; its version."""
+    name = lab.related("threshold")
+
+    def log() -> int:
+        import mlflow
+
+        from recipes.threshold_model import log_threshold_model
+
+        m = lab.registry()
+        found = mlflow.MlflowClient().search_model_versions(f"name = '{name}'")
+        if found:
+            return max(int(mv.version) for mv in found)
+        with mlflow.start_run(experiment_id=m.experiment_id, tags=MADE_BY):
+            info = log_threshold_model(f"models:/{m.name}/{m.v1}", name="model",
+                                       registered_model_name=name)  # fmt: skip
+        return int(info.registered_model_version)
+
+    return lab.once(f"registered:{name}", log)
+
+
+def _threshold_config(lab):
+    """``exam-threshold``: the threshold model alone (question 17)."""
+    version = threshold_version(lab)
+    return THRESHOLD, _config(THRESHOLD, _entity("threshold", lab.related("threshold"), version))
+
+
+_CONFIGS = {"champion": _champion_config, "challenger": _challenger_config, "ab": _ab_config,
+            "threshold": _threshold_config}  # fmt: skip
+LOGGED = frozenset({"ab"})  # the endpoints created with an AI Gateway inference table
 
 
 def endpoint(lab, key: str) -> str:
-    """The lab's endpoint ``key`` (``champion``, ``challenger``, ``ab``) as the questions
-    expect it, made or put back once per lab (question 10 moves ``exam-champion`` to v2)."""
+    """The lab's endpoint ``key`` (``champion``, ``challenger``, ``ab``, ``threshold``) as
+    the questions expect it, made or put back once per lab (question 10 moves
+    ``exam-champion`` to v2)."""
     name, config = _CONFIGS[key](lab)
     tags = {"mdk_idle_seconds": KEEP_WARM} if key == "champion" else None
-    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config, tags=tags))
+    gateway = _gateway(name) if key in LOGGED else None
+    lab.once(f"endpoint:{name}", lambda: lab.endpoint(name, config, tags=tags, ai_gateway=gateway))
     return name
 
 
 def warm(*which: str):
     """A ``prepare`` hook creating the named endpoints without waiting (``champion``,
-    ``challenger``, ``ab``, ``typed``)."""
+    ``challenger``, ``ab``, ``typed``, ``threshold``); the ``typed`` and ``threshold`` models
+    are registered first."""
 
     def prepare(lab) -> None:
         for key in which:
-            lab.warm_endpoint(*(_typed_config(lab) if key == "typed" else _CONFIGS[key](lab)))
+            name, config = _typed_config(lab) if key == "typed" else _CONFIGS[key](lab)
+            lab.warm_endpoint(name, config, ai_gateway=_gateway(name) if key in LOGGED else None)
 
     return prepare
 
@@ -567,15 +605,36 @@ def q10_d(lab) -> Outcome:
 
 # --------------------------------------------------------------------------- Q11 capture
 
+LEGACY = "exam-legacy"  # the endpoint option A asks for with the legacy auto_capture_config
+
+
+def _served_entities(ids) -> pd.DataFrame:
+    """``system.serving.served_entities`` rows (latest per id) for the served entity ids, as
+    Databricks users join them to an inference table: names and versions by id."""
+    from recipes import tables
+    from recipes.serving import traffic
+
+    wanted = sorted(set(ids))
+    traffic.served_entity_names(wanted, timeout=20)  # waits until the endpoint wrote them
+    if not wanted or not tables.table_exists("system.serving.served_entities"):
+        return pd.DataFrame(columns=["served_entity_id", "served_entity_name", "entity_version"])
+    rows = tables.read_rows("system.serving.served_entities", "served_entity_id", wanted)
+    rows = rows.sort_values("change_time").drop_duplicates("served_entity_id", keep="last")
+    return rows[["served_entity_id", "served_entity_name", "entity_name", "entity_version"]]
+
 
 def q11_scenario(lab) -> dict:
+    """Four requests (one bad) to ``exam-ab``, created with an AI Gateway inference table, and
+    the table's rows for them joined to ``system.serving.served_entities`` (once)."""
+
     def run() -> dict:
         import requests
 
         from recipes.serving import traffic
 
-        _, conn = lab.serving()
+        w, conn = lab.serving()
         name = endpoint(lab, "ab")
+        gateway = w.serving_endpoints.get(name).ai_gateway
         tag = f"q11-{uuid.uuid4().hex[:6]}"
         ids = []
         with requests.Session() as s:
@@ -585,42 +644,100 @@ def q11_scenario(lab) -> dict:
                 _post(s, conn, name, {"dataframe_records": [rec], "client_request_id": crid})
         rows = traffic.captured_rows(payload_table(name), ids, timeout=20)
         rows = rows.sort_values("client_request_id").reset_index(drop=True)
-        meta = rows["request_metadata"].map(dict) if len(rows) else pd.Series(dtype=object)
-        return {"sent": len(ids), "rows": len(rows), "columns": list(rows.columns),
+        columns = list(rows.columns)
+        if len(rows):
+            entities = _served_entities(rows["served_entity_id"].dropna())
+            rows = rows.merge(entities, on="served_entity_id", how="left")
+        answered = rows[rows["status_code"] == 200] if len(rows) else rows
+        who = answered.reindex(columns=["served_entity_name", "entity_version"]).dropna()
+        return {"sent": len(ids), "rows": len(rows), "columns": columns,
                 "status_codes": rows["status_code"].tolist() if len(rows) else [],
-                "metadata_keys": sorted(meta.iloc[0]) if len(meta) else [],
-                "served": sorted({m.get("served_entity_name") for m in meta}),
-                "example": rows.iloc[0].to_dict() if len(rows) else {},
+                "gateway": gateway.as_dict() if gateway is not None else {},
+                "answered": sorted({f"{n} v{v}" for n, v in who.itertuples(index=False)}),
+                "served": sorted(set(who["served_entity_name"])),
+                "versions": sorted(set(who["entity_version"])),
                 "table": payload_table(name),
-                "frame": rows[["client_request_id", "status_code", "execution_time_ms", "request",
-                               "response"]] if len(rows) else rows}  # fmt: skip
+                "frame": rows[["client_request_id", "status_code", "execution_duration_ms",
+                               "served_entity_name", "entity_version", "request", "response"]]
+                if len(rows) else rows}  # fmt: skip
 
     return lab.once("q11", run)
 
 
 def _q11(lab, fits_fn) -> Outcome:
     s = q11_scenario(lab)
-    ev = {k: v for k, v in s.items() if k not in ("frame", "example")}
+    ev = {k: v for k, v in s.items() if k != "frame"}
     happened = (
         f"{s['sent']} requests (one of them bad) gave {s['rows']} rows in {s['table']}, "
-        f"status codes {s['status_codes']}. Columns: {', '.join(s['columns'])}; "
-        f"request_metadata holds {', '.join(s['metadata_keys'])}."
+        f"status codes {s['status_codes']}. Columns: {', '.join(s['columns'])}. Joined on "
+        "served_entity_id, system.serving.served_entities names who answered: "
+        f"{', '.join(s['answered']) or 'nobody'}."
     )
     frame = s["frame"].copy()
     for c in ("request", "response"):
         if c in frame:
             frame[c] = frame[c].astype(str).str.slice(0, 60)
-    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=frame)
+    code = (f'w.serving_endpoints.create(name="{AB}", config=..., ai_gateway=AiGatewayConfig('
+            "inference_table_config=AiGatewayInferenceTableConfig(catalog_name="
+            f'"{CAPTURE_SCHEMA[0]}", schema_name="{CAPTURE_SCHEMA[1]}", '
+            f'table_name_prefix="{AB.replace("-", "_")}", enabled=True)))')  # fmt: skip
+    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=frame,
+                   table_title=f"{s['table']} ⋈ system.serving.served_entities", code=code)  # fmt: skip
 
 
 def q11_a(lab) -> Outcome:
-    return _q11(lab, lambda s: "request" not in s["columns"])
+    """The legacy call, as the pre-2026 documentation wrote it: Databricks refuses it now."""
+    from databricks.sdk.errors import DatabricksError, NotFound
+    from databricks.sdk.service.serving import AutoCaptureConfigInput, EndpointCoreConfigInput
+
+    from recipes import tables
+
+    m = lab.registry()
+    w, _ = lab.serving()
+    config = EndpointCoreConfigInput(
+        name=LEGACY,
+        served_entities=[_entity(f"v{m.v1}", m.name, m.v1)],
+        auto_capture_config=AutoCaptureConfigInput(
+            catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
+            table_name_prefix=LEGACY.replace("-", "_"), enabled=True),
+    )  # fmt: skip
+    refusal = error_code = None
+    try:
+        w.serving_endpoints.create(name=LEGACY, config=config)
+        lab._endpoints.append(LEGACY)  # accepted after all: the lab deletes it
+    except DatabricksError as exc:
+        refusal, error_code = " ".join(str(exc).split()), exc.error_code
+    try:
+        w.serving_endpoints.get(LEGACY)
+        created = True
+    except NotFound:
+        created = False
+    table = payload_table(LEGACY)
+    made_table = tables.table_exists(table)
+    if refusal is None:
+        happened = f"Accepted: {LEGACY} was created with a legacy inference table."
+    else:
+        happened = (f"Refused with {error_code}: {refusal} No endpoint was created "
+                    f"({LEGACY} {'exists' if created else 'does not exist'}) and no table "
+                    f"{table} {'appeared' if made_table else 'was made'}.")  # fmt: skip
+    code = (f'w.serving_endpoints.create(name="{LEGACY}", config=EndpointCoreConfigInput(..., '
+            f'auto_capture_config=AutoCaptureConfigInput(catalog_name="{CAPTURE_SCHEMA[0]}", '
+            f'schema_name="{CAPTURE_SCHEMA[1]}", enabled=True)))')  # fmt: skip
+    return Outcome(
+        happened, fits=refusal is None and created,
+        evidence={"refused": refusal is not None, "error_code": error_code, "refusal": refusal,
+                  "names_gateway": bool(refusal and "ai_gateway.inference_table_config" in refusal),
+                  "created": created, "table_made": made_table},
+        code=code, error=refusal,
+    )  # fmt: skip
 
 
 def q11_b(lab) -> Outcome:
-    need = {"request", "response", "status_code", "execution_time_ms", "timestamp_ms"}
+    need = {"request", "response", "status_code", "execution_duration_ms", "request_time",
+            "served_entity_id"}  # fmt: skip
     return _q11(lab, lambda s: need <= set(s["columns"]) and s["rows"] == s["sent"]
-                and {"model_name", "model_version"} <= set(s["metadata_keys"]))  # fmt: skip
+                and bool(s["gateway"].get("inference_table_config", {}).get("enabled"))
+                and bool(s["versions"]))  # fmt: skip
 
 
 def q11_c(lab) -> Outcome:
@@ -629,3 +746,176 @@ def q11_c(lab) -> Outcome:
 
 def q11_d(lab) -> Outcome:
     return _q11(lab, lambda s: s["rows"] < s["sent"] and "request" not in s["columns"])
+
+
+# --------------------------------------------------------------------------- Q17 params
+
+LOWER = 0.3  # the threshold question 17's request sends (the schema's default is 0.5)
+UNKNOWN = "cutoff"  # a param name the threshold model's schema does not declare
+WARNING = "Unrecognized params"  # how MLflow's warning about such names begins
+_Q17_REQUESTS = {
+    "params": f"params {{threshold: {LOWER}}}",
+    "none": "no params",
+    "column": f"threshold: {LOWER} as a column in each record",
+    "string": f'params {{threshold: "{LOWER}"}} (a string)',
+    "unknown": f"params {{threshold: {LOWER}, {UNKNOWN}: 0.9}}",
+}
+
+
+def _q17_bodies(records: list[dict]) -> dict[str, dict]:
+    rows = {"dataframe_records": records}
+    return {
+        "params": {**rows, "params": {"threshold": LOWER}},
+        "none": rows,
+        "column": {"dataframe_records": [{**r, "threshold": LOWER} for r in records]},
+        "string": {**rows, "params": {"threshold": str(LOWER)}},
+        "unknown": {**rows, "params": {"threshold": LOWER, UNKNOWN: 0.9}},
+    }
+
+
+def _log_line(w, name: str, served: str, needle: str, timeout: float = 10) -> str | None:
+    """The served entity's first log line holding ``needle``, from ``needle`` on (waits a
+    little: a worker writes its log as it answers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = w.serving_endpoints.logs(name, served).logs or ""
+        found = next((ln for ln in logs.splitlines() if needle in ln), None)
+        if found or time.monotonic() > deadline:
+            return found[found.index(needle) :].strip() if found else None
+        time.sleep(0.2)
+
+
+def q17_scenario(lab) -> dict:
+    """Five requests to ``exam-threshold`` (the threshold as params, none, as a column, as a
+    string, beside an unknown name), against ``pyfunc.predict`` with and without params (once)."""
+
+    def run() -> dict:
+        import inspect
+
+        import mlflow
+        import requests
+
+        w, conn = lab.serving()
+        name = endpoint(lab, "threshold")
+        uri = f"models:/{lab.related('threshold')}/{threshold_version(lab)}"
+        records = _records(12, seed=8)
+        model = mlflow.pyfunc.load_model(uri)
+        frame = pd.DataFrame(records)
+        want = {"default": model.predict(frame).tolist(),
+                "lower": model.predict(frame, params={"threshold": LOWER}).tolist()}  # fmt: skip
+        spec = model.metadata.get_params_schema().params
+        schema = [(p.name, p.dtype.name, p.default) for p in spec]
+        answers = {}
+        with requests.Session() as s:
+            for key, body in _q17_bodies(records).items():
+                r = _post(s, conn, name, body)
+                out = r.json()
+                answers[key] = {"status": r.status_code, "predictions": out.get("predictions"),
+                                "error_code": out.get("error_code"), "message": out.get("message")}  # fmt: skip
+        for a in answers.values():
+            a["as_lower"] = a["predictions"] == want["lower"]
+            a["as_default"] = a["predictions"] == want["default"]
+        query_args = list(inspect.signature(w.serving_endpoints.query).parameters)
+        return {
+            "uri": uri, "endpoint": name, "rows": len(records), "schema": schema, "want": want,
+            "answers": answers, "differ": want["lower"] != want["default"],
+            "string_names_threshold": "threshold" in (answers["string"]["message"] or ""),
+            "warning": _log_line(w, name, "threshold", f"{WARNING} ['{UNKNOWN}']"),
+            "sdk_query_args": query_args, "sdk_query_has_params": "params" in query_args,
+        }  # fmt: skip
+
+    return lab.once("q17", run)
+
+
+def _q17_table(s: dict) -> pd.DataFrame:
+    rows = []
+    for key, text in _Q17_REQUESTS.items():
+        a = s["answers"][key]
+        ok = a["status"] == 200
+        rows.append({
+            "request": text, "HTTP": a["status"],
+            "answered 1": f"{sum(a['predictions'])} of {s['rows']}" if ok else a["error_code"],
+            f"= predict(params={{threshold: {LOWER}}})": a["as_lower"] if ok else None,
+            "= predict() (default 0.5)": a["as_default"] if ok else None,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _q17(lab, fits_fn, tail_fn, body: str, error_of: str | None = None) -> Outcome:
+    """One option of question 17: the shared scenario, ``fits_fn`` and ``tail_fn`` of it, the
+    request ``body`` the option sends, and ``error_of``: the request whose refusal is the
+    option's own error."""
+    s = q17_scenario(lab)
+    a, want = s["answers"], s["want"]
+    happened = (
+        f"With params {{threshold: {LOWER}}}: HTTP {a['params']['status']}, "
+        f"{sum(a['params']['predictions'] or [])} of {s['rows']} rows answered 1, "
+        f"{'the same as' if a['params']['as_lower'] else 'unlike'} "
+        f"pyfunc.predict(df, params={{'threshold': {LOWER}}}) ({sum(want['lower'])}); "
+        f"the default 0.5 gives {sum(want['default'])}, and the request without params got "
+        f"{'those' if a['none']['as_default'] else 'other'} answers. {tail_fn(s)}"
+    )
+    code = (f'requests.post(conn.invocations_url("{THRESHOLD}"), headers=conn.headers, '
+            f"json={body})")  # fmt: skip
+    error = a[error_of]["message"] if error_of and a[error_of]["status"] != 200 else None
+    return Outcome(happened, fits=fits_fn(s), evidence=dict(s), code=code, table=_q17_table(s),
+                   table_title="each request against pyfunc.predict", error=error)  # fmt: skip
+
+
+_PARAMS_BODY = f'{{"dataframe_records": records, "params": {{"threshold": {LOWER}}}}}'
+
+
+def _got(s: dict, request: str, answers: str) -> bool:
+    """Whether ``request`` (a key of :data:`_Q17_REQUESTS`) was answered (HTTP 200) with
+    the ``answers`` of pyfunc: ``lower`` (params 0.3) or ``default``."""
+    a = s["answers"][request]
+    return a["status"] == 200 and a[f"as_{answers}"]
+
+
+def q17_a(lab) -> Outcome:
+    def tail(s):
+        if _got(s, "params", "default"):
+            return "The default applied."
+        return "The params were not ignored: the answers moved with the threshold."
+
+    return _q17(lab, lambda s: _got(s, "params", "default"), tail, _PARAMS_BODY)
+
+
+def q17_b(lab) -> Outcome:
+    def tail(s):
+        c = s["answers"]["column"]
+        got = ("the default's answers" if c["as_default"] else
+               f"the {LOWER} answers" if c["as_lower"] else "other answers")  # fmt: skip
+        return (f"As a column: HTTP {c['status']} with {got}: the signature declares no such "
+                "input column, so it is dropped; the params field is what carries a "
+                "threshold.")  # fmt: skip
+
+    body = f'{{"dataframe_records": [{{**record, "threshold": {LOWER}}} for record in records]}}'
+    return _q17(lab, lambda s: _got(s, "column", "lower"), tail, body)
+
+
+def q17_c(lab) -> Outcome:
+    def tail(s):
+        u, bad = s["answers"]["unknown"], s["answers"]["string"]
+        return (f'A string "{LOWER}" is refused: HTTP {bad["status"]} {bad["error_code"]}. '
+                f"An undeclared name ({UNKNOWN}) is dropped (HTTP {u['status']}"
+                f"{f', the {LOWER} answers' if u['as_lower'] else ''}), and the served entity's "
+                f"logs say: {(s['warning'] or 'nothing').split('. ')[0]}. The SDK's "
+                "w.serving_endpoints.query has "
+                f"{'a' if s['sdk_query_has_params'] else 'no'} params argument.")  # fmt: skip
+
+    def fits(s):
+        return (_got(s, "params", "lower") and s["differ"]
+                and s["answers"]["string"]["status"] == 400 and s["string_names_threshold"])  # fmt: skip
+
+    return _q17(lab, fits, tail, _PARAMS_BODY)
+
+
+def q17_d(lab) -> Outcome:
+    def tail(s):
+        bad = s["answers"]["string"]
+        return (f'The string "{LOWER}": HTTP {bad["status"]} {bad["error_code"]}: '
+                f"{(bad['message'] or '')[:200]}")  # fmt: skip
+
+    body = f'{{"dataframe_records": records, "params": {{"threshold": "{LOWER}"}}}}'
+    return _q17(lab, lambda s: _got(s, "string", "lower"), tail, body, error_of="string")
