@@ -312,11 +312,16 @@ class Entity:
         """``inv`` checked against the loaded model (call after :meth:`ready`): its rows in
         the model's column order and types (:func:`recipes.formats.conform`), its params
         checked against the params schema with the defaults filled in, undeclared ones
-        dropped with MLflow's warning in the entity's log.
+        dropped with MLflow's warning in the entity's log (so are undeclared columns).
 
         Raises:
             ApiError: 400 ``BAD_REQUEST`` naming the column or the parameter.
         """
+        if self.columns is not None and len(inv.columns) > len(self.columns):
+            extra = [c for c in inv.columns if c not in set(self.columns)]
+            if extra:  # MLflow's schema enforcement's words: they are ignored
+                self.warn("Found extra inputs in the model input that are not defined in the "
+                          f"model signature: `{extra}`. These inputs will be ignored.")  # fmt: skip
         inv = formats.conform(inv, self.columns, self.kinds)
         if inv.params is None and self.params_schema is None:
             return inv

@@ -128,6 +128,37 @@ def test_a_batch_holds_only_requests_with_equal_params(tmp_path):
     assert "Unrecognized params ['unknown']" in (tmp_path / "e.log").read_text()
 
 
+def test_an_undeclared_column_is_dropped_with_mlflows_warning_in_the_log(tmp_path):
+    """As pyfunc's schema enforcement: a column the signature does not declare is ignored,
+    and the entity's log says so in MLflow's words; a request with only the model's
+    columns logs nothing."""
+    model = stub_model(params={"threshold": 0.5}, answer=_echo_threshold)
+
+    async def run():
+        pool = InprocPool({"models:/m/1": model}, tmp_path)
+        ent = Entity(EntitySpec("e", "m", "1"), endpoint="ep", pool=pool,
+                     log_path=tmp_path / "e.log")  # fmt: skip
+        await ent.start()
+        try:
+            plain = ent.conform(Invocation(list(FEATURES), [[1, 2, 3]]))
+            logged_before = (
+                (tmp_path / "e.log").read_text() if (tmp_path / "e.log").exists() else ""
+            )
+            extra = ent.conform(Invocation([*FEATURES, "threshold"], [[1, 2, 3, 0.9]]))
+            return plain, extra, logged_before
+        finally:
+            await ent.stop(drain_timeout=1)
+            await pool.close()
+
+    plain, extra, before = asyncio.run(run())
+    assert plain.columns == extra.columns == list(FEATURES) and extra.rows == [[1, 2, 3]]
+    assert "extra inputs" not in before
+    assert (
+        "Found extra inputs in the model input that are not defined in the model signature: "
+        "`['threshold']`. These inputs will be ignored."
+    ) in (tmp_path / "e.log").read_text()
+
+
 def test_the_sklearn_fast_path_runs_only_without_params(tmp_path):
     import mlflow.pyfunc
     import mlflow.sklearn
