@@ -47,6 +47,22 @@ SETUP_FIX = "run `make setup` (it fetches them from Maven Central once)"
 JAVAC_FIX = "install a JDK, not only a JRE: sudo apt-get install openjdk-17-jdk-headless"
 # The jars Spark resolves for Delta that Spark ships itself: its own copies are loaded.
 _SKIP = ("commons-logging",)  # Spark routes commons-logging through jcl-over-slf4j
+# Delta's dependencies that pyspark ships already (``group:artifact``): Ivy is told not to
+# download them (hadoop-client's two jars alone are 50 MB). Only those whose artifact is in
+# this pyspark's jars are excluded (:func:`_excludes`), so a Delta or Spark that needs
+# another one still resolves it; the class path keeps only what Spark does not ship either way.
+_SHIPPED = (
+    "com.fasterxml.jackson.core:jackson-annotations", "com.fasterxml.jackson.core:jackson-core",
+    "com.fasterxml.jackson.core:jackson-databind", "com.github.luben:zstd-jni",
+    "com.google.code.findbugs:jsr305", "commons-pool:commons-pool", "io.airlift:aircompressor",
+    "org.apache.hadoop:hadoop-client-api", "org.apache.hadoop:hadoop-client-runtime",
+    "org.apache.logging.log4j:log4j-api", "org.apache.logging.log4j:log4j-core",
+    "org.apache.logging.log4j:log4j-slf4j2-impl", "org.apache.parquet:parquet-column",
+    "org.apache.parquet:parquet-common", "org.apache.parquet:parquet-encoding",
+    "org.apache.parquet:parquet-format-structures", "org.apache.parquet:parquet-hadoop",
+    "org.apache.parquet:parquet-jackson", "org.locationtech.jts:jts-core",
+    "org.slf4j:slf4j-api", "org.xerial.snappy:snappy-java",
+)  # fmt: skip
 
 # Maven Central only: Ivy's default chain also reads ~/.m2, where a pom without its jar
 # (left by an earlier `mvn dependency:get`) fails the whole resolution.
@@ -66,6 +82,7 @@ spark = (SparkSession.builder.master("local[1]")
          .config("spark.jars.packages", sys.argv[1])
          .config("spark.jars.ivy", sys.argv[2])
          .config("spark.jars.ivySettings", sys.argv[3])
+         .config("spark.jars.excludes", sys.argv[4])
          .config("spark.ui.enabled", "false")
          .getOrCreate())
 spark.stop()
@@ -133,6 +150,12 @@ def _artifact(jar_name: str, *, grouped: bool = True) -> str:
     return "-".join(parts)
 
 
+def _excludes(spark_jars: list[str]) -> list[str]:
+    """The :data:`_SHIPPED` dependencies this pyspark's jars hold (by artifact name)."""
+    shipped = {_artifact(n, grouped=False) for n in spark_jars}
+    return [ga for ga in _SHIPPED if ga.split(":")[1] in shipped]
+
+
 def _own(resolved: list[Path], spark_jars: list[str]) -> list[Path]:
     """The resolved jars Spark does not ship (by artifact name), without :data:`_SKIP`."""
     shipped = {_artifact(n, grouped=False) for n in spark_jars}
@@ -156,8 +179,10 @@ def fetch(timeout: float = 900) -> list[Path]:
     settings = ivy / "ivysettings.xml"
     settings.write_text(_IVY_SETTINGS.format(cache=ivy / "cache"))
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "MDK_SPARK_REMOTE")}
+    spark_jars = [p.name for p in _spark_jars().glob("*.jar")]
     job = subprocess.run(
-        [sys.executable, "-c", _FETCH, coordinate, str(ivy), str(settings)],
+        [sys.executable, "-c", _FETCH, coordinate, str(ivy), str(settings),
+         ",".join(_excludes(spark_jars))],
         env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     resolved = sorted((ivy / "jars").glob("*.jar"))
@@ -169,7 +194,7 @@ def fetch(timeout: float = 900) -> list[Path]:
             f"Spark could not fetch Delta Lake's jars ({coordinate}) from Maven Central: "
             f"{hint.strip()}"
         )
-    jars = _own(resolved, [p.name for p in _spark_jars().glob("*.jar")])
+    jars = _own(resolved, spark_jars)
     _write_manifest(root / MANIFEST, jars)
     return jars
 

@@ -59,6 +59,25 @@ def _paths(*names: str) -> list[Path]:
     return [Path("/ivy/jars") / n for n in names]
 
 
+def test_excludes_name_only_dependencies_this_pysparks_jars_hold():
+    spark_jars = [
+        "hadoop-client-api-3.4.2.jar",
+        "parquet-hadoop-1.16.0.jar",
+        "slf4j-api-2.0.17.jar",
+    ]
+    assert delta_lake._excludes(spark_jars) == [
+        "org.apache.hadoop:hadoop-client-api", "org.apache.parquet:parquet-hadoop",
+        "org.slf4j:slf4j-api",
+    ]  # fmt: skip
+    assert delta_lake._excludes([]) == []  # a pyspark without them: Ivy fetches them all
+
+
+def test_every_excluded_dependency_is_in_this_venvs_pyspark():
+    """Each artifact Ivy is told to skip is one this pyspark ships (else a pin moved)."""
+    spark_jars = [p.name for p in delta_lake._spark_jars().glob("*.jar")]
+    assert delta_lake._excludes(spark_jars) == list(delta_lake._SHIPPED)
+
+
 def test_own_leaves_out_the_jars_spark_ships():
     resolved = _paths(
         "io.delta_delta-spark_4.2_2.13-4.4.0.jar",
