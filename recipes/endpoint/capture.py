@@ -139,6 +139,28 @@ def _utc(when: datetime | float | None) -> datetime:
     return datetime.fromtimestamp(float(when), UTC)
 
 
+def check_table(name: str, home: Path) -> None:
+    """Refuse, in one line, an inference table name where a table with other columns exists
+    (a legacy inference table of an older kit, say), before any row is captured.
+
+    Raises:
+        ApiError: 400 ``INVALID_PARAMETER_VALUE`` naming the table and the fix.
+    """
+    from recipes.errors import NotFoundError, invalid
+
+    try:
+        columns = tables.column_names(name, home=home)
+    except NotFoundError:
+        return
+    if columns != PAYLOAD_SCHEMA.names:
+        what = " (a legacy inference table's)" if "request_metadata" in columns else ""
+        raise invalid(
+            f"Table {name} exists with other columns{what} than the AI Gateway inference "
+            f'table\'s: drop it (spark.sql("DROP TABLE {name}")) or give '
+            "inference_table_config another table_name_prefix."
+        )
+
+
 def make_row(
     *,
     request_id: str,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recipes.endpoint import render
+from recipes.endpoint import capture, render
 from recipes.endpoint.config import EndpointConfig, check_endpoint_name, from_json, parse_config
 from recipes.endpoint.entity import Entity, EntityFailed
 from recipes.endpoint.gateway import (
@@ -106,6 +106,7 @@ class Manager:
         seed: int | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
     ):
+        self.home = home
         self.dir = home / "serving" / "endpoints"
         self.log_dir = home / "serving" / "logs"
         self.idle_seconds = idle_seconds
@@ -153,6 +154,11 @@ class Manager:
                 legacy = _legacy_capture(doc)
                 if legacy is not None and ep.gateway.inference_table is None:
                     table = from_legacy_capture(legacy, endpoint=ep.name)
+                    try:
+                        self._check_table(table)
+                    except ApiError as exc:  # its legacy table is there: keep it, capture off
+                        log.warning("%s: inference table off: %s", ep.name, exc.message)
+                        table = replace(table, enabled=False)
                     ep.gateway = replace(ep.gateway, inference_table=table)
                     migrated.append(ep)
             except (OSError, ValueError, KeyError, ApiError) as exc:
@@ -213,6 +219,7 @@ class Manager:
         cfg = parse_config(body.get("config"), endpoint=name)
         tags = _tags(body.get("tags"))
         gateway = parse_gateway(body.get("ai_gateway"), endpoint=name)
+        self._check_table(gateway.inference_table)
         description = _create_extras(body)
         await self._check_models(cfg)
         if name in self.endpoints:  # created while we looked the models up
@@ -283,13 +290,20 @@ class Manager:
             if new.get(name) is not e:
                 asyncio.ensure_future(e.stop())
 
+    def _check_table(self, table) -> None:
+        """An enabled inference table must be new or have the AI Gateway table's columns."""
+        if table is not None and table.enabled:
+            capture.check_table(table.payload_table, self.home)
+
     def put_ai_gateway(self, name: str, body: Any) -> dict:
         """``PUT .../ai-gateway``: replace the endpoint's AI Gateway; the new one (as put).
 
         The calls counted against a rate limit carry over, so a new limit applies at once.
         """
         ep = self._get(name)
-        ep.gateway = parse_gateway(body, endpoint=name, current=ep.gateway)
+        gateway = parse_gateway(body, endpoint=name, current=ep.gateway)
+        self._check_table(gateway.inference_table)
+        ep.gateway = gateway
         ep.updated_ms = int(time.time() * 1000)
         self._save(ep)
         return ep.gateway.to_json()

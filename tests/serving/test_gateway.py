@@ -474,3 +474,52 @@ def test_ai_gateway_through_the_sdk(server):
         assert w.serving_endpoints.get(name).ai_gateway.rate_limits == more
     finally:
         w.serving_endpoints.delete(name)
+
+
+def _legacy_table(home, name: str) -> None:
+    """A table with the legacy inference table's columns, as an older kit left it."""
+    import pyarrow as pa
+
+    from recipes import tables
+
+    legacy = pa.table(
+        {
+            "databricks_request_id": ["r1"],
+            "timestamp_ms": [1],
+            "request_metadata": [[("model_name", "m")]],
+        },
+        schema=pa.schema(
+            [
+                ("databricks_request_id", pa.string()),
+                ("timestamp_ms", pa.int64()),
+                ("request_metadata", pa.map_(pa.string(), pa.string())),
+            ]
+        ),
+    )
+    tables.append(name, legacy, home=home)  # fmt: skip
+
+
+def test_a_table_of_other_columns_at_the_name_is_refused_in_one_line(tmp_path, app_client):
+    """An enabled inference table where a legacy table of that name exists: a 400 naming the
+    table and the fix, on create and on put_ai_gateway, before any row could be lost."""
+    _legacy_table(tmp_path, "main.serving.gw_payload")
+    body = {"name": "gw-old", "config": parse_config_body(), "ai_gateway": {
+        "inference_table_config": TABLE}}  # fmt: skip
+    resp = app_client.post("/api/2.0/serving-endpoints", json=body)
+    assert resp.status_code == 400 and resp.json()["error_code"] == INVALID
+    message = resp.json()["message"]
+    assert "main.serving.gw_payload" in message and "legacy" in message and "\n" not in message
+    assert "DROP TABLE main.serving.gw_payload" in message
+    ok = app_client.post("/api/2.0/serving-endpoints", json={**body, "ai_gateway": {}})
+    assert ok.status_code == 200, ok.text
+    put = app_client.put("/api/2.0/serving-endpoints/gw-old/ai-gateway",
+                         json={"inference_table_config": TABLE})  # fmt: skip
+    assert put.status_code == 400 and "main.serving.gw_payload" in put.json()["message"]
+    new_prefix = {**TABLE, "table_name_prefix": "gw_new"}
+    put = app_client.put("/api/2.0/serving-endpoints/gw-old/ai-gateway",
+                         json={"inference_table_config": new_prefix})  # fmt: skip
+    assert put.status_code == 200, put.text
+
+
+def parse_config_body() -> dict:
+    return {"served_entities": [entity("champion", 1)]}
