@@ -378,6 +378,7 @@ def test_legacy_capture_of_an_old_kit_migrates_on_restore(tmp_path):
             "entity_created": {},
         }
         (folder / f"{name}.json").write_text(json.dumps(doc))  # fmt: skip
+    _legacy_table(tmp_path, "main.serving.old_b_payload")  # old-b's legacy table is there
     app = create_app(home=tmp_path, token=TOKEN, make_manager=lambda: _manager(tmp_path))
     headers = {"Authorization": f"Bearer {TOKEN}"}
     # a handler of the test's own on the logger: another test of this process may have set
@@ -392,6 +393,7 @@ def test_legacy_capture_of_an_old_kit_migrates_on_restore(tmp_path):
     try:
         with TestClient(app, headers=headers) as c:
             got = c.get("/api/2.0/serving-endpoints/old-a").json()
+            got_b = c.get("/api/2.0/serving-endpoints/old-b").json()
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -399,6 +401,10 @@ def test_legacy_capture_of_an_old_kit_migrates_on_restore(tmp_path):
     assert got["config"]["config_version"] == 2 and "auto_capture_config" not in got["config"]
     moved = [r for r in records if "auto_capture_config" in r.getMessage()]
     assert len(moved) == 1 and "old-a, old-b" in moved[0].getMessage()  # logged once
+    # old-b keeps its table's names, with capture off: its rows would not fit the legacy table
+    assert got_b["ai_gateway"]["inference_table_config"]["enabled"] is False
+    off = [r.getMessage() for r in records if "inference table off" in r.getMessage()]
+    assert len(off) == 1 and "old-b" in off[0] and "main.serving.old_b_payload" in off[0]
     saved = json.loads((folder / "old-b.json").read_text())
     assert "auto_capture_config" not in saved["config"]
     assert saved["ai_gateway"]["inference_table_config"]["table_name_prefix"] == "old_b"
