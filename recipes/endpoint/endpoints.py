@@ -139,7 +139,7 @@ class Manager:
     async def restore(self) -> list[str]:
         """Bring back every persisted endpoint; workers start in the background."""
         self.pool.fill()
-        names, migrated = [], []
+        names, migrated, turned_off = [], [], []
         for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
             try:
                 doc = json.loads(path.read_text())
@@ -154,13 +154,15 @@ class Manager:
                 legacy = _legacy_capture(doc)
                 if legacy is not None and ep.gateway.inference_table is None:
                     table = from_legacy_capture(legacy, endpoint=ep.name)
-                    try:
-                        self._check_table(table)
-                    except ApiError as exc:  # its legacy table is there: keep it, capture off
-                        log.warning("%s: inference table off: %s", ep.name, exc.message)
-                        table = replace(table, enabled=False)
                     ep.gateway = replace(ep.gateway, inference_table=table)
                     migrated.append(ep)
+                try:
+                    self._check_table(ep.gateway.inference_table)
+                except ApiError as exc:  # a table of other columns (a legacy one): capture off
+                    log.warning("%s: inference table off: %s", ep.name, exc.message)
+                    off = replace(ep.gateway.inference_table, enabled=False)
+                    ep.gateway = replace(ep.gateway, inference_table=off)
+                    turned_off.append(ep)
             except (OSError, ValueError, KeyError, ApiError) as exc:
                 log.error("skipping unreadable endpoint config %s: %s", path, exc)
                 continue
@@ -177,7 +179,7 @@ class Manager:
                 ep.update_state = "UPDATE_FAILED"
                 ep.message = "No config was deployed before the restart: update the config."
             names.append(ep.name)
-        for ep in migrated:  # persisted by a kit before the AI Gateway: nothing is lost
+        for ep in {id(e): e for e in [*migrated, *turned_off]}.values():  # nothing is lost
             self._save(ep)
         if migrated:
             log.warning(
