@@ -239,3 +239,15 @@ def server(tmp_path_factory, churn_store):
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory, churn_store):
+    """One real server per test process for the modules that only create, call and delete
+    endpoints of names of their own, and never restart, stop or signal it (each such module
+    overrides ``server`` with it); stopped at the end of the session."""
+    srv = _start(tmp_path_factory, churn_store)
+    try:
+        yield srv
+    finally:
+        srv.stop()

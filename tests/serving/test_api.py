@@ -63,6 +63,12 @@ PAYLOAD_COLUMNS = {  # Databricks' AI Gateway inference table
 }
 
 
+@pytest.fixture(scope="module")
+def server(shared_server):
+    """The session's shared server: this module only makes endpoints of names of its own."""
+    return shared_server
+
+
 def _rows(n: int = 200, seed: int = 3) -> list[dict]:
     """Random records of JSON integers (the signature says long), plus edge values."""
     rng = np.random.default_rng(seed)

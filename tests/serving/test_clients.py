@@ -41,6 +41,12 @@ DATABRICKS_ENV = (
 )
 
 
+@pytest.fixture(scope="module")
+def server(shared_server):
+    """The session's shared server: this module only makes endpoints of names of its own."""
+    return shared_server
+
+
 @pytest.fixture
 def workspace_env(server, monkeypatch):
     """DATABRICKS_HOST and DATABRICKS_TOKEN point at the local server; nothing else is set."""

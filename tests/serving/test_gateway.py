@@ -52,6 +52,12 @@ TABLE = {"catalog_name": "main", "schema_name": "serving", "table_name_prefix": 
          "enabled": True}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def server(shared_server):
+    """The session's shared server: this module only makes endpoints of names of its own."""
+    return shared_server
+
+
 def limit(calls: int, **more) -> dict:
     return {"calls": calls, "key": "endpoint", "renewal_period": "minute", **more}
 

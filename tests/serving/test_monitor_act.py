@@ -14,6 +14,12 @@ from recipes.serving.client import Connection
 from tests.serving.conftest import MODEL
 
 
+@pytest.fixture(scope="module")
+def server(shared_server):
+    """The session's shared server: this module only makes endpoints of names of its own."""
+    return shared_server
+
+
 @pytest.fixture
 def ab(server):
     w = server.client()
