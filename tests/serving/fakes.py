@@ -106,3 +106,8 @@ def parse(text: str) -> tuple[dict[str, str], dict[tuple[str, frozenset], float]
 
 def dbx(ep: str, ent: str, **more) -> frozenset:
     return frozenset({"endpoint_name": ep, "served_model_name": ent, **more}.items())
+
+
+def request_schema(doc: dict, path: str) -> dict:
+    """The JSON schema of a POST body at ``path`` in an OpenAPI document."""
+    return doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]

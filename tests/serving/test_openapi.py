@@ -2,15 +2,13 @@
 
 In process: ``openapi.document`` from real ``ModelSignature``s (validated with
 openapi-spec-validator, and real request bodies checked against it), and the route through
-Starlette's TestClient. One real server, through ``WorkspaceClient``: ``export_metrics``
-counts what was sent and ``get_open_api`` validates and names the model's columns and params.
+Starlette's TestClient. Through ``WorkspaceClient`` against a real endpoint process:
+tests/serving/test_params.py (``export_metrics`` and ``get_open_api`` of the threshold model).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -22,8 +20,8 @@ from recipes import formats
 from recipes.data import FEATURES
 from recipes.endpoint import openapi
 from recipes.errors import ApiError
-from tests.serving.conftest import RECORD, Server
-from tests.serving.fakes import app_client, dbx, fake_endpoint, fake_entity, parse
+from tests.serving.conftest import RECORD
+from tests.serving.fakes import app_client, fake_endpoint, fake_entity, request_schema
 
 PARAMS = {"threshold": 0.5, "top_k": 3, "mode": "fast", "weights": [1.0, 2.0]}
 
@@ -34,10 +32,6 @@ def churn_signature(params: dict | None = PARAMS, **extra_columns) -> dict:
 
     frame = pd.DataFrame({**{f: [1, 2] for f in FEATURES}, **extra_columns})
     return infer_signature(frame, np.array([0, 1]), params=params).to_dict()
-
-
-def request_schema(doc: dict, path: str) -> dict:
-    return doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
 
 
 def checker(doc: dict, path: str) -> OAS30Validator:
@@ -202,89 +196,3 @@ def test_openapi_route(tmp_path):
             "/api/2.0/serving-endpoints/ep/openapi", headers={"Authorization": ""}
         )
         assert anonymous.status_code == 401
-
-
-# -- one real server, through the official SDK ---------------------------------------------
-
-MODEL = "churn-threshold"
-
-
-@pytest.fixture(scope="module")
-def threshold_server(tmp_path_factory, _trained_store):
-    """A server over a copy of the session's store, plus a model whose signature has params."""
-    import mlflow
-    from mlflow.models import ModelSignature
-
-    from recipes.target import reset_mlflow_uris, scoped_env, use_target
-    from recipes.train import requirements
-    from tests.homes import local_env
-
-    store = tmp_path_factory.mktemp("openapi-store")
-    shutil.copy(_trained_store / "mlflow.db", store / "mlflow.db")
-    with scoped_env(**local_env(store)):
-        use_target("local")
-        try:
-            model = mlflow.sklearn.load_model("models:/churn-predictor/1")
-            exp = mlflow.create_experiment("openapi", artifact_location=str(store / "artifacts"))
-            with mlflow.start_run(experiment_id=exp):
-                mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    signature=ModelSignature.from_dict(churn_signature({"threshold": 0.5})),
-                    pip_requirements=requirements(),
-                    registered_model_name=MODEL,
-                )
-        finally:
-            reset_mlflow_uris()
-    home = tmp_path_factory.mktemp("openapi-serving") / "mdk"
-    home.mkdir()
-    srv = Server(home, store)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-def test_sdk_sees_databricks_metrics_and_a_valid_openapi(threshold_server):
-    from databricks.sdk.service.serving import EndpointCoreConfigInput, ServedEntityInput
-
-    srv = threshold_server
-    w = srv.client()
-    name = "openapi-metrics"
-    entity = ServedEntityInput(name="th", entity_name=MODEL, entity_version="1",
-                               workload_size="Small", scale_to_zero_enabled=False)  # fmt: skip
-    w.serving_endpoints.create_and_wait(
-        name=name, config=EndpointCoreConfigInput(name=name, served_entities=[entity])
-    )
-    sent_ok = 5
-    for i in range(sent_ok):
-        body = {"dataframe_records": [RECORD], "params": {"threshold": 0.1 * i}}
-        assert srv.invoke(name, body).status_code == 200
-    refused = [{"dataframe_records": [{}]}, {"nope": 1}]  # a missing column, an unknown key
-    for body in refused:
-        assert srv.invoke(name, body).status_code == 400
-    sent_4xx = len(refused)
-
-    text = w.serving_endpoints.export_metrics(name).contents.read().decode()
-    types, s = parse(text)
-    assert types["request_count_total"] == "gauge" and types["request_latency_ms"] == "histogram"
-    assert s[("request_count_total", dbx(name, "th"))] == sent_ok + sent_4xx
-    assert s[("request_4xx_count_total", dbx(name, "th"))] == sent_4xx
-    assert s[("request_5xx_count_total", dbx(name, "th"))] == 0
-    assert s[("request_latency_ms_count", dbx(name, "th"))] == sent_ok + sent_4xx
-    assert s[("request_latency_ms_bucket", dbx(name, "th", le="+Inf"))] == sent_ok + sent_4xx
-    assert 0 <= s[("cpu_usage_percentage", dbx(name, "th"))] <= 100
-    assert 0 < s[("mem_usage_percentage", dbx(name, "th"))] < 100
-    own = frozenset({"endpoint": name, "served_entity": "th", "status": "200"}.items())
-    assert s[("mdk_requests_total", own)] == sent_ok
-
-    raw = w.serving_endpoints.get_open_api(name).contents.read()
-    doc = json.loads(raw)
-    validate(doc)
-    path = f"/serving-endpoints/{name}/served-models/th/invocations"
-    assert path in doc["paths"] and f"/serving-endpoints/{name}/invocations" in doc["paths"]
-    req = request_schema(doc, path)
-    assert set(req["properties"]["dataframe_records"]["items"]["properties"]) == set(FEATURES)
-    assert req["properties"]["params"]["properties"]["threshold"]["default"] == 0.5
-    assert re.fullmatch(r"3\.\d\.\d", doc["openapi"])

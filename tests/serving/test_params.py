@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
+import re
 import shutil
 
 import pytest
+from openapi_spec_validator import validate
 
 from recipes.data import FEATURES, make_churn
 from recipes.endpoint.config import EntitySpec
@@ -27,7 +30,8 @@ from recipes.endpoint.entity import Entity
 from recipes.endpoint.params_schema import ParamsSchema, enforce_params
 from recipes.errors import ApiError
 from recipes.formats import Invocation
-from tests.serving.conftest import Server
+from tests.serving.conftest import RECORD, Server
+from tests.serving.fakes import dbx, parse, request_schema
 from tests.serving.inproc import InprocPool, stub_model
 
 THRESHOLD_MODEL = "churn-threshold"
@@ -334,3 +338,48 @@ def test_an_unknown_param_is_ignored_with_a_warning_in_the_logs(served, threshol
     )
     logs = w.serving_endpoints.logs(name, entity).logs
     assert "Unrecognized params ['treshold'] are ignored for inference." in logs
+
+
+# -- export_metrics and get_open_api of that endpoint, through the SDK ---------------------
+def test_sdk_sees_databricks_metrics_and_a_valid_openapi(served):
+    from databricks.sdk.service.serving import EndpointCoreConfigInput, ServedEntityInput
+
+    srv = served[0]
+    w = srv.client()
+    name = "openapi-metrics"
+    entity = ServedEntityInput(name="th", entity_name=THRESHOLD_MODEL, entity_version="1",
+                               workload_size="Small", scale_to_zero_enabled=False)  # fmt: skip
+    w.serving_endpoints.create_and_wait(
+        name=name, config=EndpointCoreConfigInput(name=name, served_entities=[entity])
+    )
+    sent_ok = 5
+    for i in range(sent_ok):
+        body = {"dataframe_records": [RECORD], "params": {"threshold": 0.1 * i}}
+        assert srv.invoke(name, body).status_code == 200
+    refused = [{"dataframe_records": [{}]}, {"nope": 1}]  # a missing column, an unknown key
+    for body in refused:
+        assert srv.invoke(name, body).status_code == 400
+    sent_4xx = len(refused)
+
+    text = w.serving_endpoints.export_metrics(name).contents.read().decode()
+    types, s = parse(text)
+    assert types["request_count_total"] == "gauge" and types["request_latency_ms"] == "histogram"
+    assert s[("request_count_total", dbx(name, "th"))] == sent_ok + sent_4xx
+    assert s[("request_4xx_count_total", dbx(name, "th"))] == sent_4xx
+    assert s[("request_5xx_count_total", dbx(name, "th"))] == 0
+    assert s[("request_latency_ms_count", dbx(name, "th"))] == sent_ok + sent_4xx
+    assert s[("request_latency_ms_bucket", dbx(name, "th", le="+Inf"))] == sent_ok + sent_4xx
+    assert 0 <= s[("cpu_usage_percentage", dbx(name, "th"))] <= 100
+    assert 0 < s[("mem_usage_percentage", dbx(name, "th"))] < 100
+    own = frozenset({"endpoint": name, "served_entity": "th", "status": "200"}.items())
+    assert s[("mdk_requests_total", own)] == sent_ok
+
+    raw = w.serving_endpoints.get_open_api(name).contents.read()
+    doc = json.loads(raw)
+    validate(doc)
+    path = f"/serving-endpoints/{name}/served-models/th/invocations"
+    assert path in doc["paths"] and f"/serving-endpoints/{name}/invocations" in doc["paths"]
+    req = request_schema(doc, path)
+    assert set(req["properties"]["dataframe_records"]["items"]["properties"]) == set(FEATURES)
+    assert req["properties"]["params"]["properties"]["threshold"]["default"] == 0.5
+    assert re.fullmatch(r"3\.\d\.\d", doc["openapi"])
