@@ -15,9 +15,9 @@ where a number belongs is a 400 ``BAD_REQUEST`` that names the column and the re
 ``320.0`` too: a float64 column), a string, a boolean or a null makes a column MLflow
 refuses ("Can not safely convert float64 to int64").
 
-**Window granularities**: ``"<n> <unit>"`` as a monitor aggregates by
-(:func:`check_granularity`), checked by the endpoint's quality-monitors API and by
-:mod:`recipes.monitoring` alike.
+**Window granularities**: the ones Lakehouse Monitoring accepts (``"5 minutes"`` …
+``"1 year"``), spelled as Databricks spells them (:func:`check_granularity`), checked by the
+endpoint's quality-monitors API and by :mod:`recipes.monitoring` alike.
 """
 
 from __future__ import annotations
@@ -213,22 +213,33 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
 
 # --------------------------------------------------------------------------- granularity
 
-_UNITS = ("second", "minute", "hour", "day", "week")
-_GRANULARITY = re.compile(rf"^\s*([1-9]\d*)\s+({'|'.join(_UNITS)})s?\s*$")
+# As the databricks-sdk documents MonitorInferenceLog/MonitorTimeSeries.granularities ("5
+# minutes", "30 minutes", "1 hour", "1 day", "<n> week(s)", "1 month", "1 year") and the
+# data-quality API enumerates them (AggregationGranularity: 1 to 4 weeks).
+GRANULARITIES = ("5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "2 weeks",
+                 "3 weeks", "4 weeks", "1 month", "1 year")  # fmt: skip
+_WEEKS = re.compile(r"^([1-4]) weeks?$")
 
 
 def check_granularity(granularity: str) -> str:
-    """``granularity`` normalized (``"1 hour"``, ``"30 minutes"``, ``"1 day"``…).
+    """``granularity`` as Databricks spells it (``"1 hour"``, ``"2 weeks"``, ``"1 month"``…).
+
+    Exactly the granularities Lakehouse Monitoring accepts (:data:`GRANULARITIES`); a number
+    of weeks may be written ``week`` or ``weeks`` and comes back in the canonical spelling.
+    Months and years have no fixed length: whoever windows by them (``recipes.monitoring``)
+    cannot use Spark's ``window()`` for them.
 
     Raises:
-        ParameterError: for anything Spark's ``window()`` cannot take (months and years
-            have no fixed length).
+        ParameterError: for any other value (``"2 minutes"``, ``"7 seconds"``, ``"1 hours"``).
     """
-    m = _GRANULARITY.match(str(granularity)) if isinstance(granularity, str) else None
-    if not m:
-        raise ParameterError(
-            f"granularity {granularity!r} is not '<n> <unit>': use e.g. '5 minutes', '1 hour', "
-            f"'1 day' or '1 week' (units: {', '.join(_UNITS)})."
-        )
-    n, unit = int(m.group(1)), m.group(2)
-    return f"{n} {unit}" + ("s" if n > 1 else "")
+    if isinstance(granularity, str):
+        if granularity in GRANULARITIES:
+            return granularity
+        if m := _WEEKS.match(granularity):
+            n = int(m.group(1))
+            return f"{n} week" + ("s" if n > 1 else "")
+    raise ParameterError(
+        f"granularity {granularity!r} is not one Databricks accepts: use one of "
+        "'5 minutes', '30 minutes', '1 hour', '1 day', '<n> week(s)' (n from 1 to 4), "
+        "'1 month' or '1 year'."
+    )

@@ -1,34 +1,26 @@
 """The monitor's output tables, next to the table it watches (Databricks' naming).
 
 ``<table>_profile_metrics`` and ``<table>_drift_metrics`` are Delta tables written through
-Spark (:func:`recipes.tables.write_table`), from explicit Arrow schemas, so a column that
-happens to be all null (``window_cmp`` with no CONSECUTIVE rows) keeps its type.
+Spark (:func:`recipes.tables.write_table`) from the metric rows with an explicit Spark schema
+(:mod:`.schema`), so a column that happens to be all NULL (``window_cmp`` with no CONSECUTIVE
+rows, a custom metric) keeps its type. Windows are UTC.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from recipes import tables
-from recipes.monitoring.drift import DRIFT_COLUMNS
-from recipes.monitoring.profile import PROFILE_COLUMNS
+from recipes.monitoring import schema
 
-_WINDOW = pa.struct([("start", pa.timestamp("us")), ("end", pa.timestamp("us"))])
-_TEST = pa.struct([("statistic", pa.float64()), ("pvalue", pa.float64())])
-_STR, _INT, _DBL = pa.string(), pa.int64(), pa.float64()
-_TYPES = {
-    "window": _WINDOW, "window_cmp": _WINDOW, "quantiles": pa.list_(_DBL),
-    "ks_test": _TEST, "chi_squared_test": _TEST,
-    **dict.fromkeys(("granularity", "model_id", "log_type", "column_name", "data_type",
-                     "drift_type"), _STR),
-    **dict.fromkeys(("count", "num_nulls", "distinct_count", "count_cmp", "count_delta"), _INT),
-}  # fmt: skip
-PROFILE_SCHEMA = pa.schema([(c, _TYPES.get(c, _DBL)) for c in PROFILE_COLUMNS])
-DRIFT_SCHEMA = pa.schema([(c, _TYPES.get(c, _DBL)) for c in DRIFT_COLUMNS])
+_KNOWN = dict((*schema.PROFILE_KEYS, *schema.PROFILE_STATS, *schema.CLASSIFICATION,
+               *schema.REGRESSION, *schema.KIT_PROFILE, *schema.DRIFT_KEYS, *schema.DRIFT_STATS,
+               *schema.KIT_DRIFT))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,17 +38,56 @@ def metric_table_names(table: str) -> MetricTables:
     return MetricTables(f"{full}_profile_metrics", f"{full}_drift_metrics", f"{full}_baseline")
 
 
-def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    frame = frame[list(schema.names)].astype(object).where(frame.notna(), None)
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+def fields_of(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(column, DDL type)`` of a metrics frame: Databricks' columns by name, any other
+    (the model column) a string."""
+    return [(c, _KNOWN.get(c, "string")) for c in frame.columns]
 
 
-def write_metrics(table: str, profile: pd.DataFrame, drift: pd.DataFrame, *,
-                  spark: Any = None) -> MetricTables:  # fmt: skip
-    """Overwrite both metric tables of ``table`` with these frames, through ``spark`` (None:
-    :func:`recipes.spark.get_spark`), one Delta commit each; returns their names."""
+def _plain(value: Any, ddl: str = "") -> Any:
+    """A frame's value as Spark takes it: no NaN, numpy scalars as Python, times in UTC,
+    whole numbers as ``int`` in ``bigint``/``int`` columns."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime().replace(tzinfo=UTC)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if ddl in ("bigint", "int") and isinstance(value, float):
+        return int(value)
+    return value
+
+
+def spark_rows(frame: pd.DataFrame, fields: Sequence[tuple[str, str]], spark):
+    """``frame`` as a Spark DataFrame of ``fields`` (name, DDL type)."""
+    records = [{n: _plain(r.get(n), t) for n, t in fields} for r in frame.to_dict("records")]
+    return spark.createDataFrame(records, schema=schema.struct_type(fields))
+
+
+def write_metrics(table: str, profile: pd.DataFrame, drift: pd.DataFrame, *, spark: Any = None,
+                  profile_fields: Sequence[tuple[str, str]] | None = None,
+                  drift_fields: Sequence[tuple[str, str]] | None = None) -> MetricTables:  # fmt: skip
+    """Overwrite both metric tables of ``table`` with these rows, through ``spark`` (None:
+    :func:`recipes.spark.get_spark`), one Delta commit each; returns their names.
+
+    Args:
+        profile_fields, drift_fields: the tables' ``(column, DDL type)`` (a
+            :class:`~recipes.monitoring.compute.Metrics`' own); default the frames' columns,
+            typed by name (custom metrics then need theirs).
+    """
+    from recipes.spark import get_spark
+
+    session = spark if spark is not None else get_spark()
     names = metric_table_names(table)
-    tables.write_table(names.profile, _arrow(profile, PROFILE_SCHEMA), mode="overwrite",
-                       spark=spark)  # fmt: skip
-    tables.write_table(names.drift, _arrow(drift, DRIFT_SCHEMA), mode="overwrite", spark=spark)
+    tables.write_table(names.profile,
+                       spark_rows(profile, profile_fields or fields_of(profile), session),
+                       mode="overwrite", spark=session)  # fmt: skip
+    tables.write_table(names.drift, spark_rows(drift, drift_fields or fields_of(drift), session),
+                       mode="overwrite", spark=session)  # fmt: skip
     return names

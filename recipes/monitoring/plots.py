@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-from recipes.monitoring.profile import ALL
+from recipes.monitoring.rows import overall
+from recipes.monitoring.schema import ALL
 from recipes.monitoring.windows import window_starts
 
 
 def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_index",
                drift_type: str = "BASELINE", threshold: float | None = 0.2):  # fmt: skip
-    """Per numeric column, ``statistic`` over the windows (all versions), one line each."""
+    """Per numeric column, ``statistic`` over the windows (all models, whole table), one line
+    each."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    rows = drift[(drift["model_id"] == ALL) & (drift["drift_type"] == drift_type)]
+    rows = overall(drift)
+    rows = rows[rows["drift_type"] == drift_type]
     rows = rows[rows[statistic].notna()] if statistic in rows else rows.iloc[0:0]
     # windows as labels, in time order: one window would otherwise span years of date axis
     starts = pd.Series(window_starts(rows), index=rows.index)
@@ -49,7 +52,9 @@ def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_in
 def plot_quality(
     quality: pd.DataFrame, *, metrics=("accuracy", "precision", "recall", "f1", "roc_auc")
 ):
-    """Grouped bars: each metric for each model version (``:all`` left out)."""
+    """Grouped bars: each metric for each model version (``'*'``, all models, left out), from
+    :func:`~recipes.monitoring.summary.quality_by_model` or
+    :func:`~recipes.monitoring.quality.quality_metrics`."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3.2), layout="constrained")

@@ -1,4 +1,11 @@
-"""Model quality on live traffic, once the labels arrive, per model version.
+"""Model quality: the scores a monitor writes on its ``':table'`` rows, and late labels joined.
+
+:func:`classification_scores` and :func:`regression_scores` turn the counts a refresh
+aggregates in Spark (rows per label and prediction; sums of errors) into Databricks'
+metrics: ``accuracy_score``, ``precision``/``recall``/``f1_score`` as
+``{one_vs_all, macro, weighted}`` (sklearn's ``average=None``, ``"macro"``, ``"weighted"``,
+over the labels and predictions seen), ``confusion_matrix``, and the regression errors.
+Rows whose label (or prediction) is NULL are counted in the table but not scored.
 
 Labels come late and separately (a table or DataFrame keyed by ``client_request_id`` or by
 an id the requests carried, such as ``customer_id``). :func:`quality_metrics` joins them to
@@ -18,7 +25,7 @@ import pandas as pd
 
 from recipes.errors import ParameterError
 from recipes.monitoring.bins import spark_bin
-from recipes.monitoring.profile import ALL, sort_metrics
+from recipes.monitoring.schema import ALL
 
 PROBLEM_TYPES = ("classification", "regression")
 JOIN_KEYS = ("client_request_id", "customer_id")
@@ -116,7 +123,7 @@ def _regression(sums: pd.DataFrame) -> pd.DataFrame:
     frame = pd.concat([total, sums], ignore_index=True) if len(sums) else sums
     out = pd.DataFrame({"model_id": frame["model_id"], "labeled_rows": frame["n"].astype("int64"),
                         "rmse": np.sqrt(frame["sse"] / frame["n"]), "mae": frame["sae"] / frame["n"]})  # fmt: skip
-    return sort_metrics(out)
+    return _ordered(out)
 
 
 def auc_from_counts(counts: pd.DataFrame, pos_label: Any) -> float | None:
@@ -155,4 +162,81 @@ def _classification(counts: pd.DataFrame, pos_label: Any) -> pd.DataFrame:
     rows = [{"model_id": ALL, **_metrics(counts, pos_label)}]
     for model_id, part in counts.groupby("model_id", sort=True):
         rows.append({"model_id": model_id, **_metrics(part, pos_label)})
-    return sort_metrics(pd.DataFrame(rows))
+    return _ordered(pd.DataFrame(rows))
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """:data:`ALL` first, then the model ids."""
+    ranked = frame.assign(_m=frame["model_id"] != ALL).sort_values(
+        ["_m", "model_id"], kind="stable"
+    )
+    return ranked.drop(columns="_m").reset_index(drop=True)
+
+
+def _scores(per_class: dict[str, float], support: dict[str, int]) -> dict[str, Any]:
+    total = sum(support.values())
+    macro = sum(per_class.values()) / len(per_class) if per_class else None
+    weighted = sum(per_class[c] * support.get(c, 0) for c in per_class) / total if total else None
+    return {"one_vs_all": per_class, "macro": macro, "weighted": weighted}
+
+
+def classification_scores(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """Databricks' classification metrics from ``{(label, prediction): rows}``.
+
+    ``precision``, ``recall`` and ``f1_score`` are ``{one_vs_all: {class: score}, macro,
+    weighted}`` over every class seen as a label or a prediction, a score with a zero
+    denominator being 0 (sklearn's ``zero_division=0``); ``weighted`` weighs by each class's
+    rows as label. All None without a scored row.
+    """
+    total = sum(counts.values())
+    if not total:
+        return {"accuracy_score": None, "confusion_matrix": None, "precision": None,
+                "recall": None, "f1_score": None}  # fmt: skip
+    classes = sorted({c for pair in counts for c in pair})
+    tp = {c: counts.get((c, c), 0) for c in classes}
+    as_label = {c: sum(n for (y, _), n in counts.items() if y == c) for c in classes}
+    as_pred = {c: sum(n for (_, p), n in counts.items() if p == c) for c in classes}
+    precision = {c: tp[c] / as_pred[c] if as_pred[c] else 0.0 for c in classes}
+    recall = {c: tp[c] / as_label[c] if as_label[c] else 0.0 for c in classes}
+    f1 = {c: 2 * tp[c] / (as_pred[c] + as_label[c]) if as_pred[c] + as_label[c] else 0.0
+          for c in classes}  # fmt: skip
+    matrix = [{"prediction": p, "label": y, "count": int(n)}
+              for (y, p), n in sorted(counts.items())]  # fmt: skip
+    return {"accuracy_score": sum(tp.values()) / total, "confusion_matrix": matrix,
+            "precision": _scores(precision, as_label), "recall": _scores(recall, as_label),
+            "f1_score": _scores(f1, as_label)}  # fmt: skip
+
+
+REGRESSION_SUMS = ("n", "sse", "sae", "sape", "n_ape", "sy", "syy")
+
+
+def regression_sums(label, prediction) -> list:
+    """Spark aggregates (aliased ``q_<sum>``) over the rows with a label and a prediction: the
+    sums :func:`regression_scores` needs."""
+    from pyspark.sql import functions as F
+
+    y, p = label.cast("double"), prediction.cast("double")
+    scored = y.isNotNull() & p.isNotNull() & ~F.isnan(y) & ~F.isnan(p)
+    err = p - y
+    nonzero = scored & (y != 0)
+    parts = {"n": F.lit(1), "sse": err * err, "sae": F.abs(err), "sy": y, "syy": y * y,
+             "sape": F.when(nonzero, F.abs(err) / F.abs(y)), "n_ape": F.when(nonzero, 1)}  # fmt: skip
+    return [F.sum(F.when(scored, parts[k])).alias(f"q_{k}") for k in REGRESSION_SUMS]
+
+
+def regression_scores(sums: dict[str, float | None]) -> dict[str, float | None]:
+    """Databricks' regression metrics from :func:`regression_sums`' ``q_*`` values."""
+    n = sums.get("q_n") or 0
+    if not n:
+        return {k: None for k in ("mean_squared_error", "root_mean_squared_error",
+                                  "mean_average_error", "mean_absolute_error",
+                                  "mean_absolute_percentage_error", "r2_score")}  # fmt: skip
+    mse = sums["q_sse"] / n
+    mae = sums["q_sae"] / n
+    total = sums["q_syy"] - sums["q_sy"] ** 2 / n  # sum of squares about the mean
+    r2 = 1.0 - sums["q_sse"] / total if total > 0 else None
+    n_ape = sums.get("q_n_ape") or 0
+    return {"mean_squared_error": mse, "root_mean_squared_error": float(np.sqrt(mse)),
+            "mean_average_error": mae, "mean_absolute_error": mae,
+            "mean_absolute_percentage_error": sums["q_sape"] / n_ape if n_ape else None,
+            "r2_score": r2}  # fmt: skip

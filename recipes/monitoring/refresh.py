@@ -3,12 +3,12 @@
 The serving endpoint's quality-monitors API (:mod:`recipes.endpoint.monitors`) starts
 :func:`main` in its own process for each refresh. The job reads the monitor's JSON, marks
 the refresh RUNNING, checks the tables and columns with delta-rs (no JVM yet), computes the
-profile and drift metrics of the monitored table in a local Spark session whose catalog is the
-endpoint's warehouse (:func:`~recipes.monitoring.profile.profile_metrics`,
-:func:`~recipes.monitoring.drift.drift_metrics`), writes the Delta tables
+metric tables of the monitored table in a local Spark session whose catalog is the
+endpoint's warehouse (:func:`compute`: :func:`~recipes.monitoring.compute.compute_metrics`
+for the monitor's :class:`~recipes.monitoring.spec.Spec`), writes the Delta tables
 ``<output_schema>.<table>_profile_metrics`` and ``..._drift_metrics`` through it
 (:func:`~recipes.monitoring.output.write_metrics`) and marks the refresh SUCCESS, or
-FAILED with a one-line message.
+FAILED with a one-line message (a custom metric that does not compile: Spark's).
 
 :func:`wait_for_refresh` polls ``w.quality_monitors.get_refresh`` until the refresh ends,
 on a Databricks workspace and on the local endpoint alike.
@@ -29,11 +29,6 @@ from typing import Any
 from recipes.errors import KitError
 from recipes.locks import locked
 
-# id-like bookkeeping columns of inference tables: never profiled
-BOOKKEEPING = ("databricks_request_id", "client_request_id", "served_entity_name",
-               "endpoint_name", "model_name", "row_index", "served_entity_id",
-               "requester")  # fmt: skip
-_COMPLEX = ("map", "array", "struct", "binary")
 TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
 
 
@@ -73,13 +68,6 @@ def drop_monitor(w: Any, table_name: str) -> bool:
     except NotFound:
         return False
     return True
-
-
-def monitored(dtypes: list[tuple[str, str]], log: dict) -> list[str]:
-    """The columns to profile: all but the timestamp, model id, label and bookkeeping
-    columns, and but nested ones."""
-    skip = {log["timestamp_col"], log["model_id_col"], log.get("label_col"), *BOOKKEEPING}
-    return [c for c, t in dtypes if c not in skip and not t.startswith(_COMPLEX)]
 
 
 def _catalog_root(spark, table: str, home: Path) -> tuple[str | None, Path]:
@@ -135,45 +123,31 @@ def check_catalog(spark, table: str, home: Path) -> None:
 
 
 def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
-    """Profile and drift metrics of ``monitor``'s table, read by name in ``spark`` (whose
-    catalog must be ``home``'s warehouse) and written to its metric tables through it."""
-    import pandas as pd
-    from pyspark.sql import functions as F
-
+    """The metric tables of ``monitor``'s table, read by name in ``spark`` (whose catalog must
+    be ``home``'s warehouse), computed as its profile type says (inference log, time series or
+    snapshot; slices, quality from ``label_col``, custom metrics) and written through it."""
     from recipes import tables
-    from recipes.monitoring.drift import DRIFT_COLUMNS, drift_metrics
+    from recipes.monitoring.compute import compute_metrics
     from recipes.monitoring.output import write_metrics
-    from recipes.monitoring.profile import PROFILE_COLUMNS, profile_metrics
+    from recipes.monitoring.spec import Spec
 
     check_catalog(spark, monitor["table_name"], home)
-    log = monitor["inference_log"]
-    ts, model_id = log["timestamp_col"], log["model_id_col"]
+    spec = Spec.from_monitor(monitor)
     df = tables.read_table(monitor["table_name"], spark=spark)
-    if not dict(df.dtypes)[ts].startswith("timestamp"):
-        df = df.withColumn(ts, F.to_timestamp(F.col(ts)))
-    cols = monitored(df.dtypes, log)
-    pred = log["prediction_col"]
-    categorical = [pred] if "CLASSIFICATION" in log["problem_type"] and pred in cols else []
     baseline = None
     if monitor.get("baseline_table_name"):
         baseline = tables.read_table(monitor["baseline_table_name"], spark=spark)
-    keys = dict(model_id_col=model_id, timestamp_col=ts)
-    profiles, drifts = [], []
-    for granularity in log["granularities"]:
-        profiles.append(profile_metrics(df, granularity, columns=cols, **keys))
-        base_cols = [c for c in cols if baseline is not None and c in baseline.columns]
-        if base_cols and {ts, model_id} <= set(baseline.columns):
-            profiles.append(profile_metrics(baseline, granularity, columns=base_cols,
-                                            log_type="BASELINE", **keys))  # fmt: skip
-        drifts.append(drift_metrics(df, baseline, granularity, columns=cols,
-                                    categorical=categorical, **keys))  # fmt: skip
-    profile = pd.concat(profiles) if profiles else pd.DataFrame(columns=list(PROFILE_COLUMNS))
-    drift = [d for d in drifts if len(d)]
-    drift = pd.concat(drift) if drift else pd.DataFrame(columns=list(DRIFT_COLUMNS))
+    try:
+        version = tables.files.version(monitor["table_name"], home=home)
+    except Exception:  # a table the kit's catalog does not keep as files: no version to give
+        version = None
+    metrics = compute_metrics(df, baseline, spec, commit_version=version)
     short = monitor["table_name"].split(".")[-1]
-    names = write_metrics(f"{monitor['output_schema_name']}.{short}", profile, drift, spark=spark)
-    return {"columns": cols, "profile_rows": len(profile),
-            "drift_rows": len(drift), "tables": [names.profile, names.drift]}  # fmt: skip
+    names = write_metrics(f"{monitor['output_schema_name']}.{short}", metrics.profile,
+                          metrics.drift, spark=spark, profile_fields=metrics.profile_fields,
+                          drift_fields=metrics.drift_fields)  # fmt: skip
+    return {"kind": spec.kind, "profile_rows": len(metrics.profile),
+            "drift_rows": len(metrics.drift), "tables": [names.profile, names.drift]}  # fmt: skip
 
 
 def _write(path: Path, doc: dict) -> None:
@@ -207,7 +181,7 @@ def _check(monitor: dict, home: Path) -> None:
         if name and not tables.exists(name, home=home):
             raise KitError(f"Table '{name}' does not exist: write it, or update the monitor.")
     names = tables.column_names(table, home=home)  # from the Delta log: no JVM yet
-    log = monitor["inference_log"]
+    log = monitor.get("inference_log") or monitor.get("time_series") or {}
     for key in ("timestamp_col", "prediction_col", "model_id_col", "label_col"):
         if log.get(key) and log[key] not in names:
             raise KitError(f"Column '{log[key]}' ({key}) is not in {table} any more.")

@@ -1,13 +1,15 @@
 """The monitor's verdict: ``ok``, ``drift``, ``promote_challenger`` or ``rollback``.
 
-Drift is read from the latest window of the all-versions drift rows (BASELINE when there is
-a baseline, else CONSECUTIVE). A column drifts when its test is significant *and* the
+Drift is read from the latest window of the drift table's all-models rows over the whole table
+(model ``'*'``, no slice; BASELINE when there is a baseline, else CONSECUTIVE). A column drifts when its test is significant *and* the
 change is material, so a large sample does not flag a trivial shift:
 
 - numeric: KS p-value < ``alpha`` and (KS statistic >= ``ks_statistic`` or PSI >= ``psi``);
 - categorical: chi² p-value < ``alpha`` and JS distance >= ``js_distance``.
 
-Quality decides first when both served versions have ``min_labeled`` labeled rows: the
+Quality comes from the profile table's ``':table'`` rows
+(:func:`~recipes.monitoring.summary.quality_by_model`), or from a quality frame of
+:func:`~recipes.monitoring.quality.quality_metrics`. It decides first when both served versions have ``min_labeled`` labeled rows: the
 challenger is promoted when it beats the champion by ``margin`` on ``metric``, and rolled
 back (all traffic to the champion) when it is worse by as much; for accuracy the gap must
 also pass a two-proportion z-test at ``alpha``. Then drift; else ``ok``.
@@ -28,7 +30,8 @@ from typing import Any
 import pandas as pd
 
 from recipes.errors import ParameterError
-from recipes.monitoring.profile import ALL
+from recipes.monitoring.rows import model_column, overall
+from recipes.monitoring.summary import quality_by_model
 
 DECISIONS = ("ok", "drift", "promote_challenger", "rollback")
 _LOWER_IS_BETTER = ("rmse", "mae")
@@ -53,7 +56,8 @@ class Verdict:
 
     Attributes:
         decision: one of :data:`DECISIONS`.
-        drifted: columns that drifted in the latest window (features, then ``prediction``).
+        drifted: columns that drifted in the latest window (features, then the prediction and
+            the label).
         drift: per monitored column, the statistics read and whether it drifted.
         quality: per model id, the labeled rows and the compared metric.
         champion, challenger: the model ids (versions) compared.
@@ -79,7 +83,11 @@ def _stat(value: Any, key: str) -> float | None:
 
 
 def flag_drift(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFrame:
-    """The drift rows, flattened, with a ``drifted`` flag from the thresholds ``t``."""
+    """The drift rows (of columns, not ``':table'``), flattened, with a ``drifted`` flag from
+    the thresholds ``t``."""
+    model = model_column(drift)
+    if "column_name" in drift:
+        drift = drift[drift["column_name"] != ":table"]
     out = []
     for r in drift.to_dict("records"):
         ks_d, ks_p = _stat(r["ks_test"], "statistic"), _stat(r["ks_test"], "pvalue")
@@ -89,7 +97,7 @@ def flag_drift(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFram
             hit = ks_p < t.alpha and (ks_d >= t.ks_statistic or psi >= t.psi)
         else:
             hit = chi_p is not None and chi_p < t.alpha and r["js_distance"] >= t.js_distance
-        out.append({"window_start": r["window"]["start"], "model_id": r["model_id"],
+        out.append({"window_start": r["window"]["start"], "model_id": r.get(model),
                     "column_name": r["column_name"], "drift_type": r["drift_type"],
                     "ks_statistic": ks_d, "ks_pvalue": ks_p, "psi": psi, "chi2_pvalue": chi_p,
                     "js_distance": r["js_distance"], "drifted": bool(hit)})  # fmt: skip
@@ -99,9 +107,11 @@ def flag_drift(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFram
 
 
 def drifted_columns(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFrame:
-    """Each column's flagged statistics in the latest window, all versions: BASELINE rows
-    when there are any, else CONSECUTIVE."""
-    flags = flag_drift(drift[drift["model_id"] == ALL], t) if len(drift) else flag_drift(drift, t)
+    """Each column's flagged statistics in the latest window, all models, whole table:
+    BASELINE rows when there are any, else CONSECUTIVE."""
+    if len(drift) and "granularity" in drift and drift["granularity"].nunique() > 1:
+        drift = drift[drift["granularity"] == drift["granularity"].dropna().iloc[0]]
+    flags = flag_drift(overall(drift) if len(drift) else drift, t)
     if flags.empty:
         return flags.drop(columns=["window_start", "model_id"])
     kind = "BASELINE" if (flags["drift_type"] == "BASELINE").any() else "CONSECUTIVE"
@@ -161,22 +171,33 @@ def verdict(
     champion: str | int | None = None,
     challenger: str | int | None = None,
     thresholds: Thresholds = Thresholds(),
+    prediction_col: str = "prediction",
+    label_col: str | None = None,
 ) -> Verdict:
-    """Decide from :func:`drift_metrics` and :func:`quality_metrics` tables.
+    """Decide from the drift table and the model quality.
 
     Args:
+        drift: the drift metrics table's rows (:func:`drift_metrics`, or the table read).
+        quality: the profile metrics table's rows (quality from its ``':table'`` rows), or a
+            :func:`quality_metrics` frame; None: quality does not decide.
         champion, challenger: the model ids (versions) serving as each; without both, or
             without enough labels, quality does not decide.
+        prediction_col, label_col: the model's outputs: their drift is listed, but only the
+            other columns' is input drift.
     """
     champion = None if champion is None else str(champion)
     challenger = None if challenger is None else str(challenger)
+    if quality is not None and "column_name" in quality:
+        quality = quality_by_model(quality, label_col=label_col)
     cols = drifted_columns(drift, thresholds)
     hit = cols[cols["drifted"]]["column_name"].tolist() if len(cols) else []
-    drifted = sorted(c for c in hit if c != "prediction") + [c for c in hit if c == "prediction"]
+    outputs = (prediction_col, label_col)
+    inputs = sorted(c for c in hit if c not in outputs)
+    drifted = inputs + [c for c in outputs if c in hit]
     decided, line, numbers = _quality(quality, champion, challenger, thresholds)
-    if decided is None and any(c != "prediction" for c in drifted):
+    if decided is None and inputs:
         decided = "drift"
-        line = f"input drift in {', '.join(c for c in drifted if c != 'prediction')}; {line}"
+        line = f"input drift in {', '.join(inputs)}; {line}"
     elif decided is None:
         decided = "ok"
         line = f"no input drift; {line}"

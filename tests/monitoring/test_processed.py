@@ -88,4 +88,4 @@ def test_metrics_from_the_processed_table_equal_those_from_the_payload(spark, tb
     )
     stored = profile_metrics(tables.read_table(tbl.processed, spark=spark), "1 hour", columns=cols)
     pd.testing.assert_frame_equal(direct, stored)
-    assert set(direct["model_id"]) >= {"1", "2"}
+    assert set(direct["model_version"]) >= {"1", "2"}

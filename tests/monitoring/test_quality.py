@@ -79,3 +79,35 @@ def test_labels_join_on_client_request_id_first(spark):
         quality_metrics(df, pd.DataFrame({"customer_id": [1], "label": [1]}))
     with pytest.raises(ParameterError, match="problem_type must be one of"):
         quality_metrics(df, by_request, problem_type="ranking")
+
+
+def test_regression_table_rows_equal_sklearn(spark):
+    from recipes.monitoring import TABLE, profile_metrics
+
+    frame = scored([{}, {}], n=300)
+    rng = np.random.default_rng(3)
+    frame["prediction"] = frame["avg_session_duration"] * 1.1 - 3 + rng.normal(0, 20, len(frame))
+    frame["spend"] = frame["avg_session_duration"].astype(float)
+    frame.loc[frame.index % 11 == 0, "spend"] = np.nan  # not known yet: counted, not scored
+    got = profile_metrics(spark.createDataFrame(frame), "1 hour", label_col="spend",
+                          problem_type="regression")  # fmt: skip
+    table = got[got["column_name"] == TABLE]
+    assert "accuracy_score" not in got and len(table) == 2 * 3
+    frame["start"] = frame["timestamp"].dt.floor("h")
+    for r in table.to_dict("records"):
+        rows = frame[frame["start"] == r["window"]["start"]]
+        if r["model_version"] != ALL:
+            rows = rows[rows["model_version"] == r["model_version"]]
+        assert r["count"] == len(rows)
+        rows = rows[rows["spend"].notna()]
+        y, p = rows["spend"], rows["prediction"]
+        assert r["mean_squared_error"] == pytest.approx(m.mean_squared_error(y, p), rel=1e-9)
+        assert r["root_mean_squared_error"] == pytest.approx(
+            m.root_mean_squared_error(y, p), rel=1e-9
+        )
+        assert r["mean_average_error"] == r["mean_absolute_error"]
+        assert r["mean_absolute_error"] == pytest.approx(m.mean_absolute_error(y, p), rel=1e-9)
+        assert r["mean_absolute_percentage_error"] == pytest.approx(
+            m.mean_absolute_percentage_error(y, p), rel=1e-9
+        )
+        assert r["r2_score"] == pytest.approx(m.r2_score(y, p), rel=1e-6)

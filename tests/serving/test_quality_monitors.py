@@ -1,13 +1,15 @@
 """Lakehouse Monitoring on the local endpoint, through the real databricks-sdk.
 
-``w.quality_monitors.create / get / run_refresh / get_refresh / list_refreshes /
+``w.quality_monitors.create / get / update / run_refresh / get_refresh / list_refreshes /
 cancel_refresh / delete`` against a real endpoint process; a refresh is a Spark job in its
-own process, writing the profile and drift metric tables that these tests read back.
+own process, writing the profile and drift metric tables that these tests read back. A field
+the local monitor does not carry out gets a 400 naming it; a schedule fires refreshes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from types import SimpleNamespace
 
@@ -18,10 +20,20 @@ import pytest
 import requests
 from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceAlreadyExists
 from databricks.sdk.service.catalog import (
+    MonitorCronSchedule,
+    MonitorCronSchedulePauseStatus,
+    MonitorDataClassificationConfig,
+    MonitorDestination,
     MonitorInferenceLog,
     MonitorInferenceLogProblemType,
     MonitorInfoStatus,
+    MonitorMetric,
+    MonitorMetricType,
+    MonitorNotifications,
     MonitorRefreshInfoState,
+    MonitorRefreshInfoTrigger,
+    MonitorSnapshot,
+    MonitorTimeSeries,
 )
 
 from recipes import tables
@@ -112,7 +124,7 @@ def test_errors_need_no_job(server, w):
     with pytest.raises(InvalidParameterValue, match="label_col 'churned'"):
         create(w, "main.mdk.err_payload", inference_log=inference_log(label_col="churned"))
     with pytest.raises(InvalidParameterValue, match="granularities"):
-        create(w, "main.mdk.err_payload", inference_log=inference_log(granularities=["1 month"]))
+        create(w, "main.mdk.err_payload", inference_log=inference_log(granularities=["2 minutes"]))
     with pytest.raises(InvalidParameterValue, match="baseline_table_name"):
         create(w, "main.mdk.err_payload", baseline_table_name="main.mdk.no_baseline")
     for call in (w.quality_monitors.get, w.quality_monitors.run_refresh,
@@ -122,6 +134,221 @@ def test_errors_need_no_job(server, w):
     url = f"{server.url}/api/2.1/unity-catalog/tables/main.mdk.err_payload/monitor"
     assert requests.get(url, timeout=10).status_code == 401
     assert not (server.home / "serving" / "monitors" / "main.mdk.err_payload").exists()
+
+
+# --------------------------------------------------------------------------- what is refused
+
+AGGREGATE = MonitorMetricType.CUSTOM_METRIC_TYPE_AGGREGATE
+DOUBLE = json.dumps({"name": "output", "type": "double", "nullable": True, "metadata": {}})
+EVERY_SECOND = "* * * * * ?"
+
+
+def metric(**overrides) -> MonitorMetric:
+    kwargs = dict(type=AGGREGATE, name="avg_purchases", definition="avg(`{{input_column}}`)",
+                  input_columns=["total_purchases"], output_data_type=DOUBLE)  # fmt: skip
+    return MonitorMetric(**{**kwargs, **overrides})
+
+
+NOT_IMITATED = "the local monitor does not imitate it"
+REFUSED_BY_THE_SDK = [  # (what create is called with, the field, what the 400 says)
+    (dict(notifications=MonitorNotifications(on_failure=MonitorDestination(["ops@example.com"]))),
+     "notifications", NOT_IMITATED),
+    (dict(data_classification_config=MonitorDataClassificationConfig(enabled=True)),
+     "data_classification_config", NOT_IMITATED),
+    (dict(warehouse_id="0123456789abcdef"), "warehouse_id", NOT_IMITATED),
+    (dict(skip_builtin_dashboard=False), "skip_builtin_dashboard", "makes no dashboard"),
+    (dict(latest_monitor_failure_msg="boom"), "latest_monitor_failure_msg", "set by the monitor"),
+    (dict(time_series=MonitorTimeSeries(timestamp_col="timestamp", granularities=["1 day"])),
+     "time_series", "exactly one of inference_log, time_series, snapshot"),
+    (dict(inference_log=None), "inference_log", "exactly one of inference_log, time_series"),
+    (dict(inference_log=inference_log(granularities=["2 minutes"])),
+     "inference_log.granularities", "granularity '2 minutes' is not one Databricks accepts"),
+    (dict(inference_log=None, time_series=MonitorTimeSeries("timestamp", ["7 seconds"])),
+     "time_series.granularities", "granularity '7 seconds' is not one Databricks accepts"),
+    (dict(inference_log=None, time_series=MonitorTimeSeries("ts", ["1 day"])),
+     "time_series.timestamp_col", "'ts' is not a column"),
+    (dict(slicing_exprs=["plan", "nope"]), "slicing_exprs[1]", "'nope' is not a column"),
+    (dict(custom_metrics=[metric(input_columns=["nope"])]), "custom_metrics[0].input_columns",
+     "'nope' is not a column"),
+    (dict(custom_metrics=[metric(definition="avg({{label_col}})")]),
+     "custom_metrics[0].definition", "no inference_log.label_col"),
+    (dict(custom_metrics=[metric(), metric()]), "custom_metrics[1].name", "given twice"),
+    (dict(custom_metrics=[metric(output_data_type="{not json")]),
+     "custom_metrics[0].output_data_type", "not a StructField's JSON"),
+    (dict(schedule=MonitorCronSchedule(quartz_cron_expression="0 0 12 * * *", timezone_id="UTC")),
+     "schedule.quartz_cron_expression", "'?' in exactly one of day-of-month and day-of-week"),
+    (dict(schedule=MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?",
+                                       timezone_id="Mars/Base")),
+     "schedule.timezone_id", "not a Java time zone id"),
+]  # fmt: skip
+REFUSED_IN_THE_BODY = [  # what the SDK cannot send: a raw create body's changes
+    ({"dashboard_id": "d1"}, "dashboard_id", NOT_IMITATED),
+    ({"alert_on_drift": True}, "alert_on_drift", "not a field of the monitor's create"),
+    ({"inference_log": None, "time_series": {"timestamp_col": "timestamp", "label_col": "plan",
+      "granularities": ["1 day"]}}, "time_series.label_col", "not a field of MonitorTimeSeries"),
+    ({"inference_log": None, "snapshot": {"label_col": "plan"}}, "snapshot.label_col",
+     "not a field of MonitorSnapshot"),
+    ({"slicing_exprs": [5]}, "slicing_exprs[0]", "must be a non-empty string"),
+    ({"custom_metrics": [{**metric().as_dict(), "type": "CUSTOM_METRIC_TYPE_MAX"}]},
+     "custom_metrics[0].type", "is not one of CUSTOM_METRIC_TYPE_AGGREGATE"),
+    ({"schedule": {"quartz_cron_expression": "0 0 12 * * ?", "timezone_id": "UTC",
+                   "pause_status": "STOPPED"}}, "schedule.pause_status", "not one of PAUSED"),
+]  # fmt: skip
+
+
+def _check_refused(server, exc, field: str, says: str) -> None:
+    assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
+    message = str(exc.value)
+    assert field in message and says in message, message
+    assert "\n" not in message
+    assert not (server.home / "serving" / "monitors" / "main.mdk.err_payload").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "field", "says"), REFUSED_BY_THE_SDK,
+                         ids=[c[1] for c in REFUSED_BY_THE_SDK])  # fmt: skip
+def test_what_the_local_monitor_does_not_carry_out_is_a_400_naming_it(server, w, kwargs, field,
+                                                                       says):  # fmt: skip
+    if not tables.exists("main.mdk.err_payload", home=server.home):
+        write("main.mdk.err_payload", payload(50), home=server.home)
+    with pytest.raises(InvalidParameterValue) as exc:
+        create(w, "main.mdk.err_payload", **kwargs)
+    _check_refused(server, exc, field, says)
+
+
+@pytest.mark.parametrize(("changes", "field", "says"), REFUSED_IN_THE_BODY,
+                         ids=[c[1] for c in REFUSED_IN_THE_BODY])  # fmt: skip
+def test_a_raw_body_field_the_sdk_cannot_send_is_a_400_naming_it(server, w, changes, field, says):
+    if not tables.exists("main.mdk.err_payload", home=server.home):
+        write("main.mdk.err_payload", payload(50), home=server.home)
+    body = {"output_schema_name": "main.mdk", "assets_dir": "/Workspace/Shared/mdk/x",
+            "inference_log": inference_log().as_dict(), **changes}  # fmt: skip
+    body = {k: v for k, v in body.items() if v is not None}
+    path = "/api/2.1/unity-catalog/tables/main.mdk.err_payload/monitor"
+    with pytest.raises(InvalidParameterValue) as exc:
+        w.api_client.do("POST", path, body=body)
+    _check_refused(server, exc, field, says)
+
+
+# --------------------------------------------------------------------------- what is accepted
+
+
+def test_time_series_and_snapshot_monitors_are_accepted_and_get_returns_what_was_applied(server, w):
+    """The create/get shapes only: the refreshes' computation is ``recipes.monitoring``'s."""
+    table = "main.mdk.profiles_payload"
+    write(table, payload(50).assign(label=lambda d: 1 - d["prediction"]), home=server.home)
+    schedule = MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?", timezone_id="PST",
+                                   pause_status=MonitorCronSchedulePauseStatus.PAUSED)  # fmt: skip
+    w.quality_monitors.create(
+        table_name=table, output_schema_name="main.mdk", assets_dir="/Workspace/Shared/mdk/p",
+        time_series=MonitorTimeSeries(timestamp_col="timestamp",
+                                      granularities=["1 month", "1 year", "2 week"]),
+        slicing_exprs=["plan", "total_purchases > 10"], custom_metrics=[metric()],
+        schedule=schedule, skip_builtin_dashboard=True,
+        data_classification_config=MonitorDataClassificationConfig(enabled=False),
+    )  # fmt: skip
+    try:
+        got = w.quality_monitors.get(table_name=table)
+        assert got.time_series == MonitorTimeSeries(
+            timestamp_col="timestamp", granularities=["1 month", "1 year", "2 weeks"]
+        )  # as Databricks spells them
+        assert (got.inference_log, got.snapshot, got.notifications, got.dashboard_id) == (
+            None, None, None, None)  # fmt: skip
+        assert got.slicing_exprs == ["plan", "total_purchases > 10"]
+        assert got.custom_metrics == [metric()] and got.schedule == schedule
+        assert got.data_classification_config == MonitorDataClassificationConfig(enabled=False)
+        stored = json.loads((server.home / "serving/monitors" / table / "monitor.json").read_text())
+        assert stored["custom_metrics"] == [metric().as_dict()]  # what recipes.monitoring reads
+        assert stored["schedule"] == schedule.as_dict()
+
+        # the update dbdemos' mlops-end2end makes (07_model_monitoring), with more granularities
+        expected_loss = metric(
+            name="expected_loss", input_columns=[":table"],
+            definition="avg(CASE WHEN {{prediction_col}} != {{label_col}} AND "
+                       "{{prediction_col}} = 1 THEN -total_purchases ELSE 0 END)",
+        )  # fmt: skip
+        noon = MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?", timezone_id="PST")
+        log = inference_log(
+            label_col="label", granularities=["1 day", "1 month", "1 year", "2 weeks"]
+        )
+        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
+                                  inference_log=log, schedule=noon, custom_metrics=[expected_loss],
+                                  slicing_exprs=["total_purchases > 10"])  # fmt: skip
+        got = w.quality_monitors.get(table_name=table)
+        assert (got.inference_log, got.time_series, got.slicing_exprs) == (
+            log, None, ["total_purchases > 10"])  # fmt: skip
+        assert (
+            got.custom_metrics == [expected_loss] and got.schedule.pause_status.value == "UNPAUSED"
+        )
+        assert (got.monitor_version, got.assets_dir) == (2, "/Workspace/Shared/mdk/p")
+        assert got.data_classification_config is None  # an update replaces every setting
+
+        with pytest.raises(InvalidParameterValue, match="dashboard_id"):
+            w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
+                                      snapshot=MonitorSnapshot(), dashboard_id="d1")  # fmt: skip
+        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
+                                  snapshot=MonitorSnapshot())  # fmt: skip
+        got = w.quality_monitors.get(table_name=table)
+        assert (got.snapshot, got.inference_log, got.schedule, got.slicing_exprs) == (
+            MonitorSnapshot(), None, None, None)  # fmt: skip
+        assert not got.custom_metrics  # the SDK reads an absent list as []
+        raw = w.api_client.do("GET", f"/api/2.1/unity-catalog/tables/{table}/monitor")
+        assert raw["snapshot"] == {} and raw["monitor_version"] == 3
+    finally:
+        w.quality_monitors.delete(table_name=table)
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def refreshes(w, table: str) -> list:
+    return sorted(w.quality_monitors.list_refreshes(table_name=table).refreshes,
+                  key=lambda r: r.refresh_id)  # fmt: skip
+
+
+def cancel_active(w, table: str) -> None:
+    for r in refreshes(w, table):
+        if r.state in (MonitorRefreshInfoState.PENDING, MonitorRefreshInfoState.RUNNING):
+            w.quality_monitors.cancel_refresh(table_name=table, refresh_id=r.refresh_id)
+
+
+def test_a_schedule_fires_one_refresh_at_a_time_until_update_removes_it(server, w):
+    table = "main.mdk.scheduled_payload"
+    write(table, payload(200), home=server.home)
+    paused = MonitorCronSchedule(quartz_cron_expression=EVERY_SECOND, timezone_id="UTC",
+                                 pause_status=MonitorCronSchedulePauseStatus.PAUSED)  # fmt: skip
+    create(w, table, schedule=paused)
+    try:
+        w.quality_monitors.cancel_refresh(table_name=table, refresh_id=1)  # create's own
+        time.sleep(2.2)  # two firings of a paused schedule: none queues a refresh
+        assert [r.trigger for r in refreshes(w, table)] == [MonitorRefreshInfoTrigger.MANUAL]
+        assert w.quality_monitors.get(table_name=table).schedule == paused
+
+        started = time.monotonic()
+        w.quality_monitors.update(
+            table_name=table, output_schema_name="main.mdk", inference_log=inference_log(),
+            schedule=MonitorCronSchedule(quartz_cron_expression=EVERY_SECOND, timezone_id="UTC"),
+        )  # fmt: skip
+        assert w.quality_monitors.get(table_name=table).schedule.pause_status.value == "UNPAUSED"
+        while not [r for r in refreshes(w, table) if r.trigger.value == "SCHEDULE"]:
+            assert time.monotonic() - started < 1 + 10, "no SCHEDULE refresh within 1 s + 10 s"
+            time.sleep(0.1)
+        print(f"a SCHEDULE refresh after {time.monotonic() - started:.1f} s")
+        time.sleep(3)  # three more firings while that refresh (a Spark job) is active
+        seen = refreshes(w, table)
+        assert all(r.trigger.value == "SCHEDULE" for r in seen[1:]), seen
+        for r in seen[1:]:  # one at a time: each was queued once the ones before it had ended
+            assert all(q.end_time_ms and q.end_time_ms <= r.start_time_ms
+                       for q in seen if q.refresh_id < r.refresh_id), seen  # fmt: skip
+
+        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
+                                  inference_log=inference_log())  # fmt: skip
+        assert w.quality_monitors.get(table_name=table).schedule is None
+        cancel_active(w, table)
+        last = max(r.refresh_id for r in refreshes(w, table))
+        time.sleep(2.2)
+        assert max(r.refresh_id for r in refreshes(w, table)) == last  # none fired any more
+    finally:
+        w.quality_monitors.delete(table_name=table)
 
 
 @pytest.mark.spark
@@ -159,23 +386,26 @@ def test_refresh_writes_profile_and_drift_tables(server, w):
     assert w.quality_monitors.get_refresh(table_name=table, refresh_id=1).state.value == "SUCCESS"
 
     profile = tables.read(info.profile_metrics_table_name, home=server.home)
-    assert set(profile["column_name"]) == FEATURES  # no timestamp, model id or request id
-    assert set(profile["log_type"]) == {"INPUT"}  # the baseline has no timestamps
-    per_column = profile.groupby("column_name").size()
-    assert (per_column == HOURS * 3).all(), per_column  # windows x (:all, "1", "2")
-    everything = profile[(profile["model_id"] == ":all")]
+    assert profile["slice_key"].isna().all()  # no slicing_exprs: the whole table only
+    assert set(profile["column_name"]) == FEATURES | {":table"}  # no timestamp, model or id
+    inputs = profile[profile["log_type"] == "INPUT"]
+    per_column = inputs.groupby("column_name").size()
+    assert (per_column == HOURS * 3).all(), per_column  # windows x ("*", "1", "2")
+    # the baseline has no timestamp column: its rows are written all the same
+    assert set(profile["log_type"]) == {"INPUT", "BASELINE"}
+    everything = inputs[(inputs["model_version"] == "*") & (inputs["column_name"] != ":table")]
     assert everything.groupby("column_name")["count"].sum().eq(2000).all()
-    assert profile.loc[profile["column_name"] == "plan", "avg"].isna().all()
-    assert profile.loc[profile["column_name"] == "avg_session_duration", "avg"].notna().all()
+    assert inputs.loc[inputs["column_name"] == "plan", "avg"].isna().all()
+    assert inputs.loc[inputs["column_name"] == "avg_session_duration", "avg"].notna().all()
 
     drift = tables.read(info.drift_metrics_table_name, home=server.home)
-    assert set(drift["column_name"]) == FEATURES
+    assert set(drift["column_name"]) == FEATURES | {":table"}  # and the table's own rows
     counts = drift.groupby(["drift_type", "column_name"]).size()
     assert (counts["CONSECUTIVE"] == (HOURS - 1) * 3).all(), counts
     assert (counts["BASELINE"] == HOURS * 3).all(), counts
     pred = drift[drift["column_name"] == "prediction"]
     assert pred["chi_squared_test"].notna().all() and pred["ks_test"].isna().all()
-    dur = drift[(drift["column_name"] == "avg_session_duration") & (drift["model_id"] == ":all")
+    dur = drift[(drift["column_name"] == "avg_session_duration") & (drift["model_version"] == "*")
                 & (drift["drift_type"] == "BASELINE")]  # fmt: skip
     pvalues = dur.sort_values("window", key=lambda s: s.map(lambda w_: w_["start"]))["ks_test"].map(
         lambda t: t["pvalue"]
@@ -211,28 +441,42 @@ def test_duplicate_create_conflicts_and_a_failed_refresh_says_why(server, w):
 
 
 @pytest.mark.spark
-def test_monitors_survive_a_restart_and_refreshes_can_be_canceled(churn_free_server):
+def test_monitors_and_schedules_survive_a_restart_and_refreshes_can_be_canceled(
+    churn_free_server,
+):
     srv = churn_free_server
     w = srv.client()
     table = "main.mdk.restart_payload"
     write(table, payload(300), home=srv.home)
-    create(w, table, baseline_table_name=None)
+    schedule = MonitorCronSchedule(quartz_cron_expression=EVERY_SECOND, timezone_id="UTC")
+    create(w, table, baseline_table_name=None, schedule=schedule)
     wait_running(w, table, 1)
+    assert len(refreshes(w, table)) == 1  # the schedule's firings skip while refresh 1 runs
     srv.restart()  # stops the endpoint while refresh 1 runs; its job goes with it
+    restarted = time.monotonic()
     w = srv.client()
     info = w.quality_monitors.get(table_name=table)
     assert (info.monitor_version, info.assets_dir) == (
         1,
         f"/Workspace/Shared/mdk/monitoring/{table}",
     )
-    (first,) = w.quality_monitors.list_refreshes(table_name=table).refreshes
+    assert info.schedule.quartz_cron_expression == EVERY_SECOND
+    first = w.quality_monitors.get_refresh(table_name=table, refresh_id=1)
     assert first.state == MonitorRefreshInfoState.FAILED, first
     assert "endpoint stopped" in first.message
-    refresh = w.quality_monitors.run_refresh(table_name=table)
+    while len(found := refreshes(w, table)) < 2:  # the restored schedule fires again
+        assert time.monotonic() - restarted < 1 + 10, found
+        time.sleep(0.1)
+    refresh = found[1]
+    assert (refresh.refresh_id, refresh.trigger.value) == (2, "SCHEDULE")
     wait_running(w, table, refresh.refresh_id)
+    w.quality_monitors.update(
+        table_name=table, output_schema_name="main.mdk", inference_log=inference_log()
+    )  # no schedule: no more firings
     w.quality_monitors.cancel_refresh(table_name=table, refresh_id=refresh.refresh_id)
     after = w.quality_monitors.get_refresh(table_name=table, refresh_id=refresh.refresh_id)
     assert after.state == MonitorRefreshInfoState.CANCELED
+    assert len(refreshes(w, table)) == 2
     assert not [p for p in srv.children() if "recipes.monitoring.refresh" in " ".join(p.cmdline())]
     w.quality_monitors.delete(table_name=table)
     with pytest.raises(NotFound):

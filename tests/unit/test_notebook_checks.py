@@ -24,7 +24,7 @@ BAD = [
     ("03_serve", {"idle_seconds": 0}, "'idle_seconds' got 0: it must be at least 1"),
     ("04_ab_split", {"challenger_traffic": 150}, "'challenger_traffic' got 150: it must be at most 100"),
     ("05_batch_score", {"output_table": "scores"}, "Bad table name 'scores': use catalog.schema.table"),
-    ("06_monitor", {"granularity": "1 month"}, "granularity '1 month' is not '<n> <unit>'"),
+    ("06_monitor", {"granularity": "2 minutes"}, "granularity '2 minutes' is not one Databricks accepts"),
 ]  # fmt: skip
 
 

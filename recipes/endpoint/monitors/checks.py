@@ -1,4 +1,8 @@
-"""Checks of a monitor's create/update body, as Unity Catalog makes them, and its JSON files."""
+"""Checks of a monitor's create/update body, as Unity Catalog makes them, and its JSON files.
+
+The document a monitor is stored as (``monitor.json``, read by ``recipes.monitoring.refresh``)
+keeps the SDK's JSON shapes: what ``MonitorInfo.as_dict()`` carries.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import json
 import time
 from pathlib import Path
 
+from recipes.endpoint.monitors.fields import classification, refuse_unsupported
+from recipes.endpoint.monitors.metrics import check_custom_metrics, check_slicing_exprs
+from recipes.endpoint.monitors.schedule import check_schedule
 from recipes.errors import KitError, invalid, not_found
 from recipes.formats import check_granularity
 
@@ -53,11 +60,78 @@ def _columns(table: str, home: Path) -> list[str]:
     return tables.column_names(table, home=home)
 
 
-def check_monitor(table: str, body: dict, home: Path) -> dict:
+PROFILES = ("inference_log", "time_series", "snapshot")
+_PROFILE_FIELDS = {
+    "inference_log": ("problem_type", "timestamp_col", "granularities", "prediction_col",
+                      "model_id_col", "label_col", "prediction_proba_col"),
+    "time_series": ("timestamp_col", "granularities"),
+    "snapshot": (),
+}  # fmt: skip
+_CLASS = {"inference_log": "MonitorInferenceLog", "time_series": "MonitorTimeSeries",
+          "snapshot": "MonitorSnapshot"}  # fmt: skip
+_REQUIRED = {"inference_log": ("timestamp_col", "prediction_col", "model_id_col"),
+             "time_series": ("timestamp_col",), "snapshot": ()}  # fmt: skip
+
+
+def _granularities(kind: str, grains) -> list[str]:
+    if not isinstance(grains, list) or not grains:
+        raise invalid(f"{kind}.granularities must be a non-empty list, e.g. ['1 day'].")
+    try:
+        checked = [check_granularity(g) for g in grains]
+    except KitError as exc:
+        raise invalid(f"{kind}.granularities: {exc}") from None
+    for i, g in enumerate(checked):
+        if g in checked[:i]:
+            raise invalid(f"{kind}.granularities has {g!r} twice.")
+    return checked
+
+
+def check_profile(table: str, body: dict, columns: list[str]) -> tuple[str, dict]:
+    """The monitor's one profile type, ``inference_log``, ``time_series`` or ``snapshot``,
+    checked as Databricks does: every named column is one of the table's."""
+    given = [k for k in PROFILES if body.get(k) is not None]
+    if len(given) != 1:
+        raise invalid(
+            f"Give exactly one of {', '.join(PROFILES)}"
+            + (f"; got {', '.join(given)}." if given else ": MonitorInferenceLog(...), "
+               "MonitorTimeSeries(...) or MonitorSnapshot().")
+        )  # fmt: skip
+    kind = given[0]
+    profile = body[kind]
+    if not isinstance(profile, dict):
+        raise invalid(f"{kind} must be a {_CLASS[kind]} object.")
+    unknown = sorted(set(profile) - set(_PROFILE_FIELDS[kind]))
+    if unknown:
+        raise invalid(f"{kind}.{unknown[0]} is not a field of {_CLASS[kind]}.")
+    profile = {k: v for k, v in profile.items() if v is not None}
+    if kind == "inference_log" and profile.get("problem_type") not in PROBLEM_TYPES:
+        raise invalid(f"inference_log.problem_type must be one of {', '.join(PROBLEM_TYPES)}.")
+    for key in _PROFILE_FIELDS[kind]:
+        if key in ("problem_type", "granularities"):
+            continue
+        name = profile.get(key)
+        if (name is None and key in _REQUIRED[kind]) or (name is not None and name not in columns):
+            raise invalid(
+                f"{kind}.{key} {name!r} is not a column of {table} (it has {', '.join(columns)})."
+            )
+    if kind != "snapshot":
+        profile["granularities"] = _granularities(kind, profile.get("granularities"))
+    return kind, profile
+
+
+def check_monitor(table: str, body: dict, home: Path, *, create: bool = True,
+                  assets_dir: str | None = None) -> dict:  # fmt: skip
     """The monitor document for ``table`` from a create/update body, checked as Databricks
-    does: the tables exist and every named column is one of the table's."""
+    does: the tables exist and every named column is one of the table's; any field the local
+    monitor does not carry out is refused first (:mod:`.fields`). On update ``assets_dir`` is
+    the monitor's own."""
     from recipes.tables import check_schema_name
 
+    refuse_unsupported(body, create=create, assets_dir=assets_dir)
+    if create and not body.get("assets_dir"):
+        raise invalid("assets_dir is required: a workspace folder for the monitor's assets.")
+    if create and not isinstance(body["assets_dir"], str):
+        raise invalid("assets_dir must be a string: a workspace folder.")
     columns = _columns(table, home)
     schema = body.get("output_schema_name")
     if not schema:
@@ -66,29 +140,7 @@ def check_monitor(table: str, body: dict, home: Path) -> dict:
         schema = ".".join(check_schema_name(schema))
     except KitError as exc:
         raise invalid(str(exc)) from None
-    if body.get("time_series") or body.get("snapshot"):
-        raise invalid("Locally only inference_log monitors are computed: pass inference_log=.")
-    log = body.get("inference_log")
-    if not isinstance(log, dict):
-        raise invalid("inference_log is required: MonitorInferenceLog(problem_type=..., ...).")
-    if log.get("problem_type") not in PROBLEM_TYPES:
-        raise invalid(f"inference_log.problem_type must be one of {', '.join(PROBLEM_TYPES)}.")
-    for key in ("timestamp_col", "prediction_col", "model_id_col", "label_col",
-                "prediction_proba_col"):  # fmt: skip
-        name = log.get(key)
-        required = key in ("timestamp_col", "prediction_col", "model_id_col")
-        if (name is None and required) or (name is not None and name not in columns):
-            raise invalid(
-                f"inference_log.{key} {name!r} is not a column of {table} "
-                f"(it has {', '.join(columns)})."
-            )
-    grains = log.get("granularities")
-    if not isinstance(grains, list) or not grains:
-        raise invalid("inference_log.granularities must be a non-empty list, e.g. ['1 day'].")
-    try:
-        log = {**log, "granularities": [check_granularity(g) for g in grains]}
-    except KitError as exc:
-        raise invalid(f"inference_log.granularities: {exc}") from None
+    kind, profile = check_profile(table, body, columns)
     baseline = body.get("baseline_table_name")
     if baseline:
         baseline = table_name(baseline)
@@ -96,12 +148,17 @@ def check_monitor(table: str, body: dict, home: Path) -> dict:
 
         if not tables.exists(baseline, home=home):
             raise invalid(f"baseline_table_name '{baseline}' does not exist: write it first.")
+    slicing = check_slicing_exprs(body.get("slicing_exprs"), table, columns)
+    metrics = check_custom_metrics(body.get("custom_metrics"), table, columns, body)
+    schedule = body.get("schedule")
     short = table.split(".")[-1]
     return {
-        "table_name": table, "output_schema_name": schema, "inference_log": log,
-        "assets_dir": body.get("assets_dir"), "baseline_table_name": baseline or None,
-        "slicing_exprs": body.get("slicing_exprs"), "custom_metrics": body.get("custom_metrics"),
-        "schedule": body.get("schedule"), "notifications": body.get("notifications"),
+        "table_name": table, "output_schema_name": schema,
+        "assets_dir": body["assets_dir"] if create else assets_dir, kind: profile,
+        "baseline_table_name": baseline or None, "slicing_exprs": slicing,
+        "custom_metrics": metrics,
+        "schedule": check_schedule(schedule) if schedule is not None else None,
+        "data_classification_config": classification(body),
         "profile_metrics_table_name": f"{schema}.{short}_profile_metrics",
         "drift_metrics_table_name": f"{schema}.{short}_drift_metrics",
         "status": "MONITOR_STATUS_ACTIVE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from recipes.endpoint.monitors.checks import check_monitor, now_ms, public, read, write
 from recipes.endpoint.monitors.checks import table_name as _table
-from recipes.errors import already_exists, invalid, not_found
+from recipes.endpoint.monitors.schedule import Timers
+from recipes.errors import already_exists, not_found
 from recipes.locks import locked
 
 ACTIVE = ("PENDING", "RUNNING")
@@ -25,6 +27,7 @@ STOP_SECONDS = 10.0
 _JOB = "import sys; from recipes.monitoring.refresh import main; sys.exit(main(sys.argv[1:]))"
 _SCRUB = ("SPARK_REMOTE", "MDK_SPARK_REMOTE")
 _LOOPBACK = re.compile(r"^sc://(127\.0\.0\.1|localhost|\[::1\]):\d+(/.*)?$")
+log = logging.getLogger("mdk.serving")
 
 
 def job_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
@@ -49,6 +52,7 @@ class Monitors:
         self.procs: dict[str, subprocess.Popen] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.stopping: dict[str, tuple[str, str]] = {}  # table -> (state, message) to record
+        self.timers = Timers(self._scheduled)  # the monitors' schedules (schedule.py)
         self.closing = False
 
     # -- state ----------------------------------------------------------------------
@@ -76,19 +80,19 @@ class Monitors:
             raise already_exists(
                 f"Monitor for table '{table}' already exists: update or delete it."
             )
-        if not body.get("assets_dir"):
-            raise invalid("assets_dir is required: a workspace folder for the monitor's assets.")
         doc = {**check_monitor(table, body, self.home), "monitor_version": 1}
         write(self._monitor_path(table), doc)
         self.run_refresh(table)  # Databricks starts the first refresh on creation
+        self.timers.set(table, doc["schedule"])
         return self.get(table)
 
     def update(self, table: str, body: dict) -> dict:
         table = _table(table)
         old = self._load(table)
-        doc = check_monitor(table, body, self.home)
-        doc.update(assets_dir=old.get("assets_dir"), monitor_version=old["monitor_version"] + 1)
-        write(self._monitor_path(table), doc)
+        doc = check_monitor(table, body, self.home, create=False, assets_dir=old.get("assets_dir"))
+        doc["monitor_version"] = old["monitor_version"] + 1
+        write(self._monitor_path(table), doc)  # a field left out is no longer set
+        self.timers.set(table, doc["schedule"])
         return self.get(table)
 
     def get(self, table: str) -> dict:
@@ -103,18 +107,19 @@ class Monitors:
         table = _table(table)
         self._load(table)
         self._monitor_path(table).unlink()  # first, so no further refresh starts
+        self.timers.cancel(table)
         await self._stop(table, "CANCELED", "The monitor was deleted.")
         task = self.tasks.pop(table, None)
         if task is not None:
             task.cancel()
         shutil.rmtree(self.dir / table, ignore_errors=True)  # the metric tables stay
 
-    def run_refresh(self, table: str) -> dict:
+    def run_refresh(self, table: str, trigger: str = "MANUAL") -> dict:
         table = _table(table)
         self._load(table)
         ids = [r["refresh_id"] for r in self._refreshes(table)]
         doc = {"refresh_id": max(ids, default=0) + 1, "state": "PENDING",
-               "start_time_ms": now_ms(), "trigger": "MANUAL"}  # fmt: skip
+               "start_time_ms": now_ms(), "trigger": trigger}  # fmt: skip
         write(self._refresh_path(table, doc["refresh_id"]), doc)
         self._kick(table)
         return public(doc)
@@ -143,6 +148,18 @@ class Monitors:
                 write(path, {**doc, "state": "CANCELED", "end_time_ms": now_ms()})
         if doc["state"] == "RUNNING":
             await self._stop(table, "CANCELED", "Canceled by cancel_refresh.")
+
+    def _scheduled(self, table: str) -> None:
+        """A firing of the table's schedule: a refresh with trigger SCHEDULE, unless one of
+        its refreshes is PENDING or RUNNING (then the firing is skipped, as Databricks skips
+        a scheduled job run while the job's one allowed run is active)."""
+        if self.closing or not self._monitor_path(table).exists():
+            return
+        active = [r["refresh_id"] for r in self._refreshes(table) if r["state"] in ACTIVE]
+        if active:
+            log.info("scheduled refresh of %s skipped: refresh %s is active", table, active[0])
+            return
+        self.run_refresh(table, trigger="SCHEDULE")
 
     # -- jobs -----------------------------------------------------------------------
     def _kick(self, table: str) -> None:
@@ -205,7 +222,8 @@ class Monitors:
             await asyncio.sleep(0.02)
 
     async def restore(self) -> list[str]:
-        """At start-up: refreshes a previous endpoint left RUNNING failed; PENDING ones run."""
+        """At start-up: refreshes a previous endpoint left RUNNING failed; PENDING ones run;
+        schedules fire again (firings missed while the endpoint was down are not made up)."""
         tables = sorted(p.parent.name for p in self.dir.glob("*/monitor.json"))
         for table in tables:
             for doc in self._refreshes(table):
@@ -215,11 +233,13 @@ class Monitors:
                                        "run_refresh again.")  # fmt: skip
                     write(self._refresh_path(table, doc["refresh_id"]), doc)
             self._kick(table)
+            self.timers.set(table, (read(self._monitor_path(table)) or {}).get("schedule"))
         return tables
 
     async def close(self) -> None:
         """At shutdown: stop every running job; PENDING refreshes run after a restart."""
         self.closing = True  # first, so no further refresh starts
+        self.timers.close()
         message = "The serving endpoint stopped during the refresh: run_refresh again."
         await asyncio.gather(*(self._stop(t, "FAILED", message) for t in list(self.procs)))
         for task in self.tasks.values():
