@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -23,13 +22,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from recipes.endpoint import openapi, uc_tables
-from recipes.endpoint.asgi import Bearer, Disconnected, read_body
+from recipes.endpoint.asgi import Bearer, json_body
 from recipes.endpoint.endpoints import Manager
 from recipes.endpoint.monitors import Monitors, routes
-from recipes.errors import ApiError, bad_request
+from recipes.errors import ApiError
 
 log = logging.getLogger("mdk.serving")
 
@@ -38,20 +36,6 @@ API = "/api/2.0/serving-endpoints"
 
 def _error(exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
-
-
-async def _json(request: Request):
-    """The request's JSON body (``{}`` when empty), read by :func:`.asgi.read_body`."""
-    try:
-        body = await read_body(request.receive)
-    except Disconnected:
-        raise ClientDisconnect() from None
-    if not body:
-        return {}
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise bad_request(f"Malformed JSON: {str(exc) or 'nested too deeply'}.") from None
 
 
 def create_app(
@@ -129,7 +113,7 @@ def create_app(
     @app.post(API)
     async def create(request: Request):
         m = manager(request)
-        return await m.create(await _json(request))
+        return await m.create(await json_body(request))
 
     @app.get(API)
     async def list_endpoints(request: Request):
@@ -147,17 +131,17 @@ def create_app(
     @app.put(API + "/{name}/config")
     async def update_config(name: str, request: Request):
         m = manager(request)
-        return await m.update_config(name, await _json(request))
+        return await m.update_config(name, await json_body(request))
 
     @app.put(API + "/{name}/ai-gateway")
     async def put_ai_gateway(name: str, request: Request):
         m = manager(request)
-        return m.put_ai_gateway(name, await _json(request))
+        return m.put_ai_gateway(name, await json_body(request))
 
     @app.patch(API + "/{name}/tags")
     async def patch_tags(name: str, request: Request):
         m = manager(request)
-        return m.patch_tags(name, await _json(request))
+        return m.patch_tags(name, await json_body(request))
 
     @app.get(API + "/{name}/served-models/{served}/logs")
     async def logs(name: str, served: str, request: Request):

@@ -7,8 +7,11 @@ may call or on how much may be sent.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 from recipes.auth import bearer_ok
-from recipes.errors import ApiError
+from recipes.errors import ApiError, bad_request
 from recipes.formats import MAX_BYTES, too_large
 
 
@@ -71,3 +74,24 @@ async def read_body(receive) -> bytes:
     if size > MAX_BYTES:
         raise too_large(size)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def json_body(request, error: Callable[[str], ApiError] = bad_request):
+    """A Starlette request's JSON body (``{}`` when empty), read by :func:`read_body`.
+
+    Raises:
+        ApiError: ``error(message)`` (a 400) for malformed JSON, or from :func:`read_body`.
+        ClientDisconnect: the client closed the connection first.
+    """
+    from starlette.requests import ClientDisconnect
+
+    try:
+        body = await read_body(request.receive)
+    except Disconnected:
+        raise ClientDisconnect() from None
+    if not body:
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise error(f"Malformed JSON: {str(exc) or 'nested too deeply'}.") from None

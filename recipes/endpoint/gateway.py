@@ -160,7 +160,7 @@ def refuse_unknown(raw: dict, allowed: frozenset, where: str) -> None:
     extra = sorted(k for k in raw if k not in allowed)
     if extra:
         raise invalid(
-            f"{where} has unknown field(s) {', '.join(extra)}: the fields are "
+            f"{where} has unknown field(s) {', '.join(map(repr, extra))}: the fields are "
             f"{', '.join(sorted(allowed))}."
         )
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 
+from recipes.endpoint.asgi import json_body
 from recipes.endpoint.monitors.manager import Monitors
 from recipes.errors import invalid
 
@@ -24,11 +23,7 @@ def routes(monitors, authorize) -> APIRouter:
     router = APIRouter()
 
     async def body(request: Request) -> dict:
-        raw = await request.body()
-        try:
-            doc = json.loads(raw) if raw else {}
-        except ValueError as exc:
-            raise invalid(f"Malformed JSON: {exc}.") from None
+        doc = await json_body(request, invalid)
         if not isinstance(doc, dict):
             raise invalid("The request body must be a JSON object.")
         return doc
