@@ -7,6 +7,7 @@
 - :mod:`.lab`: the local stack the checks run on (registry, serving, Spark, the Unity
   Catalog double), started on demand and stopped after;
 - :mod:`.scaling`: question 3's measurements and their 100M-row extrapolation;
+- :mod:`.cold_start`: question 2's client side: how a client retries a cold endpoint;
 - :mod:`.practice`: a run of the selected questions; :mod:`.display` shows one;
 - :mod:`.plots`: the pictures.
 

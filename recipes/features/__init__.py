@@ -23,9 +23,12 @@ lookup, so notebook cells never branch::
 - :mod:`~recipes.features.lookup`: ``FeatureLookup``, ``TrainingSet``, exact and
   point-in-time joins;
 - :mod:`~recipes.features.client`: the client, ``log_model`` and ``score_batch``;
+- :mod:`~recipes.features.checks`: the real client's checks of the DataFrames it is given
+  (lookup keys, labels, overridden features), with its messages;
 - :mod:`~recipes.features.real`: the real ``databricks.feature_engineering``, on demand.
 """
 
+from recipes.features.checks import FeatureInputError
 from recipes.features.client import (
     SPEC_FILE,
     FeatureEngineeringClient,
@@ -40,6 +43,7 @@ from recipes.features.store import FeatureTable
 __all__ = [
     "SPEC_FILE",
     "FeatureEngineeringClient",
+    "FeatureInputError",
     "FeatureLookup",
     "FeatureModelInfo",
     "FeatureTable",

@@ -17,7 +17,7 @@ from typing import Any
 
 from recipes import tables
 from recipes.errors import NotFoundError, ParameterError
-from recipes.features import lookup, store
+from recipes.features import checks, lookup, store
 from recipes.features.real import on_workspace, real_module
 from recipes.names import CREATED_BY
 
@@ -191,9 +191,14 @@ class FeatureEngineeringClient:
     ) -> lookup.TrainingSet:
         """A :class:`~recipes.features.lookup.TrainingSet`; ``.load_df()`` joins the features.
 
+        The checks on df are the real client's, with its messages (a missing or excluded
+        label, a missing lookup key or timestamp lookup key, a feature df already has:
+        :mod:`recipes.features.checks`).
+
         Raises:
-            ParameterError: lookup keys or label missing from df, unknown features, a feature
-                name that would appear twice, an unknown excluded column.
+            FeatureInputError: (a ``ValueError`` and a ``ParameterError``) df breaks one of
+                the real client's rules.
+            ParameterError: an unknown feature or excluded column.
         """
         unsupported = sorted(k for k, v in kwargs.items() if v not in (None, False))
         if unsupported:
@@ -280,39 +285,41 @@ class FeatureEngineeringClient:
         params: dict[str, Any] | None = None,
         **_kwargs,
     ):
-        """Score ``df`` (lookup keys are enough): join the model's features, add ``prediction``.
+        """Score ``df``: join the model's features by its lookup keys, add ``prediction``.
 
-        Features already in ``df`` are used as given, as the real client does. Scoring uses
-        ``mlflow.pyfunc.spark_udf(spark, model_uri, env_manager=..., result_type=...)`` on the
-        features in the order the model was trained on.
+        The rules are the real client's (databricks-feature-engineering 0.18.2,
+        ``_training_scoring_client.score_batch``; the checks and messages are in
+        :mod:`recipes.features.checks`):
+
+        - df must hold every lookup key and every source column the model was trained with
+          (:func:`~recipes.features.checks.scoring_columns`), *even when it also holds the
+          features*: else ``DataFrame is missing required columns '<key>'.``;
+        - a feature df holds is used instead of the table's value (overridden); the others
+          are looked up;
+        - any other column (a label, an id) rides along: kept in the output, not given to the
+          model;
+        - df must not have a ``prediction`` column, nor two columns of one name.
+
+        Scoring uses ``mlflow.pyfunc.spark_udf(spark, model_uri, env_manager=...,
+        result_type=...)`` on the features in the order the model was trained on.
 
         Returns:
             A Spark DataFrame: df's columns, the looked-up features, then ``prediction``.
 
         Raises:
+            FeatureInputError: (a ``ValueError`` and a ``ParameterError``) df breaks a rule
+                above, in the real client's words.
             NotFoundError: the model is missing or holds no feature spec; a feature table is
                 gone.
-            ParameterError: df lacks lookup keys or source columns, or has ``prediction``.
         """
         import mlflow
 
-        spec = load_feature_spec(model_uri)
         df = store.to_spark(df, self._spark_session)
+        checks.check_scoring_frame(df)  # before opening the model, as the real client
+        spec = load_feature_spec(model_uri)
+        checks.check_scoring_columns(df.columns, spec)
         lookups = spec.get("feature_lookups") or []
-        active = [lk for lk in lookups if any(o not in df.columns for o in lk["output_names"])]
-        needed = [*lookup.required_columns(active), *spec.get("source_columns", [])]
-        missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
-        if missing:
-            raise ParameterError(
-                f"score_batch: df lacks column(s) {missing} that model {model_uri!r} needs "
-                f"(lookup keys and non-feature-table inputs); it has {df.columns}."
-            )
-        if "prediction" in df.columns:
-            raise ParameterError(
-                "score_batch: df has a 'prediction' column, which is reserved for the output; "
-                "rename or drop it."
-            )
-        joined = lookup.join_lookups(df, active, home=self._home, skip_present=True)
+        joined = lookup.join_lookups(df, lookups, home=self._home, skip_present=True)
         udf = mlflow.pyfunc.spark_udf(
             store.spark_of(df),
             model_uri=model_uri,

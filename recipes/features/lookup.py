@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import ParameterError
-from recipes.features import store
+from recipes.features import checks, store
 from recipes.features.real import on_workspace, real_module
 
 _RID, _FT_TS = "__mdk_rid", "__mdk_feature_ts"
@@ -123,14 +123,27 @@ def join_lookups(df, lookups: list[dict], *, home: Path | None, skip_present: bo
     """``df`` with each lookup's features joined in: df's columns first, in order.
 
     Rows of ``df`` are kept one for one (left joins); a key with no feature row gets nulls
-    (or the lookup's default values). With ``skip_present``, a feature ``df`` already has is
-    not looked up (``score_batch`` uses df's value, as the real client does).
+    (or the lookup's default values). Every lookup's keys must be in ``df`` (or made by an
+    earlier lookup), even one whose features are all overridden, as the real client's
+    ``join_feature_data_if_not_overridden`` checks them all. With ``skip_present``, a feature
+    ``df`` already has is not looked up: ``score_batch`` uses df's value, as the real client
+    documents ("If a feature is included in ``df``, the provided feature values will be used
+    rather than those stored in feature tables", ``FeatureEngineeringClient.score_batch``),
+    and a null there gets the lookup's default, as the real client's final ``fillna`` gives it
+    (``ml_features/entities/training_set.py``, ``_augment_df``).
+
+    Raises:
+        FeatureInputError: a lookup key or timestamp lookup key missing, in the real words.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     spark = store.spark_of(df)
     out = df
+    columns = list(df.columns)
+    for lk in lookups:
+        checks.check_join_keys(columns, lk)
+        columns += [o for o in lk["output_names"] if o not in columns]
     for lk in lookups:
         pairs = [
             (f, o)
@@ -167,6 +180,11 @@ def join_lookups(df, lookups: list[dict], *, home: Path | None, skip_present: bo
             for o in outputs
         ]
         out = joined.select(*select)
+    given = {o: v for lk in lookups for o, v in (lk.get("default_values") or {}).items()
+             if skip_present and o in df.columns}  # fmt: skip
+    if given:
+        out = out.select(*[F.coalesce(F.col(c), F.lit(given[c])).alias(c) if c in given
+                           else F.col(c) for c in out.columns])  # fmt: skip
     return out
 
 
@@ -214,25 +232,19 @@ class TrainingSet:
 
 
 def training_set(df, lookups, label, exclude_columns, home: Path | None) -> TrainingSet:
-    """Resolve and check everything ``create_training_set`` is given (no Spark job)."""
+    """Resolve and check everything ``create_training_set`` is given (no Spark job).
+
+    The checks on df are the real client's, with its messages (:mod:`.checks`): a missing or
+    excluded label, a missing lookup key, a feature df already has.
+    """
     df = store.to_spark(df)
-    resolved = [resolve_lookup(lk, home) for lk in lookups or []]
-    labels = store.as_list(label) or None
-    missing = [c for c in [*required_columns(resolved), *(labels or [])] if c not in df.columns]
-    if missing:
-        raise ParameterError(
-            f"create_training_set: df lacks column(s) {missing} (lookup keys, timestamp keys, "
-            f"label); it has {df.columns}."
-        )
-    outputs = [o for lk in resolved for o in lk["output_names"]]
-    clash = sorted({o for o in outputs if o in df.columns or outputs.count(o) > 1})
-    if clash:
-        raise ParameterError(
-            f"create_training_set: feature column(s) {clash} would appear twice (in df or in "
-            "two lookups); drop them from df or use rename_outputs={...}."
-        )
+    labels = store.as_list(label)
     excluded = store.as_list(exclude_columns)
+    checks.check_df_and_labels(df.columns, labels, excluded)  # before opening any table
+    resolved = [resolve_lookup(lk, home) for lk in lookups or []]
+    checks.check_lookups(df.columns, resolved, labels)
+    outputs = [o for lk in resolved for o in lk["output_names"]]
     unknown = [c for c in excluded if c not in [*df.columns, *outputs]]
     if unknown:
         raise ParameterError(f"create_training_set: exclude_columns {unknown} are not columns.")
-    return TrainingSet(df, resolved, labels, excluded, home)
+    return TrainingSet(df, resolved, labels or None, excluded, home)

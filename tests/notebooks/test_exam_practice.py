@@ -203,6 +203,11 @@ def test_q2_scales_to_zero_then_serves_after_a_cold_start(default_run):
     assert a["status"] == 200 and a["cold_ms"] < 60_000  # no timeout
     assert not c["restarted_by_us"] and c["status"] == 200  # nobody restarted it
     assert d["exists_after"] and d["ready_after"] == "READY"  # not deleted
+    # the explanation's "milliseconds here", and the retrying client B shows (issue 30)
+    shown = default_run.options("Q2")["B"]
+    assert b["cold_ms"] < 1000 and "cold start of milliseconds" in shown["happened"]
+    assert b["client_retry"]["statuses"] == [555, 503] and b["client_retry"]["retries_timeouts"]
+    assert "status_forcelist=[555, 503]" in shown["code"]
 
 
 # ------------------------------------------------------------------------ Q3 100M rows
@@ -273,15 +278,23 @@ def test_q5_each_uri_in_open_source_mlflow_the_workspace_registry_and_unity_cata
     assert c["uc"].startswith("fails:") and "get_latest_versions" in c["uc"]
     assert d["local"].startswith("loads") and d["uc"].startswith("loads")
     assert d["workspace"].startswith("not a registry URI")
+    assert "A valid MLflow URI" in default_run.options("Q5")["C"]["happened"]  # issue 30
 
 
 def test_q6_unity_catalog_wants_three_levels_and_aliases_not_stages(default_run):
     for letter in "ABCD":
-        uc, ws = default_run.ev("Q6", letter)["uc_ok"], default_run.ev("Q6", letter)["ws_ok"]
-        assert not uc["two-level name"] and uc["three-level name"]
+        ev = default_run.ev("Q6", letter)
+        uc, ws = ev["uc_ok"], ev["ws_ok"]
+        # a short name is completed from the current catalog, refused under the Hive metastore
+        assert ev["current"] == "main.default" and uc["one-part name, current catalog main"]
+        assert uc["two-part name, current catalog main"]
+        assert f"main.mdk.{ev['short']} v" in ev["uc"]["two-part name, current catalog main"]
+        assert f"main.default.{ev['short']} v" in ev["uc"]["one-part name, current catalog main"]
+        assert not uc["two-part name, Hive metastore current"] and uc["three-level name"]
+        assert "specify all three levels" in ev["uc"]["two-part name, Hive metastore current"]
         assert not uc["stage transition"] and not uc["/latest"]
         assert uc["alias"] and uc["load @champion"]
-        assert ws["two-level name"] and ws["stage transition"] and ws["/latest"]
+        assert ws["one-part name"] and ws["stage transition"] and ws["/latest"]
         assert not ws["alias"]
 
 
@@ -318,6 +331,7 @@ def test_q11_the_legacy_call_is_refused_as_databricks_refuses_it(default_run):
     assert a["refused"] and a["error_code"] == "INVALID_PARAMETER_VALUE" and a["names_gateway"]
     assert "auto_capture_config" in a["refusal"] and "February 20, 2026" in a["refusal"]
     assert not a["created"] and not a["table_made"]  # nothing made
+    assert a["sdk_deprecated"]  # databricks-sdk marks AutoCaptureConfigInput deprecated
 
 
 def test_q11_the_ai_gateway_table_logs_every_request_and_names_its_entity(default_run):
@@ -332,6 +346,7 @@ def test_q11_the_ai_gateway_table_logs_every_request_and_names_its_entity(defaul
             "execution_duration_ms", "request", "response", "served_entity_id",
             "logging_error_codes", "requester"} <= set(ev["columns"])  # fmt: skip
     assert "request_metadata" not in ev["columns"]  # the legacy table's, not the gateway's
+    assert ev["legacy_columns"] == [] and ev["version_column"] == []  # the join names versions
     assert ev["served"] and set(ev["served"]) <= {"champion", "challenger"}
     assert ev["versions"] and set(ev["versions"]) <= {"1", "2"}
 
@@ -374,18 +389,28 @@ def test_q13_local_scores_and_the_others_need_tools_this_machine_lacks(default_r
     for k in "ABD":  # each failed with its reason, or built an environment
         ev = default_run.ev("Q13", k)
         assert ev["scored"] or ev["error"], k
+        assert ev["session"] == "classic"  # not Spark Connect: MLflow's refusal does not apply
 
 
-def test_q14_score_batch_needs_only_the_keys(default_run):
+def test_q14_score_batch_needs_the_keys_and_only_the_keys(default_run):
     given = {"A": ["total_purchases", "avg_session_duration", "days_since_last_visit"],
              "B": ["customer_id"],
              "C": ["total_purchases", "avg_session_duration", "days_since_last_visit", "churned"],
              "D": ["customer_id", "churned"]}  # fmt: skip
     for letter, columns in given.items():
         ev = default_run.ev("Q14", letter)
-        assert ev["mine"]["columns"] == columns and ev["mine"]["error"] is None
-        assert ev["mine"]["scored"] == ev["keys_only"]["scored"] == 200
+        assert ev["mine"]["columns"] == columns and ev["keys_only"]["scored"] == 200
         assert {"total_purchases", "prediction"} <= set(ev["keys_only"]["output"])  # joined in
+        if letter in "AC":  # no key: refused in the real client's words (issue 30)
+            assert ev["mine"]["error"].endswith(
+                "DataFrame is missing required columns 'customer_id'."
+            )
+            assert ev["mine"]["scored"] == 0 and ev["missing_key"]
+        else:
+            assert ev["mine"]["error"] is None and ev["mine"]["scored"] == 200
+        override = ev["override"]  # a feature beside the key is used instead of the table's
+        assert override["used_given"] and override["kept"] == {"total_purchases": [0]}
+    assert "churned" in default_run.ev("Q14", "D")["mine"]["output"]  # the label rides along
 
 
 def test_q15_only_a_kept_checkpoint_scores_each_row_exactly_once(default_run):

@@ -83,14 +83,27 @@ Q13 = Question(
         Option("D", 'env_manager="uv"', b.q13_d),
     ),
     answer="C",
+    # Sources: MLflow 3.17, mlflow/pyfunc/__init__.py (spark_udf): env_manager defaults to
+    # local unless prebuilt_env_uri is given; virtualenv/conda/uv are refused only "in Spark
+    # Connect client environment if it connects to non-Databricks Spark cluster"; Databricks
+    # Connect from your own machine requires prebuilt_env_uri; in Databricks Connect and
+    # serverless notebooks conda is refused and virtualenv/uv are shipped to the UDF sandbox;
+    # prebuilt_env_uri (an archive from mlflow.pyfunc.build_model_env) works in serverless and
+    # standard (shared) cluster notebooks and Databricks Connect.
     explanation=(
-        "`local` (the default) runs the model with the Python packages of the session's own "
-        "environment: nothing is built, so it is fast, and it is right when that environment "
-        "matches the model's requirements. `conda`, `virtualenv` and `uv` rebuild the "
-        "environment the model was logged with, on the driver and the workers, which needs "
-        "that tool and network access to the package index, and takes minutes. Here they fail "
-        "quickly for want of their tools or network; each says why. On Spark Connect only "
-        "`local` is allowed."
+        "`local` (the default when no prebuilt environment is given) runs the model with the "
+        "Python packages of the session's own environment: nothing is built, so it is fast, "
+        "and it is right when that environment matches the model's requirements. `conda`, "
+        "`virtualenv` and `uv` rebuild the environment the model was logged with, on the "
+        "driver and the workers, which needs that tool and network access to the package "
+        "index, and takes minutes. Here they fail quickly for want of their tools or network; "
+        "each says why. Where they may run depends on the session, in MLflow's `spark_udf`: "
+        "over Spark Connect to a non-Databricks cluster MLflow refuses all three, so only "
+        "`local` works there. On Databricks, serverless and standard-access notebooks run "
+        "`virtualenv` or `uv` (`conda` is refused on serverless and over Databricks Connect), "
+        "or take a prebuilt environment, `prebuilt_env_uri=` an archive made once with "
+        "`mlflow.pyfunc.build_model_env`; and Databricks Connect from your own machine requires "
+        "`prebuilt_env_uri` whatever the `env_manager`, `local` included."
     ),
     needs=frozenset({"registry", "spark"}),
 )
@@ -113,11 +126,24 @@ Q14 = Question(
         Option("D", "The lookup key and the label.", b.q14_d),
     ),  # fmt: skip
     answer="B",
+    # Sources: databricks-feature-engineering 0.18.2 (the wheel's source):
+    # databricks/feature_engineering/client.py, FeatureEngineeringClient.score_batch's
+    # docstring (df must contain the lookup keys; "If a feature is included in df, the provided
+    # feature values will be used rather than those stored in feature tables"; df "may contain
+    # additional columns"); databricks/ml_features/_training_scoring_client/
+    # _training_scoring_client.py, _score_batch_with_feature_spec_materialized (the keys are
+    # required before anything else: "DataFrame is missing required columns ..."). The local
+    # client applies the same rules (recipes.features.checks).
     explanation=(
         "`log_model` with a training set stores the feature lookups inside the MLflow model. "
-        "`score_batch` reads them back, joins each feature table on its key and then scores, "
-        "so the keys are enough. Features you pass yourself are used as given and a label just "
-        "rides along, which is why A, C and D also score, but none is the least."
+        "`score_batch` reads them back, joins each feature table on its lookup key and then "
+        "scores, so the key is all it needs. It always needs the key: the real client checks "
+        "for every lookup key before anything else, so a frame of the features alone (A), or "
+        'of the features and the label (C), fails with "DataFrame is missing required '
+        "columns 'customer_id'.\" although it holds everything the model reads. Features you "
+        "pass beside the key are used instead of the feature table's values, and any other "
+        "column, the label included, rides along to the output without reaching the model: D "
+        "scores, but its label is not needed, so it is not the least."
     ),
     needs=frozenset({"registry", "spark"}),
 )

@@ -58,17 +58,25 @@ Q5 = Question(
         Option("D", "runs:/<run_id>/model", uc.q5_d),
     ),
     answer="B",
+    # Sources: MLflow 3.17, mlflow/store/artifact/utils/models.py (_parse_model_uri: the suffix
+    # "latest" is parsed on purpose and means the newest version, _get_latest_model_version);
+    # mlflow/store/_unity_catalog/registry/rest_store.py (get_latest_versions and stage calls
+    # raise "Method ... is unsupported for models in the Unity Catalog", suggesting an alias).
+    # The study module's "not a valid format" for /latest is wrong: the runs show it load.
     explanation=(
         "`@name` after the model is the alias form: it loads whatever version the alias points "
         "at, in open-source MLflow and in Unity Catalog, where aliases replace stages (the "
         "legacy workspace registry never had them: MLflow's client refuses alias calls there). "
         "`/Production` is the stage form the question contrasts it with, and Unity Catalog "
-        "refuses it. The trap is C: `/latest` does load in open-source MLflow and resolves in "
-        "the workspace registry (the newest version), but Unity Catalog refuses it, and it "
-        "names neither an alias nor a stage, so the exam counts it out ('not a valid format'). "
-        "`runs:/` loads a run's files and never asks the registry."
+        "refuses it. C is a valid MLflow URI: MLflow parses `/latest` on purpose, as the "
+        "newest version, so it loads in open-source MLflow and resolves in the workspace "
+        "registry, as the runs show. It is wrong here because it names no alias, which is "
+        "what the question asks for, and always takes the newest version rather than the one "
+        "you promoted; and MLflow's Unity Catalog client refuses it (`get_latest_versions` is "
+        "unsupported there) and points you to an alias. The study module calls it 'not a valid "
+        "format': that is inaccurate. `runs:/` loads a run's files and never asks the registry."
     ),
-    needs=frozenset({"registry", "uc"}),
+    needs=frozenset({"registry", "uc", "spark"}),  # see runners.unity_catalog.uc_models
 )
 
 Q6 = Question(
@@ -99,15 +107,26 @@ Q6 = Question(
         ),
     ),  # fmt: skip
     answer="B",
+    # Sources: MLflow 3.17, mlflow/utils/_unity_catalog_utils.py (get_full_name_from_sc:
+    # a one- or two-part name is completed from the active Spark session's current catalog
+    # and schema, and left short, so that Unity Catalog refuses it, when there is no session
+    # or the current catalog is spark_catalog / hive_metastore), called by every method of
+    # mlflow/store/_unity_catalog/registry/rest_store.py; the same store refuses stage
+    # transitions and get_latest_versions (_raise_unsupported_method).
     explanation=(
         "Unity Catalog governs models like tables: a model lives in a schema of a catalog, so "
-        "its name has three parts, and a two-level name is refused. It has no stages at all: "
-        "`transition_model_version_stage` is refused whatever the name (so C fails), and so is "
-        "`/latest`. What it offers instead are aliases, which the workspace registry never had "
-        "(MLflow's client refuses alias calls there, so D has it backwards): set `@champion` on "
-        "a version and load `models:/<catalog>.<schema>.<model>@champion`."
+        "its full name has three parts, `catalog.schema.model`. MLflow's Unity Catalog client "
+        "completes a shorter one from the Spark session's current catalog and schema "
+        "(`schema.model` becomes `<current catalog>.schema.model`), so a short name works on a "
+        "cluster whose current catalog is in Unity Catalog; without a Spark session, or with "
+        "the Hive metastore as the current catalog, it is sent as it is and refused. Write "
+        "three parts and the name means the same everywhere. Unity Catalog has no stages at "
+        "all: `transition_model_version_stage` is refused whatever the name (so C fails), and "
+        "so is `/latest`. What it offers instead are aliases, which the workspace registry "
+        "never had (MLflow's client refuses alias calls there, so D has it backwards): set "
+        "`@champion` on a version and load `models:/<catalog>.<schema>.<model>@champion`."
     ),
-    needs=frozenset({"registry", "uc"}),
+    needs=frozenset({"registry", "uc", "spark"}),
 )
 
 Q7 = Question(

@@ -30,12 +30,24 @@ Q2 = Question(
         Option("D", "The endpoint is deleted after inactivity and must be recreated", s.q2_d),
     ),  # fmt: skip
     answer="B",
+    # Sources: the run's own figures (cold_ms, server_cold_start_ms: milliseconds); Databricks
+    # "Fix slow requests on Model Serving endpoints", "Cold start after scale-up" (the first
+    # request after scale-up is slow, or returns HTTP 555 on an endpoint scaled to zero:
+    # docs.databricks.com/aws/en/machine-learning/model-serving/model-serving-slow-requests);
+    # the client that retries is recipes.exam.cold_start.
     explanation=(
         "Scale-to-zero releases the compute behind an idle served entity, not the endpoint: "
         "its name, URL and config stay. The next request is what brings a worker back; it "
-        "waits while the model loads (seconds here, typically tens of seconds to minutes on "
-        "Databricks) and then gets its answer. That wait is the price of paying nothing while "
-        "idle, so it suits occasional traffic, not a latency target."
+        "waits while the model loads and then gets its answer. Here that wait is milliseconds "
+        "(a small scikit-learn model loaded by a local worker: the run shows its figure). On "
+        "Databricks a container has to start first, so it takes far longer, and Databricks "
+        "documents that the first request after scaling from zero can fail with HTTP 555, and "
+        "a client whose own timeout is shorter gives up first. That is what A describes, but "
+        "it is a symptom, not what scale-to-zero does: the endpoint still scales up, and a "
+        "retry is answered. So a client of a scale-to-zero endpoint retries on 555 and on a "
+        "timeout, with backoff (scoring is idempotent; B's run shows such a client). The wait "
+        "is the price of paying nothing while idle: it suits occasional traffic, not a latency "
+        "target."
     ),
     needs=frozenset({"registry", "serving"}),
 )
@@ -205,19 +217,34 @@ Q11 = Question(
         ),
     ),  # fmt: skip
     answer="B",
+    # Sources: databricks-sdk 0.167, databricks.sdk.service.serving.AutoCaptureConfigInput
+    # ("Deprecated: legacy inference table configuration. Please use AI Gateway inference
+    # tables instead"); Databricks "Inference tables for monitoring and debugging models"
+    # (docs.databricks.com/aws/en/machine-learning/model-serving/inference-tables, the legacy
+    # page): legacy tables can not be enabled on new or existing endpoints from 2026-02-20
+    # and are no longer supported from 2026-03-20; "Monitor served models using AI
+    # Gateway-enabled inference tables" (docs.databricks.com/aws/en/ai-gateway/inference-tables):
+    # the table's schema and the join on served_entity_id to system.serving.served_entities.
+    # The run's rows hold exactly those columns (recipes.endpoint.capture.PAYLOAD_SCHEMA).
     explanation=(
         "Since February 20, 2026 Databricks refuses the legacy `auto_capture_config` on new and "
-        "existing endpoints, with a 400 that points to `ai_gateway.inference_table_config`: "
-        "option A's run gets that refusal. The inference table is now part of the endpoint's "
-        "AI Gateway, `ai_gateway=AiGatewayConfig(inference_table_config="
-        "AiGatewayInferenceTableConfig(catalog_name, schema_name, table_name_prefix, "
-        "enabled=True))` on create or `w.serving_endpoints.put_ai_gateway(name, "
-        "inference_table_config=...)` later, and a config update keeps it. The table "
-        "`<catalog>.<schema>.<prefix>_payload` is a raw log, one row per request, failed ones "
-        "too: `request` and `response` as JSON text, `status_code`, `execution_duration_ms`, "
-        "`request_time`, your `client_request_id`, and `served_entity_id`, which "
-        "`system.serving.served_entities` maps to the served entity's name, model and version. "
-        "Features, predictions and aggregates come later, when you unpack the JSON and monitor it."
+        "existing endpoints, with a 400 that points to `ai_gateway.inference_table_config` "
+        "(option A's run gets that refusal), and since March 20, 2026 it no longer supports "
+        "the legacy tables at all; the databricks-sdk marks `AutoCaptureConfigInput` "
+        "deprecated. The inference table is now part of the endpoint's AI Gateway: "
+        "`ai_gateway=AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig("
+        "catalog_name, schema_name, table_name_prefix, enabled=True))` on create, or "
+        "`w.serving_endpoints.put_ai_gateway(name, inference_table_config=...)` later, and a "
+        "config update keeps it. The table `<catalog>.<schema>.<prefix>_payload` is a raw log, "
+        "one row per request, failed ones too: `request_date`, `request_time`, "
+        "`databricks_request_id`, your `client_request_id`, `status_code`, "
+        "`sampling_fraction`, `execution_duration_ms`, `request` and `response` as JSON text, "
+        "`served_entity_id`, `logging_error_codes` and `requester`. No column holds the model "
+        "or its version: join `served_entity_id` to `system.serving.served_entities` for the "
+        "served entity's name, model and version. The legacy table's `timestamp_ms`, "
+        "`execution_time_ms`, `date` and `request_metadata` (which carried the version) are "
+        "gone. Features, predictions and aggregates come later, when you unpack the JSON and "
+        "monitor it."
     ),
     needs=frozenset({"registry", "serving"}),
     prepare=s.warm("ab"),

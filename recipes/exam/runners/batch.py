@@ -260,9 +260,13 @@ def _env_attempt(lab, env_manager: str) -> dict:
         import mlflow
 
         from recipes.data import FEATURES, live_traffic
+        from recipes.spark import describe_session
 
         m = lab.registry()
         spark = lab.spark()
+        # MLflow refuses virtualenv/conda/uv over Spark Connect to a non-Databricks cluster
+        # (mlflow/pyfunc/__init__.py, spark_udf); the session kind says which rules apply
+        session = describe_session(spark)["kind"]
         uri = f"models:/{m.name}/{m.v1}"
         t0 = time.perf_counter()
         log = lab.home / "logs" / "env-managers.log"
@@ -274,11 +278,11 @@ def _env_attempt(lab, env_manager: str) -> dict:
                 )
                 df = spark.createDataFrame(live_traffic(3, seed=13)[list(FEATURES)])
                 values = [r[0] for r in df.select(udf(*FEATURES).alias("p")).collect()]
-            return {"scored": True, "values": values, "error": None,
+            return {"scored": True, "values": values, "error": None, "session": session,
                     "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
             return {"scored": False, "values": None, "error": _one_line(exc),
-                    "cause": _cause(log, offset),
+                    "cause": _cause(log, offset), "session": session,
                     "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
 
     return lab.once(f"q13:{env_manager}", run)
@@ -293,7 +297,8 @@ def _q13(lab, env_manager: str, restores: bool) -> Outcome:
                        else ", using the packages of the session's own environment") + ".")  # fmt: skip
     else:
         why = f" (its tools said: {r['cause']})" if r.get("cause") else ""
-        happened = f"Could not run here ({r['seconds']} s): {r['error']}{why}"
+        happened = (f"Could not run here ({r['seconds']} s, a {r['session']} Spark session): "
+                    f"{r['error']}{why}")  # fmt: skip
     return Outcome(happened, fits=r["scored"] and not restores,
                    evidence={"env_manager": env_manager, **r}, code=code, error=r["error"])  # fmt: skip
 
@@ -352,19 +357,42 @@ def q14_setup(lab) -> dict:
     return lab.once("q14:setup", run)
 
 
-def _score(lab, columns: list[str]) -> dict:
+MISSING = "DataFrame is missing required columns"  # the real client's words (Q14's source)
+OVERRIDE = ("total_purchases", 0)  # a feature given beside the key, and the value it is given
+
+
+def _score(lab, columns: list[str], given: dict | None = None) -> dict:
+    """``score_batch`` on the first customers' ``columns`` (with ``given`` values set),
+    or the refusal (once per columns and values)."""
+
     def run() -> dict:
         setup = q14_setup(lab)
         spark = lab.spark()
-        df = spark.createDataFrame(setup["customers"][columns])
+        frame = setup["customers"][columns].assign(**(given or {}))
         try:
-            out = setup["fs"].score_batch(model_uri=setup["uri"], df=df)
+            out = setup["fs"].score_batch(model_uri=setup["uri"], df=spark.createDataFrame(frame))
+            kept = {c: sorted({r[0] for r in out.select(c).distinct().collect()})
+                    for c in (given or {})}  # fmt: skip
             rows = out.select("prediction").count()
-            return {"columns": columns, "scored": rows, "output": out.columns, "error": None}
+            return {"columns": columns, "scored": rows, "output": out.columns, "error": None,
+                    "kept": kept}  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a refusal is evidence too
-            return {"columns": columns, "scored": 0, "output": None, "error": _one_line(exc)}
+            return {"columns": columns, "scored": 0, "output": None, "error": _one_line(exc),
+                    "kept": {}}  # fmt: skip
 
-    return lab.once("q14:" + ",".join(columns), run)
+    key = ",".join(columns) + (f":{sorted((given or {}).items())}" if given else "")
+    return lab.once("q14:" + key, run)
+
+
+def _override(lab) -> dict:
+    """The key with one feature beside it, set to a value of our own: the value scored is
+    ours, not the feature table's (the real client's documented override)."""
+    from recipes import data
+
+    name, value = OVERRIDE
+    out = _score(lab, [data.KEY, name], {name: value})
+    return {**out, "feature": name, "value": value,
+            "used_given": out.get("kept", {}).get(name) == [value]}  # fmt: skip
 
 
 def _q14(lab, columns: list[str]) -> Outcome:
@@ -372,17 +400,30 @@ def _q14(lab, columns: list[str]) -> Outcome:
 
     mine = _score(lab, columns)
     keys_only = _score(lab, [data.KEY])
+    override = _override(lab)
     minimal = mine["error"] is None and set(columns) == {data.KEY}
-    happened = (
-        (f"score_batch scored {mine['scored']} rows from {columns}; output columns "
-         f"{mine['output']}. " if mine["error"] is None else f"score_batch refused {columns}: {mine['error']}. ")
-        + (f"With only {keys_only['columns']} it scored {keys_only['scored']} rows too: the "
-           "features were looked up by key, so nothing more is needed." if not minimal else
-           "The features were joined from the feature table by key.")
-    )  # fmt: skip
-    return Outcome(happened, fits=minimal and keys_only["scored"] > 0,
-                   evidence={"mine": mine, "keys_only": keys_only},
-                   code="fs.score_batch(model_uri=..., df=new_customers_df)", error=mine["error"])  # fmt: skip
+    if mine["error"] is None:
+        first = (f"score_batch scored {mine['scored']} rows from {columns}; output columns "
+                 f"{mine['output']}. ")  # fmt: skip
+    else:
+        first = f"score_batch refused {columns}: {mine['error'].rstrip('.')}. "
+    if minimal:
+        rest = "The features were joined from the feature table by key."
+    else:
+        rest = (f"With only {keys_only['columns']} it scored {keys_only['scored']} rows: the "
+                "features were looked up by key.")  # fmt: skip
+    if data.KEY not in columns:
+        name, value = OVERRIDE
+        used = override.get("kept", {}).get(name)
+        rest += (f" The key is what it lacks: with the key beside {name}={value}, it scored "
+                 f"{override['scored']} rows using {name}={used}, the given value instead of "
+                 "the table's.")  # fmt: skip
+    missing_key = bool(mine["error"]) and MISSING in mine["error"] and data.KEY in mine["error"]
+    return Outcome(first + rest, fits=minimal and keys_only["scored"] > 0,
+                   evidence={"mine": mine, "keys_only": keys_only, "override": override,
+                             "missing_key": missing_key},
+                   code="fs.score_batch(model_uri=..., df=new_customers_df)",
+                   error=mine["error"])  # fmt: skip
 
 
 def q14_a(lab) -> Outcome:

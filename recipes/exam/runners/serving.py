@@ -177,35 +177,55 @@ def q2_scenario(lab) -> dict:
     return lab.once("q2", run)
 
 
-def _q2_outcome(lab, fits: bool, tail: str) -> Outcome:
+def _q2_outcome(lab, fits: bool, tail: str, code: str | None = None) -> Outcome:
+    from recipes.exam.cold_start import POLICY
     from recipes.serving import probe
 
     scenario = q2_scenario(lab)
     cold = scenario["cold"]
-    ev = {k: v for k, v in scenario.items() if k != "cold"}
+    # the client's side on Databricks (recipes.exam.cold_start cites the documentation)
+    ev = {**{k: v for k, v in scenario.items() if k != "cold"}, "client_retry": POLICY.as_dict()}
     happened = (
         f"After {ev['idle_seconds']:.1f} s idle the worker was "
         f"{'stopped (scaled to zero)' if ev['scaled_to_zero'] else 'still up'}; the next request "
         f"got HTTP {ev['status']} in {ev['cold_ms']:,.0f} ms against {ev['warm_ms']:,.1f} ms warm. {tail}"
     )
     figure = lab.once("q2:figure", lambda: probe.plot_latency(cold))
-    return Outcome(happened, fits=fits, evidence=ev, table=cold.frame(), figure=figure)
+    return Outcome(happened, fits=fits, evidence=ev, table=cold.frame(), figure=figure, code=code)
+
+
+def _unit(ms: float) -> str:
+    """How long a wait was, in words: ``milliseconds``, ``seconds`` or ``minutes``."""
+    return "milliseconds" if ms < 1000 else "seconds" if ms < 60_000 else "minutes"
 
 
 def q2_a(lab) -> Outcome:
     ev = q2_scenario(lab)
     timed_out = ev["status"] != 200 or ev["cold_ms"] >= ev["client_timeout_s"] * 1000
     return _q2_outcome(
-        lab, timed_out, "No timeout: the request waited for the worker and got its answer."
-    )
+        lab, timed_out,
+        "No timeout here: the request waited for the worker and got its answer. On Databricks "
+        "this first request can fail (HTTP 555, or the client's own timeout) while the entity "
+        "scales up, and the endpoint comes up all the same: a client retries it.",
+    )  # fmt: skip
 
 
 def q2_b(lab) -> Outcome:
+    from recipes.exam.cold_start import POLICY
+
     ev = q2_scenario(lab)
     # the server timed a cold start for that request (a worker had to load the model)
     fits = (ev["scaled_to_zero"] and ev["status"] == 200 and bool(ev["server_cold_start_ms"])
             and ev["cold_ms"] > ev["warm_ms"])  # fmt: skip
-    return _q2_outcome(lab, fits, "Scaled up from zero, paid a cold start, then served.")
+    return _q2_outcome(
+        lab, fits,
+        f"Scaled up from zero, paid a cold start of {_unit(ev['cold_ms'])} (a small model, "
+        "loaded by a local worker), then served. On Databricks the same wait is far longer and "
+        "the first "
+        f"attempt can get HTTP 555: the client below retries on {list(POLICY.statuses)} and on "
+        f"a timeout, {POLICY.attempts} times with backoff.",
+        code=POLICY.code(),
+    )  # fmt: skip
 
 
 def q2_c(lab) -> Outcome:
@@ -606,6 +626,9 @@ def q10_d(lab) -> Outcome:
 # --------------------------------------------------------------------------- Q11 capture
 
 LEGACY = "exam-legacy"  # the endpoint option A asks for with the legacy auto_capture_config
+# the legacy inference table's columns that the AI Gateway's has not (Databricks, "Inference
+# tables for monitoring and debugging models", the legacy page's schema)
+LEGACY_COLUMNS = ("timestamp_ms", "execution_time_ms", "date", "request_metadata")
 
 
 def _served_entities(ids) -> pd.DataFrame:
@@ -667,11 +690,13 @@ def q11_scenario(lab) -> dict:
 def _q11(lab, fits_fn) -> Outcome:
     s = q11_scenario(lab)
     ev = {k: v for k, v in s.items() if k != "frame"}
+    ev["legacy_columns"] = [c for c in LEGACY_COLUMNS if c in s["columns"]]
+    ev["version_column"] = [c for c in s["columns"] if "version" in c]
     happened = (
         f"{s['sent']} requests (one of them bad) gave {s['rows']} rows in {s['table']}, "
-        f"status codes {s['status_codes']}. Columns: {', '.join(s['columns'])}. Joined on "
-        "served_entity_id, system.serving.served_entities names who answered: "
-        f"{', '.join(s['answered']) or 'nobody'}."
+        f"status codes {s['status_codes']}. Columns: {', '.join(s['columns'])}: none holds "
+        "the model's version. Joined on served_entity_id, system.serving.served_entities "
+        f"names who answered: {', '.join(s['answered']) or 'nobody'}."
     )
     frame = s["frame"].copy()
     for c in ("request", "response"):
@@ -723,11 +748,13 @@ def q11_a(lab) -> Outcome:
     code = (f'w.serving_endpoints.create(name="{LEGACY}", config=EndpointCoreConfigInput(..., '
             f'auto_capture_config=AutoCaptureConfigInput(catalog_name="{CAPTURE_SCHEMA[0]}", '
             f'schema_name="{CAPTURE_SCHEMA[1]}", enabled=True)))')  # fmt: skip
+    # databricks-sdk marks the class itself deprecated (databricks.sdk.service.serving)
+    deprecated = (AutoCaptureConfigInput.__doc__ or "").strip().startswith("Deprecated")
     return Outcome(
         happened, fits=refusal is None and created,
         evidence={"refused": refusal is not None, "error_code": error_code, "refusal": refusal,
                   "names_gateway": bool(refusal and "ai_gateway.inference_table_config" in refusal),
-                  "created": created, "table_made": made_table},
+                  "created": created, "table_made": made_table, "sdk_deprecated": deprecated},
         code=code, error=refusal,
     )  # fmt: skip
 

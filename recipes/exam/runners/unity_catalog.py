@@ -7,13 +7,15 @@ Three registries answer side by side:
   workspace double, which passes its REST calls to a real ``mlflow server`` (the double does
   not serve that registry's file downloads, so it shows which version a URI resolves to);
 - **Unity Catalog**: MLflow's ``databricks-uc`` client against the double, which applies
-  Unity Catalog's rules (three-level names, no stages, no ``/latest``).
+  Unity Catalog's rules (three-level names, no stages, no ``/latest``); MLflow's client
+  completes a shorter name from the Spark session's current catalog and schema first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import tempfile
 
 import pandas as pd
 
@@ -75,6 +77,10 @@ def uc_models(lab) -> dict:
     def make() -> dict:
         import mlflow
 
+        # MLflow's Unity Catalog store keeps the Spark session active when it is first made
+        # (UcModelRegistryStore.__init__), to complete short names from its current catalog
+        # (question 6): start the session before the store is made
+        lab.spark()
         uc_model, ws_model = lab.related("uc"), lab.related("workspace")
         model, signature = _typed_model()
         with lab.unity_catalog("databricks-uc"):
@@ -219,9 +225,10 @@ def q5_b(lab) -> Outcome:
 
 
 def q5_c(lab) -> Outcome:
+    # a valid MLflow URI (mlflow/store/artifact/utils/models.py parses "latest"): not an alias
     return _q5(lab, "C", False,
-               "It names no alias and no stage; Unity Catalog refuses it, and the exam calls it "
-               "not a valid format.")  # fmt: skip
+               "A valid MLflow URI for the newest version, not an alias: it loads and resolves "
+               "where stages exist, and MLflow's Unity Catalog client refuses it.")  # fmt: skip
 
 
 def q5_d(lab) -> Outcome:
@@ -231,8 +238,19 @@ def q5_d(lab) -> Outcome:
 # --------------------------------------------------------------------------- Q6
 
 
+SHORT_MAIN_ONE = "one-part name, current catalog main"
+SHORT_MAIN_TWO = "two-part name, current catalog main"
+SHORT_HIVE = "two-part name, Hive metastore current"
+
+
 def q6_scenario(lab) -> dict:
-    """The same moves against the workspace registry and Unity Catalog (once per lab)."""
+    """The same moves against the workspace registry and Unity Catalog (once per lab).
+
+    Short names are registered in Unity Catalog twice over: with the local session's current
+    catalog (``main``, Delta, as a Unity Catalog workspace's), which MLflow's client completes
+    them from, and with the Hive metastore current, where it sends them as they are
+    (``mlflow.utils._unity_catalog_utils.get_full_name_from_sc``).
+    """
 
     def attempt(fn) -> str:
         try:
@@ -245,14 +263,20 @@ def q6_scenario(lab) -> dict:
         import mlflow
 
         made = uc_models(lab)
+        spark = lab.spark()
+        current = f"{spark.catalog.currentCatalog()}.{spark.catalog.currentDatabase()}"
         uc_model, ws_model = made["uc_model"], made["ws_model"]
+        short = uc_model.split(".")[-1] + "_short"
+
+        def register(name: str, source: str) -> str:
+            mv = mlflow.register_model(source, name)
+            return f"{mv.name} v{mv.version}"
+
         out: dict[str, dict[str, str]] = {"workspace registry": {}, "Unity Catalog": {}}
         with lab.unity_catalog("databricks"):
             c = mlflow.MlflowClient()
             ws = out["workspace registry"]
-            ws["two-level name"] = attempt(
-                lambda: f"v{mlflow.register_model(made['run_uri'], ws_model).version}"
-            )
+            ws["one-part name"] = attempt(lambda: register(ws_model, made["run_uri"]))
             ws["stage transition"] = attempt(
                 lambda: (
                     c.transition_model_version_stage(
@@ -266,13 +290,19 @@ def q6_scenario(lab) -> dict:
             ws["/latest"] = attempt(
                 lambda: f"v{max(int(v.version) for v in c.get_latest_versions(ws_model))}"
             )
-        with lab.unity_catalog("databricks-uc"):
+        with lab.unity_catalog("databricks-uc"), tempfile.TemporaryDirectory(dir=lab.home) as tmp:
             c = mlflow.MlflowClient()
             uc = out["Unity Catalog"]
+            # Registered from a local copy of the run's model: MLflow 3.17's Unity Catalog
+            # store, given a models:/ source, deletes the directory it downloaded it to
+            # (UcModelRegistryStore._local_model_dir), which, with the double's local artifact
+            # store, is the logged model's own directory; a second registration of the run
+            # then finds nothing. A workspace's artifacts are remote, so there it is a copy.
+            local = mlflow.artifacts.download_artifacts(made["run_uri"], dst_path=tmp)
+            uc[SHORT_MAIN_ONE] = attempt(lambda: register(short, local))
+            uc[SHORT_MAIN_TWO] = attempt(lambda: register(f"mdk.{short}", local))
             with hive_metastore_current():
-                uc["two-level name"] = attempt(
-                    lambda: mlflow.register_model(made["run_uri"], "exam_churn").version
-                )
+                uc[SHORT_HIVE] = attempt(lambda: register(f"mdk.{short}", local))
             uc["three-level name"] = attempt(
                 lambda: f"v{c.get_model_version(uc_model, str(made['uc_version'])).version}"
             )
@@ -284,13 +314,13 @@ def q6_scenario(lab) -> dict:
             )
             uc["load @champion"] = attempt(lambda: _predict(f"models:/{uc_model}@champion"))
             uc["/latest"] = attempt(lambda: _predict(f"models:/{uc_model}/latest"))
-        return out
+        return {**out, "current": current, "short": short}
 
     return lab.once("uc:q6", run)
 
 
 def _q6_table(s: dict) -> pd.DataFrame:
-    moves = list(dict.fromkeys([*s["workspace registry"], *s["Unity Catalog"]]))
+    moves = list(dict.fromkeys([*s["Unity Catalog"], *s["workspace registry"]]))
     return pd.DataFrame(
         [{"move": k, "workspace registry": s["workspace registry"].get(k, "-"),
           "Unity Catalog": s["Unity Catalog"].get(k, "-")} for k in moves]
@@ -305,24 +335,33 @@ def _q6(lab, fits_fn, happened_fn) -> Outcome:
     s = q6_scenario(lab)
     uc, ws = s["Unity Catalog"], s["workspace registry"]
     ev = {"uc": uc, "ws": ws, "uc_ok": {k: _ok(v) for k, v in uc.items()},
-          "ws_ok": {k: _ok(v) for k, v in ws.items()}}  # fmt: skip
+          "ws_ok": {k: _ok(v) for k, v in ws.items()}, "current": s["current"],
+          "short": s["short"]}  # fmt: skip
     return Outcome(happened_fn(ev), fits=fits_fn(ev), evidence=ev, table=_q6_table(s))
 
 
 def q6_a(lab) -> Outcome:
     def happened(ev):
-        refused = [
-            k for k in ("two-level name", "stage transition", "/latest") if not ev["uc_ok"][k]
-        ]
+        uc, ok = ev["uc"], ev["uc_ok"]
+        refused = [k for k in ("stage transition", "/latest") if not ok[k]]
+        took = [k for k in refused if ev["ws_ok"][k]]
+
+        def shown(key: str) -> str:
+            return uc[key].removeprefix("ok: ").split(", got")[0]
+
         return (
-            f"Unity Catalog refused: {', '.join(refused) or 'nothing'}; the workspace "
-            "registry took the same two-level name, stage transition and /latest (the "
-            "table below has each refusal's message)."
+            f"With the session's current catalog and schema {ev['current']}, MLflow completed "
+            f"the short names: {ev['short']} → {shown(SHORT_MAIN_ONE)}, mdk.{ev['short']} → "
+            f"{shown(SHORT_MAIN_TWO)}. With the Hive metastore current, mdk.{ev['short']} was "
+            f"sent as it is: {shown(SHORT_HIVE)}. "
+            f"Unity Catalog refused {' and '.join(refused) or 'nothing else'}"
+            f"{', which the workspace registry took' if took else ''} (the table below has "
+            "each refusal's message)."
         )
 
     return _q6(
         lab,
-        lambda ev: all(ev["uc_ok"][k] for k in ("two-level name", "stage transition", "/latest")),
+        lambda ev: all(ev["uc_ok"][k] for k in (SHORT_HIVE, "stage transition", "/latest")),
         happened,
     )
 
