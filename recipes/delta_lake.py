@@ -16,8 +16,12 @@ the settings every local session and Spark Connect server starts with.
   ``predictions.churn_scores`` is ``main.predictions.churn_scores``; ``MDK_CATALOG`` is a
   second catalog when it is set. Unity Catalog OSS would be the real catalog, but its server
   and Spark connector are not served by the Maven Central these machines reach (README).
+- **Commits.** ``mdk.LinkLogStore`` (same jar) is Delta's log store for local files: each
+  commit is put-if-absent by a hard link, as delta-rs commits are, so a Spark job and the
+  endpoint's delta-rs appends to one table never overwrite each other's commit (Delta's default
+  checks, then renames over, which loses the other writer's commit when it lands in between).
 - **Settings.** :func:`spark_conf`: Delta's session extension, ``DeltaCatalog`` as
-  ``spark_catalog``, the catalogs, and the class path.
+  ``spark_catalog``, the catalogs, the log store, and the class path.
 
 Nothing happens at import time.
 """
@@ -39,6 +43,7 @@ from recipes.java import java_executable
 
 SOURCES = Path(__file__).with_name("java_src")
 CATALOG_CLASS = "mdk.PathCatalog"
+LOG_STORE_CLASS = "mdk.LinkLogStore"  # recipes/java_src/mdk/LinkLogStore.java
 DEFAULT_CATALOG = "main"
 SYSTEM_CATALOG = "system"  # Databricks' system tables, e.g. system.serving.served_entities
 CATALOG_VAR = "MDK_CATALOG"
@@ -318,6 +323,9 @@ def spark_conf(warehouse: Path, names: Sequence[str] | None = None) -> dict[str,
         "spark.sql.sources.default": "delta",
         # Delta reads its log with this many tasks (50 by default): small tables, 2 cores
         "spark.databricks.delta.snapshotPartitions": "2",
+        # commits are put-if-absent by link(2), as delta-rs commits: Delta's default for local
+        # files checks, then renames over, so a delta-rs append in between would be lost
+        "spark.delta.logStore.file.impl": LOG_STORE_CLASS,
     }
     for name in names:
         conf[f"spark.sql.catalog.{name}"] = CATALOG_CLASS

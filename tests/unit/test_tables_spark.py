@@ -308,6 +308,36 @@ def test_spark_and_delta_rs_read_each_others_tables(spark, schema, home):
     assert not spark.catalog.tableExists(f"main.{schema}.plain")
 
 
+def test_a_spark_commit_never_replaces_one_delta_rs_made(spark, schema, home):
+    """Delta's commits for local files go through mdk.LinkLogStore: version N is put only if
+    absent (a hard link, as delta-rs commits), so a Spark commit racing a delta-rs append to
+    the same version fails with FileAlreadyExistsException and Delta retries at N+1, where
+    its default store checks and then renames over the other writer's commit."""
+    from py4j.protocol import Py4JJavaError
+
+    assert spark.conf.get("spark.delta.logStore.file.impl") == "mdk.LinkLogStore"
+    name = f"main.{schema}.raced"
+    rows = pa.table({"id": pa.array([1], pa.int64()), "v": ["rs"]})
+    tables.append(name, rows, home=home)
+    tables.append(name, rows, home=home)  # delta-rs made versions 0 and 1
+    log = files.table_path(name, home) / "_delta_log"
+    commit = log / f"{1:020d}.json"
+    before = commit.read_bytes()
+    jvm = spark._jvm
+    store = jvm.mdk.LinkLogStore(spark._jsc.hadoopConfiguration())
+    actions = jvm.java.util.ArrayList()
+    actions.add('{"commitInfo":{"operation":"RACED"}}')
+    target = jvm.org.apache.hadoop.fs.Path(commit.as_uri())
+    with pytest.raises(Py4JJavaError) as caught:  # version 1 is taken: refused, not replaced
+        store.write(target, actions.iterator(), False, spark._jsc.hadoopConfiguration())
+    assert "FileAlreadyExistsException" in str(caught.value.java_exception.getClass())
+    assert commit.read_bytes() == before
+    assert not [p.name for p in log.iterdir() if p.name.endswith(".tmp")]  # nothing left
+    fresh = jvm.org.apache.hadoop.fs.Path((log / f"{2:020d}.json").as_uri())
+    store.write(fresh, actions.iterator(), False, spark._jsc.hadoopConfiguration())
+    assert (log / f"{2:020d}.json").read_text() == '{"commitInfo":{"operation":"RACED"}}\n'
+
+
 # --------------------------------------------------------------------------- recipes.tables
 
 
