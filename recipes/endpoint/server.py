@@ -17,18 +17,32 @@ HOST = "127.0.0.1"
 DEFAULT_IDLE_SECONDS = 300.0
 
 
-def idle_seconds_default() -> float:
-    """``MDK_SERVING_IDLE_SECONDS`` or 300 s: how long an idle entity keeps its worker."""
-    raw = os.environ.get("MDK_SERVING_IDLE_SECONDS")
+DEFAULT_FLUSH_SECONDS = 1.0
+
+
+def _seconds(var: str, default: float) -> float:
+    """The positive number of seconds in environment variable ``var``, else ``default``."""
+    raw = os.environ.get(var)
     if raw is None:
-        return DEFAULT_IDLE_SECONDS
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1
     if value <= 0:
-        raise ParameterError(f"MDK_SERVING_IDLE_SECONDS must be a positive number, got {raw!r}.")
+        raise ParameterError(f"{var} must be a positive number, got {raw!r}.")
     return value
+
+
+def idle_seconds_default() -> float:
+    """``MDK_SERVING_IDLE_SECONDS`` or 300 s: how long an idle entity keeps its worker."""
+    return _seconds("MDK_SERVING_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
+
+
+def flush_seconds() -> float:
+    """``MDK_CAPTURE_FLUSH_SECONDS`` or 1 s: the longest a captured request waits in memory
+    before the endpoint appends it to its inference table (one Delta commit per flush)."""
+    return _seconds("MDK_CAPTURE_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS)
 
 
 def registry_checker(tracking_uri: str, registry_uri: str):
@@ -76,7 +90,7 @@ def build(home: Path, *, idle_seconds: float | None = None, seed: int | None = N
     idle = idle_seconds if idle_seconds is not None else idle_seconds_default()
     env = {"MLFLOW_TRACKING_URI": target.tracking_uri, "MLFLOW_REGISTRY_URI": target.registry_uri,
            "MDK_HOME": str(home)}  # fmt: skip
-    capture = CaptureWriter(home=home)
+    capture = CaptureWriter(home=home, flush_interval=flush_seconds())
 
     def make_manager() -> Manager:
         capture.start()

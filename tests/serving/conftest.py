@@ -47,7 +47,9 @@ class Server(EndpointCalls):
         pid: the running server's pid (None while stopped).
     """
 
-    def __init__(self, home: Path, store: Path, *, idle_seconds: float = 2, seed: int = 7):
+    def __init__(self, home: Path, store: Path, *, idle_seconds: float = 2, seed: int = 7,
+                 env: dict[str, str] | None = None):  # fmt: skip
+        self.extra_env = dict(env or {})
         self.home = home
         self.store = store
         self.port = free_port()
@@ -79,6 +81,7 @@ class Server(EndpointCalls):
             MLFLOW_DISABLE_TELEMETRY="true",  # the tests talk to 127.0.0.1 only
             DO_NOT_TRACK="true",
         )
+        env.update(self.extra_env)
         cmd = [
             sys.executable,
             "-m",

@@ -94,7 +94,7 @@ def endpoint_table(tmp_path_factory, churn_store, spark, spark_run):
 
     Returns ``(server, crids answered in this phase)``.
     """
-    server = Server(spark_run.home, churn_store)
+    server = Server(spark_run.home, churn_store, env={"MDK_CAPTURE_FLUSH_SECONDS": "0.2"})
     server.start()
     try:
         server.create(ENDPOINT, {"served_entities": [entity("champion", 1), entity("challenger", 2)],
@@ -103,7 +103,7 @@ def endpoint_table(tmp_path_factory, churn_store, spark, spark_run):
         server.wait_ready(ENDPOINT)
         traffic = Traffic(server, "a", pause=0.1).start()
         deadline = time.monotonic() + PHASE_SECONDS
-        try:  # one commit per flush, one flush a second while requests come
+        try:  # one commit per flush, one flush every 0.2 s while requests come
             while time.monotonic() < deadline:
                 if tables.exists(TABLE, home=spark_run.home) and (
                     _delta(spark_run.home).version() > COMMITS
