@@ -14,6 +14,9 @@ LAB_PORT   ?= 8888
 # compiles them to bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set, as on the
 # kit's machines, a venv without .pyc files compiles MLflow at every import (tests 1.6x slower)
 UV_VERSION := 0.13.9
+# pytest-xdist workers for make test: one more than the CPUs (at most 4). Many tests wait on a
+# server, a kernel or a timer, so a third worker on 2 cores keeps both busy
+TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n + 1 > 4 ? 4 : n + 1 )))
 
 .PHONY: setup setup-lab chromium setup-databricks demo check test test-unit test-golden lab golden lint clean distclean
 
@@ -60,7 +63,7 @@ test: setup lint test-unit  ## ruff and import contracts, then every test tier (
 test-unit: setup
 	$(MAKE) --no-print-directory -j3 --output-sync=target setup-lab chromium setup-databricks
 	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly tests/unit/test_doctor_dbconnect.py
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:randomly
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p no:randomly
 
 # make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
 # tests/notebooks/test_story.py with nbval's comparison. This target runs nbval itself:
