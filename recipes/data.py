@@ -13,11 +13,13 @@ short sessions signal churn. A linear model cannot draw those corners, so the v1
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from recipes.errors import ParameterError
+from recipes.formats import check_granularity
 
 FEATURES = ("total_purchases", "avg_session_duration", "days_since_last_visit")
 KEY = "customer_id"
@@ -142,18 +144,65 @@ def parse_features(text: str) -> tuple[str, ...]:
     return names
 
 
+EVENT_TIME = "transaction_ts"  # when a request's event happened: sent with it, ignored by the model
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)  # weeks start on Monday, as date_trunc('week')
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+
+
+def _window_start(t: datetime, granularity: str) -> datetime:
+    """The start of the monitoring window of ``granularity`` holding ``t`` (UTC), as
+    ``recipes.monitoring.windows`` cuts them: fixed lengths from the epoch, weeks from a
+    Monday, months and years counted from January 1970."""
+    n_text, unit = check_granularity(granularity).split()
+    n, unit = int(n_text), unit.rstrip("s")
+    if unit in ("month", "year"):
+        months = n * (12 if unit == "year" else 1)
+        first = ((t.year - 1970) * 12 + t.month - 1) // months * months
+        return datetime(1970 + first // 12, first % 12 + 1, 1, tzinfo=UTC)
+    length = timedelta(seconds=n * _SECONDS[unit])
+    origin = _MONDAY if unit == "week" else _EPOCH
+    return origin + (t - origin) // length * length
+
+
+def event_windows(granularity: str, count: int = 2, *,
+                  before: datetime | None = None) -> list[tuple[datetime, datetime]]:  # fmt: skip
+    """The last ``count`` whole monitoring windows of ``granularity`` that end by ``before``
+    (default now), oldest first, as ``(start, end)`` in UTC.
+
+    Raises:
+        ParameterError: a granularity Databricks does not accept.
+    """
+    before = before or datetime.now(UTC)
+    if before.tzinfo is None:
+        before = before.replace(tzinfo=UTC)
+    end = _window_start(before.astimezone(UTC), granularity)
+    out = []
+    for _ in range(count):
+        start = _window_start(end - timedelta(microseconds=1), granularity)
+        out.insert(0, (start, end))
+        end = start
+    return out
+
+
 def monitoring_traffic(
     n_requests: int,
     drift: float = 0.0,
     drifted_features: Iterable[str] = ("days_since_last_visit",),
     seed: int = 7,
+    *,
+    granularity: str = "1 hour",
+    before: datetime | None = None,
 ) -> pd.DataFrame:
-    """Two phases of requests with their labels, for the monitoring notebook.
+    """Two phases of requests with their labels and event times, for the monitoring notebook.
 
     The first half (``phase == "normal"``) follows the training distribution; the second
     (``"drifted"``) has ``drifted_features`` shifted by ``drift`` standard deviations. Each
-    row has ``customer_id`` (unique across both phases), the features, ``churned`` (the
-    label that arrives late) and ``phase``.
+    row has ``customer_id`` (unique across both phases), :data:`EVENT_TIME` (when the event
+    happened, UTC: the normal phase spread evenly over the window of ``granularity`` before
+    last, the drifted phase over the last whole window before ``before``, default now; see
+    :func:`event_windows`), the features, ``churned`` (the label that arrives late) and
+    ``phase``.
     """
     if not isinstance(n_requests, int) or n_requests < 2:
         raise ParameterError(f"n_requests must be an int >= 2 (two phases), got {n_requests!r}.")
@@ -161,15 +210,27 @@ def monitoring_traffic(
     normal = make_churn(half, seed, id_offset=2_000_000)
     shifted = make_churn(n_requests - half, seed + 1, drift=drift,
                          drifted_features=drifted_features, id_offset=3_000_000)  # fmt: skip
-    return pd.concat(
-        [normal.assign(phase="normal"), shifted.assign(phase="drifted")], ignore_index=True
-    )
+    phases = []
+    for (start, end), (name, frame) in zip(event_windows(granularity, 2, before=before),
+                                           (("normal", normal), ("drifted", shifted)),
+                                           strict=True):  # fmt: skip
+        step = (end - start) / len(frame)
+        times = [start + (i + 0.5) * step for i in range(len(frame))]
+        stamps = pd.DatetimeIndex(times).round("ms")  # exact through JSON and Spark alike
+        phases.append(frame.assign(phase=name).assign(**{EVENT_TIME: stamps}))
+    out = pd.concat(phases, ignore_index=True)
+    return out[[KEY, EVENT_TIME, *FEATURES, LABEL, "phase"]]
 
 
 def request_records(frame: pd.DataFrame, phase: str | None = None) -> list[dict]:
-    """The request records (``customer_id`` and the features) of ``frame``, one phase or all."""
+    """The request records of ``frame``, one phase or all: ``customer_id``, the event time
+    (ISO 8601 text in UTC, when ``frame`` has :data:`EVENT_TIME`) and the features. The model
+    uses only the features; the inference table keeps the rest."""
     rows = frame if phase is None else frame[frame["phase"] == phase]
-    return rows[[KEY, *FEATURES]].to_dict(orient="records")
+    rows = rows[[KEY, *([EVENT_TIME] if EVENT_TIME in rows else []), *FEATURES]]
+    if EVENT_TIME in rows:
+        rows = rows.assign(**{EVENT_TIME: rows[EVENT_TIME].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+    return rows.to_dict(orient="records")
 
 
 def seed_record() -> dict[str, int]:

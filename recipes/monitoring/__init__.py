@@ -6,7 +6,7 @@ the statistics. Nothing is imported at package import time beyond these small mo
 
 - :func:`~recipes.monitoring.unpack.unpack_inference_table`: payload rows → scored records;
 - :func:`~recipes.monitoring.processed.process_inference_table`: unpack once into a processed
-  table, appending only requests it has not seen;
+  table, then append only what the payload table's change data feed adds;
 - :func:`~recipes.monitoring.compute.compute_metrics`: a monitor's profile and drift tables in
   Databricks' shape (:mod:`.schema`): per granularity, window, model (``'*'`` = all), slice
   and column, ``':table'`` rows with quality from the label and custom metrics, for an
@@ -29,7 +29,7 @@ from recipes.monitoring.act import Action, carry_out
 from recipes.monitoring.compute import Metrics, compute_metrics, drift_metrics, profile_metrics
 from recipes.monitoring.output import MetricTables, metric_table_names, write_metrics
 from recipes.monitoring.plots import plot_drift, plot_quality
-from recipes.monitoring.processed import Processed, process_inference_table
+from recipes.monitoring.processed import Processed, next_version, process_inference_table
 from recipes.monitoring.quality import quality_metrics
 from recipes.monitoring.refresh import drop_monitor, wait_for_refresh
 from recipes.monitoring.schema import ALL, DRIFT_COLUMNS, PROFILE_COLUMNS, TABLE
@@ -59,6 +59,7 @@ __all__ = [
     "drop_monitor",
     "flag_drift",
     "metric_table_names",
+    "next_version",
     "plot_drift",
     "plot_quality",
     "process_inference_table",

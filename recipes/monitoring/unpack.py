@@ -19,6 +19,7 @@ used to learn the feature names and types.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,9 @@ _REQUEST = (
 )
 _COLUMNAR = "struct<instances:map<string,string>,inputs:map<string,string>>"  # raw JSON values
 _RESPONSE = "struct<predictions:array<string>>"
+_ISO_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 class NoRequests(KitError):
@@ -86,11 +90,15 @@ def _kind(values: list) -> str:
         return "boolean"
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in seen):
         return "double"
+    if seen and all(isinstance(v, str) and _ISO_TIME.match(v) for v in seen):
+        return "timestamp"  # an event time sent as ISO 8601 text
     return "string"
 
 
 def infer_columns(requests: Sequence[str], responses: Sequence[str]) -> tuple[dict, str]:
-    """Feature ``{name: spark type}`` and the prediction's type, from sample JSON bodies."""
+    """Feature ``{name: spark type}`` and the prediction's type, from sample JSON bodies:
+    numbers are ``double``, booleans ``boolean``, ISO 8601 date-times (``2026-12-06T09:00:00Z``)
+    ``timestamp``, anything else ``string``."""
     values: dict[str, list] = {}
     predictions: list = []
     for req, resp in zip(requests, responses, strict=True):
@@ -151,8 +159,8 @@ def unpack_inference_table(
         payload_table: the payload table's name, or its Spark DataFrame.
         spark: the session; default :func:`recipes.spark.get_spark` for the current target.
         features: the feature columns to extract; default every key seen in a sample of
-            ``SAMPLE`` requests (numbers become ``double``, booleans ``boolean``, the rest
-            ``string``).
+            ``SAMPLE`` requests (numbers become ``double``, booleans ``boolean``, ISO 8601
+            date-times ``timestamp``, the rest ``string``).
         since: only requests at or after this time (a datetime, or epoch seconds).
 
     Returns:

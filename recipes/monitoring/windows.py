@@ -73,8 +73,8 @@ def window_column(granularity: str, timestamp: str = "timestamp"):
     offset = _MONDAY if unit == "week" else 0
     micros = F.unix_micros(ts.cast("timestamp"))
     first = micros - F.pmod(micros - F.lit(offset), F.lit(length))
-    return F.struct(F.timestamp_micros(first).alias("start"),
-                    F.timestamp_micros(first + F.lit(length)).alias("end"))  # fmt: skip
+    return F.when(ts.isNotNull(), F.struct(F.timestamp_micros(first).alias("start"),
+                  F.timestamp_micros(first + F.lit(length)).alias("end")))  # fmt: skip
 
 
 def snapshot_window(at: datetime):

@@ -89,9 +89,15 @@ EXAM_CALLS = [
     ),
     ("06_monitor", 'prediction_col="prediction"'),
     ("06_monitor", 'model_id_col="model_version"'),
-    ("06_monitor", 'timestamp_col="timestamp"'),
-    ("06_monitor", "w.quality_monitors.run_refresh(table_name=unpacked_table)"),
+    ("06_monitor", 'timestamp_col="transaction_ts"'),
+    ("06_monitor", 'label_col="churned"'),
+    ("06_monitor", 'slicing_exprs=["days_since_last_visit > 21"]'),
+    ("06_monitor", "type=MonitorMetricType.CUSTOM_METRIC_TYPE_AGGREGATE,"),
+    ("06_monitor", 'output_data_type=StructField("output", DoubleType()).json()'),
+    ("06_monitor", "w.quality_monitors.list_refreshes(table_name=unpacked_table).refreshes"),
     ("06_monitor", "w.quality_monitors.get(table_name=unpacked_table)"),
+    ("06_monitor", "MERGE INTO {unpacked_table} AS i"),
+    ("06_monitor", "WHERE drift_type = 'CONSECUTIVE' AND column_name IN ('prediction', 'churned')"),
 ]
 
 # wrappers that used to stand in for the calls above

@@ -1,6 +1,7 @@
-"""06_monitor executed with papermill on its own: the verdicts `ok` and `rollback` by
-parameters, and what acting on them leaves behind (the default `promote_challenger`, its
-monitor and metric tables: tests/notebooks/test_story.py)."""
+"""06_monitor executed with papermill on its own, in a Spark Connect kernel (the change data
+feed, the processed table's properties and 06's MERGE INTO through Connect): the verdicts
+`ok` and `rollback` by parameters, and what acting on them leaves behind (the default
+`promote_challenger`, its monitor and metric tables: tests/notebooks/test_story.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 import pytest
 
-from recipes import registry
+from recipes import registry, tables
 from recipes.serving import traffic
 from recipes.serving.client import workspace_client
 from tests.notebooks.nbtools import golden_texts
@@ -37,9 +38,12 @@ def _run(run_notebook, model_name, **params):
 def test_ok_and_rollback_by_parameters(run_notebook, served, connect_kernel, model_name, params,
                                        decision, routes):  # fmt: skip
     # a Spark Connect kernel: the served endpoint's warehouse is that server's
-    nb, endpoint, _ = _run(run_notebook, model_name, act=True, **params)
+    nb, endpoint, payload = _run(run_notebook, model_name, act=True, **params)
     assert golden_texts(nb)[-1].splitlines()[0] == f"verdict: {decision}"
     w = workspace_client(start=False)
     assert traffic.routes(w.serving_endpoints.get(endpoint)) == routes
     assert "mdk.monitor.verdict" not in registry.require_version(model_name, 1).tags
     assert registry.aliases(model_name) == {}  # pinned versions; only a promotion sets an alias
+    # this run's requests only, each labeled by the MERGE (the ok run: 1,200; rollback: 2,000)
+    unpacked = tables.read(f"{payload}_unpacked", home=served)
+    assert len(unpacked) == params.get("n_requests", 2000) and unpacked["churned"].notna().all()

@@ -15,6 +15,7 @@ comparison and sanitize file (``golden_check``), so the notebooks are not execut
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +130,10 @@ def _after_06(home: Path) -> dict:
     monitor = w.quality_monitors.get(table_name=f"{PAYLOAD}_unpacked")
     endpoint = w.serving_endpoints.get(AB_ENDPOINT)
     return {
-        "model_id_col": monitor.inference_log.model_id_col,
+        "monitor": monitor,
         "profile": tables.read_table(monitor.profile_metrics_table_name, home=home),
         "drift": tables.read_table(monitor.drift_metrics_table_name, home=home),
-        "unpacked_rows": tables.read_table(f"{PAYLOAD}_unpacked", home=home).shape[0],
+        "unpacked": tables.read_table(f"{PAYLOAD}_unpacked", home=home),
         "routes": traffic.routes(endpoint),
         "versions": deploy.entity_versions(endpoint),
         "aliases": registry.aliases(MODEL),
@@ -298,23 +299,41 @@ def test_05_scores_every_row_with_the_champion_and_its_feature_model(story):
 
 
 def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
-    from recipes.monitoring import DRIFT_COLUMNS, PROFILE_COLUMNS, verdict
+    from recipes.monitoring import verdict
+    from recipes.monitoring.schema import drift_fields, profile_fields
 
     ch = chapter(story, "06_monitor")
     left = ch.left
-    assert left["model_id_col"] == "model_version"
+    log = left["monitor"].inference_log
+    assert (log.model_id_col, log.label_col, log.timestamp_col) == (
+        "model_version", "churned", "transaction_ts")  # fmt: skip
+    assert left["monitor"].slicing_exprs == ["days_since_last_visit > 21"]
+    assert [m.name for m in left["monitor"].custom_metrics] == ["expected_loss"]
     profile, drift = left["profile"], left["drift"]
-    assert list(profile.columns) == list(PROFILE_COLUMNS)
-    assert list(drift.columns) == list(DRIFT_COLUMNS)
-    assert "BASELINE" in set(drift["drift_type"])  # CONSECUTIVE needs a second window
-    assert set(drift["model_id"]) == {":all", "1", "2"}
-    monitored = {"total_purchases", "avg_session_duration", "days_since_last_visit", "prediction"}
+    expected_loss = [("expected_loss", "double")]
+    assert list(profile.columns) == [
+        n for n, _ in profile_fields("model_version", "classification", expected_loss)]  # fmt: skip
+    assert list(drift.columns) == [n for n, _ in drift_fields("model_version")]
+    assert set(drift["drift_type"]) == {"BASELINE", "CONSECUTIVE"}
+    assert set(drift["model_version"]) == {"*", "1", "2"}
+    monitored = {"total_purchases", "avg_session_duration", "days_since_last_visit", "prediction",
+                 "churned"}  # fmt: skip
     assert monitored <= set(drift["column_name"])
-    everyone = profile[(profile["model_id"] == ":all") & (profile["column_name"] == "prediction")]
-    assert everyone["count"].sum() == 2000  # every request of this run, unpacked once
-    assert left["unpacked_rows"] == 2000
+    # every request of this run, once, labeled by the MERGE, each phase in a window of its own
+    unpacked = left["unpacked"]
+    assert len(unpacked) == 2000 and unpacked["churned"].notna().all()
+    table = profile[(profile["log_type"] == "INPUT") & (profile["column_name"] == ":table")
+                    & (profile["model_version"] == "*")]  # fmt: skip
+    whole = table[table["slice_key"].isna()]
+    starts = [w["start"] for w in whole["window"]]
+    assert whole["count"].tolist() == [1000, 1000] and starts[1] - starts[0] == timedelta(hours=1)
+    slices = table[table["slice_key"] == "days_since_last_visit > 21"]
+    per_window = slices.groupby(slices["window"].map(lambda w: w["start"]))["count"].sum()
+    assert per_window.tolist() == [1000, 1000]  # the slices add up to the whole table
+    assert whole["accuracy_score"].between(0.5, 1).all() and whole["expected_loss"].lt(0).all()
     # the stored drift table alone flags the drifted feature
-    assert [c for c in verdict(drift).drifted if c != "prediction"] == ["days_since_last_visit"]
+    assert [c for c in verdict(drift).drifted if c in monitored - {"prediction", "churned"}] == [
+        "days_since_last_visit"]  # fmt: skip
     assert golden_texts(ch.nb)[-1].splitlines() == [
         "verdict: promote_challenger",
         "drifted features: ['days_since_last_visit']",
@@ -325,6 +344,47 @@ def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
     assert left["aliases"]["champion"] == 2
     pictures = png_outputs(ch.nb)  # the drift and quality charts are pictures
     assert len(pictures) == 2 and all(min(png_size(p)) > 100 for p in pictures)
+
+
+def test_06s_tables_answer_databricks_queries_unchanged(story, spark):
+    """dbdemos' queries, as the issue quotes them, on the tables 06 leaves (read by path
+    through the session's Delta): model quality per window, and the CONSECUTIVE drift of the
+    prediction and the label, which has the drifted window's rows."""
+    left = chapter(story, "06_monitor").left
+    monitor = left["monitor"]
+    path = {name: left["warehouse"].joinpath(*name.split("."))
+            for name in (monitor.profile_metrics_table_name, monitor.drift_metrics_table_name)}  # fmt: skip
+    profile = f"delta.`{path[monitor.profile_metrics_table_name]}`"
+    drift = f"delta.`{path[monitor.drift_metrics_table_name]}`"
+    quality = spark.sql(
+        f"SELECT window, accuracy_score, f1_score.macro, expected_loss FROM {profile} "
+        "WHERE log_type = 'INPUT' AND column_name = ':table' AND slice_key IS NULL AND "
+        "model_version = '*'"
+    ).toPandas()
+    windows = sorted(w["start"] for w in quality["window"])
+    assert (
+        len(windows) == 2
+        and quality[["accuracy_score", "macro", "expected_loss"]].notna().all().all()
+    )
+    outputs = spark.sql(
+        f"SELECT window, column_name, js_distance FROM {drift} WHERE drift_type = 'CONSECUTIVE' "
+        "AND column_name IN ('prediction', 'churned')"
+    ).toPandas()
+    assert set(outputs["column_name"]) == {"prediction", "churned"}
+    assert {w["start"] for w in outputs["window"]} == {windows[1]}  # the drifted window
+    features = (
+        spark.sql(
+            f"SELECT drift_type, column_name, js_distance, ks_test FROM {drift} WHERE window.start = "
+            f"'{windows[1]}' AND slice_key IS NULL AND model_version = '*' AND column_name IN "
+            "('days_since_last_visit', 'total_purchases')"
+        )
+        .toPandas()
+        .set_index(["drift_type", "column_name"])
+    )
+    for kind in ("CONSECUTIVE", "BASELINE"):
+        assert features.loc[(kind, "days_since_last_visit"), "ks_test"]["pvalue"] < 1e-6
+        assert features.loc[(kind, "days_since_last_visit"), "js_distance"] > 0.2
+        assert features.loc[(kind, "total_purchases"), "js_distance"] < 0.15
 
 
 def test_every_table_the_story_leaves_is_a_delta_table_with_its_history(story, spark):

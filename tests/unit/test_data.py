@@ -104,7 +104,7 @@ def test_monitoring_traffic_has_a_normal_then_a_drifted_phase():
     assert frame.equals(data.monitoring_traffic(2001, drift=1.5,
                                                 drifted_features=("avg_session_duration",)))  # fmt: skip
     records = data.request_records(frame, "drifted")
-    assert len(records) == 1001 and list(records[0]) == [data.KEY, *data.FEATURES]
+    assert len(records) == 1001 and list(records[0]) == [data.KEY, data.EVENT_TIME, *data.FEATURES]
     assert type(records[0][data.KEY]) is int  # JSON-ready, as requests sends it
     assert data.parse_features("days_since_last_visit, total_purchases") == (
         "days_since_last_visit", "total_purchases")  # fmt: skip

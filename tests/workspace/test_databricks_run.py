@@ -128,7 +128,9 @@ def test_the_endpoints_serve_the_aliases_versions_and_ab_ends_at_50_50(run, clie
         "champion": 50, "challenger": 50}  # fmt: skip
     for endpoint in (serve, ab):
         assert {t.key: t.value for t in endpoint.tags or []}.get("created_by") == "mdk"
-    assert w.quality_monitors.get(table_name="main.mdk.churn_ab_payload_unpacked").status
+    monitor = w.quality_monitors.get(table_name="main.mdk.churn_ab_payload_unpacked")
+    assert monitor.status and monitor.inference_log.label_col == "churned"
+    assert monitor.slicing_exprs and [m.name for m in monitor.custom_metrics] == ["expected_loss"]
 
 
 def test_the_tables_are_on_the_double_where_its_spark_and_endpoint_put_them(run, stack):
@@ -142,7 +144,17 @@ def test_the_tables_are_on_the_double_where_its_spark_and_endpoint_put_them(run,
     assert len(payload) >= 500 + 2000  # 04's counted requests and 06's traffic
     unpacked = tables.read("main.mdk.churn_ab_payload_unpacked", home=home)
     assert len(unpacked) == 2000 and set(unpacked["model_version"].astype(int)) == {1, 2}
+    assert unpacked["churned"].notna().all()  # 06's MERGE INTO, through databricks-connect
     listed = tables.list_tables("main.mdk", home=home)
     for suffix in ("_profile_metrics", "_drift_metrics"):
         assert f"main.mdk.churn_ab_payload_unpacked{suffix}" in listed
+    # the refresh's tables: two windows of quality, and the drifted one's CONSECUTIVE drift
+    profile = tables.read("main.mdk.churn_ab_payload_unpacked_profile_metrics", home=home)
+    table = profile[(profile["log_type"] == "INPUT") & (profile["column_name"] == ":table")
+                    & (profile["model_version"] == "*") & profile["slice_key"].isna()]  # fmt: skip
+    assert table["count"].tolist() == [1000, 1000] and table["accuracy_score"].notna().all()
+    drift = tables.read("main.mdk.churn_ab_payload_unpacked_drift_metrics", home=home)
+    outputs = drift[(drift["drift_type"] == "CONSECUTIVE")
+                    & drift["column_name"].isin(["prediction", "churned"])]  # fmt: skip
+    assert {w["start"] for w in outputs["window"]} == {max(w["start"] for w in table["window"])}
     assert not (stack.home / "warehouse").exists()  # nothing landed in the laptop's own warehouse
