@@ -56,12 +56,12 @@ demo: setup  ## run every notebook on the embedded local default; outputs in .md
 check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels and none slow
 	$(BIN)/python -m pytest -n 2 -m "not spark and not notebook and not server and not slow" -p no:randomly
 
-test: setup lint test-unit  ## ruff and import contracts, then every test tier (golden cells included)
+test: setup test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
 # .venv-dbx (databricks-connect) runs the tests that import it, and its `mdk` runs the six
 # notebooks with target=databricks against the workspace double (tests/workspace/test_databricks_run.py)
 test-unit: setup
-	$(MAKE) --no-print-directory -j3 --output-sync=target setup-lab chromium setup-databricks
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint setup-lab chromium setup-databricks
 	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly tests/unit/test_doctor_dbconnect.py
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p no:randomly
 

@@ -531,3 +531,77 @@ def test_a_refresh_job_keeps_only_a_spark_connect_server_on_this_machine(remote,
     assert "SPARK_REMOTE" not in env  # a workspace's session never reaches the local job
     assert env["MDK_HOME"] == str(tmp_path) and env["MDK_TARGET"] == "local"
     assert env["PATH"] == "/bin"
+
+
+def _sql(query: str, home, **tables_by_alias: str) -> pd.DataFrame:
+    """``query`` over Delta tables by SQL, with delta-rs's DataFusion (no JVM in the test)."""
+    from deltalake import DeltaTable, QueryBuilder
+
+    qb = QueryBuilder()
+    for alias, name in tables_by_alias.items():
+        qb = qb.register(alias, DeltaTable(str(tables.table_path(name, home))))
+    return pa.table(qb.execute(query).read_all()).to_pandas()
+
+
+def test_labels_slices_and_a_custom_metric_through_the_sdk(server, w):
+    """dbdemos' monitor (label_col, slicing_exprs, an AGGREGATE custom metric on ':table'),
+    created through the SDK; the refresh's ':table' rows, read by SQL, equal sklearn's
+    accuracy and pandas' expected loss on the same rows, and each window's slices add up."""
+    from pyspark.sql.types import DoubleType, StructField
+    from sklearn.metrics import accuracy_score, f1_score
+
+    table = "main.mdk.sdk_labelled_unpacked"
+    rows = payload(n=1500, seed=3)
+    rng = np.random.default_rng(3)
+    rows["churned"] = np.where(
+        rng.random(len(rows)) < 0.8, rows["prediction"], 1 - rows["prediction"]
+    )
+    rows["churned"] = rows["churned"].astype("Int64").mask(rng.random(len(rows)) < 0.1)  # not yet
+    write(table, rows, home=server.home)
+    loss = MonitorMetric(
+        type=AGGREGATE, name="expected_loss", input_columns=[":table"],
+        definition="avg(CASE WHEN {{prediction_col}} != {{label_col}} AND {{label_col}} = 1 "
+                   "THEN -avg_session_duration ELSE 0 END)",
+        output_data_type=StructField("output", DoubleType()).json(),
+    )  # fmt: skip
+    info = create(w, table, inference_log=inference_log(label_col="churned"),
+                  slicing_exprs=["plan", "total_purchases > 15"], custom_metrics=[loss])  # fmt: skip
+    assert [m.name for m in info.custom_metrics] == ["expected_loss"]
+    done = wait_for_refresh(w, table, 1, timeout=300)
+    assert done.state == MonitorRefreshInfoState.SUCCESS, done.message
+
+    whole = _sql(
+        "SELECT window.start AS start, accuracy_score, f1_score.macro AS f1_macro, "
+        "expected_loss, count FROM p WHERE log_type = 'INPUT' AND column_name = ':table' "
+        "AND slice_key IS NULL AND model_version = '*' ORDER BY start",
+        server.home, p=info.profile_metrics_table_name,
+    )  # fmt: skip
+    assert len(whole) == HOURS
+    hour = rows["timestamp"].dt.floor("h")
+    for r in whole.itertuples():
+        part = rows[hour == pd.Timestamp(r.start).tz_localize(None)]
+        labelled = part[part["churned"].notna()]
+        truth, pred = labelled["churned"].astype(int), labelled["prediction"]
+        assert abs(r.accuracy_score - accuracy_score(truth, pred)) < 1e-9
+        assert abs(r.f1_macro - f1_score(truth, pred, average="macro")) < 1e-9
+        missed = (part["prediction"] != part["churned"]) & (part["churned"] == 1)
+        # a NULL label makes the WHEN unknown, so the CASE gives 0 for that row, as in SQL
+        want = np.where(missed.fillna(False), -part["avg_session_duration"], 0.0).mean()
+        assert abs(r.expected_loss - want) < 1e-9
+        assert r.count == len(part)
+    sliced = _sql(
+        "SELECT window.start AS start, slice_key, slice_value, count FROM p "
+        "WHERE log_type = 'INPUT' AND column_name = ':table' AND model_version = '*' "
+        "AND slice_key IS NOT NULL",
+        server.home, p=info.profile_metrics_table_name,
+    )  # fmt: skip
+    assert set(sliced["slice_key"]) == {"plan", "total_purchases > 15"}
+    sums = sliced.groupby(["start", "slice_key"])["count"].sum()
+    for (start, _key), total in sums.items():
+        assert total == whole.set_index("start").loc[start, "count"]
+    label_drift = _sql(
+        "SELECT column_name, js_distance FROM d WHERE drift_type = 'CONSECUTIVE' "
+        "AND column_name IN ('prediction', 'churned') AND slice_key IS NULL",
+        server.home, d=info.drift_metrics_table_name,
+    )  # fmt: skip
+    assert set(label_drift["column_name"]) == {"prediction", "churned"}
