@@ -15,9 +15,7 @@ from recipes.errors import ApiError, ParameterError, not_found, unavailable
 
 HOST = "127.0.0.1"
 DEFAULT_IDLE_SECONDS = 300.0
-
-
-DEFAULT_FLUSH_SECONDS = 1.0
+DEFAULT_FLUSH_SECONDS = 1.0  # CaptureWriter's own default
 
 
 def _seconds(var: str, default: float) -> float:
