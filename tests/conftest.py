@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 from recipes.target import reset_mlflow_uris, scoped_env
 from tests.homes import TEST_JVM_OPTIONS, apply_env, local_env
@@ -64,18 +65,33 @@ def mlflow_local(mdk_home):
 
 
 @pytest.fixture(scope="session")
-def _trained_store(tmp_path_factory, empty_store):
-    """A store made once per session holding "churn-predictor" v1 (baseline) and v2 (challenger)."""
+def _trained_store(tmp_path_factory, empty_store, worker_id):
+    """A store holding "churn-predictor" v1 (baseline) and v2 (challenger), made once per test
+    session: the first xdist worker that needs it trains it under a lock in the session's
+    shared temporary folder, the others use it (a session fixture alone trains once per
+    worker). Tests copy its ``mlflow.db``; the artifacts it names stay where they are."""
+    from recipes.locks import locked
     from recipes.target import use_target
     from recipes.train import train_and_log
 
-    home = tmp_path_factory.mktemp("trained") / "mdk"
-    home.mkdir()
-    shutil.copy(empty_store, home / "mlflow.db")
-    with scoped_env(**local_env(home)):
-        use_target("local")
-        train_and_log(1500, seed=0, kind="baseline", registered_model_name="churn-predictor")
-        train_and_log(1500, seed=0, kind="challenger", registered_model_name="churn-predictor")
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "trained-store"
+    shared.mkdir(parents=True, exist_ok=True)
+    home, done = shared / "mdk", shared / "done"
+    with locked(shared):
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)  # a worker that failed midway
+            home.mkdir()
+            shutil.copy(empty_store, home / "mlflow.db")
+            with scoped_env(**local_env(home)):
+                use_target("local")
+                train_and_log(
+                    1500, seed=0, kind="baseline", registered_model_name="churn-predictor"
+                )
+                train_and_log(
+                    1500, seed=0, kind="challenger", registered_model_name="churn-predictor"
+                )
+            done.touch()
     return home
 
 
@@ -102,10 +118,11 @@ def pytest_itemcollected(item):
     not server"``) never starts one. (This runs as each test is collected, before ``-m``
     selects.)
 
-    ``make test`` distributes whole files (``--dist loadfile``). ``--dist loadgroup`` would
-    let the tests that share the session's Spark Connect server and serving endpoint run on
-    one worker, but with pytest 9.2 and pytest-xdist 3.8 it groups nothing: xdist tags a
-    grouped test by rewriting ``item._nodeid``, which pytest 9 no longer reads (``Node._id``).
+    ``make test`` distributes whole files (``--dist loadfile``), the files that share the
+    session's servers as one (``pytest_xdist_make_scheduler``). ``--dist loadgroup`` would
+    group them by a mark, but with pytest 9.2 and pytest-xdist 3.8 it groups nothing: xdist
+    tags a grouped test by rewriting ``item._nodeid``, which pytest 9 no longer reads
+    (``Node._id``).
     """
     names = set(getattr(item, "fixturenames", ()))
     if names & _SPARK_FIXTURES:
@@ -128,6 +145,36 @@ def _cost_rank(item) -> int:
     if item.get_closest_marker("spark") or item.get_closest_marker("server"):
         return 2
     return 3
+
+
+# Files whose tests use the per-worker session servers: the Spark Connect server
+# (``spark_connect``), and, for the notebooks, the tracking server and the serving endpoint
+# over that server's warehouse (tests/notebooks/conftest.py). make test's scheduler gives them
+# to one xdist worker as one unit, so one of each starts rather than one on every worker.
+SHARED_SERVER_FILES = frozenset({
+    "tests/notebooks/test_register.py", "tests/notebooks/test_promote.py",
+    "tests/notebooks/test_serve.py", "tests/notebooks/test_ab_split.py",
+    "tests/notebooks/test_batch_score.py", "tests/notebooks/test_exam_calls.py",
+    "tests/notebooks/test_contract.py", "tests/unit/test_batch_connect.py",
+    "tests/unit/test_features_connect.py", "tests/unit/test_jvm_archive.py",
+    "tests/monitoring/test_connect.py",
+})  # fmt: skip
+
+
+class SharedServersTogether(LoadFileScheduling):
+    """``--dist loadfile`` with the ``SHARED_SERVER_FILES`` as one unit of work."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        file = nodeid.split("::", 1)[0]
+        return "shared-servers" if file in SHARED_SERVER_FILES else file
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``SharedServersTogether`` for ``--dist loadfile`` (pytest-xdist's ``--dist loadgroup``
+    groups nothing under pytest 9: see ``pytest_itemcollected``)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    return SharedServersTogether(config, log)
 
 
 def pytest_collection_modifyitems(session, config, items):

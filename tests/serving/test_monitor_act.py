@@ -43,6 +43,22 @@ def test_ab_endpoint_helpers(ab):
         deploy.update_routes(w, name, {"champion": 50, "v9": 50})
 
 
+def test_ensure_ab_endpoint_creates_it_with_the_versions_06s_parameters_pin(server, trained):
+    """06 with champion_version=2, challenger_version=1 (the worse version as challenger, the
+    rollback case; its verdict on that traffic: tests/monitoring/test_verdict.py)."""
+    w, name = server.client(), "monitor-ab-pinned"
+    deploy.remove_endpoint(w, name)
+    try:
+        made = bootstrap.ensure_ab_endpoint(w, name, MODEL, champion_version=2,
+                                            challenger_version=1, challenger_traffic=30)  # fmt: skip
+        assert deploy.entity_versions(made) == {"champion": 2, "challenger": 1}
+        assert traffic.routes(made) == {"champion": 70, "challenger": 30}
+        assert deploy.payload_table(made) == "main.mdk.monitor_ab_pinned_payload"
+        assert registry.aliases(trained) == {}  # pinned versions: no alias is made or moved
+    finally:
+        deploy.remove_endpoint(w, name)
+
+
 def test_rollback_sends_all_traffic_to_the_champion(ab, trained):
     w, name, _ = ab
     action = carry_out(Verdict("rollback", "worse", champion="1", challenger="2"), w, name, trained)
