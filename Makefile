@@ -58,12 +58,19 @@ check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels 
 
 test: setup test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
-# .venv-dbx (databricks-connect) runs the tests that import it, and its `mdk` runs the six
-# notebooks with target=databricks against the workspace double (tests/workspace/test_databricks_run.py)
+# .venv-dbx (databricks-connect) runs the tests that import it, beside the main run (its
+# output follows), and its `mdk` runs the six notebooks with target=databricks against the
+# workspace double (tests/workspace/test_databricks_run.py)
+DBX_LOG := $(or $(MDK_HOME),.mdk)/test-dbconnect.log
 test-unit: setup
 	$(MAKE) --no-print-directory -j4 --output-sync=target lint setup-lab chromium setup-databricks
-	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly tests/unit/test_doctor_dbconnect.py
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p no:randomly
+	@mkdir -p $(dir $(DBX_LOG))
+	.venv-dbx/bin/python -m pytest -m dbconnect -q -p no:randomly \
+	  tests/unit/test_doctor_dbconnect.py > $(DBX_LOG) 2>&1 & dbx=$$!; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p no:randomly; \
+	main=$$?; wait $$dbx; dbx=$$?; \
+	echo "== .venv-dbx: tests/unit/test_doctor_dbconnect.py"; cat $(DBX_LOG); \
+	test $$main = 0 && test $$dbx = 0
 
 # make test checks the golden cells (`# NBVAL_CHECK_OUTPUT`) of the one in-order run in
 # tests/notebooks/test_story.py with nbval's comparison. This target runs nbval itself:

@@ -81,10 +81,15 @@ def connect_kernel(spark_connect, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def mdk_home(mdk_home, monkeypatch, tracking_server):
-    """The shared fixture's fresh MDK_HOME, with MLflow on the tracking server instead."""
+def mdk_home(mdk_home, monkeypatch, request):
+    """The shared fixture's fresh MDK_HOME, with MLflow on the tracking server instead; a
+    module whose notebooks run in stores of their own (``OWN_STORES = True``: the story)
+    starts no tracking server."""
     import mlflow
 
+    if getattr(request.module, "OWN_STORES", False):
+        return mdk_home
+    tracking_server = request.getfixturevalue("tracking_server")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     mlflow.set_tracking_uri(tracking_server)
     mlflow.set_registry_uri(tracking_server)

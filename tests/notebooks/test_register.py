@@ -12,14 +12,20 @@ from recipes.errors import NotFoundError
 
 
 @pytest.mark.notebook
-def test_register_twice_with_other_seed_adds_versions(run_notebook, model_name):
-    run_notebook("01_register", model_name=model_name, n_rows=300, seed=3)
+def test_register_with_another_seed_adds_versions_to_an_existing_model(run_notebook, model_name):
+    from recipes.train import train_and_log
+
+    for kind in ("baseline", "challenger"):  # v1, v2, as a first run of 01 makes them
+        train_and_log(300, seed=3, kind=kind, registered_model_name=model_name)
     run_notebook("01_register", model_name=model_name, n_rows=300, seed=4)
     table = registry.describe(model_name)
     assert table["version"].tolist() == [1, 2, 3, 4]
+    seeds = [mlflow.get_run(r).data.params["seed"] for r in table["run_id"]]
+    assert seeds == ["3", "3", "4", "4"]
+    # 01's two runs are in its experiment, with the seed it was given
     runs = mlflow.search_runs(experiment_names=["churn-predictor"], output_format="list")
-    seeds = {r.data.params["seed"] for r in runs if r.info.run_id in set(table["run_id"])}
-    assert seeds == {"3", "4"}
+    ours = {r.info.run_id for r in runs}
+    assert set(table["run_id"][2:]) <= ours
 
 
 @pytest.mark.notebook

@@ -37,6 +37,7 @@ from tests.notebooks.nbtools import (
 
 # the six notebooks run in the first test's setup: 4-5 min on 2 cores, more on a loaded machine
 pytestmark = [pytest.mark.notebook, pytest.mark.spark, pytest.mark.timeout(1800)]
+OWN_STORES = True  # the story's embedded store: no session tracking server (conftest.py)
 
 MODEL = "churn-predictor"
 SERVE_ENDPOINT = "churn-predictor-endpoint"
