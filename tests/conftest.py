@@ -19,7 +19,7 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 from recipes.target import reset_mlflow_uris, scoped_env
-from tests.homes import TEST_JVM_OPTIONS, apply_env, local_env
+from tests.homes import TEST_JVM_OPTIONS, apply_env, local_env, session_shared_dir
 
 
 def pytest_configure(config):
@@ -74,9 +74,7 @@ def _trained_store(tmp_path_factory, empty_store, worker_id):
     from recipes.target import use_target
     from recipes.train import train_and_log
 
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "trained-store"
-    shared.mkdir(parents=True, exist_ok=True)
+    shared = session_shared_dir(tmp_path_factory, worker_id, "trained-store")
     home, done = shared / "mdk", shared / "done"
     with locked(shared):
         if not done.exists():

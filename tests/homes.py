@@ -43,3 +43,13 @@ def apply_env(monkeypatch, env: dict[str, str | None]) -> None:
         monkeypatch.setenv(key, value if value is not None else "")
         if value is None:
             monkeypatch.delenv(key)
+
+
+def session_shared_dir(tmp_path_factory, worker_id: str, name: str):
+    """A folder every pytest-xdist worker of this session shares (the controller's base
+    temporary folder; the session's own without xdist), made if missing: what is built there
+    under :func:`recipes.locks.locked` is built once per session, not once per worker."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / name
+    shared.mkdir(parents=True, exist_ok=True)
+    return shared

@@ -26,6 +26,7 @@ import papermill
 import pytest
 
 from recipes.exam import BANK
+from tests.homes import session_shared_dir
 from tests.notebooks import golden_check
 from tests.notebooks.nbtools import NOTEBOOKS, golden_texts, noise, outputs_text
 
@@ -117,9 +118,7 @@ def default_run(request, tmp_path_factory, worker_id) -> Run:
     other worker reads what it recorded (a module fixture would run it once per worker)."""
     from recipes.locks import locked
 
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "exam-practice-default"
-    shared.mkdir(parents=True, exist_ok=True)
+    shared = session_shared_dir(tmp_path_factory, worker_id, "exam-practice-default")
     result = shared / "result.json"
     with locked(shared):
         if not result.exists():
