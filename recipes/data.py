@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from recipes.errors import ParameterError
-from recipes.formats import check_granularity
+from recipes.formats import window_start
 
 FEATURES = ("total_purchases", "avg_session_duration", "days_since_last_visit")
 KEY = "customer_id"
@@ -145,24 +145,6 @@ def parse_features(text: str) -> tuple[str, ...]:
 
 
 EVENT_TIME = "transaction_ts"  # when a request's event happened: sent with it, ignored by the model
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)  # weeks start on Monday, as date_trunc('week')
-_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
-
-
-def _window_start(t: datetime, granularity: str) -> datetime:
-    """The start of the monitoring window of ``granularity`` holding ``t`` (UTC), as
-    ``recipes.monitoring.windows`` cuts them: fixed lengths from the epoch, weeks from a
-    Monday, months and years counted from January 1970."""
-    n_text, unit = check_granularity(granularity).split()
-    n, unit = int(n_text), unit.rstrip("s")
-    if unit in ("month", "year"):
-        months = n * (12 if unit == "year" else 1)
-        first = ((t.year - 1970) * 12 + t.month - 1) // months * months
-        return datetime(1970 + first // 12, first % 12 + 1, 1, tzinfo=UTC)
-    length = timedelta(seconds=n * _SECONDS[unit])
-    origin = _MONDAY if unit == "week" else _EPOCH
-    return origin + (t - origin) // length * length
 
 
 def event_windows(granularity: str, count: int = 2, *,
@@ -176,10 +158,10 @@ def event_windows(granularity: str, count: int = 2, *,
     before = before or datetime.now(UTC)
     if before.tzinfo is None:
         before = before.replace(tzinfo=UTC)
-    end = _window_start(before.astimezone(UTC), granularity)
+    end = window_start(before.astimezone(UTC), granularity)
     out = []
     for _ in range(count):
-        start = _window_start(end - timedelta(microseconds=1), granularity)
+        start = window_start(end - timedelta(microseconds=1), granularity)
         out.insert(0, (start, end))
         end = start
     return out

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recipes.errors import ParameterError, bad_request
@@ -243,3 +244,28 @@ def check_granularity(granularity: str) -> str:
         "'5 minutes', '30 minutes', '1 hour', '1 day', '<n> week(s)' (n from 1 to 4), "
         "'1 month' or '1 year'."
     )
+
+
+# How a granularity cuts time into windows (recipes.monitoring.windows makes the same cuts as
+# Spark columns): fixed lengths from the Unix epoch (UTC), weeks from the first Monday after it,
+# as date_trunc('week'), months and years every n months counted from January 1970.
+UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+WEEK_ORIGIN_SECONDS = 4 * 86400  # the epoch (1970-01-01) was a Thursday
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def window_start(t: datetime, granularity: str) -> datetime:
+    """The start (UTC) of the monitoring window of ``granularity`` that holds ``t`` (aware).
+
+    Raises:
+        ParameterError: a granularity Databricks does not accept (:func:`check_granularity`).
+    """
+    n_text, unit = check_granularity(granularity).split()
+    n, unit = int(n_text), unit.rstrip("s")
+    if unit in ("month", "year"):
+        months = n * (12 if unit == "year" else 1)
+        first = ((t.year - 1970) * 12 + t.month - 1) // months * months
+        return datetime(1970 + first // 12, first % 12 + 1, 1, tzinfo=UTC)
+    length = timedelta(seconds=n * UNIT_SECONDS[unit])
+    origin = _EPOCH + timedelta(seconds=WEEK_ORIGIN_SECONDS if unit == "week" else 0)
+    return origin + (t - origin) // length * length

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _STR, _OPT = str, (str, type(None))
 _TIME = pa.timestamp("us", tz="UTC")  # Spark's and Delta's TIMESTAMP
+FLUSH_SECONDS = 1.0  # the longest a captured row waits in memory, by default
 _COLUMNS = (  # Databricks' documented order; name, Arrow type, what CaptureWriter.add accepts
     ("request_date", pa.date32(), date),
     ("databricks_request_id", pa.string(), _STR),
@@ -232,7 +233,7 @@ class CaptureWriter:
         self,
         *,
         home: Path | str | None = None,
-        flush_interval: float = 1.0,
+        flush_interval: float = FLUSH_SECONDS,
         max_buffer_rows: int = 5000,
     ):
         if not (flush_interval > 0 and max_buffer_rows >= 1):

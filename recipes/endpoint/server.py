@@ -15,7 +15,6 @@ from recipes.errors import ApiError, ParameterError, not_found, unavailable
 
 HOST = "127.0.0.1"
 DEFAULT_IDLE_SECONDS = 300.0
-DEFAULT_FLUSH_SECONDS = 1.0  # CaptureWriter's own default
 
 
 def _seconds(var: str, default: float) -> float:
@@ -40,7 +39,9 @@ def idle_seconds_default() -> float:
 def flush_seconds() -> float:
     """``MDK_CAPTURE_FLUSH_SECONDS`` or 1 s: the longest a captured request waits in memory
     before the endpoint appends it to its inference table (one Delta commit per flush)."""
-    return _seconds("MDK_CAPTURE_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS)
+    from recipes.endpoint.capture import FLUSH_SECONDS
+
+    return _seconds("MDK_CAPTURE_FLUSH_SECONDS", FLUSH_SECONDS)
 
 
 def registry_checker(tracking_uri: str, registry_uri: str):

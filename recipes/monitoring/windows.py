@@ -17,16 +17,15 @@ import re
 from datetime import datetime
 
 from recipes.errors import ParameterError
-from recipes.formats import check_granularity
+from recipes.formats import UNIT_SECONDS, WEEK_ORIGIN_SECONDS, check_granularity
 
 __all__ = ["as_window", "check_granularity", "granularity_parts", "snapshot_window",
            "window_column", "window_starts"]  # fmt: skip
 
 UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
 _GRANULARITY = re.compile(rf"^\s*([1-9]\d*)\s+({'|'.join(UNITS)})s?\s*$", re.IGNORECASE)
-_MICROS = {"second": 10**6, "minute": 60 * 10**6, "hour": 3600 * 10**6, "day": 86400 * 10**6,
-           "week": 7 * 86400 * 10**6}  # fmt: skip
-_MONDAY = 4 * 86400 * 10**6  # the epoch (1970-01-01) was a Thursday: weeks from 4 days on
+_MICROS = {unit: seconds * 10**6 for unit, seconds in UNIT_SECONDS.items()}
+_MONDAY = WEEK_ORIGIN_SECONDS * 10**6  # weeks start on the first Monday after the epoch
 
 
 def granularity_parts(granularity: str) -> tuple[int, str]:
