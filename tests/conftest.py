@@ -155,7 +155,7 @@ SHARED_SERVER_FILES = frozenset({
     "tests/notebooks/test_batch_score.py", "tests/notebooks/test_exam_calls.py",
     "tests/notebooks/test_contract.py", "tests/unit/test_batch_connect.py",
     "tests/unit/test_features_connect.py", "tests/unit/test_jvm_archive.py",
-    "tests/monitoring/test_connect.py",
+    "tests/monitoring/test_connect.py", "tests/notebooks/test_retrain.py",
 })  # fmt: skip
 
 

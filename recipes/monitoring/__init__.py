@@ -20,6 +20,7 @@ the statistics. Nothing is imported at package import time beyond these small mo
 - :func:`~recipes.monitoring.refresh.wait_for_refresh`: wait on a quality-monitor refresh
   (``w.quality_monitors.run_refresh``), on Databricks or the local endpoint;
 - :func:`~recipes.monitoring.verdict.verdict` and :func:`~recipes.monitoring.act.carry_out`;
+- :mod:`~recipes.monitoring.retrain`: 08's checks and its decision to retrain;
 - :mod:`~recipes.monitoring.plots` and :mod:`~recipes.monitoring.summary`: drift over
   windows, quality per version (:func:`~recipes.monitoring.summary.quality_by_model`, from
   the ``':table'`` rows), and rounded views for a notebook.
@@ -28,7 +29,7 @@ the statistics. Nothing is imported at package import time beyond these small mo
 from recipes.monitoring.act import Action, carry_out
 from recipes.monitoring.compute import Metrics, compute_metrics, drift_metrics, profile_metrics
 from recipes.monitoring.output import MetricTables, metric_table_names, write_metrics
-from recipes.monitoring.plots import plot_drift, plot_quality
+from recipes.monitoring.plots import plot_drift, plot_quality, plot_violations
 from recipes.monitoring.processed import Processed, next_version, process_inference_table
 from recipes.monitoring.quality import quality_metrics
 from recipes.monitoring.refresh import drop_monitor, wait_for_refresh
@@ -62,6 +63,7 @@ __all__ = [
     "next_version",
     "plot_drift",
     "plot_quality",
+    "plot_violations",
     "process_inference_table",
     "profile_metrics",
     "quality_by_model",

@@ -76,3 +76,60 @@ def plot_quality(
     if len(rows):
         ax.legend(fontsize="small", loc="upper center", ncols=max(len(rows), 1))
     return fig
+
+
+# a violation: a red ring around the point, which stays visible inside it
+_RING = {"facecolors": "none", "edgecolors": "tab:red", "s": 170, "linewidths": 2, "zorder": 3}
+
+
+def plot_violations(performance: pd.DataFrame, drift: pd.DataFrame, *, metric: str,
+                    quality_threshold: float, loss_threshold: float, drift_metric: str,
+                    drift_threshold: float):  # fmt: skip
+    """08's picture: per window, each metric it checks against its threshold (dashed), the
+    windows that violate it in red.
+
+    Args:
+        performance: ``time``, ``performance_metric`` and ``expected_loss`` per window (08's
+            ``performance_metrics_df``, as pandas).
+        drift: ``time``, ``column_name`` and ``drift_metric`` per window and column (08's
+            ``drift_metrics_df``); may be empty (one window: no CONSECUTIVE rows).
+    """
+    from matplotlib.figure import Figure
+
+    times = sorted(set(performance["time"]) | set(drift["time"]))
+    labels = [f"{pd.Timestamp(t):%m-%d %H:%M}" for t in times]
+    at = {t: i for i, t in enumerate(times)}
+    fig = Figure(figsize=(10, 3.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    panels = [
+        (axes[0], performance["time"], performance["performance_metric"], quality_threshold,
+         lambda v: v < quality_threshold, f"{metric} (violates below)"),
+        (axes[1], performance["time"], performance["expected_loss"].abs(), loss_threshold,
+         lambda v: v > loss_threshold, "|expected_loss| (violates above)"),
+    ]  # fmt: skip
+    for ax, ts, values, threshold, bad, title in panels:
+        xs = [at[t] for t in ts]
+        ax.plot(xs, values, color="tab:blue", marker="o")
+        hit = [(x, v) for x, v in zip(xs, values, strict=True) if bad(v)]
+        ax.axhline(
+            threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
+        )
+        if hit:
+            ax.scatter(*zip(*hit, strict=True), **_RING, label="violates")
+        ax.legend(fontsize="small")
+        ax.set_title(title, fontsize="medium")
+    ax = axes[2]
+    for column, part in drift.groupby("column_name", sort=True):
+        ax.plot([at[t] for t in part["time"]], part["drift_metric"], marker="o", label=column)
+    over = drift[drift["drift_metric"] > drift_threshold]
+    ax.axhline(drift_threshold, color="grey", linestyle="--", linewidth=1,
+               label=f"threshold {drift_threshold:g}")  # fmt: skip
+    if len(over):
+        ax.scatter([at[t] for t in over["time"]], over["drift_metric"], **_RING, label="above")
+    ax.set_title(f"{drift_metric}, consecutive (violates above)", fontsize="medium")
+    ax.legend(fontsize="small")
+    for ax in axes:
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xlim(-0.5, max(len(labels), 1) - 0.5)
+        ax.set_xlabel("window start (UTC)")
+    return fig

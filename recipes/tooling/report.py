@@ -4,7 +4,9 @@
 :func:`recipes.tooling.runner.run_notebooks`) and the executed notebooks, converts each
 notebook to ``<stem>.html`` with nbconvert (its figures inline as ``data:`` URIs), and writes
 one page: every failed notebook's failing cell and error first, with a link to the cell, then
-a table (notebook, status, seconds, parameters, golden-cell lines), then the run's pictures.
+a table (notebook, status, seconds, parameters, golden-cell lines), then the text of every cell
+a notebook tags ``report`` (08's registry table, with each version's lineage tags), then the
+run's pictures.
 The page and the converted notebooks link only to files in the same folder, so the folder can
 be moved, zipped or opened without Jupyter.
 """
@@ -54,16 +56,33 @@ class Failure:
     traceback: str
 
 
+def _cell_lines(cell: Any) -> list[str]:
+    lines: list[str] = []
+    for out in cell.get("outputs", []):
+        text = out.get("text") or out.get("data", {}).get("text/plain", "")
+        text = "".join(text) if isinstance(text, list) else text
+        lines += [line for line in text.splitlines() if line.strip()]
+    return lines
+
+
 def golden_lines(nb: Any) -> list[str]:
     """The printed lines of every ``# NBVAL_CHECK_OUTPUT`` code cell, in notebook order."""
     lines: list[str] = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or "NBVAL_CHECK_OUTPUT" not in cell.source:
-            continue
-        for out in cell.get("outputs", []):
-            text = out.get("text") or out.get("data", {}).get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
-            lines += [line for line in text.splitlines() if line.strip()]
+        if cell.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in cell.source:
+            lines += _cell_lines(cell)
+    return lines
+
+
+REPORT_TAG = "report"
+
+
+def report_lines(nb: Any) -> list[str]:
+    """The printed lines of every code cell tagged ``report``, in notebook order."""
+    lines: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and REPORT_TAG in cell.get("metadata", {}).get("tags", []):
+            lines += _cell_lines(cell)
     return lines
 
 
@@ -138,7 +157,7 @@ def write_report(out_dir: Path) -> Path:
     if not summary_path.is_file():
         raise NotFoundError(f"No summary.json in {out_dir}: run `mdk run` first.")
     summary = json.loads(summary_path.read_text())
-    failures, rows, pictures = [], [], []
+    failures, rows, pictures, reported = [], [], [], []
     for entry in summary.get("results", []):
         name = entry["notebook"]
         executed = out_dir / Path(entry.get("output") or name).name
@@ -155,6 +174,9 @@ def write_report(out_dir: Path) -> Path:
             failure = first_error(nb) if nb is not None else None
             failures.append(_failure_html(name, entry.get("error"), failure, page))
         golden = golden_lines(nb) if nb is not None else []
+        if nb is not None and report_lines(nb):
+            text = chr(10).join(report_lines(nb))
+            reported.append(f"<h3>{link}</h3><pre class='report'>{_e(text)}</pre>")
         golden_cell = f"<pre>{_e(chr(10).join(golden))}</pre>" if golden else ""
         if status == "skipped":  # not run on this target (its metadata): say why, in the row
             golden_cell = f"<i>{_e(entry.get('error') or 'skipped')}</i>"
@@ -187,6 +209,8 @@ def write_report(out_dir: Path) -> Path:
         *rows,
         "</tbody></table>",
     ]
+    if reported:
+        parts += ["<h2>What the notebooks report</h2>", "<div id='reported'>", *reported, "</div>"]
     if pictures:
         parts += ["<h2>Pictures</h2>", "<div id='pictures'>", *pictures, "</div>"]
     parts.append("</body></html>")

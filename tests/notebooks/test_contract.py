@@ -77,6 +77,23 @@ CONTRACT = {
         "questions": ("str", '"all"'),
         "model_name": ("str", '"exam-churn"'),
     },
+    "08_retrain": {
+        "target": ("str", '"local"'),
+        "endpoint_name": ("str", '"churn-ab"'),
+        "quality_metric": ("str", '"accuracy_score"'),
+        "quality_threshold": ("float", "0.8"),
+        "num_evaluation_windows": ("int", "2"),
+        "num_violation_windows": ("int", "1"),
+        "expected_loss_threshold": ("float", "2.0"),
+        "drift_metric": ("str", '"js_distance"'),
+        "drift_threshold": ("float", "0.15"),
+        "drift_columns": ("str", '"churned,prediction"'),
+        "model_id": ("str", '"*"'),
+        "test_fraction": ("float", "0.3"),
+        "min_improvement": ("float", "0.0"),
+        "force": ("bool", "False"),
+        "register_on_workspace": ("bool", "False"),
+    },
 }
 
 

@@ -1,10 +1,11 @@
-"""The six lifecycle notebooks run once, in order, with their defaults, as ``mdk run`` runs
+"""The seven lifecycle notebooks run once, in order, with their defaults, as ``mdk run`` runs
 them (07, exam practice, has its own tests: tests/notebooks/test_exam_practice.py).
 
 This is the journey of ``make demo``: a fresh ``MDK_HOME`` with its embedded MLflow store,
-01 to 06 through the kit's own runner (``recipes.tooling.runner``), the serving endpoint
-started by 03 and stopped at the end. The one parameter given is 06's ``act=True``, so the
-verdict is carried out; no other notebook declares it.
+01 to 06 and 08 through the kit's own runner (``recipes.tooling.runner``), the serving
+endpoint started by 03 and stopped at the end. No parameter is given: 06 says what it would
+do (``act=False``; carrying a verdict out is tests/serving/test_monitor_act.py's), so 08
+finds ``@champion`` on version 1, as after ``mdk run``, and its golden cells are the same.
 
 After each notebook the fixture records what that notebook left (registry, endpoint,
 tables) before the next one can change it; the tests assert on those records. The golden
@@ -143,6 +144,32 @@ def _after_06(home: Path) -> dict:
     }
 
 
+def _after_08(home: Path) -> dict:
+    import mlflow
+
+    from recipes import registry
+
+    client = mlflow.MlflowClient()
+    versions = {int(mv.version): mv for mv in client.search_model_versions(f"name = '{MODEL}'")}
+    newest = max(versions)
+    return {
+        "aliases": registry.aliases(MODEL),
+        "versions": sorted(versions),
+        "tags": versions[newest].tags,
+        "params": client.get_run(versions[newest].run_id).data.params,
+        "refreshes": _refresh_ids(f"{PAYLOAD}_unpacked"),
+    }
+
+
+def _refresh_ids(table: str) -> list[int]:
+    from recipes.serving.client import workspace_client
+
+    w = workspace_client(start=False)
+    return [
+        int(r.refresh_id) for r in w.quality_monitors.list_refreshes(table_name=table).refreshes
+    ]
+
+
 AFTER = {
     "01_register": _after_01,
     "02_promote": _after_02,
@@ -150,12 +177,13 @@ AFTER = {
     "04_ab_split": _after_04,
     "05_batch_score": _after_05,
     "06_monitor": _after_06,
+    "08_retrain": _after_08,
 }
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory) -> dict[str, Chapter]:
-    """Run 01→06 once, as ``mdk run -p act True`` would, in a fresh embedded store."""
+    """Run 01→06 and 08 once, as ``mdk run`` would, in a fresh embedded store."""
     from recipes import stack
     from recipes.target import scoped_env, use_target
     from recipes.tooling import runner
@@ -181,7 +209,7 @@ def story(tmp_path_factory) -> dict[str, Chapter]:
     try:
         with scoped_env(**env):
             runner.run_notebooks(
-                runner.notebook_paths(list(AFTER)), {"act": True}, out_dir=home / "runs" / "story",
+                runner.notebook_paths(list(AFTER)), {}, out_dir=home / "runs" / "story",
                 progress=record,
             )  # fmt: skip
         yield chapters
@@ -299,7 +327,7 @@ def test_05_scores_every_row_with_the_champion_and_its_feature_model(story):
     assert min(png_size(picture)) > 100
 
 
-def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
+def test_06_monitors_the_ab_traffic_and_would_promote_the_challenger(story):
     from recipes.monitoring import verdict
     from recipes.monitoring.schema import drift_fields, profile_fields
 
@@ -339,10 +367,11 @@ def test_06_monitors_the_ab_traffic_promotes_the_challenger_and_acts(story):
         "verdict: promote_challenger",
         "drifted features: ['days_since_last_visit']",
     ]
-    # act=True: all traffic to the challenger entity, and @champion on its version
-    assert left["routes"] == {"champion": 0, "challenger": 100}
+    # act=False, mdk run's default: it says what it would do and moves nothing
+    assert "Would have routed {'champion': 0, 'challenger': 100}" in outputs_text(ch.nb)
+    assert left["routes"] == {"champion": 50, "challenger": 50}
     assert left["versions"] == {"champion": 1, "challenger": 2}
-    assert left["aliases"]["champion"] == 2
+    assert left["aliases"] == {"champion": 1, "challenger": 2}
     pictures = png_outputs(ch.nb)  # the drift and quality charts are pictures
     assert len(pictures) == 2 and all(min(png_size(p)) > 100 for p in pictures)
 
@@ -407,3 +436,30 @@ def test_every_table_the_story_leaves_is_a_delta_table_with_its_history(story, s
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path[SCORES]}`").orderBy("version").collect()
     assert [h.operation for h in history][-2:] == ["CREATE OR REPLACE TABLE AS SELECT"] * 2
     assert all(h.operationMetrics["numOutputRows"] == "100000" for h in history[-2:])
+
+
+def test_08_retrains_on_the_violations_and_the_new_version_passes_the_gate(story):
+    """06's defaults leave violations in the drifted window; 08 trains version 3 on that
+    window's labelled traffic, tags its lineage, and the gate on the held-out recent rows
+    lets it take @challenger; @champion stays on version 1."""
+    ch = chapter(story, "08_retrain")
+    left = ch.left
+    assert left["versions"] == [1, 2, 3]
+    assert left["aliases"] == {"champion": 1, "challenger": 3}
+    tags = left["tags"]
+    assert tags["trained_on"] == f"{PAYLOAD}_unpacked" and tags["created_by"] == "mdk"
+    assert int(tags["monitor_refresh_id"]) == max(left["refreshes"])
+    assert int(tags["violation_count"]) >= 1
+    start, end = tags["training_window"].split("/")
+    assert end > start and start.endswith(":00:00Z")  # one whole hour, 06's drifted window
+    assert left["params"]["n_rows"] == "700"  # 70 % of the window's 1,000 labelled rows
+    [golden] = golden_texts(ch.nb)
+    lines = golden.splitlines()
+    assert lines[0] == "violations: 2 (dbdemos), quality violated: True (MLOps Stacks)"
+    assert lines[1] == "new version: 3"
+    assert lines[2].startswith("gate: version 3 roc_auc=") and " beats version 1 " in lines[2]
+    assert lines[3] == "aliases: {'champion': 1, 'challenger': 3}"
+    text = outputs_text(ch.nb)
+    assert "training_window=" in text and "monitor_refresh_id=" in text  # 01's registry table
+    [picture] = png_outputs(ch.nb)  # each checked metric per window against its threshold
+    assert min(png_size(picture)) > 100

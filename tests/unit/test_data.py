@@ -108,3 +108,28 @@ def test_monitoring_traffic_has_a_normal_then_a_drifted_phase():
     assert type(records[0][data.KEY]) is int  # JSON-ready, as requests sends it
     assert data.parse_features("days_since_last_visit, total_purchases") == (
         "days_since_last_visit", "total_purchases")  # fmt: skip
+
+
+def _lapsed_loyal_churn(frame):
+    lapsed_loyal = (frame["days_since_last_visit"] > data.LAPSED_DAYS) & (
+        frame["total_purchases"] >= data.LOYAL_PURCHASES
+    )
+    return frame.loc[lapsed_loyal, "churned"].mean()
+
+
+def test_concept_drift_changes_the_rule_not_the_features():
+    """``concept`` keeps the features byte for byte and makes lapsed loyal buyers churn: the
+    rule a model trained on the old rows learned no longer holds."""
+    old, new = data.make_churn(20000, 3), data.make_churn(20000, 3, concept=1.0)
+    pd.testing.assert_frame_equal(old[list(data.FEATURES)], new[list(data.FEATURES)])
+    assert _lapsed_loyal_churn(old) < 0.05 < 0.3 < _lapsed_loyal_churn(new)
+    with pytest.raises(ParameterError, match="concept must be a number from 0 to 1, got 2"):
+        data.make_churn(10, concept=2)
+
+
+def test_monitoring_traffic_drifts_the_concept_with_the_features_and_not_at_zero():
+    drifted = data.monitoring_traffic(8000, drift=1.0)
+    calm = data.monitoring_traffic(8000, drift=0.0)
+    by_phase = {name: _lapsed_loyal_churn(part) for name, part in drifted.groupby("phase")}
+    assert by_phase["normal"] < 0.05 < 0.3 < by_phase["drifted"]
+    assert max(_lapsed_loyal_churn(part) for _, part in calm.groupby("phase")) < 0.05

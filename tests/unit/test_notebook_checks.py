@@ -25,6 +25,9 @@ BAD = [
     ("04_ab_split", {"challenger_traffic": 150}, "'challenger_traffic' got 150: it must be at most 100"),
     ("05_batch_score", {"output_table": "scores"}, "Bad table name 'scores': use catalog.schema.table"),
     ("06_monitor", {"granularity": "2 minutes"}, "granularity '2 minutes' is not one Databricks accepts"),
+    ("08_retrain", {"quality_metric": "auc"}, "'quality_metric' got 'auc': use one of 'accuracy_score'"),
+    ("08_retrain", {"test_fraction": 0.95}, "'test_fraction' got 0.95: it must be at most 0.9"),
+    ("08_retrain", {"drift_columns": " "}, "drift_columns ' ': give comma-separated column names"),
 ]  # fmt: skip
 
 

@@ -216,3 +216,22 @@ def test_a_skipped_notebook_is_a_row_with_its_reason_not_a_failure(run_dir):
     assert cells[5:7] == ["07_exam.ipynb", "skipped"]
     assert cells[9] == "runs on local only, not databricks"
     assert "1 of 1 notebooks ok, 1 skipped." in text
+
+
+def test_a_cell_tagged_report_is_shown_under_its_notebook(run_dir):
+    """08 tags its registry table ``report``: the versions' lineage tags reach the page."""
+    path = run_dir / "01_good.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    table = "version aliases tags\n3 challenger training_window=T0/T1,violation_count=2\n"
+    cell = new_code_cell(
+        "print(versions)", outputs=[new_output("stream", name="stdout", text=table)]
+    )
+    cell.metadata["tags"] = ["report"]
+    nb.cells.append(cell)
+    nbformat.write(nb, path)
+    text = report.write_report(run_dir).read_text("utf-8")
+    reported = text.index("id='reported'")
+    assert text.index("id='summary'") < reported < text.index("training_window=T0/T1")
+    assert report.report_lines(nb) == table.splitlines()
+    # a notebook without such a cell adds nothing
+    assert report.report_lines(nbformat.read(run_dir / "02_bad.ipynb", as_version=4)) == []

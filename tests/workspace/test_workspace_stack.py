@@ -289,6 +289,7 @@ EMPTY = {
         "01_register",
     ),
     "06_monitor": ({"model_name": N.model_name}, "Serving endpoint 'churn-ab'", "04_ab_split"),
+    "08_retrain": ({}, "Serving endpoint 'churn-ab'", "06_monitor"),
 }
 
 
