@@ -82,9 +82,16 @@ def plot_quality(
 _RING = {"facecolors": "none", "edgecolors": "tab:red", "s": 170, "linewidths": 2, "zorder": 3}
 
 
-def plot_violations(performance: pd.DataFrame, drift: pd.DataFrame, *, metric: str,
-                    quality_threshold: float, loss_threshold: float, drift_metric: str,
-                    drift_threshold: float):  # fmt: skip
+def plot_violations(
+    performance: pd.DataFrame,
+    drift: pd.DataFrame,
+    *,
+    metric: str,
+    quality_threshold: float,
+    loss_threshold: float,
+    drift_metric: str,
+    drift_threshold: float,
+):
     """08's picture: per window, each metric it checks against its threshold (dashed), the
     windows that violate it in red.
 
@@ -102,11 +109,23 @@ def plot_violations(performance: pd.DataFrame, drift: pd.DataFrame, *, metric: s
     fig = Figure(figsize=(10, 3.2), layout="constrained")
     axes = fig.subplots(1, 3)
     panels = [
-        (axes[0], performance["time"], performance["performance_metric"], quality_threshold,
-         lambda v: v < quality_threshold, f"{metric} (violates below)"),
-        (axes[1], performance["time"], performance["expected_loss"].abs(), loss_threshold,
-         lambda v: v > loss_threshold, "|expected_loss| (violates above)"),
-    ]  # fmt: skip
+        (
+            axes[0],
+            performance["time"],
+            performance["performance_metric"],
+            quality_threshold,
+            lambda v: v < quality_threshold,
+            f"{metric} (violates below)",
+        ),
+        (
+            axes[1],
+            performance["time"],
+            performance["expected_loss"].abs(),
+            loss_threshold,
+            lambda v: v > loss_threshold,
+            "|expected_loss| (violates above)",
+        ),
+    ]
     for ax, ts, values, threshold, bad, title in panels:
         xs = [at[t] for t in ts]
         ax.plot(xs, values, color="tab:blue", marker="o")
@@ -122,8 +141,13 @@ def plot_violations(performance: pd.DataFrame, drift: pd.DataFrame, *, metric: s
     for column, part in drift.groupby("column_name", sort=True):
         ax.plot([at[t] for t in part["time"]], part["drift_metric"], marker="o", label=column)
     over = drift[drift["drift_metric"] > drift_threshold]
-    ax.axhline(drift_threshold, color="grey", linestyle="--", linewidth=1,
-               label=f"threshold {drift_threshold:g}")  # fmt: skip
+    ax.axhline(
+        drift_threshold,
+        color="grey",
+        linestyle="--",
+        linewidth=1,
+        label=f"threshold {drift_threshold:g}",
+    )
     if len(over):
         ax.scatter([at[t] for t in over["time"]], over["drift_metric"], **_RING, label="above")
     ax.set_title(f"{drift_metric}, consecutive (violates above)", fontsize="medium")

@@ -17,8 +17,7 @@ from recipes.errors import NotFoundError, ParameterError
 #: The profile table's quality columns 08 can watch (dbdemos' ``perf_metric`` choices).
 QUALITY_METRICS = ("accuracy_score", "f1_score.macro", "precision.weighted", "recall.weighted")
 #: The drift table's statistics 08 can watch (dbdemos' ``drift_metric`` choices).
-DRIFT_METRICS = ("js_distance", "tv_distance", "l_infinity_distance",
-                 "chi_squared_test.statistic")  # fmt: skip
+DRIFT_METRICS = ("js_distance", "tv_distance", "l_infinity_distance", "chi_squared_test.statistic")
 #: At least this many labelled rows in the training window, or 08 does not train.
 MIN_TRAINING_ROWS = 100
 
@@ -27,8 +26,9 @@ def parse_columns(text: str) -> tuple[str, ...]:
     """Comma-separated column names (a notebook parameter), at least one."""
     names = tuple(n.strip() for n in str(text).split(",") if n.strip())
     if not names:
-        raise ParameterError(f"drift_columns {text!r}: give comma-separated column names, "
-                             "e.g. 'churned,prediction'.")  # fmt: skip
+        raise ParameterError(
+            f"drift_columns {text!r}: give comma-separated column names, e.g. 'churned,prediction'."
+        )
     return names
 
 
@@ -53,8 +53,10 @@ def require_monitor(w: Any, endpoint_name: str) -> Monitored:
     from recipes.target import resolve
 
     def missing(what: str) -> NotFoundError:
-        return NotFoundError(f"{what} is missing on target {resolve().name!r}: run "
-                             "notebooks/06_monitor.ipynb first (it makes the monitor 08 reads).")  # fmt: skip
+        return NotFoundError(
+            f"{what} is missing on target {resolve().name!r}: run "
+            "notebooks/06_monitor.ipynb first (it makes the monitor 08 reads)."
+        )
 
     try:
         endpoint = w.serving_endpoints.get(endpoint_name)
@@ -72,8 +74,10 @@ def latest_refresh(refreshes: list[Any] | None, table_name: str) -> Any:
     """The newest successful refresh among ``w.quality_monitors.list_refreshes``' answer."""
     done = [r for r in refreshes or [] if getattr(r.state, "value", r.state) == "SUCCESS"]
     if not done:
-        raise NotFoundError(f"The monitor on {table_name} has no successful refresh: run "
-                            "w.quality_monitors.run_refresh(table_name=...) and wait for it.")  # fmt: skip
+        raise NotFoundError(
+            f"The monitor on {table_name} has no successful refresh: run "
+            "w.quality_monitors.run_refresh(table_name=...) and wait for it."
+        )
     return max(done, key=lambda r: (r.start_time_ms or 0, r.refresh_id))
 
 
@@ -86,8 +90,10 @@ def window_text(start: datetime, end: datetime) -> str:
 def check_training_rows(rows: int, window: str, minimum: int = MIN_TRAINING_ROWS) -> None:
     """A one-line error when the training window has fewer than ``minimum`` labelled rows."""
     if rows < minimum:
-        raise ParameterError(f"Only {rows} labelled rows in {window}: 08 trains on at least "
-                             f"{minimum}. Merge the labels (06) or send more traffic.")  # fmt: skip
+        raise ParameterError(
+            f"Only {rows} labelled rows in {window}: 08 trains on at least "
+            f"{minimum}. Merge the labels (06) or send more traffic."
+        )
 
 
 @dataclass(frozen=True)
@@ -98,16 +104,29 @@ class Plan:
     reason: str
 
 
-def decide(violations: int, quality_violated: bool, *, force: bool, local: bool,
-           register_on_workspace: bool) -> Plan:  # fmt: skip
+def decide(
+    violations: int,
+    quality_violated: bool,
+    *,
+    force: bool,
+    local: bool,
+    register_on_workspace: bool,
+) -> Plan:
     """Retrain when the monitor found violations or ``force`` asks; on a workspace only when
     ``register_on_workspace`` asks too (nothing is created there unasked)."""
     found = violations > 0 or quality_violated
     if not found and not force:
         return Plan(False, "no violations: nothing to retrain, the registry is unchanged")
-    why = "force=True" if not found else f"{violations} violation(s)" + (
-        ", quality below its threshold" if quality_violated else "")  # fmt: skip
+    why = (
+        "force=True"
+        if not found
+        else f"{violations} violation(s)"
+        + (", quality below its threshold" if quality_violated else "")
+    )
     if not local and not register_on_workspace:
-        return Plan(False, f"{why}: a retrain is due, but on a workspace 08 trains and "
-                           "registers only with register_on_workspace=True; nothing was created")  # fmt: skip
+        return Plan(
+            False,
+            f"{why}: a retrain is due, but on a workspace 08 trains and "
+            "registers only with register_on_workspace=True; nothing was created",
+        )
     return Plan(True, f"{why}: retrain on the latest window's labelled traffic")

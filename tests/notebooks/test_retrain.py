@@ -27,8 +27,15 @@ def test_calm_traffic_changes_nothing_and_a_worse_candidate_fails_the_gate(
     client.set_registered_model_alias(model_name, "challenger", "1")
     endpoint = f"nb-retrain-{uuid.uuid4().hex[:8]}"
     # the same version on both entities, and traffic with neither drift nor concept drift
-    run_notebook("06_monitor", model_name=model_name, endpoint_name=endpoint,
-                 champion_version=2, challenger_version=2, drift_strength=0.0, n_requests=1200)  # fmt: skip
+    run_notebook(
+        "06_monitor",
+        model_name=model_name,
+        endpoint_name=endpoint,
+        champion_version=2,
+        challenger_version=2,
+        drift_strength=0.0,
+        n_requests=1200,
+    )
 
     calm = run_notebook("08_retrain", endpoint_name=endpoint)
     assert golden_texts(calm)[-1].splitlines() == [
@@ -42,8 +49,10 @@ def test_calm_traffic_changes_nothing_and_a_worse_candidate_fails_the_gate(
 
     forced = run_notebook("08_retrain", endpoint_name=endpoint, force=True)
     lines = golden_texts(forced)[-1].splitlines()
-    assert lines[:2] == ["violations: 0 (dbdemos), quality violated: False (MLOps Stacks)",
-                         "new version: 3"]  # fmt: skip
+    assert lines[:2] == [
+        "violations: 0 (dbdemos), quality violated: False (MLOps Stacks)",
+        "new version: 3",
+    ]
     # trained on 420 calm rows, the candidate does not beat the trees trained on 3,750
     assert (
         lines[2].startswith("gate: version 3 roc_auc=") and " does not beat version 2 " in lines[2]

@@ -16,8 +16,7 @@ from recipes.pictures import png_size
 
 
 def _decide(violations=0, quality=False, *, force=False, local=True, ask=False):
-    return retrain.decide(violations, quality, force=force, local=local,
-                          register_on_workspace=ask)  # fmt: skip
+    return retrain.decide(violations, quality, force=force, local=local, register_on_workspace=ask)
 
 
 def test_violations_or_force_retrain_locally_and_nothing_else_does():
@@ -64,12 +63,25 @@ def test_the_latest_successful_refresh_is_the_lineage():
 
 def test_the_picture_marks_what_breaks_each_threshold():
     times = [datetime(2026, 12, 6, 10, tzinfo=UTC), datetime(2026, 12, 6, 11, tzinfo=UTC)]
-    performance = pd.DataFrame({"time": times, "performance_metric": [0.85, 0.74],
-                                "expected_loss": [-1.1, -3.0]})  # fmt: skip
-    drift = pd.DataFrame({"time": times[1:] * 2, "column_name": ["churned", "prediction"],
-                          "drift_metric": [0.25, 0.18]})  # fmt: skip
-    fig = plot_violations(performance, drift, metric="accuracy_score", quality_threshold=0.8,
-                          loss_threshold=2.0, drift_metric="js_distance", drift_threshold=0.15)  # fmt: skip
+    performance = pd.DataFrame(
+        {"time": times, "performance_metric": [0.85, 0.74], "expected_loss": [-1.1, -3.0]}
+    )
+    drift = pd.DataFrame(
+        {
+            "time": times[1:] * 2,
+            "column_name": ["churned", "prediction"],
+            "drift_metric": [0.25, 0.18],
+        }
+    )
+    fig = plot_violations(
+        performance,
+        drift,
+        metric="accuracy_score",
+        quality_threshold=0.8,
+        loss_threshold=2.0,
+        drift_metric="js_distance",
+        drift_threshold=0.15,
+    )
     quality, loss, js = fig.axes
     # the red points: the second window in each panel, both drift columns above 0.15
     assert [list(c.get_offsets()[:, 0]) for c in quality.collections] == [[1.0]]
@@ -81,7 +93,13 @@ def test_the_picture_marks_what_breaks_each_threshold():
     buf = BytesIO()
     fig.savefig(buf, format="png")
     assert min(png_size(buf.getvalue())) > 100
-    empty = plot_violations(performance, drift.iloc[0:0], metric="accuracy_score",
-                            quality_threshold=0.8, loss_threshold=2.0,
-                            drift_metric="js_distance", drift_threshold=0.15)  # fmt: skip
+    empty = plot_violations(
+        performance,
+        drift.iloc[0:0],
+        metric="accuracy_score",
+        quality_threshold=0.8,
+        loss_threshold=2.0,
+        drift_metric="js_distance",
+        drift_threshold=0.15,
+    )
     assert not empty.axes[2].collections

@@ -35,8 +35,15 @@ DBX = repo_root() / ".venv-dbx" / "bin"
 MODEL = "main.mdk.churn_predictor"
 FEATURE_MODEL = f"{MODEL}-features"
 SERVE, AB = "churn-predictor-endpoint", "churn-ab"
-SEVEN = ["01_register", "02_promote", "03_serve", "04_ab_split", "05_batch_score", "06_monitor",
-         "08_retrain"]  # fmt: skip
+SEVEN = [
+    "01_register",
+    "02_promote",
+    "03_serve",
+    "04_ab_split",
+    "05_batch_score",
+    "06_monitor",
+    "08_retrain",
+]
 
 
 def _need_dbx() -> None:
@@ -225,6 +232,8 @@ def test_08_counts_the_violations_and_unasked_creates_nothing_then_asked_registe
 
 def test_08_unasked_says_a_retrain_is_due_and_creates_nothing(run):
     text = _text(run[2]["08_retrain"])
-    assert "a retrain is due, but on a workspace 08 trains and registers only with " \
-           "register_on_workspace=True; nothing was created" in text  # fmt: skip
+    assert (
+        "a retrain is due, but on a workspace 08 trains and registers only with "
+        "register_on_workspace=True; nothing was created" in text
+    )
     assert "new version: None" in text and "Traceback" not in text
