@@ -34,7 +34,7 @@ def test_calm_traffic_changes_nothing_and_a_worse_candidate_fails_the_gate(
         champion_version=2,
         challenger_version=2,
         drift_strength=0.0,
-        n_requests=1200,
+        n_requests=600,
     )
 
     calm = run_notebook("08_retrain", endpoint_name=endpoint)
@@ -53,7 +53,7 @@ def test_calm_traffic_changes_nothing_and_a_worse_candidate_fails_the_gate(
         "violations: 0 (dbdemos), quality violated: False (MLOps Stacks)",
         "new version: 3",
     ]
-    # trained on 420 calm rows, the candidate does not beat the trees trained on 3,750
+    # trained on 210 calm rows, the candidate does not beat the trees trained on 3,750
     assert (
         lines[2].startswith("gate: version 3 roc_auc=") and " does not beat version 2 " in lines[2]
     )

@@ -458,7 +458,7 @@ def test_08_retrains_on_the_violations_and_the_new_version_passes_the_gate(story
     assert lines[0] == "violations: 2 (dbdemos), quality violated: True (MLOps Stacks)"
     assert lines[1] == "new version: 3"
     assert lines[2].startswith("gate: version 3 roc_auc=") and " beats version 1 " in lines[2]
-    assert lines[3] == "aliases: {'champion': 1, 'challenger': 3}"
+    assert lines[3] == "aliases: {'challenger': 3, 'champion': 1}"
     text = outputs_text(ch.nb)
     assert "training_window=" in text and "monitor_refresh_id=" in text  # 01's registry table
     [picture] = png_outputs(ch.nb)  # each checked metric per window against its threshold
