@@ -11,8 +11,8 @@ path), then, per size, runs each approach in a FRESH subprocess so start-up and 
 are per approach. Every output is a Delta table too:
 
 * ``kit``: ``get_spark()`` (local[2], Delta Lake) -> ``score_table("models:/churn-predictor@champion",
-  <input table>, <output table>)`` -> ``stop_spark()`` (for the demo model its raw path:
-  the sklearn estimator over Arrow batches, :mod:`recipes.fastscore`);
+  <input table>, <output table>)`` -> ``stop_spark()`` (``spark_udf`` with a scalar result
+  type, plus the checks and the lineage columns);
 * ``floor``: the same Spark start, Delta read and Delta write with no model at all (the floor);
 * ``plain_udf``: the study module's ``spark_udf(spark, model_uri="models:/...@champion")``
   with no other option, over the same read and write;
@@ -346,12 +346,10 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         f"  kit at {hi:,}: {kp['import'] + kp['spark_start'] + kp['spark_stop']:.1f} s imports, "
         f"JVM start and stop, {kp['score_table']:.1f} s score_table; {k_hi['cpu_s']:.0f} CPU-s "
         f"in {k_hi['wall_s']:.0f} s wall = {k_hi['cpu_s'] / k_hi['wall_s']:.2f} of 2 cores busy. "
-        "Fixed: JVM start, Delta's log reads and commits, the model load and the probe-row "
-        "check on the driver. Per row: the JVM's parquet read, the Arrow transfer to the "
-        "Python workers and back, the raw estimator on a float64 array, and the Delta "
-        "(parquet) write (plain_udf adds pyfunc's "
-        "signature checks and frame handling, and each worker imports mlflow and loads the "
-        "model). "
+        "Fixed: JVM start, Delta's log reads and commits, the model load on the driver and "
+        "in each Python worker. Per row: the JVM's parquet read, the Arrow transfer to the "
+        "Python workers and back, pyfunc's per-column signature check and predict, and the "
+        "Delta (parquet) write. "
         "Memory: Arrow batches stream through the JVM and 2 workers, so it stays flat."
     )
     print(

@@ -5,14 +5,11 @@ column for typed columns (the demo models' ``long``), but value by value for ``A
 (~6.7 µs per row of Python, more than the model). A model logged with the ``sklearn`` flavor
 and the default ``predict`` function gives the same predictions from its raw estimator on
 one float64 array, for input the signature admits (the callers check the types first).
-The serving endpoint's workers and :func:`recipes.batch.score_table` call it that way, each
-only after comparing it with ``predict`` (the worker through its numpy kernel's check, the
-batch job on probe rows).
+The serving endpoint's workers call it that way, only after comparing it with ``predict``
+(through their numpy kernel's check).
 """
 
 from __future__ import annotations
-
-import warnings
 
 NUMERIC = {"double", "float", "integer", "boolean"}
 # sklearn's warning when an estimator fitted on a DataFrame is given an array
@@ -49,14 +46,3 @@ def raw_estimator(model, kinds: list[str]):
         return None
     raw = model.get_raw_model()
     return raw if hasattr(raw, "predict") else None
-
-
-def same_predictions(model, estimator, frame) -> bool:
-    """Whether ``estimator.predict`` on ``frame`` as float64 equals ``model.predict``."""
-    import numpy as np
-
-    expected = np.asarray(model.predict(frame))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=NO_NAMES)  # an array has none, by design
-        got = np.asarray(estimator.predict(frame.to_numpy(dtype=np.float64)))
-    return expected.shape == got.shape and bool(np.array_equal(expected, got))

@@ -60,7 +60,6 @@ def test_every_kind_of_uri_scores_the_version_it_resolves_to(spark, trained, tra
         out = f"main.predictions.by_uri_{i}"
         result = batch.score_table(uri, "main.raw.traffic", out, spark=spark)
         assert (result.model_name, result.model_version) == (trained, version), uri
-        assert result.path == "raw" and "equal to predict on 200 probe rows" in result.path_reason
         assert (result.rows, result.output_table, result.result_type) == (200, out, "long")
         got = _read(spark, out)
         assert len(got) == 200
@@ -89,7 +88,7 @@ def test_integer_inputs_match_pyfunc_and_a_double_column_is_refused_before_any_j
     expected = _expected(trained, 2, traffic)  # pandas int64, through pyfunc
     for df, out in ((as_long, "main.p.as_long"), (as_int, "main.p.as_int")):
         result = batch.score_table(f"models:/{trained}/2", df, out, spark=spark)
-        assert result.rows == 200 and result.path == "raw"
+        assert result.rows == 200
         assert _read(spark, out)["prediction"].tolist() == expected.tolist()
     for kind in ("double", "string"):
         duration = as_long["avg_session_duration"].cast(kind)
@@ -126,16 +125,10 @@ def test_a_failing_job_leaves_the_previous_table_intact(spark, trained, traffic)
     assert set(after["scored_at"]) == {pd.Timestamp(first.scored_at).tz_localize(None)}
 
 
-def test_the_raw_path_refuses_a_null_as_spark_udf_does(spark, trained, traffic, monkeypatch):
-    """A null the probe rows miss reaches the raw estimator's UDF: the trees (v2) would
-    predict on NaN, but pyfunc refuses floats in a long column, so the job fails alike."""
-    from recipes import fastscore
-
-    monkeypatch.setattr(fastscore, "PROBE_ROWS", 100)  # the null is in row 150
-    poison = spark.createDataFrame(_with_a_null(traffic)).coalesce(1)  # rows in order
-    plan = fastscore.plan(f"models:/{trained}/2", poison, list(FEATURES), "long",
-                          on_workspace=False)  # fmt: skip
-    assert plan.path == "raw" and plan.whole == FEATURES
+def test_a_null_in_a_long_column_fails_the_job_in_one_line(spark, trained, traffic):
+    """pyfunc refuses floats in a long column (a null makes the column float), so the job
+    fails in its task, and the message is MLflow's reason in one line."""
+    poison = spark.createDataFrame(_with_a_null(traffic)).coalesce(1)
     with pytest.raises(KitError) as err:
         batch.score_table(f"models:/{trained}/2", poison, "main.p.null", spark=spark)
     message = str(err.value)
@@ -144,7 +137,7 @@ def test_the_raw_path_refuses_a_null_as_spark_udf_does(spark, trained, traffic, 
     assert "Can not safely convert float64 to int64" in message
 
 
-# ------------------------------------------------------------------ which path scores
+# ------------------------------------------------------------------ any flavor
 
 
 HALVES = """
@@ -160,12 +153,8 @@ mlflow.models.set_model(Halves())
 """
 
 
-def test_other_models_and_a_mismatch_fall_back_to_spark_udf(
-    spark, trained, traffic, monkeypatch, tmp_path
-):
+def test_a_model_from_code_scores_as_the_sklearn_ones_do(spark, trained, traffic, tmp_path):
     from mlflow.models import infer_signature
-
-    from recipes import fastscore
 
     frame = traffic[list(FEATURES)]
     code = tmp_path / "halves.py"  # a model from code: Spark's workers need no test module
@@ -177,20 +166,9 @@ def test_other_models_and_a_mismatch_fall_back_to_spark_udf(
         )  # fmt: skip
     df = spark.createDataFrame(traffic)
     custom = batch.score_table("models:/halves/1", df, "main.p.halves", spark=spark)
-    assert custom.path == "spark_udf" and custom.path_reason.startswith("not an sklearn model")
+    assert (custom.model_name, custom.model_version, custom.result_type) == ("halves", 1, "long")
     got = _read(spark, "main.p.halves")["prediction"].tolist()
     assert got == (traffic.sort_values("customer_id")["total_purchases"] > 10).astype(int).tolist()
-
-    monkeypatch.setattr("recipes.rawmodel.same_predictions", lambda *a: False)
-    checked = batch.score_table(f"models:/{trained}/1", df, "main.p.mismatch", spark=spark)
-    assert checked.path == "spark_udf"
-    assert checked.path_reason == "the raw estimator differs from predict on 200 rows"
-    assert _read(spark, "main.p.mismatch")["prediction"].tolist() == (
-        _expected(trained, 1, traffic.sort_values("customer_id")).tolist()
-    )
-    assert fastscore.plan("models:/x/1", df, list(FEATURES), "long", on_workspace=True) == (
-        fastscore.Plan("spark_udf", "on a workspace the cluster loads the model itself")
-    )
 
 
 # ------------------------------------------------------------------ one-line errors

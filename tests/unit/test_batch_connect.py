@@ -35,7 +35,6 @@ _CLIENT = textwrap.dedent(
     out = {
         "kind": kind,
         "rows": result.rows,
-        "path": result.path,
         "version": result.model_version,
         "table_rows": df.count(),
         "types": dict(df.dtypes),
@@ -58,7 +57,6 @@ def test_score_table_over_spark_connect(spark_connect, trained, mdk_home):
     )
     assert result["kind"] == "connect"
     assert result["rows"] == result["table_rows"] == 300
-    assert result["path"] == "raw"  # mapInPandas over Spark Connect too
     assert result["version"] == 2
     assert result["lineage"] == [{"model_name": trained, "model_version": 2}]
     assert result["scored_at"] == 1
