@@ -93,8 +93,15 @@ def _spark_job(args, transform) -> dict[str, Any]:
     written = tables.write_table(args.output, df)
     t_job = time.perf_counter()
     stop_spark()
-    return {"rows": written.rows, "phases": {"import": t_import - t0, "spark_start": t_spark - t_import,
-            "job": t_job - t_spark, "spark_stop": time.perf_counter() - t_job}}  # fmt: skip
+    return {
+        "rows": written.rows,
+        "phases": {
+            "import": t_import - t0,
+            "spark_start": t_spark - t_import,
+            "job": t_job - t_spark,
+            "spark_stop": time.perf_counter() - t_job,
+        },
+    }
 
 
 def _child_floor(args) -> dict[str, Any]:
@@ -224,21 +231,30 @@ def main(argv: list[str] | None = None) -> int:
                 jobs = {
                     "floor": ["--input", table, "--output", f"main.bench.floor_{n}"],
                     "plain_udf": [
-                        "--uri", f"models:/{MODEL}@champion",
-                        "--input", table,
-                        "--output", f"main.bench.plain_{n}",
+                        "--uri",
+                        f"models:/{MODEL}@champion",
+                        "--input",
+                        table,
+                        "--output",
+                        f"main.bench.plain_{n}",
                     ],
                     "pandas": [
-                        "--uri", f"models:/{MODEL}/{version}",
-                        "--input", str(folder),
-                        "--output", str(home / f"pandas_out_{n}"),
+                        "--uri",
+                        f"models:/{MODEL}/{version}",
+                        "--input",
+                        str(folder),
+                        "--output",
+                        str(home / f"pandas_out_{n}"),
                     ],
                     "kit": [
-                        "--uri", f"models:/{MODEL}@champion",
-                        "--input", table,
-                        "--output", f"main.bench.scored_{n}",
+                        "--uri",
+                        f"models:/{MODEL}@champion",
+                        "--input",
+                        table,
+                        "--output",
+                        f"main.bench.scored_{n}",
                     ],
-                }  # fmt: skip
+                }
                 for kind, child_argv in jobs.items():
                     res = run_child(__file__, kind, child_argv, env)
                     if res["rows"] != n:
@@ -296,8 +312,10 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     vs_plain = {n: res[f"kit_{n}"]["wall_s"] / res[f"plain_udf_{n}"]["wall_s"] for n in sizes}
     print("\nratios")
     for n in sizes:
-        print(f"  kit wall / floor wall at {n:,}: {vs_floor[n]:.2f} (goal <= 1.5); kit wall / "
-              f"plain spark_udf wall: {vs_plain[n]:.2f} (goal < 1)")  # fmt: skip
+        print(
+            f"  kit wall / floor wall at {n:,}: {vs_floor[n]:.2f} (goal <= 1.5); kit wall / "
+            f"plain spark_udf wall: {vs_plain[n]:.2f} (goal < 1)"
+        )
     for n in sizes:
         print(
             f"  kit rows/s / pandas rows/s at {n:,}: {speed[n]:.2f} (kit takes {1 / speed[n]:.2f}x as long)"
@@ -371,8 +389,12 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     return 0
 
 
-CHILDREN = {"kit": _child_kit, "pandas": _child_pandas, "floor": _child_floor,
-            "plain_udf": _child_plain_udf}  # fmt: skip
+CHILDREN = {
+    "kit": _child_kit,
+    "pandas": _child_pandas,
+    "floor": _child_floor,
+    "plain_udf": _child_plain_udf,
+}
 
 
 if __name__ == "__main__":

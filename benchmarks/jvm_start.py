@@ -68,8 +68,14 @@ def _run(how: str, way: str) -> float:
     with tempfile.TemporaryDirectory(prefix="mdk-bench-jvm-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MDK_", "SPARK_"))}
         env["MDK_HOME"] = str(Path(tmp) / "mdk")
-        out = subprocess.run([sys.executable, "-c", _CHILD, how, way], env=env, check=True,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, how, way],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
 
 
@@ -86,8 +92,10 @@ def main() -> None:
         for _ in range(args.repeats):
             for how in ("archive", "baseline", "no_delta"):
                 seconds.setdefault(way, {}).setdefault(how, []).append(_run(how, way))
-    print(f"{'way':8s} {'archive s':>10s} {'baseline s':>11s} {'no_delta s':>11s} "
-          f"{'archive/baseline':>17s} {'baseline/no_delta':>18s}")  # fmt: skip
+    print(
+        f"{'way':8s} {'archive s':>10s} {'baseline s':>11s} {'no_delta s':>11s} "
+        f"{'archive/baseline':>17s} {'baseline/no_delta':>18s}"
+    )
     result = {}
     for way, runs in seconds.items():
         a, b, n = (statistics.median(runs[h]) for h in ("archive", "baseline", "no_delta"))
@@ -99,8 +107,10 @@ def main() -> None:
             "delta_cost": round(b / n, 2),
         }
         print(f"{way:8s} {a:10.2f} {b:11.2f} {n:11.2f} {a / b:17.2f} {b / n:18.2f}")
-    print(f"medians of {args.repeats}; archive/baseline: the archive's gain (lower is better); "
-          "baseline/no_delta: what Delta's jars and catalog add without the archive")  # fmt: skip
+    print(
+        f"medians of {args.repeats}; archive/baseline: the archive's gain (lower is better); "
+        "baseline/no_delta: what Delta's jars and catalog add without the archive"
+    )
     print(json.dumps(result))
 
 

@@ -49,8 +49,10 @@ ENDPOINT_ID = "b" * 32  # the fake endpoint whose two served entities the payloa
 def _entities():
     from recipes.endpoint.config import EntitySpec
 
-    return {v: EntitySpec(name, "churn-predictor", v) for v, name in
-            (("1", "champion"), ("2", "challenger"))}  # fmt: skip
+    return {
+        v: EntitySpec(name, "churn-predictor", v)
+        for v, name in (("1", "champion"), ("2", "challenger"))
+    }
 
 
 def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
@@ -77,25 +79,36 @@ def _payload_chunk(start: int, n: int, hours: int = 24, seed: int = 0):
         return pc.cast(pa.array(a), pa.string())
 
     request = pc.binary_join_element_wise(
-        '{"dataframe_records": [{"customer_id": ', s(idx), ', "total_purchases": ', s(purchases),
-        ', "avg_session_duration": ', s(duration), ', "days_since_last_visit": ', s(days),
-        '}], "client_request_id": "b-', s(idx), '"}', "",
-    )  # fmt: skip
+        '{"dataframe_records": [{"customer_id": ',
+        s(idx),
+        ', "total_purchases": ',
+        s(purchases),
+        ', "avg_session_duration": ',
+        s(duration),
+        ', "days_since_last_visit": ',
+        s(days),
+        '}], "client_request_id": "b-',
+        s(idx),
+        '"}',
+        "",
+    )
     response = pc.binary_join_element_wise('{"predictions": [', s(pred), "]}", "")
     ids = {v: served_entity_id(ENDPOINT_ID, spec) for v, spec in _entities().items()}
     days_col = (ts // 86_400_000).astype("int32")
     cols = {
         "request_date": pa.array(days_col, pa.int32()).cast(pa.date32()),
-        "databricks_request_id": s(idx), "client_request_id": pc.binary_join_element_wise("b-", s(idx), ""),
+        "databricks_request_id": s(idx),
+        "client_request_id": pc.binary_join_element_wise("b-", s(idx), ""),
         "request_time": pa.array(ts * 1000, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         "status_code": pa.array(np.full(n, 200), pa.int32()),
         "sampling_fraction": pa.array(np.ones(n)),
         "execution_duration_ms": pa.array(np.full(n, 3), pa.int64()),
-        "request": request, "response": response,
+        "request": request,
+        "response": response,
         "served_entity_id": pa.array(np.where(version == "1", ids["1"], ids["2"])),
         "logging_error_codes": pa.array([[]] * n, pa.list_(pa.string())),
         "requester": pa.array(["mdk"] * n, pa.string()),
-    }  # fmt: skip
+    }
     return pa.table([cols[f.name] for f in PAYLOAD_SCHEMA], schema=PAYLOAD_SCHEMA)
 
 
@@ -105,8 +118,11 @@ def make_tables(sizes: list[int], home: Path) -> dict[int, str]:
 
     with CaptureWriter(home=home) as writer:  # system.serving.served_entities names them
         for spec in _entities().values():
-            writer.add_served_entity(served_entity_row(
-                endpoint_name="bench", endpoint_id=ENDPOINT_ID, spec=spec, config_version=1))  # fmt: skip
+            writer.add_served_entity(
+                served_entity_row(
+                    endpoint_name="bench", endpoint_id=ENDPOINT_ID, spec=spec, config_version=1
+                )
+            )
 
     made = {}
     for n in sizes:
@@ -153,14 +169,22 @@ def _child_kit(args, processed: bool = False) -> dict[str, Any]:
     flagged = monitoring.flag_drift(drift[drift["model_id"] == monitoring.ALL])
     hit = flagged[flagged["drifted"] & (flagged["drift_type"] == "BASELINE")]
     return {
-        "rows": int(profile[(profile["model_id"] == monitoring.ALL)
-                            & (profile["column_name"] == "prediction")]["count"].sum()),  # fmt: skip
-        "profile_rows": len(profile), "drift_rows": len(drift),
+        "rows": int(
+            profile[
+                (profile["model_id"] == monitoring.ALL) & (profile["column_name"] == "prediction")
+            ]["count"].sum()
+        ),
+        "profile_rows": len(profile),
+        "drift_rows": len(drift),
         "drifted_windows": int(hit["window_start"].nunique()),
         "drifted_columns": sorted(set(hit["column_name"])),
-        "phases": {"start": t_spark - t0, "unpack": t_unpack - t_spark,
-                   "profile": t_profile - t_unpack, "drift": t_drift - t_profile},
-    }  # fmt: skip
+        "phases": {
+            "start": t_spark - t0,
+            "unpack": t_unpack - t_spark,
+            "profile": t_profile - t_unpack,
+            "drift": t_drift - t_profile,
+        },
+    }
 
 
 def _child_pandas(args) -> dict[str, Any]:
@@ -194,17 +218,28 @@ def _child_pandas(args) -> dict[str, Any]:
             stats.wasserstein_distance(part[c], base[c])
             drift += 1
     t_drift = time.perf_counter()
-    return {"rows": len(df), "profile_rows": sum(len(p) for p in profile) + sum(len(q) for q in quant),
-            "drift_rows": drift,
-            "phases": {"read": t_read - t0, "unpack": t_unpack - t_read,
-                       "profile": t_profile - t_unpack, "drift": t_drift - t_profile}}  # fmt: skip
+    return {
+        "rows": len(df),
+        "profile_rows": sum(len(p) for p in profile) + sum(len(q) for q in quant),
+        "drift_rows": drift,
+        "phases": {
+            "read": t_read - t0,
+            "unpack": t_unpack - t_read,
+            "profile": t_profile - t_unpack,
+            "drift": t_drift - t_profile,
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    p.add_argument("--baseline-rows", type=int, default=1_000_000,
-                   help="largest size the pandas baseline runs at")  # fmt: skip
+    p.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=1_000_000,
+        help="largest size the pandas baseline runs at",
+    )
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the temporary MDK_HOME")
     p.add_argument("--child", choices=["kit", "processed", "pandas"], help=argparse.SUPPRESS)
@@ -233,10 +268,17 @@ def main(argv: list[str] | None = None) -> int:
             kinds = ["kit", "processed"] + (["pandas"] if n <= args.baseline_rows else [])
             for kind in kinds:
                 for _ in range(args.repeats):
-                    res = run_child(__file__, kind, ["--table", made[n], "--baseline",
-                                                     "main.bench.baseline"], env)  # fmt: skip
-                    print(f"  {kind:6s} {n:>11,} rows: {res['wall']:7.1f} s, peak "
-                          f"{res['peak_rss'] / GB:5.2f} GiB  {res['phases']}", file=sys.stderr)  # fmt: skip
+                    res = run_child(
+                        __file__,
+                        kind,
+                        ["--table", made[n], "--baseline", "main.bench.baseline"],
+                        env,
+                    )
+                    print(
+                        f"  {kind:6s} {n:>11,} rows: {res['wall']:7.1f} s, peak "
+                        f"{res['peak_rss'] / GB:5.2f} GiB  {res['phases']}",
+                        file=sys.stderr,
+                    )
                     runs.setdefault((n, kind), []).append(res)
         return report(sizes, runs)
     finally:
@@ -249,12 +291,18 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
     print(f"\n{'approach':8s} {'rows':>11s} {'seconds':>8s} {'peak GiB':>9s} {'rows/s':>10s}")
     for (n, kind), rs in sorted(runs.items()):
         wall, peak = median(rs, "wall"), median(rs, "peak_rss")
-        res[f"{kind}_{n}"] = {"wall_s": round(wall, 1), "peak_gib": round(peak / GB, 2),
-                              "rows_per_s": round(n / wall), "runs": len(rs),
-                              "phases": {k: round(v, 1) for k, v in rs[-1]["phases"].items()}}  # fmt: skip
+        res[f"{kind}_{n}"] = {
+            "wall_s": round(wall, 1),
+            "peak_gib": round(peak / GB, 2),
+            "rows_per_s": round(n / wall),
+            "runs": len(rs),
+            "phases": {k: round(v, 1) for k, v in rs[-1]["phases"].items()},
+        }
         if kind in ("kit", "processed"):  # what the drift table flags (BASELINE, all versions)
-            res[f"{kind}_{n}"] |= {"drifted_windows": rs[-1]["drifted_windows"],
-                                   "drifted_columns": rs[-1]["drifted_columns"]}  # fmt: skip
+            res[f"{kind}_{n}"] |= {
+                "drifted_windows": rs[-1]["drifted_windows"],
+                "drifted_columns": rs[-1]["drifted_columns"],
+            }
         print(f"{kind:8s} {n:>11,} {wall:8.1f} {peak / GB:9.2f} {n / wall:10,.0f}")
     lo, hi = sizes[0], sizes[-1]
     kit_lo, kit_hi = res[f"kit_{lo}"], res[f"kit_{hi}"]
@@ -266,17 +314,21 @@ def report(sizes: list[int], runs: dict[tuple[int, str], list[dict]]) -> int:
         fit = fixed_and_rate({n: res[f"kit_{n}"]["wall_s"] for n in sizes})
         if fit:
             out["kit_fixed_s"], out["kit_rows_per_s_marginal"] = round(fit[0], 1), round(fit[1])
-        print(f"\nkit {hi:,} vs {lo:,} rows: time x{out['kit_time_ratio']} for x{hi / lo:g} rows "
-              f"(linear: equal or less); peak RSS x{out['kit_peak_rss_ratio']} (flat: about 1)")  # fmt: skip
+        print(
+            f"\nkit {hi:,} vs {lo:,} rows: time x{out['kit_time_ratio']} for x{hi / lo:g} rows "
+            f"(linear: equal or less); peak RSS x{out['kit_peak_rss_ratio']} (flat: about 1)"
+        )
         if fit:
             print(f"kit fit: {fit[0]:.1f} s fixed + {fit[1]:,.0f} rows/s")
     for n in sizes:  # before (every pass parses the JSON) and after (the processed table)
         before, after = res[f"kit_{n}"], res[f"processed_{n}"]
         out[f"processed_vs_kit_time_{n}"] = round(after["wall_s"] / before["wall_s"], 2)
         assert after["drifted_columns"] == before["drifted_columns"], "the two paths disagree"
-        print(f"{n:,} rows, payload to drift: before {before['wall_s']:.1f} s "
-              f"({before['peak_gib']:.2f} GiB), with the processed table {after['wall_s']:.1f} s "
-              f"({after['peak_gib']:.2f} GiB): x{out[f'processed_vs_kit_time_{n}']}")  # fmt: skip
+        print(
+            f"{n:,} rows, payload to drift: before {before['wall_s']:.1f} s "
+            f"({before['peak_gib']:.2f} GiB), with the processed table {after['wall_s']:.1f} s "
+            f"({after['peak_gib']:.2f} GiB): x{out[f'processed_vs_kit_time_{n}']}"
+        )
     if hi > lo:
         out["processed_peak_rss_ratio"] = round(
             res[f"processed_{hi}"]["peak_gib"] / res[f"processed_{lo}"]["peak_gib"], 2

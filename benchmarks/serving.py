@@ -61,7 +61,7 @@ BODY = json.dumps(
         "dataframe_records": [
             {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
         ]
-    }  # fmt: skip
+    }
 ).encode()
 PARAMS_MODEL = "churn-threshold"  # recipes.threshold_model over churn-predictor v1
 PARAMS_BODY = json.dumps({**json.loads(BODY), "params": {"threshold": 0.3}}).encode()
@@ -124,8 +124,15 @@ def call(port: int, method: str, path: str, token: str, body: Any = None) -> tup
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def stop(proc: subprocess.Popen, *, group: bool, sig: int = signal.SIGTERM) -> None:
@@ -151,10 +158,25 @@ def wait_up(proc: subprocess.Popen, port: int, path: str, log: Path, timeout: fl
     raise SystemExit(f"{proc.args[:4]} not up after {timeout:.0f} s; see {log}")
 
 
-def create_endpoint(port: int, token: str, name: str, entities: list[str],
-                    routes: list[int], capture: dict | None, model: str = MODEL) -> None:  # fmt: skip
-    served = [{"name": e, "entity_name": model, "entity_version": "1", "workload_size": "Small",
-               "scale_to_zero_enabled": False} for e in entities]  # fmt: skip
+def create_endpoint(
+    port: int,
+    token: str,
+    name: str,
+    entities: list[str],
+    routes: list[int],
+    capture: dict | None,
+    model: str = MODEL,
+) -> None:
+    served = [
+        {
+            "name": e,
+            "entity_name": model,
+            "entity_version": "1",
+            "workload_size": "Small",
+            "scale_to_zero_enabled": False,
+        }
+        for e in entities
+    ]
     config: dict[str, Any] = {
         "served_entities": served,
         "traffic_config": {
@@ -201,16 +223,27 @@ def sequential(t: Target, n: int, token: str, limit_s: float = 90, body: bytes =
 
 
 def wrk_load(t: Target, seconds: float, script: Path) -> dict[str, float]:
-    cmd = ["wrk", "-t2", "-c8", f"-d{max(1, round(seconds))}s", "-s", str(script),
-           f"http://{HOST}:{t.port}{t.path}"]  # fmt: skip
+    cmd = [
+        "wrk",
+        "-t2",
+        "-c8",
+        f"-d{max(1, round(seconds))}s",
+        "-s",
+        str(script),
+        f"http://{HOST}:{t.port}{t.path}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
     match = re.search(r"^WRKJSON (\{.*\})$", out, re.M)
     if not match:
         raise SystemExit(f"wrk gave no summary for {t.name}:\n{out}")
     s = json.loads(match.group(1))
     errors = s["connect"] + s["read"] + s["write"] + s["status"] + s["timeout"]
-    return {"requests": s["requests"], "ok": s["requests"] - s["status"], "errors": errors,
-            "rps": s["requests"] / (s["duration_us"] / 1e6)}  # fmt: skip
+    return {
+        "requests": s["requests"],
+        "ok": s["requests"] - s["status"],
+        "errors": errors,
+        "rps": s["requests"] / (s["duration_us"] / 1e6),
+    }
 
 
 def py_load(t: Target, seconds: float, token: str) -> dict[str, float]:
@@ -286,23 +319,38 @@ def main() -> int:
     warm = 1.0 if args.quick else 2.0
 
     home = Path(tempfile.mkdtemp(prefix="mdk-bench-"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}  # fmt: skip
-    env.update(MDK_HOME=str(home), PATH=f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}",
-               MDK_SERVING_IDLE_SECONDS="3600", PYTHONWARNINGS="ignore")  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
+    env.update(
+        MDK_HOME=str(home),
+        PATH=f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}",
+        MDK_SERVING_IDLE_SECONDS="3600",
+        PYTHONWARNINGS="ignore",
+    )
     procs: dict[str, subprocess.Popen] = {}
     kit_port, mlflow_port = free_port(), free_port()
     token, made, status = "", [], 1
     prof = os.environ.get("MDK_BENCH_PROFILE")
     try:
         t0 = time.monotonic()
-        code = (f"from recipes import bootstrap, target; target.use_target(); "
-                f"print(bootstrap.ensure_versions({MODEL!r}, 2)); "
-                f"from recipes.threshold_model import log_threshold_model; "
-                f"log_threshold_model(registered_model_name={PARAMS_MODEL!r})")  # fmt: skip
+        code = (
+            f"from recipes import bootstrap, target; target.use_target(); "
+            f"print(bootstrap.ensure_versions({MODEL!r}, 2)); "
+            f"from recipes.threshold_model import log_threshold_model; "
+            f"log_threshold_model(registered_model_name={PARAMS_MODEL!r})"
+        )
         with (home / "train.log").open("wb") as out:
-            done = subprocess.run([PY, "-c", code], cwd=REPO, env=env, timeout=600, stdout=out,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
+            done = subprocess.run(
+                [PY, "-c", code],
+                cwd=REPO,
+                env=env,
+                timeout=600,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         if done.returncode:
             raise SystemExit(f"training failed:\n{(home / 'train.log').read_text()[-3000:]}")
         print(f"trained {MODEL} v1, v2 in {time.monotonic() - t0:.1f} s (MDK_HOME={home})")
@@ -327,8 +375,11 @@ def main() -> int:
             home / "mlflow-serve.log",
         )
         runner = ["-m", "cProfile", "-o", str(Path(prof).resolve())] if prof else []
-        procs["kit"] = start([PY, *runner, "-m", "recipes.endpoint", "--host", HOST, "--port",
-                              str(kit_port)], env, home / "kit-server.log")  # fmt: skip
+        procs["kit"] = start(
+            [PY, *runner, "-m", "recipes.endpoint", "--host", HOST, "--port", str(kit_port)],
+            env,
+            home / "kit-server.log",
+        )
         wait_up(procs["kit"], kit_port, "/health", home / "kit-server.log", 120)
         wait_up(procs["mlflow"], mlflow_port, "/ping", home / "mlflow-serve.log", 180)
         print(f"servers up after {time.monotonic() - t0:.1f} s")
@@ -338,16 +389,21 @@ def main() -> int:
         token = serving_token(home)
         create_endpoint(kit_port, token, "bench-entity", ["champion"], [100], None)
         made.append("bench-entity")
-        create_endpoint(kit_port, token, "bench-split", ["champion", "challenger"], [90, 10],
-                        CAPTURE)  # fmt: skip
+        create_endpoint(
+            kit_port, token, "bench-split", ["champion", "challenger"], [90, 10], CAPTURE
+        )
         made.append("bench-split")
         create_endpoint(kit_port, token, "bench-params", ["champion"], [100], None, PARAMS_MODEL)
         made.append("bench-params")
         targets = [
             Target("mlflow", mlflow_port, "/invocations"),
-            Target("entity", kit_port, "/serving-endpoints/bench-entity/served-models/champion/invocations"),
+            Target(
+                "entity",
+                kit_port,
+                "/serving-endpoints/bench-entity/served-models/champion/invocations",
+            ),
             Target("split", kit_port, "/serving-endpoints/bench-split/invocations"),
-        ]  # fmt: skip
+        ]
         answers = {}  # every target must answer 200 with the same predictions
         for t in targets:
             code, out = call(t.port, "POST", t.path, token, BODY)
@@ -359,11 +415,30 @@ def main() -> int:
         kit_bytes = json.dumps({"predictions": answers["entity"][1]})
         floor_port = free_port()
         procs["floor"] = start(
-            [PY, "-m", "uvicorn", "floor_app:app", "--app-dir", str(REPO / "benchmarks"),
-             "--host", HOST, "--port", str(floor_port), "--loop", "uvloop", "--http",
-             "httptools", "--workers", "1", "--log-level", "warning", "--no-access-log"],
-            {**env, "MDK_FLOOR_BODY": kit_bytes}, home / "floor.log",
-        )  # fmt: skip
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "floor_app:app",
+                "--app-dir",
+                str(REPO / "benchmarks"),
+                "--host",
+                HOST,
+                "--port",
+                str(floor_port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            {**env, "MDK_FLOOR_BODY": kit_bytes},
+            home / "floor.log",
+        )
         wait_up(procs["floor"], floor_port, "/", home / "floor.log", 60)
         targets.append(Target("floor", floor_port, "/invocations"))
         code, out = call(floor_port, "POST", "/invocations", token, BODY)
@@ -392,11 +467,14 @@ def main() -> int:
             for t in targets:
                 sequential(t, n_seq // repeats + (i < n_seq % repeats), token)
                 t.rps.append(load(t, duration))
-                print(f"round {i + 1}/{repeats} {t.name:7s} seq p50 {pct(t.seq, 50):6.3f} ms  "
-                      f"{t.rps[-1]:8.1f} req/s")  # fmt: skip
+                print(
+                    f"round {i + 1}/{repeats} {t.name:7s} seq p50 {pct(t.seq, 50):6.3f} ms  "
+                    f"{t.rps[-1]:8.1f} req/s"
+                )
         # a pyfunc with a params schema, called with params (pyfunc.predict, no fast path)
-        with_params = Target("params", kit_port,
-                             "/serving-endpoints/bench-params/served-models/champion/invocations")  # fmt: skip
+        with_params = Target(
+            "params", kit_port, "/serving-endpoints/bench-params/served-models/champion/invocations"
+        )
         sequential(with_params, 50, token, body=PARAMS_BODY)
         with_params.seq.clear()
         sequential(with_params, n_seq, token, body=PARAMS_BODY)
@@ -406,46 +484,76 @@ def main() -> int:
         while (captured := captured_rows(home)) < sent and time.monotonic() < deadline:
             time.sleep(0.25)  # the capture writer flushes every second
 
-        med = {t.name: {"seq_p50_ms": round(pct(t.seq, 50), 3), "seq_p99_ms": round(pct(t.seq, 99), 3),
-                        "seq_n": len(t.seq), "rps_median": round(statistics.median(t.rps), 1),
-                        "rps_runs": [round(r, 1) for r in t.rps], "ok": t.ok, "errors": t.errors}
-               for t in targets}  # fmt: skip
+        med = {
+            t.name: {
+                "seq_p50_ms": round(pct(t.seq, 50), 3),
+                "seq_p99_ms": round(pct(t.seq, 99), 3),
+                "seq_n": len(t.seq),
+                "rps_median": round(statistics.median(t.rps), 1),
+                "rps_runs": [round(r, 1) for r in t.rps],
+                "ok": t.ok,
+                "errors": t.errors,
+            }
+            for t in targets
+        }
         print(f"\n{'target':8s} {'seq p50 ms':>10s} {'seq p99 ms':>10s} {'rps median':>11s}  runs")
         for name, m in med.items():
-            print(f"{name:8s} {m['seq_p50_ms']:10.3f} {m['seq_p99_ms']:10.3f} "
-                  f"{m['rps_median']:11.1f}  {m['rps_runs']}")  # fmt: skip
+            print(
+                f"{name:8s} {m['seq_p50_ms']:10.3f} {m['seq_p99_ms']:10.3f} "
+                f"{m['rps_median']:11.1f}  {m['rps_runs']}"
+            )
         ml, ent, spl, flo = (med[t.name] for t in targets)
-        result = {"throughput_x": round(ent["rps_median"] / ml["rps_median"], 2),
-                  "floor_fraction": round(ent["rps_median"] / flo["rps_median"], 3),
-                  "split_floor_fraction": round(spl["rps_median"] / flo["rps_median"], 3),
-                  "seq_p50_ratio": round(ent["seq_p50_ms"] / ml["seq_p50_ms"], 3),
-                  "routing_capture_added_p50_ms": round(spl["seq_p50_ms"] - ent["seq_p50_ms"], 3),
-                  "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2),
-                  "params_seq_p50_ms": params_p50}  # fmt: skip
+        result = {
+            "throughput_x": round(ent["rps_median"] / ml["rps_median"], 2),
+            "floor_fraction": round(ent["rps_median"] / flo["rps_median"], 3),
+            "split_floor_fraction": round(spl["rps_median"] / flo["rps_median"], 3),
+            "seq_p50_ratio": round(ent["seq_p50_ms"] / ml["seq_p50_ms"], 3),
+            "routing_capture_added_p50_ms": round(spl["seq_p50_ms"] - ent["seq_p50_ms"], 3),
+            "split_throughput_x": round(spl["rps_median"] / ml["rps_median"], 2),
+            "params_seq_p50_ms": params_p50,
+        }
         errors = sum(t.errors for t in [*targets, with_params])
-        goals = {"throughput_x_ge_20": result["throughput_x"] >= 20,
-                 "floor_fraction_ge_0_6": result["floor_fraction"] >= 0.6,
-                 "seq_p50_ratio_le_0_5": result["seq_p50_ratio"] <= 0.5,
-                 "routing_capture_added_le_1ms": result["routing_capture_added_p50_ms"] <= 1.0,
-                 "capture_complete": captured >= sent, "no_errors": errors == 0}  # fmt: skip
+        goals = {
+            "throughput_x_ge_20": result["throughput_x"] >= 20,
+            "floor_fraction_ge_0_6": result["floor_fraction"] >= 0.6,
+            "seq_p50_ratio_le_0_5": result["seq_p50_ratio"] <= 0.5,
+            "routing_capture_added_le_1ms": result["routing_capture_added_p50_ms"] <= 1.0,
+            "capture_complete": captured >= sent,
+            "no_errors": errors == 0,
+        }
         print()
-        for key, what, goal in [("throughput_x", "entity rps / mlflow rps", ">= 20"),
-                                ("floor_fraction", "entity rps / floor rps", ">= 0.6"),
-                                ("split_floor_fraction", "split rps / floor rps", ""),
-                                ("seq_p50_ratio", "entity p50 / mlflow p50", "<= 0.5"),
-                                ("routing_capture_added_p50_ms", "split p50 - entity p50", "<= 1.0"),
-                                ("split_throughput_x", "split rps / mlflow rps", ""),
-                                ("params_seq_p50_ms", f"{PARAMS_MODEL} with params, p50 ms", "")]:  # fmt: skip
+        for key, what, goal in [
+            ("throughput_x", "entity rps / mlflow rps", ">= 20"),
+            ("floor_fraction", "entity rps / floor rps", ">= 0.6"),
+            ("split_floor_fraction", "split rps / floor rps", ""),
+            ("seq_p50_ratio", "entity p50 / mlflow p50", "<= 0.5"),
+            ("routing_capture_added_p50_ms", "split p50 - entity p50", "<= 1.0"),
+            ("split_throughput_x", "split rps / mlflow rps", ""),
+            ("params_seq_p50_ms", f"{PARAMS_MODEL} with params, p50 ms", ""),
+        ]:
             print(f"{key:29s} {result[key]:8.3f}  ({what}){'  goal ' + goal if goal else ''}")
         print(f"capture: {captured} rows in {TABLE} for {sent} 2xx answers from split")
         print(
             f"errors (non-2xx + socket): {errors}; load generator: {generator}; goals: "
             + ", ".join(f"{k}={'met' if v else 'MISSED'}" for k, v in goals.items())
         )
-        print(json.dumps({**result, "medians": med, "load_generator": generator,
-                          "cpu_count": os.cpu_count(), "duration_s": duration, "repeats": repeats,
-                          "seq_requests": n_seq, "captured_rows": captured,
-                          "capture_sent_2xx": sent, "errors": errors, "goals": goals}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    **result,
+                    "medians": med,
+                    "load_generator": generator,
+                    "cpu_count": os.cpu_count(),
+                    "duration_s": duration,
+                    "repeats": repeats,
+                    "seq_requests": n_seq,
+                    "captured_rows": captured,
+                    "capture_sent_2xx": sent,
+                    "errors": errors,
+                    "goals": goals,
+                }
+            )
+        )
         status = 0 if goals["capture_complete"] and goals["no_errors"] else 1
     finally:
         for name in made:

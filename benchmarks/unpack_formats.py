@@ -34,8 +34,12 @@ def _body(fmt: str, records: list[dict]) -> dict:
     if fmt == "dataframe_records":
         return {"dataframe_records": records}
     if fmt == "dataframe_split":
-        return {"dataframe_split": {"columns": list(FEATURES),
-                                    "data": [[r[f] for f in FEATURES] for r in records]}}  # fmt: skip
+        return {
+            "dataframe_split": {
+                "columns": list(FEATURES),
+                "data": [[r[f] for f in FEATURES] for r in records],
+            }
+        }
     return {"inputs": {f: [r[f] for r in records] for f in FEATURES}}
 
 
@@ -60,8 +64,10 @@ def main() -> None:
             seconds = {}
             for fmt in FORMATS:
                 table = f"main.bench.{fmt}_{size}"
-                write(table, [row(_body(fmt, records), [0] * size, ts=T0 + k)
-                              for k in range(args.requests)])  # fmt: skip
+                write(
+                    table,
+                    [row(_body(fmt, records), [0] * size, ts=T0 + k) for k in range(args.requests)],
+                )
                 runs = []
                 for _ in range(args.repeats + 1):  # the first run warms up
                     t = time.perf_counter()
@@ -76,14 +82,30 @@ def main() -> None:
                 seconds[fmt] = statistics.median(runs[1:])
             base = seconds["dataframe_records"]
             ratios = {f: round(s / base, 2) for f, s in seconds.items()}
-            print(f"size {size:>6} × {args.requests} requests: "
-                  + ", ".join(f"{f} {s:.2f} s (×{ratios[f]})" for f, s in seconds.items()))  # fmt: skip
-            results.append({"size": size, "seconds": {f: round(s, 3) for f, s in seconds.items()},
-                            "ratio_vs_records": ratios})  # fmt: skip
+            print(
+                f"size {size:>6} × {args.requests} requests: "
+                + ", ".join(f"{f} {s:.2f} s (×{ratios[f]})" for f, s in seconds.items())
+            )
+            results.append(
+                {
+                    "size": size,
+                    "seconds": {f: round(s, 3) for f, s in seconds.items()},
+                    "ratio_vs_records": ratios,
+                }
+            )
     finally:
         stop_spark()
-    print(json.dumps({"benchmark": "unpack_formats", "baseline": "dataframe_records",
-                      "requests": args.requests, "repeats": args.repeats, "results": results}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "unpack_formats",
+                "baseline": "dataframe_records",
+                "requests": args.requests,
+                "repeats": args.repeats,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -140,7 +140,8 @@ def ensure_ab_endpoint(
     _local_only(f"Serving endpoint {endpoint_name!r}", "notebooks/04_ab_split.ipynb")
     champion = version_behind(model_name, "champion", champion_version)
     challenger = version_behind(model_name, "challenger", challenger_version)
-    config = deploy.ab_config(endpoint_name, model_name, champion, challenger,
-                              challenger_traffic=challenger_traffic)  # fmt: skip
+    config = deploy.ab_config(
+        endpoint_name, model_name, champion, challenger, challenger_traffic=challenger_traffic
+    )
     gateway = deploy.ab_gateway(endpoint_name, catalog=catalog, schema=schema)
     return deploy.ensure_endpoint(w, endpoint_name, config, ai_gateway=gateway)

@@ -163,8 +163,9 @@ def parse_features(text: str) -> tuple[str, ...]:
 EVENT_TIME = "transaction_ts"  # when a request's event happened: sent with it, ignored by the model
 
 
-def event_windows(granularity: str, count: int = 2, *,
-                  before: datetime | None = None) -> list[tuple[datetime, datetime]]:  # fmt: skip
+def event_windows(
+    granularity: str, count: int = 2, *, before: datetime | None = None
+) -> list[tuple[datetime, datetime]]:
     """The last ``count`` whole monitoring windows of ``granularity`` that end by ``before``
     (default now), oldest first, as ``(start, end)`` in UTC.
 
@@ -209,13 +210,20 @@ def monitoring_traffic(
         raise ParameterError(f"n_requests must be an int >= 2 (two phases), got {n_requests!r}.")
     half = n_requests // 2
     normal = make_churn(half, seed, id_offset=2_000_000)
-    shifted = make_churn(n_requests - half, seed + 1, drift=drift,
-                         drifted_features=drifted_features, id_offset=3_000_000,
-                         concept=min(drift, 1.0))  # fmt: skip
+    shifted = make_churn(
+        n_requests - half,
+        seed + 1,
+        drift=drift,
+        drifted_features=drifted_features,
+        id_offset=3_000_000,
+        concept=min(drift, 1.0),
+    )
     phases = []
-    for (start, end), (name, frame) in zip(event_windows(granularity, 2, before=before),
-                                           (("normal", normal), ("drifted", shifted)),
-                                           strict=True):  # fmt: skip
+    for (start, end), (name, frame) in zip(
+        event_windows(granularity, 2, before=before),
+        (("normal", normal), ("drifted", shifted)),
+        strict=True,
+    ):
         step = (end - start) / len(frame)
         times = [start + (i + 0.5) * step for i in range(len(frame))]
         stamps = pd.DatetimeIndex(times).round("ms")  # exact through JSON and Spark alike

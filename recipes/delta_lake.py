@@ -57,17 +57,28 @@ _SKIP = ("commons-logging",)  # Spark routes commons-logging through jcl-over-sl
 # this pyspark's jars are excluded (:func:`_excludes`), so a Delta or Spark that needs
 # another one still resolves it; the class path keeps only what Spark does not ship either way.
 _SHIPPED = (
-    "com.fasterxml.jackson.core:jackson-annotations", "com.fasterxml.jackson.core:jackson-core",
-    "com.fasterxml.jackson.core:jackson-databind", "com.github.luben:zstd-jni",
-    "com.google.code.findbugs:jsr305", "commons-pool:commons-pool", "io.airlift:aircompressor",
-    "org.apache.hadoop:hadoop-client-api", "org.apache.hadoop:hadoop-client-runtime",
-    "org.apache.logging.log4j:log4j-api", "org.apache.logging.log4j:log4j-core",
-    "org.apache.logging.log4j:log4j-slf4j2-impl", "org.apache.parquet:parquet-column",
-    "org.apache.parquet:parquet-common", "org.apache.parquet:parquet-encoding",
-    "org.apache.parquet:parquet-format-structures", "org.apache.parquet:parquet-hadoop",
-    "org.apache.parquet:parquet-jackson", "org.locationtech.jts:jts-core",
-    "org.slf4j:slf4j-api", "org.xerial.snappy:snappy-java",
-)  # fmt: skip
+    "com.fasterxml.jackson.core:jackson-annotations",
+    "com.fasterxml.jackson.core:jackson-core",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "com.github.luben:zstd-jni",
+    "com.google.code.findbugs:jsr305",
+    "commons-pool:commons-pool",
+    "io.airlift:aircompressor",
+    "org.apache.hadoop:hadoop-client-api",
+    "org.apache.hadoop:hadoop-client-runtime",
+    "org.apache.logging.log4j:log4j-api",
+    "org.apache.logging.log4j:log4j-core",
+    "org.apache.logging.log4j:log4j-slf4j2-impl",
+    "org.apache.parquet:parquet-column",
+    "org.apache.parquet:parquet-common",
+    "org.apache.parquet:parquet-encoding",
+    "org.apache.parquet:parquet-format-structures",
+    "org.apache.parquet:parquet-hadoop",
+    "org.apache.parquet:parquet-jackson",
+    "org.locationtech.jts:jts-core",
+    "org.slf4j:slf4j-api",
+    "org.xerial.snappy:snappy-java",
+)
 
 # Maven Central only: Ivy's default chain also reads ~/.m2, where a pom without its jar
 # (left by an earlier `mvn dependency:get`) fails the whole resolution.
@@ -186,15 +197,28 @@ def fetch(timeout: float = 900) -> list[Path]:
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "MDK_SPARK_REMOTE")}
     spark_jars = [p.name for p in _spark_jars().glob("*.jar")]
     job = subprocess.run(
-        [sys.executable, "-c", _FETCH, coordinate, str(ivy), str(settings),
-         ",".join(_excludes(spark_jars))],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            _FETCH,
+            coordinate,
+            str(ivy),
+            str(settings),
+            ",".join(_excludes(spark_jars)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     resolved = sorted((ivy / "jars").glob("*.jar"))
     if job.returncode != 0 or not any("delta-spark" in p.name for p in resolved):
         lines = [ln for ln in job.stderr.splitlines() if ln.strip()]
-        hint = next((ln for ln in lines if "not found" in ln.lower() or "error" in ln.lower()),
-                    lines[-1] if lines else "no output")  # fmt: skip
+        hint = next(
+            (ln for ln in lines if "not found" in ln.lower() or "error" in ln.lower()),
+            lines[-1] if lines else "no output",
+        )
         raise KitError(
             f"Spark could not fetch Delta Lake's jars ({coordinate}) from Maven Central: "
             f"{hint.strip()}"
@@ -273,8 +297,13 @@ def catalog_jar() -> Path:
     with tempfile.TemporaryDirectory(prefix="mdk-catalog-") as tmp:
         classes = Path(tmp) / "classes"
         cmd = [_javac(), "-nowarn", "-d", str(classes), "-cp", os.pathsep.join(class_path)]
-        out = subprocess.run(cmd + [str(p) for p in _source_files()], capture_output=True,
-                             text=True, check=False, timeout=300)  # fmt: skip
+        out = subprocess.run(
+            cmd + [str(p) for p in _source_files()],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
         if out.returncode != 0:
             first = next((ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr)
             raise KitError(f"the kit's table catalog did not compile: {first}")

@@ -52,12 +52,20 @@ def compare(loop: LoopTiming, udf) -> pd.DataFrame:
     udf_rate = udf.rows / udf.seconds if udf.seconds else float("inf")
     frame = pd.DataFrame(
         [
-            {"approach": "A: pyfunc.predict row by row on the driver", "rows": loop.rows,
-             "seconds": loop.seconds, "rows_per_s": round(loop.rows_per_second)},
-            {"approach": "C: mlflow.pyfunc.spark_udf over the DataFrame", "rows": udf.rows,
-             "seconds": udf.seconds, "rows_per_s": round(udf_rate)},
+            {
+                "approach": "A: pyfunc.predict row by row on the driver",
+                "rows": loop.rows,
+                "seconds": loop.seconds,
+                "rows_per_s": round(loop.rows_per_second),
+            },
+            {
+                "approach": "C: mlflow.pyfunc.spark_udf over the DataFrame",
+                "rows": udf.rows,
+                "seconds": udf.seconds,
+                "rows_per_s": round(udf_rate),
+            },
         ]
-    )  # fmt: skip
+    )
     frame.attrs["speedup"] = round(udf_rate / loop.rows_per_second, 1)
     return frame
 

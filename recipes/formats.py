@@ -60,8 +60,10 @@ class Invocation:
     format: str = "dataframe_records"
 
     def __reduce__(self):
-        return (Invocation, (self.columns, self.rows, self.params, self.client_request_id,
-                             self.format))  # fmt: skip
+        return (
+            Invocation,
+            (self.columns, self.rows, self.params, self.client_request_id, self.format),
+        )
 
 
 def too_large(size: int):
@@ -217,8 +219,18 @@ def conform(inv: Invocation, columns: list[str] | None, kinds: list[str]) -> Inv
 # As the databricks-sdk documents MonitorInferenceLog/MonitorTimeSeries.granularities ("5
 # minutes", "30 minutes", "1 hour", "1 day", "<n> week(s)", "1 month", "1 year") and the
 # data-quality API enumerates them (AggregationGranularity: 1 to 4 weeks).
-GRANULARITIES = ("5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "2 weeks",
-                 "3 weeks", "4 weeks", "1 month", "1 year")  # fmt: skip
+GRANULARITIES = (
+    "5 minutes",
+    "30 minutes",
+    "1 hour",
+    "1 day",
+    "1 week",
+    "2 weeks",
+    "3 weeks",
+    "4 weeks",
+    "1 month",
+    "1 year",
+)
 _WEEKS = re.compile(r"^([1-4]) weeks?$")
 
 

@@ -147,8 +147,13 @@ def extra_jvm_options() -> str:
 @functools.lru_cache(maxsize=8)
 def _check_options(java: str, options: str) -> None:
     try:
-        out = subprocess.run([java, *options.split(), "-version"], capture_output=True,
-                             text=True, timeout=30, check=False)  # fmt: skip
+        out = subprocess.run(
+            [java, *options.split(), "-version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ParameterError(
             f"{JVM_OPTIONS_ENV}={options!r}: {java} did not start ({exc})"

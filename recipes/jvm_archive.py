@@ -128,8 +128,13 @@ def spark_java_options(derby_home: Path, *more: str) -> str:
     and the Spark Connect server's: parallel GC, Derby under ``derby_home``, ``more``, this
     archive (or, in :func:`build`'s child, its dump), then ``MDK_JVM_OPTIONS`` last, so they
     win (:func:`recipes.java.extra_jvm_options`)."""
-    options = ("-XX:+UseParallelGC", f"-Dderby.system.home={derby_home}", *more,
-               dump_options() or java_options(), extra_jvm_options())  # fmt: skip
+    options = (
+        "-XX:+UseParallelGC",
+        f"-Dderby.system.home={derby_home}",
+        *more,
+        dump_options() or java_options(),
+        extra_jvm_options(),
+    )
     return " ".join(o for o in options if o)
 
 
@@ -156,10 +161,20 @@ def build(timeout: float = 300) -> Path | None:
         for name in ("MDK_SPARK_REMOTE", "SPARK_REMOTE", "MDK_SPARK_MASTER"):
             env.pop(name, None)
         job = subprocess.run(
-            [sys.executable, "-c", _WORKLOAD, str(partial), str(Path(tmp) / "t.parquet"),
-             str(timeout)],
-            env=env, capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                _WORKLOAD,
+                str(partial),
+                str(Path(tmp) / "t.parquet"),
+                str(timeout),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if job.returncode != 0:
             partial.unlink(missing_ok=True)
             tail = (job.stderr.strip().splitlines() or ["no output"])[-1]

@@ -101,23 +101,25 @@ def log4j_properties(home: Path) -> Path:
     """
     target = logs_dir(home) / LOG4J
     log = str(spark_log(home)).replace("\\", "/")
-    text = "\n".join([
-        "# Written by recipes.quiet: Spark's log goes to a file, never to the notebook.",
-        "rootLogger.level = warn",
-        "rootLogger.appenderRef.file.ref = file",
-        "appender.file.type = File",
-        "appender.file.name = file",
-        f"appender.file.fileName = {log}",
-        "appender.file.append = true",
-        "appender.file.layout.type = PatternLayout",
-        "appender.file.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex",
-        # Spark's own defaults keep these two quieter still
-        "logger.jetty.name = org.sparkproject.jetty",
-        "logger.jetty.level = warn",
-        "logger.parquet.name = org.apache.parquet",
-        "logger.parquet.level = error",
-        "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "# Written by recipes.quiet: Spark's log goes to a file, never to the notebook.",
+            "rootLogger.level = warn",
+            "rootLogger.appenderRef.file.ref = file",
+            "appender.file.type = File",
+            "appender.file.name = file",
+            f"appender.file.fileName = {log}",
+            "appender.file.append = true",
+            "appender.file.layout.type = PatternLayout",
+            "appender.file.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex",
+            # Spark's own defaults keep these two quieter still
+            "logger.jetty.name = org.sparkproject.jetty",
+            "logger.jetty.level = warn",
+            "logger.parquet.name = org.apache.parquet",
+            "logger.parquet.level = error",
+            "",
+        ]
+    )
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
     return target
@@ -144,10 +146,14 @@ def _showwarning(message, category, filename, lineno, file=None, line=None):
     handler = _State.handler
     if handler is not None and _quiet_issuer(str(filename), category):
         record = logging.LogRecord(
-            "py.warnings", logging.WARNING, str(filename), lineno,
-            "%s", (warnings.formatwarning(message, category, filename, lineno, line).rstrip(),),
+            "py.warnings",
+            logging.WARNING,
+            str(filename),
+            lineno,
+            "%s",
+            (warnings.formatwarning(message, category, filename, lineno, line).rstrip(),),
             None,
-        )  # fmt: skip
+        )
         handler.handle(record)
         return
     previous = _State.previous_showwarning or warnings._showwarning_orig  # type: ignore[attr-defined]

@@ -27,11 +27,14 @@ def input_kinds(model) -> tuple[list[str] | None, list[str]]:
         names.append(spec.name)
         kind = str(getattr(spec.type, "name", spec.type)).lower()
         kinds.append(
-            "number" if kind in NUMERIC
-            else "long" if kind == "long"  # pyfunc takes int64 only: no float, bool, null
-            else "string" if kind == "string"
+            "number"
+            if kind in NUMERIC
+            else "long"
+            if kind == "long"  # pyfunc takes int64 only: no float, bool, null
+            else "string"
+            if kind == "string"
             else "any"
-        )  # fmt: skip
+        )
     return names, kinds
 
 

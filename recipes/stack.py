@@ -102,11 +102,21 @@ def mlflow_command(port: int, home: Path, *, default_artifact_root: str | None =
     artifacts = home / "mlartifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     return [
-        str(exe), "server", "--host", HOST, "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
-        "--default-artifact-root", default_artifact_root or artifacts.as_uri(),
-        "--artifacts-destination", str(artifacts),
-    ]  # fmt: skip
+        str(exe),
+        "server",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{home / 'mlflow.db'}",
+        "--default-artifact-root",
+        default_artifact_root or artifacts.as_uri(),
+        "--artifacts-destination",
+        str(artifacts),
+    ]
 
 
 def _serving_command(port: int, home: Path) -> list[str]:
@@ -117,11 +127,13 @@ def _serving_command(port: int, home: Path) -> list[str]:
 #: The known services, in start order (`mdk up`); stopped in reverse order.
 SERVICES: dict[str, ServiceSpec] = {
     "mlflow": ServiceSpec(
-        "mlflow", mlflow_command, marker="mlflow",
+        "mlflow",
+        mlflow_command,
+        marker="mlflow",
         env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
     ),
     "serving": ServiceSpec("serving", _serving_command, marker="recipes.endpoint"),
-}  # fmt: skip
+}
 
 
 def _spec(name: str) -> ServiceSpec:
@@ -258,15 +270,25 @@ def start(
     offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         popen = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            env=env, cwd=home, start_new_session=True,
-        )  # fmt: skip
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=home,
+            start_new_session=True,
+        )
     url = f"http://{HOST}:{port}"
     svc = Service(
-        name=name, pid=popen.pid, port=port, url=url,
+        name=name,
+        pid=popen.pid,
+        port=port,
+        url=url,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        cmd=cmd, create_time=psutil.Process(popen.pid).create_time(), marker=spec.marker,
-    )  # fmt: skip
+        cmd=cmd,
+        create_time=psutil.Process(popen.pid).create_time(),
+        marker=spec.marker,
+    )
     tmp = record.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(svc), indent=2))
     tmp.replace(record)

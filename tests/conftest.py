@@ -149,14 +149,22 @@ def _cost_rank(item) -> int:
 # (``spark_connect``), and, for the notebooks, the tracking server and the serving endpoint
 # over that server's warehouse (tests/notebooks/conftest.py). make test's scheduler gives them
 # to one xdist worker as one unit, so one of each starts rather than one on every worker.
-SHARED_SERVER_FILES = frozenset({
-    "tests/notebooks/test_register.py", "tests/notebooks/test_promote.py",
-    "tests/notebooks/test_serve.py", "tests/notebooks/test_ab_split.py",
-    "tests/notebooks/test_batch_score.py", "tests/notebooks/test_exam_calls.py",
-    "tests/notebooks/test_contract.py", "tests/unit/test_batch_connect.py",
-    "tests/unit/test_features_connect.py", "tests/unit/test_jvm_archive.py",
-    "tests/monitoring/test_connect.py", "tests/notebooks/test_retrain.py",
-})  # fmt: skip
+SHARED_SERVER_FILES = frozenset(
+    {
+        "tests/notebooks/test_register.py",
+        "tests/notebooks/test_promote.py",
+        "tests/notebooks/test_serve.py",
+        "tests/notebooks/test_ab_split.py",
+        "tests/notebooks/test_batch_score.py",
+        "tests/notebooks/test_exam_calls.py",
+        "tests/notebooks/test_contract.py",
+        "tests/unit/test_batch_connect.py",
+        "tests/unit/test_features_connect.py",
+        "tests/unit/test_jvm_archive.py",
+        "tests/monitoring/test_connect.py",
+        "tests/notebooks/test_retrain.py",
+    }
+)
 
 
 class SharedServersTogether(LoadFileScheduling):

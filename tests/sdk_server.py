@@ -66,20 +66,39 @@ def _handler(state: SdkServer) -> type[http.server.BaseHTTPRequestHandler]:
             if parts.path == "/.well-known/databricks-config":
                 return self._json(404, {"error_code": "NOT_FOUND", "message": "no metadata"})
             if auth != f"Bearer {state.token}":
-                return self._json(401, {"error_code": "UNAUTHENTICATED",
-                                        "message": "Invalid access token."})  # fmt: skip
+                return self._json(
+                    401, {"error_code": "UNAUTHENTICATED", "message": "Invalid access token."}
+                )
             if parts.path == ME:
-                return self._json(200, {"id": "42", "userName": state.user,
-                                        "displayName": "Some One", "active": True})  # fmt: skip
+                return self._json(
+                    200,
+                    {"id": "42", "userName": state.user, "displayName": "Some One", "active": True},
+                )
             if parts.path == CLUSTERS_GET:
                 cluster_id = query.get("cluster_id", [""])[0]
                 if cluster_id not in state.clusters:
-                    return self._json(400, {"error_code": "INVALID_PARAMETER_VALUE",
-                                            "message": f"Cluster {cluster_id} does not exist"})  # fmt: skip
-                return self._json(200, {"cluster_id": cluster_id, "state": "RUNNING",
-                                        "spark_version": state.clusters[cluster_id]})  # fmt: skip
-            return self._json(404, {"error_code": "ENDPOINT_NOT_FOUND",
-                                    "message": f"No API found for 'GET {parts.path}'"})  # fmt: skip
+                    return self._json(
+                        400,
+                        {
+                            "error_code": "INVALID_PARAMETER_VALUE",
+                            "message": f"Cluster {cluster_id} does not exist",
+                        },
+                    )
+                return self._json(
+                    200,
+                    {
+                        "cluster_id": cluster_id,
+                        "state": "RUNNING",
+                        "spark_version": state.clusters[cluster_id],
+                    },
+                )
+            return self._json(
+                404,
+                {
+                    "error_code": "ENDPOINT_NOT_FOUND",
+                    "message": f"No API found for 'GET {parts.path}'",
+                },
+            )
 
         def _json(self, status: int, body: dict) -> None:
             data = json.dumps(body).encode()
@@ -116,12 +135,23 @@ def sdk_server(
 
 # Variables the SDK or databricks-connect read: a test sets what it needs, clears the rest.
 SDK_ENV = (
-    "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE",
-    "DATABRICKS_CLUSTER_ID", "DATABRICKS_SERVERLESS_COMPUTE_ID", "DATABRICKS_AUTH_TYPE",
-    "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_ACCOUNT_ID",
-    "DATABRICKS_USERNAME", "DATABRICKS_PASSWORD", "DATABRICKS_WORKSPACE_ID",
-    "SPARK_REMOTE", "MDK_SPARK_REMOTE", "MDK_TARGET",
-)  # fmt: skip
+    "DATABRICKS_HOST",
+    "DATABRICKS_TOKEN",
+    "DATABRICKS_CONFIG_PROFILE",
+    "DATABRICKS_CONFIG_FILE",
+    "DATABRICKS_CLUSTER_ID",
+    "DATABRICKS_SERVERLESS_COMPUTE_ID",
+    "DATABRICKS_AUTH_TYPE",
+    "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET",
+    "DATABRICKS_ACCOUNT_ID",
+    "DATABRICKS_USERNAME",
+    "DATABRICKS_PASSWORD",
+    "DATABRICKS_WORKSPACE_ID",
+    "SPARK_REMOTE",
+    "MDK_SPARK_REMOTE",
+    "MDK_TARGET",
+)
 
 
 def point_sdk_at(monkeypatch, tmp_path, server: SdkServer | None, **env: str) -> None:

@@ -87,8 +87,17 @@ class QuizPanel(w.VBox):
         self.score = w.HTML()
         self.question.observe(lambda _: self._show_question(), names="value")
         self.run_button.on_click(lambda _: self._run())
-        super().__init__([self.question, self.text, self.option, self.run_button,
-                          self.outcome, self.verdict, self.score])  # fmt: skip
+        super().__init__(
+            [
+                self.question,
+                self.text,
+                self.option,
+                self.run_button,
+                self.outcome,
+                self.verdict,
+                self.score,
+            ]
+        )
         self._show_question()
         self._show_score()
 
@@ -108,8 +117,10 @@ class QuizPanel(w.VBox):
 
     def _show_score(self) -> None:
         right, answered = sum(self.first_answers.values()), len(self.first_answers)
-        self.score.value = (f"<i>Score: {right} right of {answered} question(s) answered "
-                            "(each question's first answer counts).</i>")  # fmt: skip
+        self.score.value = (
+            f"<i>Score: {right} right of {answered} question(s) answered "
+            "(each question's first answer counts).</i>"
+        )
 
     def _run(self) -> None:
         self._exc = None
@@ -122,8 +133,9 @@ class QuizPanel(w.VBox):
             show(self.verdict, self.error, "red")
             return
         self.error = None
-        choice = Choice(q.id, letter, q.answer, letter == q.answer, details.happened,
-                        q.explanation, details)  # fmt: skip
+        choice = Choice(
+            q.id, letter, q.answer, letter == q.answer, details.happened, q.explanation, details
+        )
         self.result = choice
         self.history.append(choice)
         self.first_answers.setdefault(q.id, choice.correct)

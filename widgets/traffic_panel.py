@@ -117,9 +117,12 @@ class TrafficPanel(w.VBox):
             value=0, min=0, max=100, step=1, description="challenger %", style=labels
         )
         self.champion_pct = w.IntText(
-            value=100, description="champion %", disabled=True, style=labels,
+            value=100,
+            description="champion %",
+            disabled=True,
+            style=labels,
             layout=w.Layout(width="12em"),
-        )  # fmt: skip
+        )
         self.challenger_pct.observe(self._sync_champion, names="value")
         self.apply_button = w.Button(description="Apply split", button_style="primary")
         self.refresh_button = w.Button(description="Refresh")

@@ -101,8 +101,12 @@ def create_app(
     @app.get("/health")
     async def health():
         m = state.get("manager")
-        return {"status": "ok", "endpoints": len(m.endpoints) if m else 0, **(info or {}),
-                "pyspark_imported": "pyspark" in sys.modules}  # fmt: skip
+        return {
+            "status": "ok",
+            "endpoints": len(m.endpoints) if m else 0,
+            **(info or {}),
+            "pyspark_imported": "pyspark" in sys.modules,
+        }
 
     @app.get("/.well-known/databricks-config")
     async def well_known():

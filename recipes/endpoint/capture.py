@@ -60,25 +60,49 @@ PAYLOAD_SCHEMA = pa.schema([pa.field(name, t) for name, t, _ in _COLUMNS])
 
 #: The system table that names served entities by id, as on Databricks.
 SERVED_ENTITIES_TABLE = "system.serving.served_entities"
-_CONCURRENCY = pa.struct([("min_concurrency", pa.int64()), ("max_concurrency", pa.int64()),
-                          ("compute_type", pa.string())])  # fmt: skip
+_CONCURRENCY = pa.struct(
+    [
+        ("min_concurrency", pa.int64()),
+        ("max_concurrency", pa.int64()),
+        ("compute_type", pa.string()),
+    ]
+)
 #: ``system.serving.served_entities``: Databricks' columns (system tables reference, "Served
 #: entities table schema"). Locally every entity is a CUSTOM_MODEL; the other kinds' configs,
 #: ``task`` and ``endpoint_delete_time`` stay null, and there is no account or workspace id.
-SERVED_ENTITIES_SCHEMA = pa.schema([
-    ("served_entity_id", pa.string()), ("account_id", pa.string()),
-    ("workspace_id", pa.string()), ("created_by", pa.string()),
-    ("endpoint_name", pa.string()), ("endpoint_id", pa.string()),
-    ("served_entity_name", pa.string()), ("entity_type", pa.string()),
-    ("entity_name", pa.string()), ("entity_version", pa.string()),
-    ("endpoint_config_version", pa.int64()), ("task", pa.string()),
-    ("external_model_config", pa.struct([("name", pa.string()), ("provider", pa.string()),
-                                         ("task", pa.string())])),
-    ("foundation_model_config", pa.struct([("min_provisioned_throughput", pa.int64()),
-                                           ("max_provisioned_throughput", pa.int64())])),
-    ("custom_model_config", _CONCURRENCY), ("feature_spec_config", _CONCURRENCY),
-    ("change_time", _TIME), ("endpoint_delete_time", _TIME),
-])  # fmt: skip
+SERVED_ENTITIES_SCHEMA = pa.schema(
+    [
+        ("served_entity_id", pa.string()),
+        ("account_id", pa.string()),
+        ("workspace_id", pa.string()),
+        ("created_by", pa.string()),
+        ("endpoint_name", pa.string()),
+        ("endpoint_id", pa.string()),
+        ("served_entity_name", pa.string()),
+        ("entity_type", pa.string()),
+        ("entity_name", pa.string()),
+        ("entity_version", pa.string()),
+        ("endpoint_config_version", pa.int64()),
+        ("task", pa.string()),
+        (
+            "external_model_config",
+            pa.struct([("name", pa.string()), ("provider", pa.string()), ("task", pa.string())]),
+        ),
+        (
+            "foundation_model_config",
+            pa.struct(
+                [
+                    ("min_provisioned_throughput", pa.int64()),
+                    ("max_provisioned_throughput", pa.int64()),
+                ]
+            ),
+        ),
+        ("custom_model_config", _CONCURRENCY),
+        ("feature_spec_config", _CONCURRENCY),
+        ("change_time", _TIME),
+        ("endpoint_delete_time", _TIME),
+    ]
+)
 #: The properties an inference table is created with (Delta's ``configuration``).
 TABLE_CONFIG = {**tables.INFERENCE_TABLE_CONFIG, CREATED_BY[0]: CREATED_BY[1]}
 #: ``requester`` locally: the endpoint's one user, the ``creator`` its API shows.
@@ -119,17 +143,29 @@ def served_entity_row(
     low, high = _CONCURRENCY_OF.get(spec.workload_size, (0, 4))
     low = 0 if spec.scale_to_zero_enabled else max(low, 1)
     return {
-        "served_entity_id": served_entity_id(endpoint_id, spec), "account_id": None,
-        "workspace_id": None, "created_by": REQUESTER, "endpoint_name": endpoint_name,
-        "endpoint_id": endpoint_id, "served_entity_name": spec.name,
-        "entity_type": "CUSTOM_MODEL", "entity_name": spec.entity_name,
-        "entity_version": str(spec.entity_version), "endpoint_config_version": config_version,
-        "task": None, "external_model_config": None, "foundation_model_config": None,
-        "custom_model_config": {"min_concurrency": low, "max_concurrency": high,
-                                "compute_type": "CPU"},
-        "feature_spec_config": None, "change_time": _utc(change_time),
+        "served_entity_id": served_entity_id(endpoint_id, spec),
+        "account_id": None,
+        "workspace_id": None,
+        "created_by": REQUESTER,
+        "endpoint_name": endpoint_name,
+        "endpoint_id": endpoint_id,
+        "served_entity_name": spec.name,
+        "entity_type": "CUSTOM_MODEL",
+        "entity_name": spec.entity_name,
+        "entity_version": str(spec.entity_version),
+        "endpoint_config_version": config_version,
+        "task": None,
+        "external_model_config": None,
+        "foundation_model_config": None,
+        "custom_model_config": {
+            "min_concurrency": low,
+            "max_concurrency": high,
+            "compute_type": "CPU",
+        },
+        "feature_spec_config": None,
+        "change_time": _utc(change_time),
         "endpoint_delete_time": None,
-    }  # fmt: skip
+    }
 
 
 def _utc(when: datetime | float | None) -> datetime:
@@ -447,11 +483,15 @@ def _check_row(row: dict[str, Any]) -> None:
     bad = bad or [k for k, t in _TYPES.items() if not isinstance(row[k], t)]
     bad = bad or [k for k, b in _INT_LIMITS if not -b <= row[k] < b]
     if not bad:
-        bad = [k for k, ok in (
-            ("request_date", type(row["request_date"]) is date),
-            ("request_time", row["request_time"].tzinfo is not None),
-            ("logging_error_codes", all(type(c) is str for c in row["logging_error_codes"])),
-        ) if not ok]  # fmt: skip
+        bad = [
+            k
+            for k, ok in (
+                ("request_date", type(row["request_date"]) is date),
+                ("request_time", row["request_time"].tzinfo is not None),
+                ("logging_error_codes", all(type(c) is str for c in row["logging_error_codes"])),
+            )
+            if not ok
+        ]
     if bad:
         raise ParameterError(
             f"Capture row has bad or unexpected columns {bad}: build it with capture.make_row(...)."

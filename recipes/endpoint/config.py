@@ -30,20 +30,35 @@ CONFIG_KEYS = frozenset(
     {"served_entities", "served_models", "traffic_config", "auto_capture_config", "name"}
 )
 _ENTITY_COMMON = frozenset(
-    {"name", "workload_size", "workload_type", "scale_to_zero_enabled", "environment_vars",
-     "burst_scaling_enabled", "instance_profile_arn", "max_provisioned_concurrency",
-     "min_provisioned_concurrency", "max_provisioned_throughput", "min_provisioned_throughput",
-     "provisioned_model_units"}
-)  # fmt: skip
+    {
+        "name",
+        "workload_size",
+        "workload_type",
+        "scale_to_zero_enabled",
+        "environment_vars",
+        "burst_scaling_enabled",
+        "instance_profile_arn",
+        "max_provisioned_concurrency",
+        "min_provisioned_concurrency",
+        "max_provisioned_throughput",
+        "min_provisioned_throughput",
+        "provisioned_model_units",
+    }
+)
 ENTITY_KEYS = {  # ServedEntityInput and ServedModelInput
     "served_entities": _ENTITY_COMMON
     | {"entity_name", "entity_version", "external_model", "foundation_model"},
     "served_models": _ENTITY_COMMON | {"model_name", "model_version"},
 }
 # ServedEntityInput fields for capacity the local endpoint does not have: refused when given
-PROVISIONED = ("burst_scaling_enabled", "max_provisioned_concurrency",
-               "min_provisioned_concurrency", "max_provisioned_throughput",
-               "min_provisioned_throughput", "provisioned_model_units")  # fmt: skip
+PROVISIONED = (
+    "burst_scaling_enabled",
+    "max_provisioned_concurrency",
+    "min_provisioned_concurrency",
+    "max_provisioned_throughput",
+    "min_provisioned_throughput",
+    "provisioned_model_units",
+)
 ROUTE_KEYS = frozenset({"served_model_name", "served_entity_name", "traffic_percentage"})
 
 
@@ -125,8 +140,11 @@ def _entity(raw: Any, i: int, key: str) -> EntitySpec:
     kind = raw.get("workload_type")
     if kind not in (None, "CPU"):
         raise invalid(f"{where}.workload_type {kind!r}: the local endpoint serves on CPU only.")
-    name_key, version_key = ("model_name", "model_version") if key == "served_models" else (
-        "entity_name", "entity_version")  # fmt: skip
+    name_key, version_key = (
+        ("model_name", "model_version")
+        if key == "served_models"
+        else ("entity_name", "entity_version")
+    )
     entity_name = raw.get(name_key)
     if not isinstance(entity_name, str) or not entity_name.strip():
         raise invalid(f"{where}.{name_key} is required: the registered model's name.")
@@ -152,8 +170,9 @@ def _routes(raw: Any, entities: tuple[EntitySpec, ...]) -> tuple[tuple[str, int]
     names = [e.name for e in entities]
     if raw is None:  # no traffic_config: split evenly, the remainder to the first entity
         share = 100 // len(names)
-        return tuple((n, share + (100 - share * len(names) if i == 0 else 0))
-                     for i, n in enumerate(names))  # fmt: skip
+        return tuple(
+            (n, share + (100 - share * len(names) if i == 0 else 0)) for i, n in enumerate(names)
+        )
     routes = raw.get("routes") if isinstance(raw, dict) else None
     if not isinstance(routes, list) or not routes:
         raise invalid("config.traffic_config.routes must be a non-empty list.")
@@ -167,8 +186,11 @@ def _routes(raw: Any, entities: tuple[EntitySpec, ...]) -> tuple[tuple[str, int]
                 raise invalid(
                     f"traffic_config.routes[{i}] names two entities, {both[0]!r} and {both[1]!r}."
                 )
-        target = r.get("served_model_name") or r.get("served_entity_name") if isinstance(
-            r, dict) else None  # fmt: skip
+        target = (
+            r.get("served_model_name") or r.get("served_entity_name")
+            if isinstance(r, dict)
+            else None
+        )
         pct = r.get("traffic_percentage") if isinstance(r, dict) else None
         if target not in names:
             raise invalid(

@@ -52,9 +52,19 @@ log = logging.getLogger("mdk.serving")
 IDLE_TAG = "mdk_idle_seconds"
 REQUEST_TIMEOUT = 120.0
 CREATE_KEYS = frozenset(
-    {"name", "config", "tags", "ai_gateway", "rate_limits", "route_optimized", "budget_policy_id",
-     "email_notifications", "description", "telemetry_config"}
-)  # fmt: skip
+    {
+        "name",
+        "config",
+        "tags",
+        "ai_gateway",
+        "rate_limits",
+        "route_optimized",
+        "budget_policy_id",
+        "email_notifications",
+        "description",
+        "telemetry_config",
+    }
+)
 
 
 @dataclass
@@ -124,14 +134,19 @@ class Manager:
     def _save(self, ep: Endpoint) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         doc = {
-            "name": ep.name, "id": ep.id, "creation_timestamp": ep.created_ms,
-            "last_updated_timestamp": ep.updated_ms, "tags": ep.tags,
+            "name": ep.name,
+            "id": ep.id,
+            "creation_timestamp": ep.created_ms,
+            "last_updated_timestamp": ep.updated_ms,
+            "tags": ep.tags,
             "config": ep.active.to_json() if ep.active else None,
             "pending_config": ep.pending.to_json() if ep.pending else None,
-            "ai_gateway": ep.gateway.to_json(), "description": ep.description,
-            "entity_created": {n: e.created_ms for n, e in
-                               {**ep.entities, **ep.pending_entities}.items()},
-        }  # fmt: skip
+            "ai_gateway": ep.gateway.to_json(),
+            "description": ep.description,
+            "entity_created": {
+                n: e.created_ms for n, e in {**ep.entities, **ep.pending_entities}.items()
+            },
+        }
         tmp = self.dir / f".{ep.name}.json.tmp"
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(self.dir / f"{ep.name}.json")
@@ -143,9 +158,14 @@ class Manager:
         for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
             try:
                 doc = json.loads(path.read_text())
-                ep = Endpoint(doc["name"], doc["id"], doc["creation_timestamp"],
-                              doc["last_updated_timestamp"], dict(doc.get("tags") or {}),
-                              description=doc.get("description"))  # fmt: skip
+                ep = Endpoint(
+                    doc["name"],
+                    doc["id"],
+                    doc["creation_timestamp"],
+                    doc["last_updated_timestamp"],
+                    dict(doc.get("tags") or {}),
+                    description=doc.get("description"),
+                )
                 active = doc.get("config") and from_json(doc["config"], endpoint=ep.name)
                 pending = doc.get("pending_config") and from_json(
                     doc["pending_config"], endpoint=ep.name
@@ -195,8 +215,12 @@ class Manager:
             await ent.start()
 
     def _entity(self, ep: Endpoint, spec) -> Entity:
-        ent = Entity(spec, endpoint=ep.name, pool=self.pool,
-                     log_path=self.log_dir / ep.name / f"{spec.name}.log")  # fmt: skip
+        ent = Entity(
+            spec,
+            endpoint=ep.name,
+            pool=self.pool,
+            log_path=self.log_dir / ep.name / f"{spec.name}.log",
+        )
         if spec.name in self._created:  # restored: keep the original creation time
             ent.created_ms = self._created.pop(spec.name)
         return ent
@@ -262,8 +286,9 @@ class Manager:
         fresh = [e for n, e in new.items() if ep.entities.get(n) is not e]
         # a kept entity still starting (after a restart) must be up too before the update ends
         kept = [e for e in new.values() if e not in fresh and e.deployment == "DEPLOYMENT_CREATING"]
-        results = await asyncio.gather(*(e.start() for e in (*fresh, *kept)),
-                                       return_exceptions=True)  # fmt: skip
+        results = await asyncio.gather(
+            *(e.start() for e in (*fresh, *kept)), return_exceptions=True
+        )
         if self._closing:  # shutting down: the persisted pending config resumes at restart
             return
         if self.endpoints.get(ep.name) is not ep:  # deleted meanwhile
@@ -373,10 +398,14 @@ class Manager:
 
     async def shutdown(self) -> None:
         self._closing = True
-        ents = {id(e): e for ep in self.endpoints.values()
-                for e in [*ep.entities.values(), *ep.pending_entities.values()]}  # fmt: skip
-        await asyncio.gather(*(e.stop(drain_timeout=10) for e in ents.values()),
-                             return_exceptions=True)  # fmt: skip
+        ents = {
+            id(e): e
+            for ep in self.endpoints.values()
+            for e in [*ep.entities.values(), *ep.pending_entities.values()]
+        }
+        await asyncio.gather(
+            *(e.stop(drain_timeout=10) for e in ents.values()), return_exceptions=True
+        )
         await self.pool.close()
 
     # -- data plane ------------------------------------------------------------------
@@ -407,8 +436,9 @@ def _create_extras(body: dict) -> str | None:
     if mail is not None:
         if not isinstance(mail, dict):
             raise invalid("email_notifications must be an object.")
-        refuse_unknown(mail, frozenset({"on_update_failure", "on_update_success"}),
-                       "email_notifications")  # fmt: skip
+        refuse_unknown(
+            mail, frozenset({"on_update_failure", "on_update_success"}), "email_notifications"
+        )
         if any(mail.values()):
             raise invalid("email_notifications: the local endpoint sends no email: omit it.")
     if body.get("telemetry_config"):

@@ -139,8 +139,11 @@ class Entity:
             raise EntityFailed(f"Served entity {self.spec.name} was stopped while starting.")
         self._proc, reader, writer = spare.proc, spare.reader, spare.writer
         self.pid = self._proc.pid
-        order = {"model_uri": self.spec.model_uri, "env": self.spec.environment_vars,
-                 "log_path": str(self.log_path)}  # fmt: skip
+        order = {
+            "model_uri": self.spec.model_uri,
+            "env": self.spec.environment_vars,
+            "log_path": str(self.log_path),
+        }
         writer.write(protocol.pack(order))
         try:
             hello = await asyncio.wait_for(protocol.read_message(reader), START_TIMEOUT)
@@ -320,8 +323,10 @@ class Entity:
         if self.columns is not None and len(inv.columns) > len(self.columns):
             extra = [c for c in inv.columns if c not in set(self.columns)]
             if extra:  # MLflow's schema enforcement's words: they are ignored
-                self.warn("Found extra inputs in the model input that are not defined in the "
-                          f"model signature: `{extra}`. These inputs will be ignored.")  # fmt: skip
+                self.warn(
+                    "Found extra inputs in the model input that are not defined in the "
+                    f"model signature: `{extra}`. These inputs will be ignored."
+                )
         inv = formats.conform(inv, self.columns, self.kinds)
         if inv.params is None and self.params_schema is None:
             return inv

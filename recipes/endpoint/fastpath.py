@@ -26,8 +26,12 @@ def _match(path: str) -> tuple[str, str | None] | None:
     parts = path.split("/")
     if len(parts) == 4 and parts[1] == "serving-endpoints" and parts[3] == "invocations":
         return unquote(parts[2]), None
-    if (len(parts) == 6 and parts[1] == "serving-endpoints" and parts[3] == "served-models"
-            and parts[5] == "invocations"):  # fmt: skip
+    if (
+        len(parts) == 6
+        and parts[1] == "serving-endpoints"
+        and parts[3] == "served-models"
+        and parts[5] == "invocations"
+    ):
         return unquote(parts[2]), unquote(parts[4])
     return None
 
@@ -70,8 +74,10 @@ class DataPlane:
                 log.exception("invocation failed")
                 err = ApiError(500, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
                 status, out = _error(err)
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(out)).encode())]  # fmt: skip
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(out)).encode()),
+        ]
         if label:
             headers.append((b"served-model-name", label.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

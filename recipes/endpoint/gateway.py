@@ -34,9 +34,14 @@ from recipes.errors import ApiError, invalid
 TABLE_PART = re.compile(r"^[A-Za-z0-9_]+$")
 WINDOW_SECONDS = 60.0
 GATEWAY_KEYS = frozenset(
-    {"inference_table_config", "rate_limits", "usage_tracking_config", "guardrails",
-     "fallback_config"}
-)  # fmt: skip
+    {
+        "inference_table_config",
+        "rate_limits",
+        "usage_tracking_config",
+        "guardrails",
+        "fallback_config",
+    }
+)
 TABLE_KEYS = frozenset({"catalog_name", "schema_name", "table_name_prefix", "enabled"})
 LIMIT_KEYS = frozenset({"calls", "key", "renewal_period", "principal", "tokens"})
 PER_CALLER_KEYS = ("user", "user_group", "service_principal")
@@ -66,10 +71,12 @@ class InferenceTableSpec:
         return f"{self.catalog_name}.{self.schema_name}.{self.table_name_prefix}_payload"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"catalog_name": self.catalog_name,
-                               "schema_name": self.schema_name,
-                               "table_name_prefix": self.table_name_prefix,
-                               "enabled": self.enabled}  # fmt: skip
+        out: dict[str, Any] = {
+            "catalog_name": self.catalog_name,
+            "schema_name": self.schema_name,
+            "table_name_prefix": self.table_name_prefix,
+            "enabled": self.enabled,
+        }
         return {k: v for k, v in out.items() if v is not None}
 
 
@@ -148,10 +155,11 @@ def check_rate_limit(ep, now: float | None = None) -> None:
     wait = ep.calls.admit(limit, time.monotonic() if now is None else now)
     if wait is not None:
         raise ApiError(
-            429, "REQUEST_LIMIT_EXCEEDED",
+            429,
+            "REQUEST_LIMIT_EXCEEDED",
             f"REQUEST_LIMIT_EXCEEDED: Exceeded endpoint rate limit for {ep.name}: {limit} calls "
             f"per minute (ai_gateway.rate_limits, key endpoint). Retry in {max(1, round(wait))} s.",
-        )  # fmt: skip
+        )
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -172,9 +180,12 @@ def _name(value: Any, where: str) -> str:
 
 
 def parse_inference_table(
-    raw: Any, *, endpoint: str, where: str = "ai_gateway.inference_table_config",
+    raw: Any,
+    *,
+    endpoint: str,
+    where: str = "ai_gateway.inference_table_config",
     current: InferenceTableSpec | None = None,
-) -> InferenceTableSpec | None:  # fmt: skip
+) -> InferenceTableSpec | None:
     """Validate an ``inference_table_config`` (None stays None).
 
     ``current`` is the endpoint's table on an update: its names cannot change while it is
@@ -274,20 +285,25 @@ def parse_gateway(
     if sum(r.key == "endpoint" for r in parsed) > 1:
         raise invalid(f"{where}.rate_limits has more than one limit with key 'endpoint'.")
     table = parse_inference_table(
-        raw.get("inference_table_config"), endpoint=endpoint,
+        raw.get("inference_table_config"),
+        endpoint=endpoint,
         where=f"{where}.inference_table_config",
         current=current.inference_table if current is not None else None,
-    )  # fmt: skip
+    )
     return Gateway(
         inference_table=table,
         rate_limits=parsed,
         usage_tracking_enabled=_disabled_only(
-            raw.get("usage_tracking_config"), f"{where}.usage_tracking_config",
-            "usage tracking writes Databricks system tables"),
+            raw.get("usage_tracking_config"),
+            f"{where}.usage_tracking_config",
+            "usage tracking writes Databricks system tables",
+        ),
         fallback_enabled=_disabled_only(
-            raw.get("fallback_config"), f"{where}.fallback_config",
-            "fallbacks retry a failed request on the endpoint's other served entities"),
-    )  # fmt: skip
+            raw.get("fallback_config"),
+            f"{where}.fallback_config",
+            "fallbacks retry a failed request on the endpoint's other served entities",
+        ),
+    )
 
 
 def refuse_auto_capture(raw: Any, where: str = "config") -> None:
@@ -305,5 +321,6 @@ def from_legacy_capture(raw: Any, *, endpoint: str) -> InferenceTableSpec | None
         return None
     return parse_inference_table(
         {"enabled": True, **{k: v for k, v in raw.items() if k in TABLE_KEYS}},
-        endpoint=endpoint, where="auto_capture_config",
-    )  # fmt: skip
+        endpoint=endpoint,
+        where="auto_capture_config",
+    )

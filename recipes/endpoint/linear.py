@@ -45,8 +45,7 @@ def compile_linear(estimator, n_features: int, *, seed: int = 0) -> Callable | N
     classes = np.asarray(getattr(clf, "classes_", None))
     if coef.ndim != 2 or coef.shape[1] != n_features or classes.ndim != 1:
         return None
-    shifts = [(s.mean_ if s.with_mean else None, s.scale_ if s.with_std else None)
-              for s in scalers]  # fmt: skip
+    shifts = [(s.mean_ if s.with_mean else None, s.scale_ if s.with_std else None) for s in scalers]
     coef_t = coef.T
     binary = coef.shape[0] == 1
 

@@ -39,8 +39,24 @@ import psutil
 
 BUCKETS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 # request_latency_ms: 5 ms and 600 000 ms as on Databricks, the kit's bounds between
-DBX_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
-                  120000, 300000, 600000)  # fmt: skip
+DBX_BUCKETS_MS = (
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    120000,
+    300000,
+    600000,
+)
 WINDOW_S = 60
 
 _COUNT, _4XX, _5XX, _SUM = range(4)  # a slot: these, then one count per latency bucket
@@ -205,12 +221,18 @@ class Metrics:
             del self._usage[pid]  # an exited worker
         lines = []
         for name, i, what in (
-            ("cpu_usage_percentage", 1,
-             "CPU time of the served entity's worker over the last minute, in % of this "
-             "machine's cores."),
-            ("mem_usage_percentage", 2,
-             "Resident memory of the served entity's worker, in % of this machine's memory."),
-        ):  # fmt: skip
+            (
+                "cpu_usage_percentage",
+                1,
+                "CPU time of the served entity's worker over the last minute, in % of this "
+                "machine's cores.",
+            ),
+            (
+                "mem_usage_percentage",
+                2,
+                "Resident memory of the served entity's worker, in % of this machine's memory.",
+            ),
+        ):
             lines += [f"# HELP {name} {what}", f"# TYPE {name} gauge"]
             lines += [
                 f'{name}{{endpoint_name="{_label(endpoint)}",served_model_name="{_label(s[0])}"}}'
@@ -246,14 +268,23 @@ class Metrics:
             lines.append(f"mdk_request_latency_ms_sum{{{labels}}} {self.sums[(ep, ent)]:.3f}")
             lines.append(f"mdk_request_latency_ms_count{{{labels}}} {total}")
         gauges = (
-            ("mdk_worker_up", "1 while the served entity has a running worker.",
-             lambda e: int(e.running)),
-            ("mdk_worker_restarts_total", "Workers restarted after a crash.",
-             lambda e: e.stats.restarts),
-            ("mdk_cold_starts_total", "Cold starts after scale-to-zero.",
-             lambda e: e.stats.cold_starts),
+            (
+                "mdk_worker_up",
+                "1 while the served entity has a running worker.",
+                lambda e: int(e.running),
+            ),
+            (
+                "mdk_worker_restarts_total",
+                "Workers restarted after a crash.",
+                lambda e: e.stats.restarts,
+            ),
+            (
+                "mdk_cold_starts_total",
+                "Cold starts after scale-to-zero.",
+                lambda e: e.stats.cold_starts,
+            ),
             ("mdk_batches_total", "Batches sent to the worker.", lambda e: e.stats.batches),
-        )  # fmt: skip
+        )
         for name, help_text, value in gauges:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
             for ent_name, ent in sorted(entities.items()):

@@ -180,10 +180,11 @@ def entity_schemas(signature: dict | None) -> tuple[dict, dict, dict]:
         "description": (
             "The model's params, as pyfunc.predict(df, params=...) takes them; an absent "
             "param takes its default, and an unknown name is ignored with a warning."
-            if params else "The model declares no params: any given are ignored."
+            if params
+            else "The model declares no params: any given are ignored."
         ),
         "properties": {p["name"]: _param(p) for p in params},
-    }  # fmt: skip
+    }
     request = {
         "type": "object",
         "description": "Exactly one of the four input formats, with optional params.",

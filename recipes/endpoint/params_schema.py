@@ -29,11 +29,23 @@ from recipes.errors import bad_request
 # the Python types MLflow's DataType.check_type accepts for a JSON value, per param type
 # (exact types: True is no int), and the conversions _ALLOWED_CONVERSIONS_FOR_PARAMS adds
 _EXACT: dict[str, tuple[type, ...]] = {
-    "boolean": (bool,), "integer": (int,), "long": (int,), "float": (float, int),
-    "double": (float, int), "string": (str,), "binary": (bytes,),
-}  # fmt: skip
-_CAST: dict[str, type] = {"boolean": bool, "integer": int, "long": int, "float": float,
-                          "double": float, "string": str, "binary": bytes}  # fmt: skip
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (float, int),
+    "double": (float, int),
+    "string": (str,),
+    "binary": (bytes,),
+}
+_CAST: dict[str, type] = {
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+    "string": str,
+    "binary": bytes,
+}
 
 
 @dataclass(frozen=True)

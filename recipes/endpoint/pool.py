@@ -74,8 +74,9 @@ class WorkerPool:
             self._zygote.done()
             and (self._zygote.exception() is not None or not self._zygote.result().alive)
         ):
-            zygote = ZygoteClient(self._worker_env, self.log_dir / f"zygote-{os.getpid()}.log",
-                                  WARM_TIMEOUT)  # fmt: skip
+            zygote = ZygoteClient(
+                self._worker_env, self.log_dir / f"zygote-{os.getpid()}.log", WARM_TIMEOUT
+            )
             self._zygote = asyncio.ensure_future(zygote.start())
         zygote = await asyncio.shield(self._zygote)
         return await zygote.fork(log_path)

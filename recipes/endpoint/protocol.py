@@ -69,10 +69,17 @@ async def start_process(
     try:
         with log_path.open("ab") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", module, "--fd", str(theirs.fileno()),
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                pass_fds=(theirs.fileno(),), env=env,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                module,
+                "--fd",
+                str(theirs.fileno()),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                pass_fds=(theirs.fileno(),),
+                env=env,
+            )
     except BaseException:
         ours.close()
         raise

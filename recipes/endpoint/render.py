@@ -38,10 +38,13 @@ def entity_output(spec, ent) -> dict[str, Any]:
             "worker_pid": ent.pid if ent.running else None,
             "scaled_to_zero": ent.scaled_to_zero,
             "fast_path": ent.fast_path,
-            "requests": s.requests, "restarts": s.restarts, "cold_starts": s.cold_starts,
-            "last_cold_start_ms": s.last_cold_start_ms, "load_seconds": s.last_load_seconds,
+            "requests": s.requests,
+            "restarts": s.restarts,
+            "cold_starts": s.cold_starts,
+            "last_cold_start_ms": s.last_cold_start_ms,
+            "load_seconds": s.last_load_seconds,
             "last_failure": s.last_failure,
-        }  # fmt: skip
+        }
     return out
 
 
@@ -53,7 +56,7 @@ def config_output(cfg: EndpointConfig, entities: dict) -> dict[str, Any]:
             "routes": [
                 {"served_model_name": n, "served_entity_name": n, "traffic_percentage": p}
                 for n, p in cfg.routes
-            ]  # fmt: skip
+            ]
         },
     }
     return out
@@ -69,11 +72,17 @@ def _state(ep) -> dict[str, str]:
 def endpoint(ep) -> dict[str, Any]:
     """``GET /api/2.0/serving-endpoints/{name}``."""
     out: dict[str, Any] = {
-        "name": ep.name, "id": ep.id, "creator": "mdk",
-        "creation_timestamp": ep.created_ms, "last_updated_timestamp": ep.updated_ms,
-        "state": _state(ep), "tags": tags(ep), "permission_level": "CAN_MANAGE",
-        "route_optimized": False, "mdk": {"message": ep.message},
-    }  # fmt: skip
+        "name": ep.name,
+        "id": ep.id,
+        "creator": "mdk",
+        "creation_timestamp": ep.created_ms,
+        "last_updated_timestamp": ep.updated_ms,
+        "state": _state(ep),
+        "tags": tags(ep),
+        "permission_level": "CAN_MANAGE",
+        "route_optimized": False,
+        "mdk": {"message": ep.message},
+    }
     _endpoint_state(ep, out)
     if ep.active is not None:
         out["config"] = config_output(ep.active, ep.entities)
@@ -88,13 +97,20 @@ def endpoint(ep) -> dict[str, Any]:
 def summary(ep) -> dict[str, Any]:
     """One row of ``GET /api/2.0/serving-endpoints``."""
     cfg = ep.active or ep.pending
-    ents = [{"name": s.name, "entity_name": s.entity_name, "entity_version": s.entity_version}
-            for s in (cfg.entities if cfg else ())]  # fmt: skip
+    ents = [
+        {"name": s.name, "entity_name": s.entity_name, "entity_version": s.entity_version}
+        for s in (cfg.entities if cfg else ())
+    ]
     out = {
-        "name": ep.name, "id": ep.id, "creator": "mdk", "creation_timestamp": ep.created_ms,
-        "last_updated_timestamp": ep.updated_ms, "state": _state(ep), "tags": tags(ep),
+        "name": ep.name,
+        "id": ep.id,
+        "creator": "mdk",
+        "creation_timestamp": ep.created_ms,
+        "last_updated_timestamp": ep.updated_ms,
+        "state": _state(ep),
+        "tags": tags(ep),
         "config": {"served_entities": ents},
-    }  # fmt: skip
+    }
     _endpoint_state(ep, out)
     return out
 

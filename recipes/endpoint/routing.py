@@ -85,20 +85,27 @@ def _capture(manager, ep, ent, inv, status, out, ms, body, arrived, requester=No
     if ent is not None:
         entity_id = capture.served_entity_id(ep.id, ent.spec)
         if not writer.has_served_entity(entity_id):
-            writer.add_served_entity(capture.served_entity_row(
-                endpoint_name=ep.name, endpoint_id=ep.id, spec=ent.spec,
-                config_version=ep.active.version if ep.active is not None else None,
-                change_time=ent.created_ms / 1000,
-            ))  # fmt: skip
+            writer.add_served_entity(
+                capture.served_entity_row(
+                    endpoint_name=ep.name,
+                    endpoint_id=ep.id,
+                    spec=ent.spec,
+                    config_version=ep.active.version if ep.active is not None else None,
+                    change_time=ent.created_ms / 1000,
+                )
+            )
     if inv is None:  # answered before the body was parsed (404, 429, 503): parse it now
         with contextlib.suppress(ApiError):  # the body itself was bad
             inv = formats.parse(formats.decode(body))
     row = capture.make_row(
         request_id=str(uuid.uuid4()),
         client_request_id=inv.client_request_id if inv is not None else None,
-        status_code=status, execution_duration_ms=int(round(ms)),
-        request=body.decode(errors="replace"), response=out.decode(),
-        served_entity_id=entity_id, requester=requester or capture.REQUESTER,
+        status_code=status,
+        execution_duration_ms=int(round(ms)),
+        request=body.decode(errors="replace"),
+        response=out.decode(),
+        served_entity_id=entity_id,
+        requester=requester or capture.REQUESTER,
         request_time=arrived,
-    )  # fmt: skip
+    )
     writer.add(ep.gateway.inference_table.payload_table, row)

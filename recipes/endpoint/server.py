@@ -87,21 +87,33 @@ def build(home: Path, *, idle_seconds: float | None = None, seed: int | None = N
             "workspace's Model Serving (recipes.serving.client.workspace_client)."
         )
     idle = idle_seconds if idle_seconds is not None else idle_seconds_default()
-    env = {"MLFLOW_TRACKING_URI": target.tracking_uri, "MLFLOW_REGISTRY_URI": target.registry_uri,
-           "MDK_HOME": str(home)}  # fmt: skip
+    env = {
+        "MLFLOW_TRACKING_URI": target.tracking_uri,
+        "MLFLOW_REGISTRY_URI": target.registry_uri,
+        "MDK_HOME": str(home),
+    }
     capture = CaptureWriter(home=home, flush_interval=flush_seconds())
 
     def make_manager() -> Manager:
         capture.start()
         return Manager(
-            home, env=env, idle_seconds=idle, capture=capture, seed=seed,
+            home,
+            env=env,
+            idle_seconds=idle,
+            capture=capture,
+            seed=seed,
             check_model=registry_checker(target.tracking_uri, target.registry_uri),
-        )  # fmt: skip
+        )
 
-    info = {"tracking_uri": target.tracking_uri, "registry_uri": target.registry_uri,
-            "home": str(home), "idle_seconds": idle}  # fmt: skip
-    return create_app(home=home, token=token(home), make_manager=make_manager,
-                      capture=capture, info=info)  # fmt: skip
+    info = {
+        "tracking_uri": target.tracking_uri,
+        "registry_uri": target.registry_uri,
+        "home": str(home),
+        "idle_seconds": idle,
+    }
+    return create_app(
+        home=home, token=token(home), make_manager=make_manager, capture=capture, info=info
+    )
 
 
 def serve(
@@ -121,5 +133,13 @@ def serve(
     home.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = build(home, idle_seconds=idle_seconds, seed=seed)
-    uvicorn.run(app, host=host, port=port, workers=1, log_level="warning", access_log=False,
-                timeout_keep_alive=30, timeout_graceful_shutdown=15)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=1,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=15,
+    )

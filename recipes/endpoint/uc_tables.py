@@ -76,23 +76,32 @@ def columns(full: str, home: Path) -> list[dict]:
     """The ``ColumnInfo`` list of existing local table ``full``, from its Delta schema."""
     fields = json.loads(tables.files.delta_schema(full, home=home).to_json())
     return [
-        {"name": f["name"], "type_text": type_text(f["type"]), "type_name": type_name(f["type"]),
-         "type_json": json.dumps(f, separators=(",", ":")), "position": i,
-         "nullable": bool(f.get("nullable", True))}
+        {
+            "name": f["name"],
+            "type_text": type_text(f["type"]),
+            "type_name": type_name(f["type"]),
+            "type_json": json.dumps(f, separators=(",", ":")),
+            "position": i,
+            "nullable": bool(f.get("nullable", True)),
+        }
         for i, f in enumerate(fields["fields"])
-    ]  # fmt: skip
+    ]
 
 
 def table_info(full: str, home: Path) -> dict:
     """The ``TableInfo`` of existing local Delta table ``full``."""
     catalog, schema, name = full.split(".")
     return {
-        "name": name, "catalog_name": catalog, "schema_name": schema, "full_name": full,
-        "table_type": "MANAGED", "data_source_format": "DELTA",
+        "name": name,
+        "catalog_name": catalog,
+        "schema_name": schema,
+        "full_name": full,
+        "table_type": "MANAGED",
+        "data_source_format": "DELTA",
         "columns": columns(full, home),
         "storage_location": tables.table_path(full, home).as_uri(),
         "properties": tables.properties(full, home=home),
-    }  # fmt: skip
+    }
 
 
 def _offset(raw: str | None, default: int) -> int:

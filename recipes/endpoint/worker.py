@@ -111,10 +111,14 @@ def prepare(model) -> tuple[Predictor, dict]:
     columns, kinds = input_kinds(model)
     predictor = Predictor(model, columns, kinds)
     signature = model.metadata.signature
-    hello = {"ok": True, "columns": columns, "kinds": kinds,
-             "fast_path": predictor.estimator is not None,
-             "numpy_kernel": predictor.kernel is not None,
-             "signature": signature.to_dict() if signature is not None else None}  # fmt: skip
+    hello = {
+        "ok": True,
+        "columns": columns,
+        "kinds": kinds,
+        "fast_path": predictor.estimator is not None,
+        "numpy_kernel": predictor.kernel is not None,
+        "signature": signature.to_dict() if signature is not None else None,
+    }
     return predictor, hello
 
 
@@ -204,8 +208,14 @@ def serve(sock: socket.socket, warmed: float = 0.0) -> int:
         return 1
     load_s = time.perf_counter() - t0
     params = (hello["signature"] or {}).get("params")
-    log.info("ready in %.2fs; columns=%s fast_path=%s numpy_kernel=%s params=%s", load_s,
-             hello["columns"], hello["fast_path"], hello["numpy_kernel"], params)  # fmt: skip
+    log.info(
+        "ready in %.2fs; columns=%s fast_path=%s numpy_kernel=%s params=%s",
+        load_s,
+        hello["columns"],
+        hello["fast_path"],
+        hello["numpy_kernel"],
+        params,
+    )
     protocol.send(sock, {**hello, "load_seconds": round(load_s, 3), "pid": os.getpid()})
     while True:
         try:

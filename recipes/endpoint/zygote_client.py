@@ -81,8 +81,9 @@ class ZygoteClient:
 
     async def start(self) -> ZygoteClient:
         """Start the zygote and wait for its imports; this client, ready to fork."""
-        self.proc, ours = await protocol.start_process("recipes.endpoint.zygote", self.env,
-                                                       self.log_path)  # fmt: skip
+        self.proc, ours = await protocol.start_process(
+            "recipes.endpoint.zygote", self.env, self.log_path
+        )
         self._sock = ours
         try:
             reader, self._writer = await asyncio.open_unix_connection(sock=ours.dup())
@@ -112,8 +113,9 @@ class ZygoteClient:
             fid = next(self._ids)
             future = self._pending[fid] = asyncio.get_running_loop().create_future()
             try:
-                self.request({"op": "fork", "id": fid, "log_path": str(log_path)},
-                             (theirs.fileno(),))  # fmt: skip
+                self.request(
+                    {"op": "fork", "id": fid, "log_path": str(log_path)}, (theirs.fileno(),)
+                )
             finally:
                 theirs.close()
             proc = await future

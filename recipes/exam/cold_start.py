@@ -62,10 +62,15 @@ def retrying_session(policy: RetryPolicy = POLICY):
     from urllib3.util.retry import Retry
 
     retry = Retry(
-        total=policy.attempts, connect=policy.attempts, read=policy.attempts,
-        status=policy.attempts, status_forcelist=policy.statuses, allowed_methods=None,
-        backoff_factor=policy.backoff_factor, raise_on_status=False,
-    )  # fmt: skip
+        total=policy.attempts,
+        connect=policy.attempts,
+        read=policy.attempts,
+        status=policy.attempts,
+        status_forcelist=policy.statuses,
+        allowed_methods=None,
+        backoff_factor=policy.backoff_factor,
+        raise_on_status=False,
+    )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("https://", adapter)

@@ -26,8 +26,7 @@ def render(run: QuestionRun) -> str:
     for letter, outcome in run.outcomes.items():
         option = q.option(letter)
         status = MARK[outcome.fits] if outcome.ran else "⚠ could not run"
-        lines.append(f"**{letter})** {option.text}  \n"
-                     f"{status} · {outcome.seconds:.1f} s  ")  # fmt: skip
+        lines.append(f"**{letter})** {option.text}  \n{status} · {outcome.seconds:.1f} s  ")
         if outcome.code:
             lines.append(f"`{outcome.code}`  ")
         lines.append(f"{outcome.happened}")

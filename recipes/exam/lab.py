@@ -77,9 +77,15 @@ class Sizes:
 
 
 SMALL = Sizes(
-    loop_rows=100, rest_rows=1000, rest_batch=250, spark_rows=20_000,
-    memory_rows=(5_000, 20_000), requests=120, stream_rows=50, traffic_seconds=2.0,
-)  # fmt: skip
+    loop_rows=100,
+    rest_rows=1000,
+    rest_batch=250,
+    spark_rows=20_000,
+    memory_rows=(5_000, 20_000),
+    requests=120,
+    stream_rows=50,
+    traffic_seconds=2.0,
+)
 
 
 @dataclass(frozen=True)
@@ -231,10 +237,13 @@ class Lab:
         model = train.fit(df, kind="baseline", C=1.0 if k == 0 else 0.01)
         with mlflow.start_run(experiment_id=experiment_id, tags=MADE_BY):
             info = mlflow.sklearn.log_model(
-                model, name="model", signature=train.signature(), pip_requirements=PIP,
+                model,
+                name="model",
+                signature=train.signature(),
+                pip_requirements=PIP,
                 skops_trusted_types=train.trusted_types(model) or None,
                 registered_model_name=self.model_name,
-            )  # fmt: skip
+            )
         return int(info.registered_model_version)
 
     def related(self, kind: str) -> str:
@@ -269,8 +278,9 @@ class Lab:
             models = self.registry()
             model, signature = make_model()
             with mlflow.start_run(experiment_id=models.experiment_id, tags=MADE_BY) as run:
-                mlflow.sklearn.log_model(model, name="model", signature=signature,
-                                         pip_requirements=PIP)  # fmt: skip
+                mlflow.sklearn.log_model(
+                    model, name="model", signature=signature, pip_requirements=PIP
+                )
             return f"runs:/{run.info.run_id}/model"
 
         return self.once(f"run-model:{key}", log)
@@ -288,8 +298,13 @@ class Lab:
                 return max(int(mv.version) for mv in found)
             model, signature = make_model()
             with mlflow.start_run(experiment_id=models.experiment_id, tags=MADE_BY):
-                info = mlflow.sklearn.log_model(model, name="model", signature=signature,
-                                                pip_requirements=PIP, registered_model_name=name)  # fmt: skip
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=signature,
+                    pip_requirements=PIP,
+                    registered_model_name=name,
+                )
             return int(info.registered_model_version)
 
         return self.once(f"registered:{name}", log)
@@ -313,8 +328,7 @@ class Lab:
 
         return self.once("serving", connect)
 
-    def endpoint(self, name: str, config, *, tags: dict[str, str] | None = None,
-                 ai_gateway=None):  # fmt: skip
+    def endpoint(self, name: str, config, *, tags: dict[str, str] | None = None, ai_gateway=None):
         """Endpoint ``name`` serving ``config`` (an ``EndpointCoreConfigInput``), ready.
 
         Created when missing (with ``ai_gateway``, an ``AiGatewayConfig`` or None); updated
@@ -415,11 +429,25 @@ class Lab:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "recipes.workspace", "--tracking-url", tracking,
-                 "--home", str(home), "--host", stack.HOST, "--port", str(port)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "recipes.workspace",
+                    "--tracking-url",
+                    tracking,
+                    "--home",
+                    str(home),
+                    "--host",
+                    stack.HOST,
+                    "--port",
+                    str(port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         (home / "double.json").write_text(json.dumps({"pid": proc.pid, "port": port}))
         self._uc_proc = proc
         url = f"http://{stack.HOST}:{port}"
@@ -449,16 +477,22 @@ class Lab:
 
         uc = self.uc()
         keys = [k for k in os.environ if k.startswith("DATABRICKS_")]
-        keys += ["MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "DATABRICKS_HOST",
-                 "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_FILE"]  # fmt: skip
+        keys += [
+            "MLFLOW_TRACKING_URI",
+            "MLFLOW_REGISTRY_URI",
+            "DATABRICKS_HOST",
+            "DATABRICKS_TOKEN",
+            "DATABRICKS_CONFIG_FILE",
+        ]
         saved = {k: os.environ.get(k) for k in keys}
         uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         cfg = self.home / "uc" / "databrickscfg"
         cfg.write_text("")  # never ~/.databrickscfg
         for k in keys:
             os.environ.pop(k, None)
-        os.environ.update(DATABRICKS_HOST=uc.url, DATABRICKS_TOKEN=uc.token,
-                          DATABRICKS_CONFIG_FILE=str(cfg))  # fmt: skip
+        os.environ.update(
+            DATABRICKS_HOST=uc.url, DATABRICKS_TOKEN=uc.token, DATABRICKS_CONFIG_FILE=str(cfg)
+        )
         mlflow.set_tracking_uri("databricks")
         mlflow.set_registry_uri(registry)
         try:
@@ -545,13 +579,17 @@ def _shape(config) -> tuple:
     if config is None:
         return ()
     entities = tuple(
-        sorted((e.name or "", e.entity_name, str(e.entity_version), bool(e.scale_to_zero_enabled))
-               for e in (config.served_entities or []))
-    )  # fmt: skip
+        sorted(
+            (e.name or "", e.entity_name, str(e.entity_version), bool(e.scale_to_zero_enabled))
+            for e in (config.served_entities or [])
+        )
+    )
     routes = ()
     if getattr(config, "traffic_config", None) is not None:
         routes = tuple(
-            sorted((r.served_model_name or "", r.traffic_percentage)
-                   for r in config.traffic_config.routes or [])
-        )  # fmt: skip
+            sorted(
+                (r.served_model_name or "", r.traffic_percentage)
+                for r in config.traffic_config.routes or []
+            )
+        )
     return entities, routes

@@ -20,8 +20,13 @@ def q3_scaling(measured: dict, extrapolation: pd.DataFrame, seconds_100m: dict[s
     ax1, ax2, ax3 = fig.subplots(1, 3)
     c = measured["C"].extra
     labels = ["A loop", "B REST", "C 1 task", "C 2 tasks", "D pandas"]
-    rates = [measured["A"].rows_per_s, measured["B"].rows_per_s, c["rate_1_task"],
-             c["rate_2_tasks"], measured["D"].rows_per_s]  # fmt: skip
+    rates = [
+        measured["A"].rows_per_s,
+        measured["B"].rows_per_s,
+        c["rate_1_task"],
+        c["rate_2_tasks"],
+        measured["D"].rows_per_s,
+    ]
     colors = [COLORS["A"], COLORS["B"], "tab:olive", COLORS["C"], COLORS["D"]]
     bars = ax1.barh(labels, rates, color=colors)
     ax1.bar_label(bars, labels=[f"{r:,.0f}" for r in rates], padding=2, fontsize=8)
@@ -29,13 +34,20 @@ def q3_scaling(measured: dict, extrapolation: pd.DataFrame, seconds_100m: dict[s
     ax1.set_xlim(min(rates) / 2, max(rates) * 30)
     ax1.invert_yaxis()
     ax1.set_xlabel("rows per second on this machine (log)")
-    ax1.set_title(f"rates; C per task slot: {c['per_core_1']:,.0f} → {c['per_core_2']:,.0f} rows/s",
-                  fontsize=9)  # fmt: skip
+    ax1.set_title(
+        f"rates; C per task slot: {c['per_core_1']:,.0f} → {c['per_core_2']:,.0f} rows/s",
+        fontsize=9,
+    )
     for k in "ABCD":
         m = measured[k]
         pts = sorted(m.memory_mb.items())[:2]
-        ax2.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=COLORS[k],
-                 label=f"{k}: {m.memory_measure} ({m.memory_slope():,.0f} B/row)")  # fmt: skip
+        ax2.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            "o-",
+            color=COLORS[k],
+            label=f"{k}: {m.memory_measure} ({m.memory_slope():,.0f} B/row)",
+        )
     ax2.set_xlabel("rows")
     ax2.set_yscale("log")
     ax2.set_ylabel("peak memory, MB (log)")
@@ -44,8 +56,12 @@ def q3_scaling(measured: dict, extrapolation: pd.DataFrame, seconds_100m: dict[s
     keys = list(seconds_100m)
     hours = [seconds_100m[k] / 3600 for k in keys]
     bars = ax3.barh(keys, hours, color=[COLORS[k] for k in keys])
-    ax3.bar_label(bars, labels=extrapolation.set_index("option").loc[keys, "time"].tolist(),
-                  padding=2, fontsize=8)  # fmt: skip
+    ax3.bar_label(
+        bars,
+        labels=extrapolation.set_index("option").loc[keys, "time"].tolist(),
+        padding=2,
+        fontsize=8,
+    )
     ax3.set_xscale("log")
     ax3.set_xlim(min(hours) / 2, max(hours) * 30)
     ax3.invert_yaxis()
@@ -68,8 +84,10 @@ def update_phases(s: dict):
         ax1.bar(phases, table[name], bottom=bottom, label=f"answered by {name}")
         bottom = table[name] if bottom is None else bottom + table[name]
     ax1.set_ylabel("requests")
-    ax1.set_title(f"{s['sent']} requests, {s['failed']} failed, update took {s['update_seconds']} s",
-                  fontsize=9)  # fmt: skip
+    ax1.set_title(
+        f"{s['sent']} requests, {s['failed']} failed, update took {s['update_seconds']} s",
+        fontsize=9,
+    )
     ax1.legend(fontsize=8)
     frame = s["frame"]
     for i, p in enumerate(phases):

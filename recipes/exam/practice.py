@@ -33,8 +33,14 @@ class Practice:
         target: passed to :class:`Lab` (must be local).
     """
 
-    def __init__(self, questions: str = "all", *, lab: Lab | None = None, bank=BANK,
-                 target: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        questions: str = "all",
+        *,
+        lab: Lab | None = None,
+        bank=BANK,
+        target: str | None = None,
+    ):
         self.bank = tuple(bank)
         self.selected = select(self.bank, questions)
         self.lab = lab if lab is not None else Lab(target)
@@ -92,12 +98,18 @@ class Practice:
         rows = []
         for q in self.selected:
             run = self.runs.get(q.id)
-            rows.append({
-                "question": q.id, "topic": q.topic, "answer": q.answer,
-                "options_run": run.options_run if run else 0,
-                "runs_point_to": ",".join(run.fitting) if run else "",
-                "seconds": round(sum(o.seconds for o in run.outcomes.values()), 1) if run else 0.0,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "question": q.id,
+                    "topic": q.topic,
+                    "answer": q.answer,
+                    "options_run": run.options_run if run else 0,
+                    "runs_point_to": ",".join(run.fitting) if run else "",
+                    "seconds": round(sum(o.seconds for o in run.outcomes.values()), 1)
+                    if run
+                    else 0.0,
+                }
+            )
         return pd.DataFrame(rows)
 
     def record(self) -> dict[str, Any]:
@@ -119,7 +131,7 @@ class Practice:
                             "evidence": _plain(o.evidence),
                         }
                         for k, o in run.outcomes.items()
-                    },  # fmt: skip
+                    },
                 }
                 for q in self.selected
                 if (run := self.runs.get(q.id)) is not None

@@ -186,10 +186,16 @@ def measure_driver_loop(spark, model_uri: str, rows: int, memory_rows: tuple[int
                 model.predict(held.iloc[i : i + 1])
             del held
         memory[n] = round(peak.mb, 2)
-    return Measured("A", "pyfunc.predict row by row on the driver", rows, seconds,
-                    where=f"the driver only (pid {sorted(pids)})", memory_mb=memory,
-                    memory_measure="driver, traced allocations",
-                    extra={"pids": sorted(pids), "driver_pid": os.getpid()})  # fmt: skip
+    return Measured(
+        "A",
+        "pyfunc.predict row by row on the driver",
+        rows,
+        seconds,
+        where=f"the driver only (pid {sorted(pids)})",
+        memory_mb=memory,
+        memory_measure="driver, traced allocations",
+        extra={"pids": sorted(pids), "driver_pid": os.getpid()},
+    )
 
 
 # --------------------------------------------------------------------------- B: REST
@@ -207,8 +213,12 @@ def _send_batches(conn, endpoint: str, rows, batch: int) -> tuple[int, int, int]
     def post(s, data: list) -> None:
         nonlocal sent, body_bytes, failed
         body = json.dumps({"dataframe_split": {"columns": columns, "data": data}})
-        r = s.post(conn.invocations_url(endpoint), data=body, timeout=120,
-                   headers={**conn.headers, "Content-Type": "application/json"})  # fmt: skip
+        r = s.post(
+            conn.invocations_url(endpoint),
+            data=body,
+            timeout=120,
+            headers={**conn.headers, "Content-Type": "application/json"},
+        )
         sent += len(data) if r.status_code == 200 else 0
         failed += r.status_code != 200
         body_bytes += len(body)
@@ -230,12 +240,14 @@ def _parts(rows: int) -> int:
     return max(2, -(-rows // 2000))
 
 
-def measure_rest(spark, conn, endpoint: str, rows: int, batch: int,
-                 memory_rows: tuple[int, int]) -> Measured:  # fmt: skip
+def measure_rest(
+    spark, conn, endpoint: str, rows: int, batch: int, memory_rows: tuple[int, int]
+) -> Measured:
     """B: the rows streamed to a client and sent in ``dataframe_split`` batches of ``batch``."""
     t0 = time.perf_counter()
     sent, body_bytes, failed = _send_batches(
-        conn, endpoint, source(spark, rows, _parts(rows)).toLocalIterator(), batch)  # fmt: skip
+        conn, endpoint, source(spark, rows, _parts(rows)).toLocalIterator(), batch
+    )
     seconds = time.perf_counter() - t0
     memory = {}
     # fewer rows than the others (every row is a request's worth of work), but at least two
@@ -245,11 +257,21 @@ def measure_rest(spark, conn, endpoint: str, rows: int, batch: int,
         with _Peak() as peak:
             _send_batches(conn, endpoint, source(spark, n, _parts(n)).toLocalIterator(), batch)
         memory[n] = round(peak.mb, 2)
-    return Measured("B", f"REST endpoint, {batch} rows per request", sent, seconds,
-                    where="the serving endpoint's worker, one request at a time",
-                    memory_mb=memory, memory_measure="client, traced allocations",
-                    extra={"bytes_per_row": body_bytes / max(rows, 1), "failed": failed,
-                           "batch": batch, "requests": -(-rows // batch)})  # fmt: skip
+    return Measured(
+        "B",
+        f"REST endpoint, {batch} rows per request",
+        sent,
+        seconds,
+        where="the serving endpoint's worker, one request at a time",
+        memory_mb=memory,
+        memory_measure="client, traced allocations",
+        extra={
+            "bytes_per_row": body_bytes / max(rows, 1),
+            "failed": failed,
+            "batch": batch,
+            "requests": -(-rows // batch),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- C: spark_udf
@@ -269,8 +291,11 @@ def _python_workers(jvm: int | None) -> list[tuple[str, int]]:
     found = []
     for p in kids:
         try:
-            if (p.ppid() != jvm and "python" in (p.name() or "").lower()
-                    and p.status() != psutil.STATUS_ZOMBIE):  # fmt: skip
+            if (
+                p.ppid() != jvm
+                and "python" in (p.name() or "").lower()
+                and p.status() != psutil.STATUS_ZOMBIE
+            ):
                 found.append((str(p.pid), p.pid))
         except psutil.Error:
             continue
@@ -290,14 +315,23 @@ def _spark_job(spark, udf, rows: int, partitions: int) -> dict:
     with _RssSampler(lambda: _python_workers(jvm)) as rss:
         t0 = time.perf_counter()
         # the sum uses every prediction: a column nothing reads is pruned, model and all
-        out = scored.groupBy("task").agg(F.count("*").alias("rows"),
-                                         F.sum("prediction").alias("positives")).collect()  # fmt: skip
+        out = (
+            scored.groupBy("task")
+            .agg(F.count("*").alias("rows"), F.sum("prediction").alias("positives"))
+            .collect()
+        )
         seconds = time.perf_counter() - t0
     cpu = {pid: t - cpu0.get(pid, 0.0) for pid, t in _cpu_seconds(jvm).items()}
     workers = {int(k): v for k, v in rss.peaks.items()}
-    return {"rows": sum(r["rows"] for r in out), "seconds": seconds, "tasks": len(out),
-            "worker_pids": sorted(workers), "worker_peak_mb": max(workers.values(), default=float("nan")),
-            "jvm": jvm, "cpu_seconds": sum(cpu.values()) if jvm else None}  # fmt: skip
+    return {
+        "rows": sum(r["rows"] for r in out),
+        "seconds": seconds,
+        "tasks": len(out),
+        "worker_pids": sorted(workers),
+        "worker_peak_mb": max(workers.values(), default=float("nan")),
+        "jvm": jvm,
+        "cpu_seconds": sum(cpu.values()) if jvm else None,
+    }
 
 
 def _cpu_seconds(jvm: int | None) -> dict[int, float]:
@@ -349,16 +383,31 @@ def measure_spark_udf(spark, model_uri: str, rows: int, memory_rows: tuple[int, 
     r1, r2 = one["rows"] / one["seconds"], two["rows"] / two["seconds"]
     cpu1, cpu2 = one["cpu_seconds"], two["cpu_seconds"]
     per_cpu = two["rows"] / cpu2 if cpu2 else None  # rows per CPU-second, JVM and workers
-    return Measured("C", "mlflow.pyfunc.spark_udf over the DataFrame", two["rows"], two["seconds"],
-                    where=where, memory_mb=memory, memory_measure="largest Python worker, peak RSS",
-                    extra={"tasks": two["tasks"], "worker_pids": two["worker_pids"],
-                           "driver_pid": os.getpid(), "rate_1_task": r1, "rate_2_tasks": r2,
-                           "per_core_1": r1, "per_core_2": r2 / 2, "efficiency": r2 / (2 * r1),
-                           "cores_busy_1": cpu1 / one["seconds"] if cpu1 else None,
-                           "cores_busy_2": cpu2 / two["seconds"] if cpu2 else None,
-                           "rows_per_cpu_second": per_cpu,
-                           "jvm_mb": jvm_mb, "driver_traced_mb": driver_mb,
-                           "tasks_1": one["tasks"]})  # fmt: skip
+    return Measured(
+        "C",
+        "mlflow.pyfunc.spark_udf over the DataFrame",
+        two["rows"],
+        two["seconds"],
+        where=where,
+        memory_mb=memory,
+        memory_measure="largest Python worker, peak RSS",
+        extra={
+            "tasks": two["tasks"],
+            "worker_pids": two["worker_pids"],
+            "driver_pid": os.getpid(),
+            "rate_1_task": r1,
+            "rate_2_tasks": r2,
+            "per_core_1": r1,
+            "per_core_2": r2 / 2,
+            "efficiency": r2 / (2 * r1),
+            "cores_busy_1": cpu1 / one["seconds"] if cpu1 else None,
+            "cores_busy_2": cpu2 / two["seconds"] if cpu2 else None,
+            "rows_per_cpu_second": per_cpu,
+            "jvm_mb": jvm_mb,
+            "driver_traced_mb": driver_mb,
+            "tasks_1": one["tasks"],
+        },
+    )
 
 
 # --------------------------------------------------------------------------- D: CSV + pandas
@@ -378,8 +427,9 @@ def _export_and_score(spark, model, rows: int, folder: Path) -> tuple[float, flo
     return t_export, time.perf_counter() - t0, size, len(pred)
 
 
-def measure_csv_pandas(spark, model_uri: str, rows: int, memory_rows: tuple[int, int],
-                       folder: Path) -> Measured:  # fmt: skip
+def measure_csv_pandas(
+    spark, model_uri: str, rows: int, memory_rows: tuple[int, int], folder: Path
+) -> Measured:
     """D: export to CSV with Spark, read every file into one pandas frame, one ``predict``."""
     import mlflow.pyfunc
 
@@ -396,11 +446,20 @@ def measure_csv_pandas(spark, model_uri: str, rows: int, memory_rows: tuple[int,
             model.predict(frame[list(FEATURES)])
             del frame
         memory[n] = round(peak.mb, 2)
-    return Measured("D", "CSV export, then pandas and one predict", scored, seconds,
-                    where=f"one process off the platform (pid {os.getpid()})", memory_mb=memory,
-                    memory_measure="pandas process, traced allocations",
-                    extra={"csv_bytes_per_row": size / max(rows, 1), "export_seconds": t_export,
-                           "local_seconds": seconds - t_export})  # fmt: skip
+    return Measured(
+        "D",
+        "CSV export, then pandas and one predict",
+        scored,
+        seconds,
+        where=f"one process off the platform (pid {os.getpid()})",
+        memory_mb=memory,
+        memory_measure="pandas process, traced allocations",
+        extra={
+            "csv_bytes_per_row": size / max(rows, 1),
+            "export_seconds": t_export,
+            "local_seconds": seconds - t_export,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- extrapolation
@@ -461,27 +520,49 @@ def extrapolate(measured: dict[str, Measured], a: Assumptions = Assumptions()) -
     b_gb = B.extra["bytes_per_row"] * n / 2**30
     d_gb = D.extra["csv_bytes_per_row"] * n / 2**30
     busy = C.extra.get("cores_busy_1")
-    slope = (f"; here one task already kept {busy:.1f} cores busy, so a second task on this "
-             f"2-core machine added {max(C.extra['efficiency'] * 2 - 1, 0):.0%}") if busy else ""  # fmt: skip
+    slope = (
+        (
+            f"; here one task already kept {busy:.1f} cores busy, so a second task on this "
+            f"2-core machine added {max(C.extra['efficiency'] * 2 - 1, 0):.0%}"
+        )
+        if busy
+        else ""
+    )
     rows = [
-        {"option": "A", "approach": A.approach, "time": _hours(secs["A"]),
-         "memory": f"{max(A.memory_slope(), 0) * n / 2**30:,.1f} GB on the driver",
-         "how": f"{A.rows_per_s:,.0f} rows/s on one core; every row must reach the driver"},
-        {"option": "B", "approach": B.approach, "time": _hours(secs["B"]),
-         "memory": f"one request at a time ({B.extra['batch']} rows)",
-         "how": f"{B.rows_per_s * a.endpoint_concurrency:,.0f} rows/s with "
-                f"{a.endpoint_concurrency} concurrent requests; {-(-n // B.extra['batch']):,} "
-                f"requests carrying {b_gb:,.0f} GB of JSON"},
-        {"option": "C", "approach": C.approach, "time": _hours(secs["C"]),
-         "memory": "flat: one Arrow batch per task",
-         "how": f"{core_rate(C):,.0f} rows per core-second x {a.cluster_cores} cores{slope}; "
-                "the data stays on the platform"},
-        {"option": "D", "approach": D.approach, "time": _hours(secs["D"]),
-         "memory": f"{max(D.memory_slope(), 0) * n / 2**30:,.1f} GB in one process "
-                   f"(this machine has {ram_gb:,.0f} GB)",
-         "how": f"{d_gb:,.1f} GB of CSV leaves the platform at {a.network_mb_s:g} MB/s; "
-                f"one machine scores it at {D.rows / D.extra['local_seconds']:,.0f} rows/s"},
-    ]  # fmt: skip
+        {
+            "option": "A",
+            "approach": A.approach,
+            "time": _hours(secs["A"]),
+            "memory": f"{max(A.memory_slope(), 0) * n / 2**30:,.1f} GB on the driver",
+            "how": f"{A.rows_per_s:,.0f} rows/s on one core; every row must reach the driver",
+        },
+        {
+            "option": "B",
+            "approach": B.approach,
+            "time": _hours(secs["B"]),
+            "memory": f"one request at a time ({B.extra['batch']} rows)",
+            "how": f"{B.rows_per_s * a.endpoint_concurrency:,.0f} rows/s with "
+            f"{a.endpoint_concurrency} concurrent requests; {-(-n // B.extra['batch']):,} "
+            f"requests carrying {b_gb:,.0f} GB of JSON",
+        },
+        {
+            "option": "C",
+            "approach": C.approach,
+            "time": _hours(secs["C"]),
+            "memory": "flat: one Arrow batch per task",
+            "how": f"{core_rate(C):,.0f} rows per core-second x {a.cluster_cores} cores{slope}; "
+            "the data stays on the platform",
+        },
+        {
+            "option": "D",
+            "approach": D.approach,
+            "time": _hours(secs["D"]),
+            "memory": f"{max(D.memory_slope(), 0) * n / 2**30:,.1f} GB in one process "
+            f"(this machine has {ram_gb:,.0f} GB)",
+            "how": f"{d_gb:,.1f} GB of CSV leaves the platform at {a.network_mb_s:g} MB/s; "
+            f"one machine scores it at {D.rows / D.extra['local_seconds']:,.0f} rows/s",
+        },
+    ]
     frame = pd.DataFrame(rows)
     frame.attrs["assumptions"] = asdict(a)
     return frame
@@ -492,9 +573,16 @@ def rates_table(measured: dict[str, Measured]) -> pd.DataFrame:
     rows = []
     for k in "ABCD":
         m = measured[k]
-        rows.append({"option": k, "approach": m.approach, "rows": m.rows,
-                     "seconds": round(m.seconds, 2), "rows_per_s": round(m.rows_per_s),
-                     "ran_in": m.where})  # fmt: skip
+        rows.append(
+            {
+                "option": k,
+                "approach": m.approach,
+                "rows": m.rows,
+                "seconds": round(m.seconds, 2),
+                "rows_per_s": round(m.rows_per_s),
+                "ran_in": m.where,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -504,7 +592,15 @@ def memory_table(measured: dict[str, Measured]) -> pd.DataFrame:
     for k in "ABCD":
         m = measured[k]
         (n1, m1), (n2, m2) = sorted(m.memory_mb.items())[:2]
-        rows.append({"option": k, "measure": m.memory_measure, "rows_1": n1, "peak_mb_1": m1,
-                     "rows_2": n2, "peak_mb_2": m2,
-                     "bytes_per_row": round(m.memory_slope(), 1)})  # fmt: skip
+        rows.append(
+            {
+                "option": k,
+                "measure": m.memory_measure,
+                "rows_1": n1,
+                "peak_mb_1": m1,
+                "rows_2": n2,
+                "peak_mb_2": m2,
+                "bytes_per_row": round(m.memory_slope(), 1),
+            }
+        )
     return pd.DataFrame(rows)

@@ -82,8 +82,11 @@ def check_lookups(df_columns: list[str], lookups: list[dict], labels: list[str])
     """
     outputs = [o for lk in lookups for o in lk["output_names"]]
     # the kit's hint after the real words: the usual fix for the same feature looked up twice
-    check_unique(outputs, "Found duplicate feature output names {}. Give one of the lookups "
-                          "rename_outputs={{feature: new_name}}.")  # fmt: skip
+    check_unique(
+        outputs,
+        "Found duplicate feature output names {}. Give one of the lookups "
+        "rename_outputs={{feature: new_name}}.",
+    )
     for name in labels:
         if name in outputs:
             raise FeatureInputError(f"Feature cannot have same output name as label '{name}'.")
@@ -112,12 +115,14 @@ def check_join_keys(columns: list[str], lookup: dict) -> None:
     phrase = f"Unable to join feature table '{lookup['table_name']}'"
     missing = [k for k in lookup["lookup_key"] if k not in columns]
     if missing:
-        raise FeatureInputError(f"{phrase} because lookup key {quoted(missing)} not found in "
-                                "DataFrame.")  # fmt: skip
+        raise FeatureInputError(
+            f"{phrase} because lookup key {quoted(missing)} not found in DataFrame."
+        )
     ts = lookup.get("timestamp_lookup_key")
     if ts and ts not in columns:
-        raise FeatureInputError(f"{phrase} because timestamp lookup key '{ts}' not found in "
-                                "DataFrame.")  # fmt: skip
+        raise FeatureInputError(
+            f"{phrase} because timestamp lookup key '{ts}' not found in DataFrame."
+        )
 
 
 # --------------------------------------------------------------------------- scoring
@@ -133,8 +138,10 @@ def check_scoring_frame(df) -> None:
             "FeatureStoreClient.score_batch returns a DataFrame with a new column "
             f'"{PREDICTION}". df already has a column with name "{PREDICTION}".'
         )
-    check_unique(df.columns, "The provided DataFrame for scoring must have unique column "
-                             "names. Found duplicates {}.")  # fmt: skip
+    check_unique(
+        df.columns,
+        "The provided DataFrame for scoring must have unique column names. Found duplicates {}.",
+    )
 
 
 def scoring_columns(spec: dict) -> list[str]:

@@ -341,8 +341,13 @@ def ensure_table(fs, *, name: str, primary_keys, df, description: str | None = N
     try:
         fs.get_table(name=name)
     except Exception:  # noqa: BLE001 - NotFoundError locally, the SDK's error on Databricks
-        made = fs.create_table(name=name, primary_keys=primary_keys, df=df,
-                               description=description, tags=dict([CREATED_BY]))  # fmt: skip
+        made = fs.create_table(
+            name=name,
+            primary_keys=primary_keys,
+            df=df,
+            description=description,
+            tags=dict([CREATED_BY]),
+        )
         if not tables.kit_tables():  # Unity Catalog: a table property through Spark
             tables.mark_created(name, spark=df.sparkSession)
         return made

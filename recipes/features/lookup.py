@@ -180,11 +180,19 @@ def join_lookups(df, lookups: list[dict], *, home: Path | None, skip_present: bo
             for o in outputs
         ]
         out = joined.select(*select)
-    given = {o: v for lk in lookups for o, v in (lk.get("default_values") or {}).items()
-             if skip_present and o in df.columns}  # fmt: skip
+    given = {
+        o: v
+        for lk in lookups
+        for o, v in (lk.get("default_values") or {}).items()
+        if skip_present and o in df.columns
+    }
     if given:
-        out = out.select(*[F.coalesce(F.col(c), F.lit(given[c])).alias(c) if c in given
-                           else F.col(c) for c in out.columns])  # fmt: skip
+        out = out.select(
+            *[
+                F.coalesce(F.col(c), F.lit(given[c])).alias(c) if c in given else F.col(c)
+                for c in out.columns
+            ]
+        )
     return out
 
 

@@ -48,8 +48,16 @@ from recipes.monitoring.windows import snapshot_window, window_column
 
 _G, _W, _WS, _WE, _M = "__granularity", "__window", "__window_start", "__window_end", "__model"
 _KEYS = (_G, _WS, _WE, SLICE_KEY, SLICE_VALUE)
-_ROW_KEYS = ("window", "log_type", "logging_table_commit_version", "monitor_version",
-             "granularity", "slice_key", "slice_value", "column_name")  # fmt: skip
+_ROW_KEYS = (
+    "window",
+    "log_type",
+    "logging_table_commit_version",
+    "monitor_version",
+    "granularity",
+    "slice_key",
+    "slice_value",
+    "column_name",
+)
 
 
 @contextmanager
@@ -92,8 +100,9 @@ def _prepare(df, spec: Spec, exprs: Sequence[str], *, at: datetime | None, by_mo
     else:
         ts = "__timestamp"
         df = df.withColumn(ts, F.col(f"`{spec.timestamp_col}`").cast("timestamp"))
-        windows = [F.struct(F.lit(g).alias(_G), window_column(g, ts).alias(_W))
-                   for g in spec.granularities]  # fmt: skip
+        windows = [
+            F.struct(F.lit(g).alias(_G), window_column(g, ts).alias(_W)) for g in spec.granularities
+        ]
         df = df.select("*", F.inline(F.array(*windows))).filter(F.col(_W).isNotNull())
     df = df.withColumn(_WS, F.unix_micros(F.col(f"{_W}.start")))
     df = df.withColumn(_WE, F.unix_micros(F.col(f"{_W}.end")))
@@ -115,8 +124,16 @@ def _class_values(types: Mapping[str, str], *names: str) -> list:
     return [F.col(f"`{n}`").cast(cast).cast("string") for n in names]
 
 
-def _aggregate(prep, cols: Mapping[str, str], spec: Spec, aggregates: Mapping[tuple, Any], *,
-               by_model: bool, timestamps: bool = False, score: bool = True) -> list[dict]:  # fmt: skip
+def _aggregate(
+    prep,
+    cols: Mapping[str, str],
+    spec: Spec,
+    aggregates: Mapping[tuple, Any],
+    *,
+    by_model: bool,
+    timestamps: bool = False,
+    score: bool = True,
+) -> list[dict]:
     """One aggregation: the rows of every (granularity, window, slice[, model]) and of every
     (granularity, window, slice) for all models, with every column's statistics."""
     from pyspark.sql import functions as F
@@ -145,9 +162,13 @@ def _confusion(prep, spec: Spec, types: Mapping[str, str], *, by_model: bool) ->
 
     y, p = _class_values(types, spec.label_col, spec.prediction_col)
     keys = [*_KEYS, *([_M] if by_model else [])]
-    rows = (prep.select(*keys, y.alias("__y"), p.alias("__p"))
-            .filter(F.col("__y").isNotNull() & F.col("__p").isNotNull())
-            .groupBy(*keys, "__y", "__p").count().collect())  # fmt: skip
+    rows = (
+        prep.select(*keys, y.alias("__y"), p.alias("__p"))
+        .filter(F.col("__y").isNotNull() & F.col("__p").isNotNull())
+        .groupBy(*keys, "__y", "__p")
+        .count()
+        .collect()
+    )
     out: dict[tuple, dict] = {}
     for r in rows:
         models = [ALL, r[_M]] if by_model else [ALL]
@@ -183,10 +204,20 @@ def _custom_values(rec: Mapping, names: Sequence[tuple], column: str) -> dict[st
     }
 
 
-def _rows(records: list[dict], cols: Mapping[str, str], spec: Spec, *, log_type: str,
-          aggregate_names: Sequence[tuple], conf: Mapping, hists: Mapping,
-          categorical: set[str], base: Mapping[str, Any], by_model: bool,
-          score: bool = True) -> list[dict]:  # fmt: skip
+def _rows(
+    records: list[dict],
+    cols: Mapping[str, str],
+    spec: Spec,
+    *,
+    log_type: str,
+    aggregate_names: Sequence[tuple],
+    conf: Mapping,
+    hists: Mapping,
+    categorical: set[str],
+    base: Mapping[str, Any],
+    by_model: bool,
+    score: bool = True,
+) -> list[dict]:
     """The profile rows of aggregated ``records``: one per column and one ``':table'``."""
     model_col = spec.model_id_col
     out = []
@@ -194,9 +225,14 @@ def _rows(records: list[dict], cols: Mapping[str, str], spec: Spec, *, log_type:
         model = (ALL if rec.get("_gm") else rec[_M]) if by_model else ALL
         start, end = _micros_to_time(rec[_WS]), _micros_to_time(rec[_WE])
         key = (rec[_G], rec[_WS], model, rec[SLICE_KEY], rec[SLICE_VALUE])
-        head = {**base, "window": None if start is None else {"start": start, "end": end},
-                "log_type": log_type, "granularity": rec[_G], "slice_key": rec[SLICE_KEY],
-                "slice_value": rec[SLICE_VALUE]}  # fmt: skip
+        head = {
+            **base,
+            "window": None if start is None else {"start": start, "end": end},
+            "log_type": log_type,
+            "granularity": rec[_G],
+            "slice_key": rec[SLICE_KEY],
+            "slice_value": rec[SLICE_VALUE],
+        }
         if model_col:
             head[model_col] = model
         quality = {}
@@ -204,11 +240,22 @@ def _rows(records: list[dict], cols: Mapping[str, str], spec: Spec, *, log_type:
             quality = classification_scores(conf.get(key, {}))
         elif score and spec.problem_type == "regression" and spec.label_col:
             quality = regression_scores(rec)
-        out.append({**head, "column_name": TABLE, **table_row(rec, list(cols)), **quality,
-                    **_custom_values(rec, aggregate_names, TABLE)})  # fmt: skip
+        out.append(
+            {
+                **head,
+                "column_name": TABLE,
+                **table_row(rec, list(cols)),
+                **quality,
+                **_custom_values(rec, aggregate_names, TABLE),
+            }
+        )
         for i, (name, data_type) in enumerate(cols.items()):
-            row = {**head, "column_name": name, **column_row(rec, i, data_type),
-                   **_custom_values(rec, aggregate_names, name)}  # fmt: skip
+            row = {
+                **head,
+                "column_name": name,
+                **column_row(rec, i, data_type),
+                **_custom_values(rec, aggregate_names, name),
+            }
             if name in categorical:
                 row["frequent_items"] = frequent_items(hists.get((*key, name)))
             out.append(row)
@@ -240,18 +287,27 @@ def _baseline_window(records: list[dict], current: list[dict], granularity) -> d
     has the timestamp column, else the span of the monitored windows."""
     whole = [r for r in records if r.get("ts_min") is not None and r[SLICE_KEY] is None]
     if whole:
-        return {"start": _micros_to_time(min(r["ts_min"] for r in whole)),
-                "end": _micros_to_time(max(r["ts_max"] for r in whole))}  # fmt: skip
+        return {
+            "start": _micros_to_time(min(r["ts_min"] for r in whole)),
+            "end": _micros_to_time(max(r["ts_max"] for r in whole)),
+        }
     spans = [r["window"] for r in current if r["granularity"] == granularity and r["window"]]
     if not spans:
         return None
     return {"start": min(w["start"] for w in spans), "end": max(w["end"] for w in spans)}
 
 
-def compute_metrics(df, baseline=None, spec: Spec | None = None, *,
-                    columns: Sequence[str] | None = None, categorical: Sequence[str] = (),
-                    drift_types: Sequence[str] = DRIFT_TYPES, commit_version: int | None = None,
-                    at: datetime | None = None) -> Metrics:  # fmt: skip
+def compute_metrics(
+    df,
+    baseline=None,
+    spec: Spec | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    drift_types: Sequence[str] = DRIFT_TYPES,
+    commit_version: int | None = None,
+    at: datetime | None = None,
+) -> Metrics:
     """The profile and drift metrics of ``df`` as a monitor of ``spec`` writes them.
 
     Args:
@@ -294,15 +350,18 @@ def compute_metrics(df, baseline=None, spec: Spec | None = None, *,
     custom.check_inputs(metrics, cols)
     by_model = spec.model_id_col is not None
     scored = spec.problem_type == "classification" and spec.label_col is not None
-    agg_exprs = custom.aggregate_columns(df, metrics, prediction_col=spec.prediction_col,
-                                         label_col=spec.label_col)  # fmt: skip
+    agg_exprs = custom.aggregate_columns(
+        df, metrics, prediction_col=spec.prediction_col, label_col=spec.label_col
+    )
     names = list(agg_exprs)
     base = {"logging_table_commit_version": commit_version, "monitor_version": spec.monitor_version}
     custom_types = [(m.name, m.ddl) for m in metrics if m.kind in ("AGGREGATE", "DERIVED")]
-    p_fields = profile_fields(spec.model_id_col, spec.problem_type if by_model else None,
-                              custom_types)  # fmt: skip
-    d_fields = drift_fields(spec.model_id_col, [(m.name, m.ddl) for m in metrics
-                                                if m.kind == "DRIFT"])  # fmt: skip
+    p_fields = profile_fields(
+        spec.model_id_col, spec.problem_type if by_model else None, custom_types
+    )
+    d_fields = drift_fields(
+        spec.model_id_col, [(m.name, m.ddl) for m in metrics if m.kind == "DRIFT"]
+    )
     side = [f for f in p_fields if f[0] not in (*_ROW_KEYS, spec.model_id_col)]
     derived, drift_custom = custom.of_kind(metrics, "DERIVED"), custom.of_kind(metrics, "DRIFT")
     names_of = {"prediction_col": spec.prediction_col, "label_col": spec.label_col}
@@ -315,34 +374,64 @@ def compute_metrics(df, baseline=None, spec: Spec | None = None, *,
         conf = _confusion(prep, spec, types, by_model=by_model) if scored else {}
         hist_keys = [*_KEYS, *([_M] if by_model else [])]
         hists = _hists(histograms(prep, kinds, hist_keys), numeric, by_model=by_model)
-    rows = _rows(records, cols, spec, log_type="INPUT", aggregate_names=names, conf=conf,
-                 hists=hists, categorical=cat, base=base, by_model=by_model)  # fmt: skip
-    base_rows, base_sides = _baseline(baseline, spec, cols, rows, metrics, cat, kinds, numeric,
-                                      base, list(types))  # fmt: skip
+    rows = _rows(
+        records,
+        cols,
+        spec,
+        log_type="INPUT",
+        aggregate_names=names,
+        conf=conf,
+        hists=hists,
+        categorical=cat,
+        base=base,
+        by_model=by_model,
+    )
+    base_rows, base_sides = _baseline(
+        baseline, spec, cols, rows, metrics, cat, kinds, numeric, base, list(types)
+    )
     rows += base_rows
     if derived:
-        values = custom.evaluate_rows(spark, [{k: r.get(k) for k in ("column_name", *dict(stats))}
-                                              for r in rows], stats, derived, **names_of)  # fmt: skip
+        values = custom.evaluate_rows(
+            spark,
+            [{k: r.get(k) for k in ("column_name", *dict(stats))} for r in rows],
+            stats,
+            derived,
+            **names_of,
+        )
         for r, v in zip(rows, values, strict=True):
             r.update(v)
 
     pairs = drift_rows(_sides(rows, hists, spec), base_sides, numeric, drift_types)
     drifts = []
     for key, row, _, _ in pairs:
-        row.update({"monitor_version": spec.monitor_version, "granularity": key[0],
-                    "slice_key": key[2], "slice_value": key[3], "column_name": key[4]})  # fmt: skip
+        row.update(
+            {
+                "monitor_version": spec.monitor_version,
+                "granularity": key[0],
+                "slice_key": key[2],
+                "slice_value": key[3],
+                "column_name": key[4],
+            }
+        )
         if by_model:
             row[spec.model_id_col] = key[1]
         drifts.append(row)
     if drift_custom:
         wanted = {c for m in drift_custom for c in m.input_columns}
-        todo = [(i, cur, ref) for i, (_, _, cur, ref) in enumerate(pairs)
-                if cur.profile["column_name"] in wanted]  # fmt: skip
-        inputs = [{"column_name": cur.profile["column_name"],
-                   "current_df": {n: cur.profile.get(n) for n, _ in side},
-                   "base_df": {n: ref.profile.get(n) for n, _ in side}} for _, cur, ref in todo]  # fmt: skip
-        values = custom.evaluate_rows(spark, inputs, [], drift_custom, side_fields=side,
-                                      **names_of)  # fmt: skip
+        todo = [
+            (i, cur, ref)
+            for i, (_, _, cur, ref) in enumerate(pairs)
+            if cur.profile["column_name"] in wanted
+        ]
+        inputs = [
+            {
+                "column_name": cur.profile["column_name"],
+                "current_df": {n: cur.profile.get(n) for n, _ in side},
+                "base_df": {n: ref.profile.get(n) for n, _ in side},
+            }
+            for _, cur, ref in todo
+        ]
+        values = custom.evaluate_rows(spark, inputs, [], drift_custom, side_fields=side, **names_of)
         for (i, _, _), v in zip(todo, values, strict=True):
             drifts[i].update(v)
     model = spec.model_id_col
@@ -366,8 +455,9 @@ def _sides(rows: list[dict], hists: Mapping, spec: Spec) -> dict[tuple, Side]:
     return out
 
 
-def _baseline(baseline, spec: Spec, cols, rows, metrics, cat, kinds, numeric, base,
-              all_columns) -> tuple[list[dict], dict]:  # fmt: skip
+def _baseline(
+    baseline, spec: Spec, cols, rows, metrics, cat, kinds, numeric, base, all_columns
+) -> tuple[list[dict], dict]:
     """The BASELINE profile rows (one set per granularity) and the baseline's sides for drift
     (``{(slice_key, slice_value, column): Side}``, all models)."""
     from pyspark.sql import functions as F
@@ -389,17 +479,28 @@ def _baseline(baseline, spec: Spec, cols, rows, metrics, cat, kinds, numeric, ba
     exprs = usable(spec.slicing_exprs, all_columns, types)
     score = spec.label_col is not None and {spec.label_col, spec.prediction_col} <= set(types)
     with _cached(_prepare(baseline, spec, exprs, at=None, by_model=by_model)) as prep:
-        records = _aggregate(prep, bcols, spec, aggregates, by_model=by_model,
-                             timestamps=has_ts, score=score)  # fmt: skip
+        records = _aggregate(
+            prep, bcols, spec, aggregates, by_model=by_model, timestamps=has_ts, score=score
+        )
         conf = {}
         if score and spec.problem_type == "classification":
             conf = _confusion(prep, spec, types, by_model=by_model)
         hist_keys = [*_KEYS, *([_M] if by_model else [])]
         bkinds = {c: k for c, k in kinds.items() if c in bcols}
         hists = _hists(histograms(prep, bkinds, hist_keys), numeric, by_model=by_model)
-    template = _rows(records, bcols, spec, log_type="BASELINE", aggregate_names=list(aggregates),
-                     conf=conf, hists=hists, categorical=cat, base=base, by_model=by_model,
-                     score=score)  # fmt: skip
+    template = _rows(
+        records,
+        bcols,
+        spec,
+        log_type="BASELINE",
+        aggregate_names=list(aggregates),
+        conf=conf,
+        hists=hists,
+        categorical=cat,
+        base=base,
+        by_model=by_model,
+        score=score,
+    )
     model = spec.model_id_col
     out, sides = [], {}
     for n, g in enumerate(spec.granularities):
@@ -421,16 +522,31 @@ def _baseline(baseline, spec: Spec, cols, rows, metrics, cat, kinds, numeric, ba
     return out, sides
 
 
-def _spec(granularity, *, timestamp_col, model_id_col, prediction_col, label_col,
-          problem_type, slicing_exprs, custom_metrics) -> Spec:  # fmt: skip
+def _spec(
+    granularity,
+    *,
+    timestamp_col,
+    model_id_col,
+    prediction_col,
+    label_col,
+    problem_type,
+    slicing_exprs,
+    custom_metrics,
+) -> Spec:
     if granularity is None:
         granularities, timestamp_col = (None,), None
     else:
         granularities = (granularity,) if isinstance(granularity, str) else tuple(granularity)
-    return Spec(granularities, timestamp_col, model_id_col,
-                prediction_col if model_id_col or label_col else None, label_col,
-                problem_type if model_id_col else None, tuple(slicing_exprs),
-                custom.parse_metrics(custom_metrics))  # fmt: skip
+    return Spec(
+        granularities,
+        timestamp_col,
+        model_id_col,
+        prediction_col if model_id_col or label_col else None,
+        label_col,
+        problem_type if model_id_col else None,
+        tuple(slicing_exprs),
+        custom.parse_metrics(custom_metrics),
+    )
 
 
 def profile_metrics(
@@ -466,9 +582,16 @@ def profile_metrics(
         One row per granularity, window, model, slice and column, plus ``':table'`` rows, in
         the columns of :func:`~recipes.monitoring.schema.profile_fields`.
     """
-    spec = _spec(granularity, timestamp_col=timestamp_col, model_id_col=model_id_col,
-                 prediction_col=prediction_col, label_col=label_col, problem_type=problem_type,
-                 slicing_exprs=slicing_exprs, custom_metrics=custom_metrics)  # fmt: skip
+    spec = _spec(
+        granularity,
+        timestamp_col=timestamp_col,
+        model_id_col=model_id_col,
+        prediction_col=prediction_col,
+        label_col=label_col,
+        problem_type=problem_type,
+        slicing_exprs=slicing_exprs,
+        custom_metrics=custom_metrics,
+    )
     if log_type not in ("INPUT", "BASELINE"):
         raise ParameterError(f"log_type must be 'INPUT' or 'BASELINE', got {log_type!r}.")
     profile = compute_metrics(df, None, spec, columns=columns, drift_types=["CONSECUTIVE"]).profile
@@ -512,8 +635,16 @@ def drift_metrics(
         categorical ones ``chi_squared_test``, ``js_distance``, ``tv_distance`` and
         ``l_infinity_distance``; ``':table'`` rows the count and non-null columns deltas.
     """
-    spec = _spec(granularity, timestamp_col=timestamp_col, model_id_col=model_id_col,
-                 prediction_col=prediction_col, label_col=label_col, problem_type=problem_type,
-                 slicing_exprs=slicing_exprs, custom_metrics=custom_metrics)  # fmt: skip
-    return compute_metrics(current, baseline, spec, columns=columns, categorical=categorical,
-                           drift_types=drift_types).drift  # fmt: skip
+    spec = _spec(
+        granularity,
+        timestamp_col=timestamp_col,
+        model_id_col=model_id_col,
+        prediction_col=prediction_col,
+        label_col=label_col,
+        problem_type=problem_type,
+        slicing_exprs=slicing_exprs,
+        custom_metrics=custom_metrics,
+    )
+    return compute_metrics(
+        current, baseline, spec, columns=columns, categorical=categorical, drift_types=drift_types
+    ).drift

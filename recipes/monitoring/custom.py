@@ -45,13 +45,19 @@ class CustomMetric:
     definition: str
     ddl: str
 
-    def render(self, column: str, *, prediction_col: str | None = None,
-               label_col: str | None = None) -> str:  # fmt: skip
+    def render(
+        self, column: str, *, prediction_col: str | None = None, label_col: str | None = None
+    ) -> str:
         """The definition for ``column`` (``':table'`` or an input column), templates filled:
         ``{{current_df}}``/``{{base_df}}`` name the two sides' structs; any other ``{{x}}`` is
         the column or metric ``x``."""
-        values = {"input_column": column, "prediction_col": prediction_col,
-                  "label_col": label_col, "current_df": "current_df", "base_df": "base_df"}  # fmt: skip
+        values = {
+            "input_column": column,
+            "prediction_col": prediction_col,
+            "label_col": label_col,
+            "current_df": "current_df",
+            "base_df": "base_df",
+        }
 
         def fill(m: re.Match) -> str:
             key = m.group(1)
@@ -111,8 +117,11 @@ def parse_metrics(metrics: Iterable[Mapping[str, Any]] | None) -> tuple[CustomMe
             raise ParameterError(f"Custom metric {name!r} is defined twice.")
         seen.add(name)
         ddl = output_ddl(m.get("output_data_type") or "double", name)
-        out.append(CustomMetric(kind.rsplit("_", 1)[-1], name, tuple(m["input_columns"]),
-                                m["definition"], ddl))  # fmt: skip
+        out.append(
+            CustomMetric(
+                kind.rsplit("_", 1)[-1], name, tuple(m["input_columns"]), m["definition"], ddl
+            )
+        )
     return tuple(out)
 
 
@@ -146,12 +155,15 @@ def spark_message(exc: Exception) -> str:
 
 def compile_error(metric: CustomMetric, exc: Exception) -> ParameterError:
     """A refresh's error for a definition Spark refuses: the metric, then Spark's message."""
-    return ParameterError(f"Custom metric {metric.name!r} ({metric.definition!r}) does not "
-                          f"compile: {spark_message(exc)}")  # fmt: skip
+    return ParameterError(
+        f"Custom metric {metric.name!r} ({metric.definition!r}) does not "
+        f"compile: {spark_message(exc)}"
+    )
 
 
-def aggregate_columns(df, metrics: Sequence[CustomMetric], *, prediction_col: str | None,
-                      label_col: str | None) -> dict[tuple[str, str], Any]:  # fmt: skip
+def aggregate_columns(
+    df, metrics: Sequence[CustomMetric], *, prediction_col: str | None, label_col: str | None
+) -> dict[tuple[str, str], Any]:
     """``{(metric, input column): Column}`` of the AGGREGATE metrics, cast to their types and
     checked against ``df`` (analysis only, no job).
 
@@ -174,9 +186,15 @@ def aggregate_columns(df, metrics: Sequence[CustomMetric], *, prediction_col: st
     return out
 
 
-def _with_metrics(spark, rows: list[dict], fields: Sequence[tuple[str, str]],
-                  metrics: Sequence[CustomMetric], side_fields: Sequence[tuple[str, str]],
-                  prediction_col: str | None, label_col: str | None):  # fmt: skip
+def _with_metrics(
+    spark,
+    rows: list[dict],
+    fields: Sequence[tuple[str, str]],
+    metrics: Sequence[CustomMetric],
+    side_fields: Sequence[tuple[str, str]],
+    prediction_col: str | None,
+    label_col: str | None,
+):
     """A DataFrame of ``rows`` with a column per metric, analyzed (no job)."""
     from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
@@ -187,8 +205,9 @@ def _with_metrics(spark, rows: list[dict], fields: Sequence[tuple[str, str]],
     if side_fields:
         side = "struct<" + ",".join(f"`{n}`:{t}" for n, t in side_fields) + ">"
         columns += [("current_df", side), ("base_df", side)]
-    sdf = spark.createDataFrame([{**r, "__i": i} for i, r in enumerate(rows)],
-                                schema=struct_type(columns))  # fmt: skip
+    sdf = spark.createDataFrame(
+        [{**r, "__i": i} for i, r in enumerate(rows)], schema=struct_type(columns)
+    )
     for m in metrics:
         values = None
         for column in m.input_columns:
@@ -207,9 +226,15 @@ def _with_metrics(spark, rows: list[dict], fields: Sequence[tuple[str, str]],
     return sdf
 
 
-def check_rows(spark, fields: Sequence[tuple[str, str]], metrics: Sequence[CustomMetric], *,
-               side_fields: Sequence[tuple[str, str]] = (), prediction_col: str | None = None,
-               label_col: str | None = None) -> None:  # fmt: skip
+def check_rows(
+    spark,
+    fields: Sequence[tuple[str, str]],
+    metrics: Sequence[CustomMetric],
+    *,
+    side_fields: Sequence[tuple[str, str]] = (),
+    prediction_col: str | None = None,
+    label_col: str | None = None,
+) -> None:
     """Analyze DERIVED (or DRIFT) ``metrics`` on no rows, before any is computed.
 
     Raises:
@@ -219,10 +244,16 @@ def check_rows(spark, fields: Sequence[tuple[str, str]], metrics: Sequence[Custo
         _with_metrics(spark, [], fields, metrics, side_fields, prediction_col, label_col)
 
 
-def evaluate_rows(spark, rows: list[dict], fields: Sequence[tuple[str, str]],
-                  metrics: Sequence[CustomMetric], *, side_fields: Sequence[tuple[str, str]] = (),
-                  prediction_col: str | None = None,
-                  label_col: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def evaluate_rows(
+    spark,
+    rows: list[dict],
+    fields: Sequence[tuple[str, str]],
+    metrics: Sequence[CustomMetric],
+    *,
+    side_fields: Sequence[tuple[str, str]] = (),
+    prediction_col: str | None = None,
+    label_col: str | None = None,
+) -> list[dict[str, Any]]:
     """Evaluate DERIVED (or DRIFT) ``metrics`` on metric ``rows`` in Spark, in one job.
 
     Each row has ``column_name`` and the fields ``fields`` (DERIVED: the profile row's

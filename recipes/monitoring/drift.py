@@ -27,9 +27,15 @@ from recipes.monitoring.profile import is_numeric
 from recipes.monitoring.schema import TABLE
 
 DRIFT_TYPES = ("CONSECUTIVE", "BASELINE")
-_NO_STATS = {"ks_test": None, "chi_squared_test": None, "population_stability_index": None,
-             "js_distance": None, "wasserstein_distance": None, "tv_distance": None,
-             "l_infinity_distance": None}  # fmt: skip
+_NO_STATS = {
+    "ks_test": None,
+    "chi_squared_test": None,
+    "population_stability_index": None,
+    "js_distance": None,
+    "wasserstein_distance": None,
+    "tv_distance": None,
+    "l_infinity_distance": None,
+}
 
 
 def histograms(df, kinds: Mapping[str, str], keys: Sequence[str]) -> pd.DataFrame:
@@ -46,12 +52,14 @@ def histograms(df, kinds: Mapping[str, str], keys: Sequence[str]) -> pd.DataFram
             c = F.nanvl(c.cast("double"), F.lit(None).cast("double"))
         numeric = kind == "numeric"
         label = c.cast("double").cast("string") if is_numeric(types[name]) else c.cast("string")
-        entries.append(F.struct(
-            F.lit(name).alias("column_name"),
-            (spark_bin(c) if numeric else F.lit(None).cast("long")).alias("bin"),
-            (F.lit(None).cast("string") if numeric else label).alias("category"),
-            (c.cast("double") if numeric else F.lit(None).cast("double")).alias("value"),
-        ))  # fmt: skip
+        entries.append(
+            F.struct(
+                F.lit(name).alias("column_name"),
+                (spark_bin(c) if numeric else F.lit(None).cast("long")).alias("bin"),
+                (F.lit(None).cast("string") if numeric else label).alias("category"),
+                (c.cast("double") if numeric else F.lit(None).cast("double")).alias("value"),
+            )
+        )
     if not entries:
         return pd.DataFrame(columns=[*keys, "column_name", "bin", "category", "count", "sum"])
     long = df.select(*[F.col(k) for k in keys], F.inline(F.array(*entries)))
@@ -96,23 +104,33 @@ def _delta(a: Mapping, b: Mapping, key: str):
 def pair_row(cur: Side, ref: Side, drift_type: str, numeric: bool) -> dict[str, Any]:
     """The drift row of ``cur`` against ``ref``: statistics, deltas and both counts."""
     a, b = cur.profile, ref.profile
-    row = {"window": a["window"], "window_cmp": b["window"] if drift_type == "CONSECUTIVE" else None,
-           "drift_type": drift_type, "data_type": a.get("data_type"),
-           "count_delta": _delta(a, b, "count"), "avg_delta": _delta(a, b, "avg"),
-           "percent_null_delta": _delta(a, b, "percent_null"),
-           "percent_zeros_delta": _delta(a, b, "percent_zeros"),
-           "percent_distinct_delta": _delta(a, b, "percent_distinct"),
-           "non_null_columns_delta": None, "count": a.get("count"), "count_cmp": b.get("count"),
-           **(compare(cur.hist, ref.hist, numeric) if a["column_name"] != TABLE else _NO_STATS)}  # fmt: skip
+    row = {
+        "window": a["window"],
+        "window_cmp": b["window"] if drift_type == "CONSECUTIVE" else None,
+        "drift_type": drift_type,
+        "data_type": a.get("data_type"),
+        "count_delta": _delta(a, b, "count"),
+        "avg_delta": _delta(a, b, "avg"),
+        "percent_null_delta": _delta(a, b, "percent_null"),
+        "percent_zeros_delta": _delta(a, b, "percent_zeros"),
+        "percent_distinct_delta": _delta(a, b, "percent_distinct"),
+        "non_null_columns_delta": None,
+        "count": a.get("count"),
+        "count_cmp": b.get("count"),
+        **(compare(cur.hist, ref.hist, numeric) if a["column_name"] != TABLE else _NO_STATS),
+    }
     if a["column_name"] == TABLE:
         now, before = set(a.get("non_null_columns") or ()), set(b.get("non_null_columns") or ())
         row["non_null_columns_delta"] = {"added": len(now - before), "missing": len(before - now)}
     return row
 
 
-def drift_rows(current: Mapping[tuple, Side], baseline: Mapping[tuple, Side],
-               numeric: Mapping[str, bool],
-               drift_types: Sequence[str] = DRIFT_TYPES) -> list[tuple[tuple, dict, Side, Side]]:  # fmt: skip
+def drift_rows(
+    current: Mapping[tuple, Side],
+    baseline: Mapping[tuple, Side],
+    numeric: Mapping[str, bool],
+    drift_types: Sequence[str] = DRIFT_TYPES,
+) -> list[tuple[tuple, dict, Side, Side]]:
     """The drift rows of every series.
 
     Args:

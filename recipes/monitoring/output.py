@@ -18,9 +18,18 @@ import pandas as pd
 from recipes import tables
 from recipes.monitoring import schema
 
-_KNOWN = dict((*schema.PROFILE_KEYS, *schema.PROFILE_STATS, *schema.CLASSIFICATION,
-               *schema.REGRESSION, *schema.KIT_PROFILE, *schema.DRIFT_KEYS, *schema.DRIFT_STATS,
-               *schema.KIT_DRIFT))  # fmt: skip
+_KNOWN = dict(
+    (
+        *schema.PROFILE_KEYS,
+        *schema.PROFILE_STATS,
+        *schema.CLASSIFICATION,
+        *schema.REGRESSION,
+        *schema.KIT_PROFILE,
+        *schema.DRIFT_KEYS,
+        *schema.DRIFT_STATS,
+        *schema.KIT_DRIFT,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,15 @@ def spark_rows(frame: pd.DataFrame, fields: Sequence[tuple[str, str]], spark):
     return spark.createDataFrame(records, schema=schema.struct_type(fields))
 
 
-def write_metrics(table: str, profile: pd.DataFrame, drift: pd.DataFrame, *, spark: Any = None,
-                  profile_fields: Sequence[tuple[str, str]] | None = None,
-                  drift_fields: Sequence[tuple[str, str]] | None = None) -> MetricTables:  # fmt: skip
+def write_metrics(
+    table: str,
+    profile: pd.DataFrame,
+    drift: pd.DataFrame,
+    *,
+    spark: Any = None,
+    profile_fields: Sequence[tuple[str, str]] | None = None,
+    drift_fields: Sequence[tuple[str, str]] | None = None,
+) -> MetricTables:
     """Overwrite both metric tables of ``table`` with these rows, through ``spark`` (None:
     :func:`recipes.spark.get_spark`), one Delta commit each; returns their names.
 
@@ -85,9 +100,16 @@ def write_metrics(table: str, profile: pd.DataFrame, drift: pd.DataFrame, *, spa
 
     session = spark if spark is not None else get_spark()
     names = metric_table_names(table)
-    tables.write_table(names.profile,
-                       spark_rows(profile, profile_fields or fields_of(profile), session),
-                       mode="overwrite", spark=session)  # fmt: skip
-    tables.write_table(names.drift, spark_rows(drift, drift_fields or fields_of(drift), session),
-                       mode="overwrite", spark=session)  # fmt: skip
+    tables.write_table(
+        names.profile,
+        spark_rows(profile, profile_fields or fields_of(profile), session),
+        mode="overwrite",
+        spark=session,
+    )
+    tables.write_table(
+        names.drift,
+        spark_rows(drift, drift_fields or fields_of(drift), session),
+        mode="overwrite",
+        spark=session,
+    )
     return names

@@ -13,8 +13,13 @@ from recipes.monitoring.schema import ALL
 from recipes.monitoring.windows import window_starts
 
 
-def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_index",
-               drift_type: str = "BASELINE", threshold: float | None = 0.2):  # fmt: skip
+def plot_drift(
+    drift: pd.DataFrame,
+    *,
+    statistic: str = "population_stability_index",
+    drift_type: str = "BASELINE",
+    threshold: float | None = 0.2,
+):
     """Per numeric column, ``statistic`` over the windows (all models, whole table), one line
     each."""
     from matplotlib.figure import Figure
@@ -33,8 +38,9 @@ def plot_drift(drift: pd.DataFrame, *, statistic: str = "population_stability_in
     for k, (column, part) in enumerate(rows.groupby("column_name", sort=True)):
         xs = [order[t] for t in starts[part.index]]
         if len(order) == 1:  # one window: a bar per column reads better than lone dots
-            bars = ax.bar([x - 0.4 + width * (k + 0.5) for x in xs], part[statistic], width,
-                          label=column)  # fmt: skip
+            bars = ax.bar(
+                [x - 0.4 + width * (k + 0.5) for x in xs], part[statistic], width, label=column
+            )
             ax.bar_label(bars, fmt="%.3f", fontsize="small")
         else:
             ax.plot(xs, part[statistic], marker="o", label=column)

@@ -160,11 +160,13 @@ def process_inference_table(
 
     started = time.perf_counter()
     if starting_version is not None and (
-        not isinstance(starting_version, int) or isinstance(starting_version, bool)
+        not isinstance(starting_version, int)
+        or isinstance(starting_version, bool)
         or starting_version < 0
-    ):  # fmt: skip
-        raise ParameterError(f"starting_version must be a version number (an int >= 0), got "
-                             f"{starting_version!r}.")  # fmt: skip
+    ):
+        raise ParameterError(
+            f"starting_version must be a version number (an int >= 0), got {starting_version!r}."
+        )
     if spark is None:
         from recipes.spark import get_spark
 
@@ -182,8 +184,10 @@ def process_inference_table(
         if features is None:  # the unpacked columns are the context, features, prediction
             features = names[len(CONTEXT) : names.index("prediction")]
         if label_col is not None and label_col not in names:
-            raise ParameterError(f"{processed} has no label column {label_col!r}: it was made "
-                                 "without it; drop it to make it again.")  # fmt: skip
+            raise ParameterError(
+                f"{processed} has no label column {label_col!r}: it was made "
+                "without it; drop it to make it again."
+            )
         kept = {*CONTEXT, *features, "prediction"}
         extra = {n: t for n, t in table.dtypes if n not in kept}  # the labels merged in
         first = max(done + 1, starting_version or 0)
@@ -194,9 +198,13 @@ def process_inference_table(
     if first is None:
         raw = spark.read.option("versionAsOf", latest).table(payload)
     else:
-        raw = (spark.read.option("readChangeFeed", "true").option("startingVersion", first)
-               .option("endingVersion", latest).table(payload)
-               .filter(F.col("_change_type").isin(*_INSERTED)))  # fmt: skip
+        raw = (
+            spark.read.option("readChangeFeed", "true")
+            .option("startingVersion", first)
+            .option("endingVersion", latest)
+            .table(payload)
+            .filter(F.col("_change_type").isin(*_INSERTED))
+        )
     try:  # its sample query finds out whether anything is new
         scored = unpack_inference_table(raw, spark=spark, features=features)
     except NoRequests:
@@ -205,8 +213,10 @@ def process_inference_table(
         return Processed(processed, 0, first, latest, time.perf_counter() - started)
     if label_col is not None and not exists:
         if label_col in scored.columns:
-            raise ParameterError(f"label_col {label_col!r} is a column of the records already: "
-                                 "name the label another way.")  # fmt: skip
+            raise ParameterError(
+                f"label_col {label_col!r} is a column of the records already: "
+                "name the label another way."
+            )
         prediction_type = dict(scored.dtypes)["prediction"]
         extra = {label_col: prediction_type}
     scored = scored.select("*", *[F.lit(None).cast(t).alias(n) for n, t in extra.items()])
@@ -217,5 +227,7 @@ def process_inference_table(
 
 def _record(spark, processed: str, payload: str, version: int) -> None:
     """Set the processed table's state: ``payload`` read up to ``version``."""
-    spark.sql(f"ALTER TABLE {processed} SET TBLPROPERTIES ('{SOURCE_PROPERTY}' = '{payload}', "
-              f"'{VERSION_PROPERTY}' = '{version}')")  # fmt: skip
+    spark.sql(
+        f"ALTER TABLE {processed} SET TBLPROPERTIES ('{SOURCE_PROPERTY}' = '{payload}', "
+        f"'{VERSION_PROPERTY}' = '{version}')"
+    )

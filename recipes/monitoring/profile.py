@@ -65,8 +65,11 @@ def column_aggregates(name: str, data_type: str, i: int) -> list:
         ]
     elif data_type == "string":
         length = F.length(raw).cast("double")
-        out += [F.min(length).alias(f"c{i}_min_length"), F.max(length).alias(f"c{i}_max_length"),
-                F.avg(length).alias(f"c{i}_avg_length")]  # fmt: skip
+        out += [
+            F.min(length).alias(f"c{i}_min_length"),
+            F.max(length).alias(f"c{i}_max_length"),
+            F.avg(length).alias(f"c{i}_avg_length"),
+        ]
     return out
 
 
@@ -94,18 +97,26 @@ def column_row(rec: Mapping[str, Any], i: int, data_type: str) -> dict[str, Any]
     q = [float(v) for v in q] if q is not None else None
     zeros = _int(rec.get(f"c{i}_zeros"))
     return {
-        "count": count, "data_type": data_type, "num_nulls": nulls,
-        "avg": _num(rec.get(f"c{i}_avg")), "quantiles": q, "min": _num(rec.get(f"c{i}_min")),
-        "max": _num(rec.get(f"c{i}_max")), "stddev": _num(rec.get(f"c{i}_stddev")),
-        "num_zeros": zeros, "num_nan": nan if is_numeric(data_type) else None,
+        "count": count,
+        "data_type": data_type,
+        "num_nulls": nulls,
+        "avg": _num(rec.get(f"c{i}_avg")),
+        "quantiles": q,
+        "min": _num(rec.get(f"c{i}_min")),
+        "max": _num(rec.get(f"c{i}_max")),
+        "stddev": _num(rec.get(f"c{i}_stddev")),
+        "num_zeros": zeros,
+        "num_nan": nan if is_numeric(data_type) else None,
         "min_length": _num(rec.get(f"c{i}_min_length")),
         "max_length": _num(rec.get(f"c{i}_max_length")),
         "avg_length": _num(rec.get(f"c{i}_avg_length")),
-        "median": q[QUANTILES.index(0.5)] if q else None, "distinct_count": distinct,
+        "median": q[QUANTILES.index(0.5)] if q else None,
+        "distinct_count": distinct,
         "percent_nan": _pct(nan, rows) if is_numeric(data_type) else None,
-        "percent_null": _pct(nulls, rows), "percent_zeros": _pct(zeros, rows),
+        "percent_null": _pct(nulls, rows),
+        "percent_zeros": _pct(zeros, rows),
         "percent_distinct": _pct(distinct, count),
-    }  # fmt: skip
+    }
 
 
 def frequent_items(hist: pd.DataFrame | None) -> list[dict] | None:
@@ -120,8 +131,11 @@ def frequent_items(hist: pd.DataFrame | None) -> list[dict] | None:
 
 def table_row(rec: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     """The ``':table'`` row's own statistics: the rows, and the columns with a value."""
-    present = [c for i, c in enumerate(columns)
-               if (_int(rec[f"c{i}_count"]) or 0) + (_int(rec[f"c{i}_nan"]) or 0) > 0]  # fmt: skip
+    present = [
+        c
+        for i, c in enumerate(columns)
+        if (_int(rec[f"c{i}_count"]) or 0) + (_int(rec[f"c{i}_nan"]) or 0) > 0
+    ]
     return {"count": int(rec["rows"]), "non_null_columns": present}
 
 

@@ -93,14 +93,19 @@ def quality_metrics(
         )
     keys = _join_keys(df, labels, on)
     types = dict(df.dtypes)
-    right = labels.select(*[F.col(k).cast(types[k]).alias(k) for k in keys],
-                          F.col(label_col).alias("_label"))  # fmt: skip
+    right = labels.select(
+        *[F.col(k).cast(types[k]).alias(k) for k in keys], F.col(label_col).alias("_label")
+    )
     score = F.col(score_col or prediction_col).try_cast("double")
     if score_col:  # continuous scores: counted per log-spaced bin, so Spark returns a bounded
         score = spark_bin(score)  # table; ROC-AUC then counts pairs within a bin as ties
     score = score.alias("_score")
-    joined = df.select(*keys, F.col(model_id_col).cast("string").alias("model_id"),
-                       F.col(prediction_col).alias("_pred"), score).join(right, keys)  # fmt: skip
+    joined = df.select(
+        *keys,
+        F.col(model_id_col).cast("string").alias("model_id"),
+        F.col(prediction_col).alias("_pred"),
+        score,
+    ).join(right, keys)
     joined = joined.filter(F.col("_label").isNotNull() & F.col("_pred").isNotNull())
     if problem_type == "regression":
         err = F.col("_pred").cast("double") - F.col("_label").cast("double")
@@ -121,8 +126,14 @@ def quality_metrics(
 def _regression(sums: pd.DataFrame) -> pd.DataFrame:
     total = pd.DataFrame([{"model_id": ALL, **sums[["n", "sse", "sae"]].sum().to_dict()}])
     frame = pd.concat([total, sums], ignore_index=True) if len(sums) else sums
-    out = pd.DataFrame({"model_id": frame["model_id"], "labeled_rows": frame["n"].astype("int64"),
-                        "rmse": np.sqrt(frame["sse"] / frame["n"]), "mae": frame["sae"] / frame["n"]})  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "model_id": frame["model_id"],
+            "labeled_rows": frame["n"].astype("int64"),
+            "rmse": np.sqrt(frame["sse"] / frame["n"]),
+            "mae": frame["sae"] / frame["n"],
+        }
+    )
     return _ordered(out)
 
 
@@ -149,15 +160,21 @@ def _metrics(counts: pd.DataFrame, pos_label: Any) -> dict[str, Any]:
     precision = tp / pred_pos if pred_pos else 0.0
     recall = tp / true_pos if true_pos else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"labeled_rows": int(n), "accuracy": float(right / n), "precision": float(precision),
-            "recall": float(recall), "f1": float(f1),
-            "roc_auc": auc_from_counts(counts, pos_label)}  # fmt: skip
+    return {
+        "labeled_rows": int(n),
+        "accuracy": float(right / n),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "roc_auc": auc_from_counts(counts, pos_label),
+    }
 
 
 def _classification(counts: pd.DataFrame, pos_label: Any) -> pd.DataFrame:
     if counts.empty:
-        return pd.DataFrame(columns=["model_id", "labeled_rows", "accuracy", "precision",
-                                     "recall", "f1", "roc_auc"])  # fmt: skip
+        return pd.DataFrame(
+            columns=["model_id", "labeled_rows", "accuracy", "precision", "recall", "f1", "roc_auc"]
+        )
     counts = counts.astype({"count": "int64"})
     rows = [{"model_id": ALL, **_metrics(counts, pos_label)}]
     for model_id, part in counts.groupby("model_id", sort=True):
@@ -190,21 +207,33 @@ def classification_scores(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
     """
     total = sum(counts.values())
     if not total:
-        return {"accuracy_score": None, "confusion_matrix": None, "precision": None,
-                "recall": None, "f1_score": None}  # fmt: skip
+        return {
+            "accuracy_score": None,
+            "confusion_matrix": None,
+            "precision": None,
+            "recall": None,
+            "f1_score": None,
+        }
     classes = sorted({c for pair in counts for c in pair})
     tp = {c: counts.get((c, c), 0) for c in classes}
     as_label = {c: sum(n for (y, _), n in counts.items() if y == c) for c in classes}
     as_pred = {c: sum(n for (_, p), n in counts.items() if p == c) for c in classes}
     precision = {c: tp[c] / as_pred[c] if as_pred[c] else 0.0 for c in classes}
     recall = {c: tp[c] / as_label[c] if as_label[c] else 0.0 for c in classes}
-    f1 = {c: 2 * tp[c] / (as_pred[c] + as_label[c]) if as_pred[c] + as_label[c] else 0.0
-          for c in classes}  # fmt: skip
-    matrix = [{"prediction": p, "label": y, "count": int(n)}
-              for (y, p), n in sorted(counts.items())]  # fmt: skip
-    return {"accuracy_score": sum(tp.values()) / total, "confusion_matrix": matrix,
-            "precision": _scores(precision, as_label), "recall": _scores(recall, as_label),
-            "f1_score": _scores(f1, as_label)}  # fmt: skip
+    f1 = {
+        c: 2 * tp[c] / (as_pred[c] + as_label[c]) if as_pred[c] + as_label[c] else 0.0
+        for c in classes
+    }
+    matrix = [
+        {"prediction": p, "label": y, "count": int(n)} for (y, p), n in sorted(counts.items())
+    ]
+    return {
+        "accuracy_score": sum(tp.values()) / total,
+        "confusion_matrix": matrix,
+        "precision": _scores(precision, as_label),
+        "recall": _scores(recall, as_label),
+        "f1_score": _scores(f1, as_label),
+    }
 
 
 REGRESSION_SUMS = ("n", "sse", "sae", "sape", "n_ape", "sy", "syy")
@@ -219,8 +248,15 @@ def regression_sums(label, prediction) -> list:
     scored = y.isNotNull() & p.isNotNull() & ~F.isnan(y) & ~F.isnan(p)
     err = p - y
     nonzero = scored & (y != 0)
-    parts = {"n": F.lit(1), "sse": err * err, "sae": F.abs(err), "sy": y, "syy": y * y,
-             "sape": F.when(nonzero, F.abs(err) / F.abs(y)), "n_ape": F.when(nonzero, 1)}  # fmt: skip
+    parts = {
+        "n": F.lit(1),
+        "sse": err * err,
+        "sae": F.abs(err),
+        "sy": y,
+        "syy": y * y,
+        "sape": F.when(nonzero, F.abs(err) / F.abs(y)),
+        "n_ape": F.when(nonzero, 1),
+    }
     return [F.sum(F.when(scored, parts[k])).alias(f"q_{k}") for k in REGRESSION_SUMS]
 
 
@@ -228,15 +264,27 @@ def regression_scores(sums: dict[str, float | None]) -> dict[str, float | None]:
     """Databricks' regression metrics from :func:`regression_sums`' ``q_*`` values."""
     n = sums.get("q_n") or 0
     if not n:
-        return {k: None for k in ("mean_squared_error", "root_mean_squared_error",
-                                  "mean_average_error", "mean_absolute_error",
-                                  "mean_absolute_percentage_error", "r2_score")}  # fmt: skip
+        return {
+            k: None
+            for k in (
+                "mean_squared_error",
+                "root_mean_squared_error",
+                "mean_average_error",
+                "mean_absolute_error",
+                "mean_absolute_percentage_error",
+                "r2_score",
+            )
+        }
     mse = sums["q_sse"] / n
     mae = sums["q_sae"] / n
     total = sums["q_syy"] - sums["q_sy"] ** 2 / n  # sum of squares about the mean
     r2 = 1.0 - sums["q_sse"] / total if total > 0 else None
     n_ape = sums.get("q_n_ape") or 0
-    return {"mean_squared_error": mse, "root_mean_squared_error": float(np.sqrt(mse)),
-            "mean_average_error": mae, "mean_absolute_error": mae,
-            "mean_absolute_percentage_error": sums["q_sape"] / n_ape if n_ape else None,
-            "r2_score": r2}  # fmt: skip
+    return {
+        "mean_squared_error": mse,
+        "root_mean_squared_error": float(np.sqrt(mse)),
+        "mean_average_error": mae,
+        "mean_absolute_error": mae,
+        "mean_absolute_percentage_error": sums["q_sape"] / n_ape if n_ape else None,
+        "r2_score": r2,
+    }

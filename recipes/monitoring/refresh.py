@@ -32,8 +32,9 @@ from recipes.locks import locked
 TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
 
 
-def wait_for_refresh(w: Any, table_name: str, refresh_id: int, *, timeout: float = 900.0,
-                     poll: float = 1.0) -> Any:  # fmt: skip
+def wait_for_refresh(
+    w: Any, table_name: str, refresh_id: int, *, timeout: float = 900.0, poll: float = 1.0
+) -> Any:
     """Poll ``w.quality_monitors.get_refresh`` until the refresh is no longer PENDING or
     RUNNING; returns its ``MonitorRefreshInfo``.
 
@@ -48,8 +49,10 @@ def wait_for_refresh(w: Any, table_name: str, refresh_id: int, *, timeout: float
         if state == "SUCCESS":
             return info
         if state in TERMINAL or state not in ("PENDING", "RUNNING"):
-            raise KitError(f"Monitor refresh {refresh_id} of {table_name} ended {state}: "
-                           f"{info.message or 'no message'}")  # fmt: skip
+            raise KitError(
+                f"Monitor refresh {refresh_id} of {table_name} ended {state}: "
+                f"{info.message or 'no message'}"
+            )
         if time.monotonic() >= deadline:
             raise KitError(
                 f"Monitor refresh {refresh_id} of {table_name} is still {state} after "
@@ -143,11 +146,20 @@ def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
         version = None
     metrics = compute_metrics(df, baseline, spec, commit_version=version)
     short = monitor["table_name"].split(".")[-1]
-    names = write_metrics(f"{monitor['output_schema_name']}.{short}", metrics.profile,
-                          metrics.drift, spark=spark, profile_fields=metrics.profile_fields,
-                          drift_fields=metrics.drift_fields)  # fmt: skip
-    return {"kind": spec.kind, "profile_rows": len(metrics.profile),
-            "drift_rows": len(metrics.drift), "tables": [names.profile, names.drift]}  # fmt: skip
+    names = write_metrics(
+        f"{monitor['output_schema_name']}.{short}",
+        metrics.profile,
+        metrics.drift,
+        spark=spark,
+        profile_fields=metrics.profile_fields,
+        drift_fields=metrics.drift_fields,
+    )
+    return {
+        "kind": spec.kind,
+        "profile_rows": len(metrics.profile),
+        "drift_rows": len(metrics.drift),
+        "tables": [names.profile, names.drift],
+    }
 
 
 def _write(path: Path, doc: dict) -> None:
@@ -192,8 +204,10 @@ def refresh_one(monitor_path: Path, path: Path, doc: dict, home: Path) -> dict:
     started = time.perf_counter()
     try:
         monitor = json.loads(monitor_path.read_text())  # as of now: update() may change it
-        print(f"refresh {doc['refresh_id']} of {monitor['table_name']} (pid {os.getpid()})",
-              flush=True)  # fmt: skip
+        print(
+            f"refresh {doc['refresh_id']} of {monitor['table_name']} (pid {os.getpid()})",
+            flush=True,
+        )
         _check(monitor, home)
         summary = compute(monitor, home, refresh_session(monitor["table_name"], home))
         doc = {**doc, "state": "SUCCESS"}

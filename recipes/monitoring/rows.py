@@ -11,8 +11,13 @@ import pandas as pd
 
 from recipes.monitoring.schema import ALL, TABLE
 
-_NOT_MODEL = ("granularity", "monitor_version", "logging_table_commit_version", "log_type",
-              "window")  # fmt: skip
+_NOT_MODEL = (
+    "granularity",
+    "monitor_version",
+    "logging_table_commit_version",
+    "log_type",
+    "window",
+)
 
 
 def model_column(frame: pd.DataFrame, model_id_col: str | None = None) -> str | None:
@@ -28,8 +33,9 @@ def model_column(frame: pd.DataFrame, model_id_col: str | None = None) -> str | 
     return "model_id" if "model_id" in cols else None
 
 
-def overall(frame: pd.DataFrame, model: str = ALL, *, model_id_col: str | None = None,
-            table: bool = False) -> pd.DataFrame:  # fmt: skip
+def overall(
+    frame: pd.DataFrame, model: str = ALL, *, model_id_col: str | None = None, table: bool = False
+) -> pd.DataFrame:
     """The rows of ``model`` (:data:`ALL`: every model) over the whole table (no slice), of
     the live data (``INPUT``): the columns' rows, or the ``':table'`` rows if ``table``."""
     keep = pd.Series(True, index=frame.index)

@@ -33,8 +33,12 @@ def slice_entries(df, exprs: Sequence[str]):
     from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
 
-    entries = [F.struct(F.lit(None).cast("string").alias(SLICE_KEY),
-                        F.lit(None).cast("string").alias(SLICE_VALUE))]  # fmt: skip
+    entries = [
+        F.struct(
+            F.lit(None).cast("string").alias(SLICE_KEY),
+            F.lit(None).cast("string").alias(SLICE_VALUE),
+        )
+    ]
     for text in exprs:
         try:
             value = F.expr(text).cast("string")

@@ -16,12 +16,21 @@ from recipes.errors import ParameterError
 from recipes.monitoring.custom import CustomMetric, parse_metrics
 from recipes.monitoring.windows import granularity_parts
 
-PROBLEM_TYPES = {"PROBLEM_TYPE_CLASSIFICATION": "classification",
-                 "PROBLEM_TYPE_REGRESSION": "regression"}  # fmt: skip
+PROBLEM_TYPES = {
+    "PROBLEM_TYPE_CLASSIFICATION": "classification",
+    "PROBLEM_TYPE_REGRESSION": "regression",
+}
 # id-like bookkeeping columns of inference tables: never profiled
-BOOKKEEPING = ("databricks_request_id", "client_request_id", "served_entity_name",
-               "endpoint_name", "model_name", "row_index", "served_entity_id",
-               "requester")  # fmt: skip
+BOOKKEEPING = (
+    "databricks_request_id",
+    "client_request_id",
+    "served_entity_name",
+    "endpoint_name",
+    "model_name",
+    "row_index",
+    "served_entity_id",
+    "requester",
+)
 _COMPLEX = ("map", "array", "struct", "binary")
 
 
@@ -54,11 +63,14 @@ class Spec:
             if g is not None:
                 granularity_parts(g)
         if (None in self.granularities) != (self.timestamp_col is None):
-            raise ParameterError("A snapshot has no timestamp_col and no granularity; a time "
-                                 "series or an inference log has both.")  # fmt: skip
+            raise ParameterError(
+                "A snapshot has no timestamp_col and no granularity; a time "
+                "series or an inference log has both."
+            )
         if self.problem_type not in (None, "classification", "regression"):
-            raise ParameterError(f"problem_type must be 'classification' or 'regression', "
-                                 f"got {self.problem_type!r}.")  # fmt: skip
+            raise ParameterError(
+                f"problem_type must be 'classification' or 'regression', got {self.problem_type!r}."
+            )
 
     @property
     def kind(self) -> str:
@@ -82,11 +94,15 @@ class Spec:
             k for k in ("inference_log", "time_series", "snapshot") if monitor.get(k) is not None
         ]
         if len(kinds) != 1:
-            raise ParameterError("A monitor has exactly one of inference_log, time_series and "
-                                 f"snapshot; this one has {kinds or 'none'}.")  # fmt: skip
-        common = {"slicing_exprs": tuple(monitor.get("slicing_exprs") or ()),
-                  "custom_metrics": parse_metrics(monitor.get("custom_metrics")),
-                  "monitor_version": int(monitor.get("monitor_version") or 0)}  # fmt: skip
+            raise ParameterError(
+                "A monitor has exactly one of inference_log, time_series and "
+                f"snapshot; this one has {kinds or 'none'}."
+            )
+        common = {
+            "slicing_exprs": tuple(monitor.get("slicing_exprs") or ()),
+            "custom_metrics": parse_metrics(monitor.get("custom_metrics")),
+            "monitor_version": int(monitor.get("monitor_version") or 0),
+        }
         profile = monitor[kinds[0]]
         if kinds[0] == "snapshot":
             return cls(**common)
@@ -97,15 +113,24 @@ class Spec:
             return cls(granularities, profile["timestamp_col"], **common)
         problem = getattr(profile.get("problem_type"), "value", profile.get("problem_type"))
         if problem not in PROBLEM_TYPES:
-            raise ParameterError(f"inference_log.problem_type must be one of "
-                                 f"{', '.join(PROBLEM_TYPES)}, got {problem!r}.")  # fmt: skip
-        return cls(granularities, profile["timestamp_col"], profile["model_id_col"],
-                   profile["prediction_col"], profile.get("label_col"), PROBLEM_TYPES[problem],
-                   **common)  # fmt: skip
+            raise ParameterError(
+                f"inference_log.problem_type must be one of "
+                f"{', '.join(PROBLEM_TYPES)}, got {problem!r}."
+            )
+        return cls(
+            granularities,
+            profile["timestamp_col"],
+            profile["model_id_col"],
+            profile["prediction_col"],
+            profile.get("label_col"),
+            PROBLEM_TYPES[problem],
+            **common,
+        )
 
 
-def profiled_columns(dtypes: Sequence[tuple[str, str]], spec: Spec,
-                     columns: Sequence[str] | None = None) -> dict[str, str]:  # fmt: skip
+def profiled_columns(
+    dtypes: Sequence[tuple[str, str]], spec: Spec, columns: Sequence[str] | None = None
+) -> dict[str, str]:
     """``{column: Spark type}`` to profile: ``columns``, or every column but the timestamp,
     the model id, the inference table's bookkeeping and nested ones (the prediction and the
     label are profiled: their drift is the model's).
@@ -114,8 +139,7 @@ def profiled_columns(dtypes: Sequence[tuple[str, str]], spec: Spec,
         ParameterError: a named column, or a key column of ``spec``, is missing.
     """
     types = dict(dtypes)
-    absent = [c for c in (*spec.keys, spec.prediction_col, spec.label_col)
-              if c and c not in types]  # fmt: skip
+    absent = [c for c in (*spec.keys, spec.prediction_col, spec.label_col) if c and c not in types]
     if absent:
         raise ParameterError(
             f"The data lacks {absent}: pass rows from unpack_inference_table, or name the "

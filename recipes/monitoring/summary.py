@@ -17,9 +17,23 @@ from recipes.monitoring.windows import window_starts
 def summarize_profile(profile: pd.DataFrame, model_id: str = ALL) -> pd.DataFrame:
     """Per window and column: count, nulls, mean, stddev, min, median, max, distinct."""
     rows = overall(profile, model_id)
-    out = rows[["column_name", "count", "num_nulls", "avg", "stddev", "min", "median", "max",
-                "distinct_count"]].astype({"avg": float, "stddev": float, "min": float,
-                                           "median": float, "max": float}).round(3)  # fmt: skip
+    out = (
+        rows[
+            [
+                "column_name",
+                "count",
+                "num_nulls",
+                "avg",
+                "stddev",
+                "min",
+                "median",
+                "max",
+                "distinct_count",
+            ]
+        ]
+        .astype({"avg": float, "stddev": float, "min": float, "median": float, "max": float})
+        .round(3)
+    )
     return out.assign(window_start=window_starts(rows)).set_index(["window_start", "column_name"])
 
 
@@ -30,27 +44,40 @@ def _part(value, key: str):
 def summarize_drift(drift: pd.DataFrame, model_id: str = ALL) -> pd.DataFrame:
     """Per window, column and drift type: the test statistics and distances, rounded."""
     rows = overall(drift, model_id)
-    out = pd.DataFrame({
-        "window_start": window_starts(rows), "column_name": rows["column_name"],
-        "drift_type": rows["drift_type"],
-        "ks_statistic": rows["ks_test"].map(lambda v: _part(v, "statistic")),
-        "ks_pvalue": rows["ks_test"].map(lambda v: _part(v, "pvalue")),
-        "chi2_pvalue": rows["chi_squared_test"].map(lambda v: _part(v, "pvalue")),
-        "psi": rows["population_stability_index"], "js_distance": rows["js_distance"],
-        "wasserstein": rows["wasserstein_distance"],
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "window_start": window_starts(rows),
+            "column_name": rows["column_name"],
+            "drift_type": rows["drift_type"],
+            "ks_statistic": rows["ks_test"].map(lambda v: _part(v, "statistic")),
+            "ks_pvalue": rows["ks_test"].map(lambda v: _part(v, "pvalue")),
+            "chi2_pvalue": rows["chi_squared_test"].map(lambda v: _part(v, "pvalue")),
+            "psi": rows["population_stability_index"],
+            "js_distance": rows["js_distance"],
+            "wasserstein": rows["wasserstein_distance"],
+        }
+    )
     return out.set_index(["window_start", "column_name", "drift_type"]).astype(float).round(4)
 
 
 def _classification(matrix: dict[tuple[str, str], int]) -> dict:
     scores = classification_scores(matrix)
-    return {"labeled_rows": sum(matrix.values()), "accuracy": scores["accuracy_score"],
-            "precision": scores["precision"]["macro"], "recall": scores["recall"]["macro"],
-            "f1": scores["f1_score"]["macro"]}  # fmt: skip
+    return {
+        "labeled_rows": sum(matrix.values()),
+        "accuracy": scores["accuracy_score"],
+        "precision": scores["precision"]["macro"],
+        "recall": scores["recall"]["macro"],
+        "f1": scores["f1_score"]["macro"],
+    }
 
 
-def quality_by_model(profile: pd.DataFrame, *, model_id_col: str | None = None,
-                     label_col: str | None = None, granularity: str | None = None) -> pd.DataFrame:  # fmt: skip
+def quality_by_model(
+    profile: pd.DataFrame,
+    *,
+    model_id_col: str | None = None,
+    label_col: str | None = None,
+    granularity: str | None = None,
+) -> pd.DataFrame:
     """Model quality per model over every window, from the profile table's ``':table'`` rows
     (whole table, INPUT), in the frame :func:`~recipes.monitoring.verdict.verdict` and
     :func:`~recipes.monitoring.plots.plot_quality` read: ``model_id``, ``labeled_rows`` and
@@ -90,8 +117,10 @@ def quality_by_model(profile: pd.DataFrame, *, model_id_col: str | None = None,
                 out.append({"model_id": m, **_classification(matrix)})
     elif "mean_squared_error" in table:
         if label_col is None:
-            raise ParameterError("quality_by_model of a regression needs label_col= (the "
-                                 "label's row counts the labeled rows).")  # fmt: skip
+            raise ParameterError(
+                "quality_by_model of a regression needs label_col= (the "
+                "label's row counts the labeled rows)."
+            )
         labels = rows[rows["column_name"] == label_col]
         for m, part in table.groupby(model, sort=True):
             lab = labels[labels[model] == m]
@@ -102,11 +131,14 @@ def quality_by_model(profile: pd.DataFrame, *, model_id_col: str | None = None,
             if total:
                 mse = float((w["mean_squared_error"] * w["_n"]).sum() / total)
                 mae = float((w["mean_average_error"] * w["_n"]).sum() / total)
-                out.append({"model_id": m, "labeled_rows": total, "rmse": math.sqrt(mse),
-                            "mae": mae})  # fmt: skip
+                out.append(
+                    {"model_id": m, "labeled_rows": total, "rmse": math.sqrt(mse), "mae": mae}
+                )
     else:
-        raise ParameterError("The profile table has no model quality: create the monitor with "
-                             "inference_log(label_col=...).")  # fmt: skip
+        raise ParameterError(
+            "The profile table has no model quality: create the monitor with "
+            "inference_log(label_col=...)."
+        )
     frame = pd.DataFrame(out)
     if frame.empty:
         return frame

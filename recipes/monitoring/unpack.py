@@ -29,8 +29,16 @@ from recipes.formats import MISSING, decode, parse
 
 SAMPLE = 200  # requests read on the driver to learn the feature names and types
 SERVED_ENTITIES = "system.serving.served_entities"
-CONTEXT = ("timestamp", "databricks_request_id", "client_request_id", "endpoint_name",
-           "served_entity_name", "model_name", "model_version", "row_index")  # fmt: skip
+CONTEXT = (
+    "timestamp",
+    "databricks_request_id",
+    "client_request_id",
+    "endpoint_name",
+    "served_entity_name",
+    "model_name",
+    "model_version",
+    "row_index",
+)
 _RECORDS = "array<map<string,string>>"
 _REQUEST = (
     f"struct<dataframe_records:{_RECORDS},instances:{_RECORDS},inputs:{_RECORDS},"
@@ -78,10 +86,14 @@ def served_entities(spark: Any):
     return (
         table.withColumn("_latest", F.row_number().over(latest))
         .filter(F.col("_latest") == 1)
-        .select("served_entity_id", "endpoint_name", "served_entity_name",
-                F.col("entity_name").alias("model_name"),
-                F.col("entity_version").alias("model_version"))
-    )  # fmt: skip
+        .select(
+            "served_entity_id",
+            "endpoint_name",
+            "served_entity_name",
+            F.col("entity_name").alias("model_name"),
+            F.col("entity_version").alias("model_version"),
+        )
+    )
 
 
 def _kind(values: list) -> str:
@@ -218,8 +230,13 @@ def unpack_inference_table(
         F.array_repeat(split["columns"], F.size(split["data"])).alias("columns"),
     )
     split_records = F.transform(named_rows, lambda r: F.map_from_arrays(r["columns"], r["values"]))
-    records = F.coalesce(req["dataframe_records"], req["instances"], req["inputs"], split_records,
-                         _columnar_records(F.col("request"), list(kinds)))  # fmt: skip
+    records = F.coalesce(
+        req["dataframe_records"],
+        req["instances"],
+        req["inputs"],
+        split_records,
+        _columnar_records(F.col("request"), list(kinds)),
+    )
     entities = served_entities(spark)  # a few rows: broadcast to the requests
     parsed = ok.join(F.broadcast(entities), "served_entity_id", "left").select(
         F.col("request_time").alias("timestamp"),

@@ -97,13 +97,35 @@ def flag_drift(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFram
             hit = ks_p < t.alpha and (ks_d >= t.ks_statistic or psi >= t.psi)
         else:
             hit = chi_p is not None and chi_p < t.alpha and r["js_distance"] >= t.js_distance
-        out.append({"window_start": r["window"]["start"], "model_id": r.get(model),
-                    "column_name": r["column_name"], "drift_type": r["drift_type"],
-                    "ks_statistic": ks_d, "ks_pvalue": ks_p, "psi": psi, "chi2_pvalue": chi_p,
-                    "js_distance": r["js_distance"], "drifted": bool(hit)})  # fmt: skip
-    return pd.DataFrame(out, columns=["window_start", "model_id", "column_name", "drift_type",
-                                      "ks_statistic", "ks_pvalue", "psi", "chi2_pvalue",
-                                      "js_distance", "drifted"])  # fmt: skip
+        out.append(
+            {
+                "window_start": r["window"]["start"],
+                "model_id": r.get(model),
+                "column_name": r["column_name"],
+                "drift_type": r["drift_type"],
+                "ks_statistic": ks_d,
+                "ks_pvalue": ks_p,
+                "psi": psi,
+                "chi2_pvalue": chi_p,
+                "js_distance": r["js_distance"],
+                "drifted": bool(hit),
+            }
+        )
+    return pd.DataFrame(
+        out,
+        columns=[
+            "window_start",
+            "model_id",
+            "column_name",
+            "drift_type",
+            "ks_statistic",
+            "ks_pvalue",
+            "psi",
+            "chi2_pvalue",
+            "js_distance",
+            "drifted",
+        ],
+    )
 
 
 def drifted_columns(drift: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFrame:
@@ -129,13 +151,16 @@ def _z_pvalue(a1: float, n1: int, a2: float, n2: int) -> float:
     return 1.0 if se == 0 else float(2 * stats.norm.sf(abs(a2 - a1) / se))
 
 
-def _quality(quality: pd.DataFrame | None, champion: str | None, challenger: str | None,
-             t: Thresholds) -> tuple[str | None, str, dict]:  # fmt: skip
+def _quality(
+    quality: pd.DataFrame | None, champion: str | None, challenger: str | None, t: Thresholds
+) -> tuple[str | None, str, dict]:
     if quality is None or quality.empty or champion is None or challenger is None:
         return None, "no labels to compare champion and challenger", {}
     if t.metric not in quality.columns:
-        raise ParameterError(f"metric {t.metric!r} is not in the quality table: use one of "
-                             f"{[c for c in quality.columns if c not in ('model_id', 'labeled_rows')]}.")  # fmt: skip
+        raise ParameterError(
+            f"metric {t.metric!r} is not in the quality table: use one of "
+            f"{[c for c in quality.columns if c not in ('model_id', 'labeled_rows')]}."
+        )
     by = quality.set_index(quality["model_id"].astype(str))
     have = {m: by.loc[m] for m in (champion, challenger) if m in by.index}
     numbers = {

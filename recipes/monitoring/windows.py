@@ -19,8 +19,14 @@ from datetime import datetime
 from recipes.errors import ParameterError
 from recipes.formats import UNIT_SECONDS, WEEK_ORIGIN_SECONDS, check_granularity
 
-__all__ = ["as_window", "check_granularity", "granularity_parts", "snapshot_window",
-           "window_column", "window_starts"]  # fmt: skip
+__all__ = [
+    "as_window",
+    "check_granularity",
+    "granularity_parts",
+    "snapshot_window",
+    "window_column",
+    "window_starts",
+]
 
 UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
 _GRANULARITY = re.compile(rf"^\s*([1-9]\d*)\s+({'|'.join(UNITS)})s?\s*$", re.IGNORECASE)
@@ -72,8 +78,13 @@ def window_column(granularity: str, timestamp: str = "timestamp"):
     offset = _MONDAY if unit == "week" else 0
     micros = F.unix_micros(ts.cast("timestamp"))
     first = micros - F.pmod(micros - F.lit(offset), F.lit(length))
-    return F.when(ts.isNotNull(), F.struct(F.timestamp_micros(first).alias("start"),
-                  F.timestamp_micros(first + F.lit(length)).alias("end")))  # fmt: skip
+    return F.when(
+        ts.isNotNull(),
+        F.struct(
+            F.timestamp_micros(first).alias("start"),
+            F.timestamp_micros(first + F.lit(length)).alias("end"),
+        ),
+    )
 
 
 def snapshot_window(at: datetime):

@@ -19,8 +19,12 @@ from collections.abc import Iterator
 from recipes.registry.models import _unity_catalog
 
 #: What MLflow's Unity Catalog client and server say when they refuse a call.
-_REFUSALS = ("unsupported for models in the unity catalog", "unsupported in unity catalog",
-             "not supported in unity catalog", "not supported for unity catalog")  # fmt: skip
+_REFUSALS = (
+    "unsupported for models in the unity catalog",
+    "unsupported in unity catalog",
+    "not supported in unity catalog",
+    "not supported for unity catalog",
+)
 
 
 def refusal(exc: BaseException) -> str | None:

@@ -71,8 +71,9 @@ def ensure_endpoint(w, name: str, config, *, ai_gateway=None, timeout: timedelta
     """
     found = existing_endpoint(w, name)
     if found is None:
-        waiter = w.serving_endpoints.create(name=name, config=config, ai_gateway=ai_gateway,
-                                            tags=created_by_tags())  # fmt: skip
+        waiter = w.serving_endpoints.create(
+            name=name, config=config, ai_gateway=ai_gateway, tags=created_by_tags()
+        )
         return waiter.result(timeout=timeout)
     w.serving_endpoints.patch(name=name, add_tags=created_by_tags())
     waiter = w.serving_endpoints.update_config(
@@ -86,8 +87,13 @@ def ensure_endpoint(w, name: str, config, *, ai_gateway=None, timeout: timedelta
     return ensure_gateway(w, endpoint, ai_gateway, timeout=timeout)
 
 
-_GATEWAY_FIELDS = ("inference_table_config", "rate_limits", "usage_tracking_config",
-                   "guardrails", "fallback_config")  # fmt: skip
+_GATEWAY_FIELDS = (
+    "inference_table_config",
+    "rate_limits",
+    "usage_tracking_config",
+    "guardrails",
+    "fallback_config",
+)
 
 
 def _table_on(gateway) -> bool:
@@ -119,8 +125,9 @@ def ensure_gateway(w, endpoint, ai_gateway, *, timeout: timedelta = TIMEOUT):
     if AiGatewayConfig(**merged).as_dict() == have:
         return endpoint
     w.serving_endpoints.put_ai_gateway(endpoint.name, **merged)
-    return w.serving_endpoints.wait_get_serving_endpoint_not_updating(endpoint.name,
-                                                                      timeout=timeout)  # fmt: skip
+    return w.serving_endpoints.wait_get_serving_endpoint_not_updating(
+        endpoint.name, timeout=timeout
+    )
 
 
 def describe_endpoint(endpoint) -> pd.DataFrame:
@@ -165,8 +172,9 @@ def set_idle_seconds(w, name: str, seconds: int) -> None:
 
     if seconds <= 0:
         raise ParameterError(f"idle_seconds must be > 0, got {seconds}.")
-    w.serving_endpoints.patch(name=name, add_tags=[EndpointTag(key="mdk_idle_seconds",
-                                                              value=str(seconds))])  # fmt: skip
+    w.serving_endpoints.patch(
+        name=name, add_tags=[EndpointTag(key="mdk_idle_seconds", value=str(seconds))]
+    )
 
 
 def _entity_input(entity):
@@ -219,12 +227,18 @@ def update_routes(w, name: str, routes: dict[str, int], *, hint: str = "route to
         served_entities=[_entity_input(e) for e in entities],
         traffic_config=TrafficConfig(
             routes=[Route(served_model_name=n, traffic_percentage=pct) for n, pct in routes.items()]
-        ),  # fmt: skip
+        ),
     )
 
 
-def ab_config(endpoint_name: str, model_name: str, champion: int, challenger: int, *,
-              challenger_traffic: int = 0):  # fmt: skip
+def ab_config(
+    endpoint_name: str,
+    model_name: str,
+    champion: int,
+    challenger: int,
+    *,
+    challenger_traffic: int = 0,
+):
     """The A/B config: entities ``champion`` and ``challenger`` of ``model_name`` and routes
     (its inference table is the endpoint's AI Gateway: :func:`ab_gateway`)."""
     from databricks.sdk.service.serving import (
@@ -248,13 +262,13 @@ def ab_config(endpoint_name: str, model_name: str, champion: int, challenger: in
                 scale_to_zero_enabled=False,
             )
             for n, v in versions.items()
-        ],  # fmt: skip
+        ],
         traffic_config=TrafficConfig(
             routes=[
                 Route(served_model_name="champion", traffic_percentage=100 - challenger_traffic),
                 Route(served_model_name="challenger", traffic_percentage=challenger_traffic),
             ]
-        ),  # fmt: skip
+        ),
     )
 
 

@@ -47,13 +47,18 @@ def _entity(w, endpoint: str) -> dict:
 
 def _post(session, conn, endpoint: str, record: dict) -> tuple[int, float]:
     t0 = time.perf_counter()
-    r = session.post(conn.invocations_url(endpoint), headers=conn.headers,
-                     json={"dataframe_records": [record]}, timeout=300)  # fmt: skip
+    r = session.post(
+        conn.invocations_url(endpoint),
+        headers=conn.headers,
+        json={"dataframe_records": [record]},
+        timeout=300,
+    )
     return r.status_code, (time.perf_counter() - t0) * 1000
 
 
-def cold_start(w, conn, endpoint: str, record: dict, *, idle_seconds: float,
-               timeout: float | None = None) -> ColdStart:  # fmt: skip
+def cold_start(
+    w, conn, endpoint: str, record: dict, *, idle_seconds: float, timeout: float | None = None
+) -> ColdStart:
     """Leave the endpoint idle past ``idle_seconds``, then time the next request.
 
     With scale-to-zero the worker is stopped while idle and that request waits through a
@@ -70,8 +75,16 @@ def cold_start(w, conn, endpoint: str, record: dict, *, idle_seconds: float,
     from recipes.target import resolve
 
     if not resolve().is_local:
-        return ColdStart(True, False, 0, 0, 0, None, 0,
-                         "skipped: a workspace scales to zero after ~30 idle minutes")  # fmt: skip
+        return ColdStart(
+            True,
+            False,
+            0,
+            0,
+            0,
+            None,
+            0,
+            "skipped: a workspace scales to zero after ~30 idle minutes",
+        )
     with requests.Session() as session:
         warm = [_post(session, conn, endpoint, record)[1] for _ in range(5)]
         before = _entity(w, endpoint)
@@ -95,8 +108,16 @@ def cold_start(w, conn, endpoint: str, record: dict, *, idle_seconds: float,
         note = f"did not scale to zero within {idle:.0f} s"
     else:
         note = f"scale_to_zero_enabled=False: the worker stayed up through {idle:.1f} s idle"
-    return ColdStart(enabled, scaled, round(idle, 1), round(statistics.median(warm), 1),
-                     round(cold_ms, 1), server_ms, status, note)  # fmt: skip
+    return ColdStart(
+        enabled,
+        scaled,
+        round(idle, 1),
+        round(statistics.median(warm), 1),
+        round(cold_ms, 1),
+        server_ms,
+        status,
+        note,
+    )
 
 
 def plot_latency(cold: ColdStart):

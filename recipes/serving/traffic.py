@@ -63,8 +63,18 @@ class TrafficResult:
 class _Clients:
     """``concurrency`` threads, each with a keep-alive session, sending until told to stop."""
 
-    def __init__(self, conn, endpoint: str, *, concurrency: int, limit: int, tag: str,
-                 seed: int, timeout: float, pool: list[dict] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        conn,
+        endpoint: str,
+        *,
+        concurrency: int,
+        limit: int,
+        tag: str,
+        seed: int,
+        timeout: float,
+        pool: list[dict] | None = None,
+    ):
         if concurrency < 1 or limit < 1:
             raise ParameterError("concurrency and the request count must be >= 1.")
         if pool is not None and not (pool and all(isinstance(r, dict) for r in pool)):
@@ -88,14 +98,22 @@ class _Clients:
                 if i >= self.limit:
                     return
                 crid, phase = f"{self.tag}-{i}", self.phase
-                body = {"dataframe_records": [self.pool[i % len(self.pool)]],
-                        "client_request_id": crid}  # fmt: skip
+                body = {
+                    "dataframe_records": [self.pool[i % len(self.pool)]],
+                    "client_request_id": crid,
+                }
                 t0 = time.perf_counter()
                 try:
-                    r = session.post(self.url, json=body, headers=self.headers,
-                                     timeout=self.timeout)  # fmt: skip
-                    row = (crid, r.status_code, r.headers.get("served-model-name"), phase,
-                           None if r.status_code == 200 else r.text[:300])  # fmt: skip
+                    r = session.post(
+                        self.url, json=body, headers=self.headers, timeout=self.timeout
+                    )
+                    row = (
+                        crid,
+                        r.status_code,
+                        r.headers.get("served-model-name"),
+                        phase,
+                        None if r.status_code == 200 else r.text[:300],
+                    )
                 except Exception as exc:  # noqa: BLE001 - counted as a failed request
                     row = (crid, -1, None, phase, f"{type(exc).__name__}: {exc}"[:300])
                 ms = (time.perf_counter() - t0) * 1000
@@ -119,9 +137,17 @@ def _tag(tag: str | None, kind: str) -> str:
     return tag or f"{kind}-{uuid.uuid4().hex[:8]}"
 
 
-def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: int = 1,
-         tag: str | None = None, timeout: float = TIMEOUT,
-         records: list[dict] | None = None) -> TrafficResult:  # fmt: skip
+def send(
+    conn,
+    endpoint: str,
+    n_requests: int,
+    *,
+    concurrency: int = 4,
+    seed: int = 1,
+    tag: str | None = None,
+    timeout: float = TIMEOUT,
+    records: list[dict] | None = None,
+) -> TrafficResult:
     """Send ``n_requests`` single-record requests from ``concurrency`` keep-alive clients.
 
     Args:
@@ -135,8 +161,16 @@ def send(conn, endpoint: str, n_requests: int, *, concurrency: int = 4, seed: in
     """
     if not 1 <= n_requests <= MAX_REQUESTS:
         raise ParameterError(f"n_requests must be 1..{MAX_REQUESTS}, got {n_requests}.")
-    clients = _Clients(conn, endpoint, concurrency=concurrency, limit=n_requests,
-                       tag=_tag(tag, "split"), seed=seed, timeout=timeout, pool=records)  # fmt: skip
+    clients = _Clients(
+        conn,
+        endpoint,
+        concurrency=concurrency,
+        limit=n_requests,
+        tag=_tag(tag, "split"),
+        seed=seed,
+        timeout=timeout,
+        pool=records,
+    )
     clients.phase = "all"
     return clients.start().join()
 
@@ -164,23 +198,40 @@ class Background:
         self.result = self.clients.join()
 
 
-def background(conn, endpoint: str, *, concurrency: int = 4, seconds: float = 4.0,
-               tag: str | None = None, timeout: float = TIMEOUT) -> Background:  # fmt: skip
+def background(
+    conn,
+    endpoint: str,
+    *,
+    concurrency: int = 4,
+    seconds: float = 4.0,
+    tag: str | None = None,
+    timeout: float = TIMEOUT,
+) -> Background:
     """Keep traffic flowing around a ``with`` block (``seconds`` split before/after it)."""
-    clients = _Clients(conn, endpoint, concurrency=concurrency, limit=MAX_REQUESTS,
-                       tag=_tag(tag, "change"), seed=2, timeout=timeout)  # fmt: skip
+    clients = _Clients(
+        conn,
+        endpoint,
+        concurrency=concurrency,
+        limit=MAX_REQUESTS,
+        tag=_tag(tag, "change"),
+        seed=2,
+        timeout=timeout,
+    )
     return Background(clients, seconds)
 
 
 def routes(endpoint) -> dict[str, int]:
     """``{served entity: traffic %}`` of a ``ServingEndpointDetailed``'s live config."""
     cfg = endpoint.config
-    return {(r.served_model_name or r.served_entity_name): r.traffic_percentage
-            for r in cfg.traffic_config.routes}  # fmt: skip
+    return {
+        (r.served_model_name or r.served_entity_name): r.traffic_percentage
+        for r in cfg.traffic_config.routes
+    }
 
 
-def compare_split(observed: pd.Series, expected: dict[str, int], *,
-                  sigmas: float = SIGMAS) -> pd.DataFrame:  # fmt: skip
+def compare_split(
+    observed: pd.Series, expected: dict[str, int], *, sigmas: float = SIGMAS
+) -> pd.DataFrame:
     """Observed vs configured shares, each with a tolerance of ``sigmas`` standard errors.
 
     The tolerance for a share ``p`` over ``n`` requests is ``sigmas * sqrt(p(1-p)/n)``
@@ -193,9 +244,16 @@ def compare_split(observed: pd.Series, expected: dict[str, int], *,
         got = int(observed.get(name, 0))
         share = 100 * got / n if n else 0.0
         tol = max(1.0, 100 * sigmas * math.sqrt(p * (1 - p) / n)) if n else 100.0
-        rows.append({"served_entity": name, "expected_%": pct, "observed_%": round(share, 1),
-                     "requests": got, "tolerance_pp": round(tol, 1),
-                     "within": abs(share - pct) <= tol})  # fmt: skip
+        rows.append(
+            {
+                "served_entity": name,
+                "expected_%": pct,
+                "observed_%": round(share, 1),
+                "requests": got,
+                "tolerance_pp": round(tol, 1),
+                "within": abs(share - pct) <= tol,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -210,12 +268,24 @@ def plot_split(configured: dict[str, int], **observed: pd.DataFrame):
     names = list(configured)
     width = 0.8 / (1 + len(observed))
     xs = range(len(names))
-    ax.bar([x - 0.4 + width / 2 for x in xs], [configured[n] for n in names], width,
-           label="configured", color="lightgrey", edgecolor="grey")  # fmt: skip
+    ax.bar(
+        [x - 0.4 + width / 2 for x in xs],
+        [configured[n] for n in names],
+        width,
+        label="configured",
+        color="lightgrey",
+        edgecolor="grey",
+    )
     for i, (label, frame) in enumerate(observed.items(), start=1):
         rows = frame.set_index("served_entity").reindex(names)
-        ax.bar([x - 0.4 + width / 2 + i * width for x in xs], rows["observed_%"], width,
-               yerr=rows["tolerance_pp"], capsize=3, label=f"observed ({label.replace('_', ' ')})")  # fmt: skip
+        ax.bar(
+            [x - 0.4 + width / 2 + i * width for x in xs],
+            rows["observed_%"],
+            width,
+            yerr=rows["tolerance_pp"],
+            capsize=3,
+            label=f"observed ({label.replace('_', ' ')})",
+        )
     ax.set_xticks(list(xs), names)
     ax.set_ylabel("% of requests")
     ax.set_ylim(0, 105)
@@ -224,8 +294,9 @@ def plot_split(configured: dict[str, int], **observed: pd.DataFrame):
     return fig
 
 
-def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
-                  home=None) -> pd.DataFrame:  # fmt: skip
+def captured_rows(
+    table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0, home=None
+) -> pd.DataFrame:
     """The inference-table rows of the given request ids, once all are there.
 
     Waits up to ``timeout`` seconds for the writer's flush (at most every second locally;
@@ -248,8 +319,9 @@ def captured_rows(table: str, client_request_ids: Iterable[str], *, timeout: flo
         time.sleep(0.25)
 
 
-def captured_split(table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0,
-                   home=None) -> pd.Series:  # fmt: skip
+def captured_split(
+    table: str, client_request_ids: Iterable[str], *, timeout: float = 15.0, home=None
+) -> pd.Series:
     """Requests per served entity in the inference table, for the given request ids
     (``attrs["rows"]``: how many of them were found; see :func:`captured_rows`). The table
     names entities by ``served_entity_id``; their names come from
@@ -273,8 +345,9 @@ def served_entity_names(ids: Iterable[str], *, timeout: float = 15.0, home=None)
     while True:
         found = {}
         if wanted and tables.table_exists("system.serving.served_entities", home=home):
-            rows = tables.read_rows("system.serving.served_entities", "served_entity_id", wanted,
-                                    home=home).sort_values("change_time")  # fmt: skip
+            rows = tables.read_rows(
+                "system.serving.served_entities", "served_entity_id", wanted, home=home
+            ).sort_values("change_time")
             found = dict(zip(rows["served_entity_id"], rows["served_entity_name"], strict=True))
         if len(found) >= len(wanted) or time.monotonic() > deadline:
             return found

@@ -150,8 +150,13 @@ def append(
             # delta-rs takes keys outside ``delta.*`` (the kit's created_by) only when it
             # creates a table: one commit makes it empty with them, then the rows follow
             with contextlib.suppress(CommitFailedError):  # another writer made it first
-                DeltaTable.create(str(path), data.schema, mode="ignore", configuration=config,
-                                  raise_if_key_not_exists=False)  # fmt: skip
+                DeltaTable.create(
+                    str(path),
+                    data.schema,
+                    mode="ignore",
+                    configuration=config,
+                    raise_if_key_not_exists=False,
+                )
         else:
             try:  # one commit makes the table with its rows
                 write_deltalake(str(path), data, mode="append", configuration=config or None)

@@ -193,8 +193,10 @@ def run(
     # the notebooks may start the serving endpoint: stop it afterwards unless it was running
     with stack.stopping_new_services(report=typer.echo):
         results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
-    rows = [(r.notebook, r.status, f"{r.seconds:.1f}", r.output if r.status != "skipped" else "-")
-            for r in results]  # fmt: skip
+    rows = [
+        (r.notebook, r.status, f"{r.seconds:.1f}", r.output if r.status != "skipped" else "-")
+        for r in results
+    ]
     typer.echo("\n" + table(("notebook", "status", "seconds", "output"), rows))
     page = report_.write_report(results[0].output.parent)
     typer.echo(f"report: {page}")
@@ -257,13 +259,17 @@ def teardown(
 
     t = resolve(target)
     if t.is_local:
-        typer.echo(f"locally everything lives under MDK_HOME ({t.home}): `mdk down` stops the "
-                   "servers, then `make clean` (or removing that folder) deletes the rest.")  # fmt: skip
+        typer.echo(
+            f"locally everything lives under MDK_HOME ({t.home}): `mdk down` stops the "
+            "servers, then `make clean` (or removing that folder) deletes the rest."
+        )
         return
     where = names.for_target(t.name)
     w, client = td.clients(t)
-    typer.echo(f"looking in {w.config.host}: endpoints, tables of {where.catalog}.{where.schema} "
-               f"and {where.catalog}.{names.FEATURE_SCHEMA}, models of {where.catalog}.{where.schema}")  # fmt: skip
+    typer.echo(
+        f"looking in {w.config.host}: endpoints, tables of {where.catalog}.{where.schema} "
+        f"and {where.catalog}.{names.FEATURE_SCHEMA}, models of {where.catalog}.{where.schema}"
+    )
     plan = td.find(w, client, where, unity_catalog=t.unity_catalog)
     for line in plan.kept:
         typer.echo(line)
@@ -273,16 +279,21 @@ def teardown(
     typer.echo(table(("kind", "name", "why"), plan.rows()))
     if not yes:
         if not _interactive():
-            typer.echo(f"nothing deleted: no terminal to confirm on; rerun with --yes to delete "
-                       f"these {len(plan.items)}.")  # fmt: skip
+            typer.echo(
+                f"nothing deleted: no terminal to confirm on; rerun with --yes to delete "
+                f"these {len(plan.items)}."
+            )
             raise typer.Exit(1)
         if not typer.confirm(f"Delete these {len(plan.items)}?", default=False):
             typer.echo("nothing deleted.")
             raise typer.Exit(1)
 
     def progress(o: td.Outcome) -> None:
-        typer.echo(f"deleted {o.item.kind} {o.item.label}" if o.error is None
-                   else f"failed {o.item.kind} {o.item.label}: {o.error}")  # fmt: skip
+        typer.echo(
+            f"deleted {o.item.kind} {o.item.label}"
+            if o.error is None
+            else f"failed {o.item.kind} {o.item.label}: {o.error}"
+        )
 
     failed = [o for o in td.delete(w, client, plan, progress) if o.error is not None]
     typer.echo(f"{len(plan.items) - len(failed)} deleted, {len(failed)} failed.")
@@ -349,5 +360,9 @@ def workspace_env() -> None:
 
 def _workspace_table(rows) -> None:
     yes = lambda flag: "yes" if flag else "no"  # noqa: E731
-    typer.echo(table(("part", "pid", "port", "url", "alive", "healthy"),
-                     [(r.name, r.pid, r.port, r.url, yes(r.alive), yes(r.healthy)) for r in rows]))  # fmt: skip
+    typer.echo(
+        table(
+            ("part", "pid", "port", "url", "alive", "healthy"),
+            [(r.name, r.pid, r.port, r.url, yes(r.alive), yes(r.healthy)) for r in rows],
+        )
+    )

@@ -286,10 +286,14 @@ def _one_line(exc: BaseException) -> str:
 
 def _write_summary(out_dir: Path, started: str, plan_: dict, results: list[RunResult]) -> None:
     rows = [
-        {**asdict(r), "output": str(r.output), "pictures": [p.name for p in r.pictures],
-         "parameters": plan_[path]}
+        {
+            **asdict(r),
+            "output": str(r.output),
+            "pictures": [p.name for p in r.pictures],
+            "parameters": plan_[path],
+        }
         for r, path in zip(results, plan_, strict=False)
-    ]  # fmt: skip
+    ]
     summary = {"started_at": started, "results": rows}
     tmp = out_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, default=str))
@@ -434,10 +438,14 @@ def run_notebooks(
         try:
             with _kernel_env(QUIET_ENV):
                 papermill.execute_notebook(
-                    str(path), str(output), parameters=nb_params, kernel_name=kernel_name,
-                    progress_bar=False, cwd=str(repo_root()),
+                    str(path),
+                    str(output),
+                    parameters=nb_params,
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    cwd=str(repo_root()),
                     kernel_manager_class=ipc_kernel_manager(),
-                )  # fmt: skip
+                )
         except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
             error = _one_line(exc)
         seconds = time.perf_counter() - t0

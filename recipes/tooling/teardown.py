@@ -72,8 +72,9 @@ def has_tag(tags: Any) -> bool:
     key, value = CREATED_BY
     if isinstance(tags, dict):
         return tags.get(key) == value
-    return any(getattr(t, "key", None) == key and getattr(t, "value", None) == value
-               for t in tags or [])  # fmt: skip
+    return any(
+        getattr(t, "key", None) == key and getattr(t, "value", None) == value for t in tags or []
+    )
 
 
 def _one_line(exc: Exception) -> str:
@@ -126,8 +127,9 @@ def payload_tables(endpoint) -> list[str]:
         if capture is None or not capture.catalog_name or not capture.schema_name:
             continue
         legacy = getattr(getattr(capture.state, "payload_table", None), "name", None)
-        legacy = legacy or (f"{capture.table_name_prefix}_payload" if capture.table_name_prefix
-                            else None)  # fmt: skip
+        legacy = legacy or (
+            f"{capture.table_name_prefix}_payload" if capture.table_name_prefix else None
+        )
         if legacy:
             names.append(f"{capture.catalog_name}.{capture.schema_name}.{legacy}")
     return list(dict.fromkeys(names))
@@ -187,13 +189,19 @@ def _models(client, names: Names, unity_catalog: bool) -> tuple[list[Item], list
         models = [m.name for m in found if m.name.startswith(prefix)]
     else:
         tagged = f"tags.{key} = '{value}'"
-        found = _pages(lambda page_token: client.search_registered_models(
-            filter_string=tagged, page_token=page_token))  # fmt: skip
+        found = _pages(
+            lambda page_token: client.search_registered_models(
+                filter_string=tagged, page_token=page_token
+            )
+        )
         models = [m.name for m in found]
     items, kept = [], []
     for name in sorted(models):
-        versions = _pages(lambda page_token, n=name: client.search_model_versions(
-            filter_string=f"name = '{n}'", page_token=page_token))  # fmt: skip
+        versions = _pages(
+            lambda page_token, n=name: client.search_model_versions(
+                filter_string=f"name = '{n}'", page_token=page_token
+            )
+        )
         numbers = sorted((str(mv.version) for mv in versions), key=int)
         # UC's search answers carry no tags: read each version
         marked = [v for v in numbers if has_tag(client.get_model_version(name, v).tags)]

@@ -93,8 +93,12 @@ def create_app(
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "tracking_url": tracking_url, "serving_url": serving_url,
-                "home": str(home)}  # fmt: skip
+        return {
+            "status": "ok",
+            "tracking_url": tracking_url,
+            "serving_url": serving_url,
+            "home": str(home),
+        }
 
     @app.get("/.well-known/databricks-config")
     async def well_known():
@@ -103,8 +107,13 @@ def create_app(
     @app.get("/api/2.0/preview/scim/v2/Me")
     async def me():
         user = f"{getpass.getuser()}@localhost"
-        return {"id": "1", "userName": user, "displayName": user, "active": True,
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}  # fmt: skip
+        return {
+            "id": "1",
+            "userName": user,
+            "displayName": user,
+            "active": True,
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        }
 
     app.include_router(uc_registry.routes(store, workspace_id))
     app.include_router(files.routes(files.ModelFiles(store)))

@@ -76,9 +76,10 @@ class ModelFiles:
                 raise _missing(path)
             if write and status != PENDING:
                 raise ApiError(
-                    403, "PERMISSION_DENIED",
+                    403,
+                    "PERMISSION_DENIED",
                     f"Model version {name} version {version} is {status}: its files are read-only.",
-                )  # fmt: skip
+                )
         elif write:
             raise _missing(path)
         return self.store.files_root.joinpath(*parts)
@@ -161,8 +162,12 @@ def routes(files: ModelFiles) -> APIRouter:
             if child.name.startswith(".upload-"):
                 continue
             stat = child.stat()
-            entry = {"path": f"{prefix}/{child.name}", "name": child.name,
-                     "is_directory": child.is_dir(), "last_modified": int(stat.st_mtime * 1000)}  # fmt: skip
+            entry = {
+                "path": f"{prefix}/{child.name}",
+                "name": child.name,
+                "is_directory": child.is_dir(),
+                "last_modified": int(stat.st_mtime * 1000),
+            }
             if not child.is_dir():
                 entry["file_size"] = stat.st_size
             contents.append(entry)

@@ -37,10 +37,18 @@ SERVING_PREFIXES = ("/api/2.0/serving-endpoints", "/serving-endpoints/", "/api/2
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 TIMEOUT_S = (5, 300)
 _HOP = {
-    "host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
-    "proxy-authorization", "proxy-authenticate", "trailer", "content-length",
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "trailer",
+    "content-length",
     "content-encoding",
-}  # fmt: skip
+}
 
 
 def run_artifacts_root(double_url: str) -> str:
@@ -64,9 +72,14 @@ def _forwarder(base_url: str, what: str, *, strip: str = "", keep_auth: bool, he
 
         def send():
             return session.request(
-                request.method, url, data=body or None, headers=sent,
-                stream=True, timeout=TIMEOUT_S, allow_redirects=False,
-            )  # fmt: skip
+                request.method,
+                url,
+                data=body or None,
+                headers=sent,
+                stream=True,
+                timeout=TIMEOUT_S,
+                allow_redirects=False,
+            )
 
         try:
             upstream = await run_in_threadpool(send)

@@ -66,18 +66,31 @@ class RequestLog:
             else:
                 await _unauthenticated(send_status)
         finally:
-            self._record({
-                "method": scope["method"], "path": scope["path"], "status": status["code"],
-                "ms": round((time.perf_counter() - start) * 1000, 1),
-            })  # fmt: skip
+            self._record(
+                {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status["code"],
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                }
+            )
 
 
 async def _unauthenticated(send) -> None:
-    body = json.dumps({
-        "error_code": "UNAUTHENTICATED",
-        "message": "Missing or wrong bearer token: use the double's DATABRICKS_TOKEN.",
-    }).encode()  # fmt: skip
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    body = json.dumps(
+        {
+            "error_code": "UNAUTHENTICATED",
+            "message": "Missing or wrong bearer token: use the double's DATABRICKS_TOKEN.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -52,11 +52,18 @@ NOT_RUNNING = "The workspace double is not running: start it with `mdk workspace
 #: Variables that would make a Databricks client look elsewhere or authenticate otherwise
 #: (``env`` unsets them): a profile, a cluster or serverless, OAuth, basic auth.
 CONFLICTING = (
-    "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLUSTER_ID", "DATABRICKS_SERVERLESS_COMPUTE_ID",
-    "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE",
-    "DATABRICKS_USERNAME", "DATABRICKS_PASSWORD", "DATABRICKS_ACCOUNT_ID",
-    "DATABRICKS_WORKSPACE_ID", "DATABRICKS_METADATA_SERVICE_URL",
-)  # fmt: skip
+    "DATABRICKS_CONFIG_PROFILE",
+    "DATABRICKS_CLUSTER_ID",
+    "DATABRICKS_SERVERLESS_COMPUTE_ID",
+    "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET",
+    "DATABRICKS_AUTH_TYPE",
+    "DATABRICKS_USERNAME",
+    "DATABRICKS_PASSWORD",
+    "DATABRICKS_ACCOUNT_ID",
+    "DATABRICKS_WORKSPACE_ID",
+    "DATABRICKS_METADATA_SERVICE_URL",
+)
 
 
 @dataclass(frozen=True)
@@ -152,21 +159,33 @@ def _client_env(ws: Path, double_url: str, token: str) -> dict[str, str | None]:
     """A process that reaches the double as a Databricks client: only through these."""
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DATABRICKS_")}
     env.update(
-        DATABRICKS_HOST=double_url, DATABRICKS_TOKEN=token,
+        DATABRICKS_HOST=double_url,
+        DATABRICKS_TOKEN=token,
         DATABRICKS_CONFIG_FILE=str(ws / SDK_CONFIG_FILE),
-        MLFLOW_TRACKING_URI="databricks", MLFLOW_REGISTRY_URI="databricks-uc",
+        MLFLOW_TRACKING_URI="databricks",
+        MLFLOW_REGISTRY_URI="databricks-uc",
         MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
-    )  # fmt: skip
+    )
     return env
 
 
 def _double_spec(tracking_url: str, serving_url: str) -> stack.ServiceSpec:
     def command(port: int, home: Path) -> list[str]:
         return [
-            sys.executable, "-m", "recipes.workspace", "--tracking-url", tracking_url,
-            "--serving-url", serving_url, "--home", str(home),
-            "--host", stack.HOST, "--port", str(port),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "recipes.workspace",
+            "--tracking-url",
+            tracking_url,
+            "--serving-url",
+            serving_url,
+            "--home",
+            str(home),
+            "--host",
+            stack.HOST,
+            "--port",
+            str(port),
+        ]
 
     return stack.ServiceSpec("double", command, marker="recipes.workspace")
 
@@ -219,8 +238,12 @@ def up(
     _write_state(ws, {"double_port": double_port, "spark_port": ports[SPARK]})
     client = _client_env(ws, double_url, token)
     spark_url = f"sc://{stack.HOST}:{ports[SPARK]}" if spark else None
-    serving_env = client | {"MDK_TARGET": "local", "MDK_SERVING_TOKEN": token,
-                            "MDK_SPARK_REMOTE": spark_url, "SPARK_REMOTE": None}  # fmt: skip
+    serving_env = client | {
+        "MDK_TARGET": "local",
+        "MDK_SERVING_TOKEN": token,
+        "MDK_SPARK_REMOTE": spark_url,
+        "SPARK_REMOTE": None,
+    }
 
     # the server resolves catalog.schema.table itself (Delta Lake and the kit's catalog),
     # over the double's warehouse, where its endpoint writes the inference tables (and
@@ -230,23 +253,35 @@ def up(
     def start_spark():
         extra = {k: v for k, v in client.items() if v is not None} | {"MDK_HOME": str(ws)}
         return spark_connect.start_connect_server(
-            ws / SPARK, port=ports[SPARK], timeout=timeout, extra_env=extra,
-            warehouse=ws / "warehouse", catalogs=catalogs,
-        )  # fmt: skip
+            ws / SPARK,
+            port=ports[SPARK],
+            timeout=timeout,
+            extra_env=extra,
+            warehouse=ws / "warehouse",
+            catalogs=catalogs,
+        )
 
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
             spark_job = pool.submit(start_spark) if spark else None
             tracking = pool.submit(start_tracking, ws, double_url, ports["mlflow"], timeout)
             serving = pool.submit(
-                stack.start, "serving", port=ports["serving"], home=ws, timeout=timeout,
+                stack.start,
+                "serving",
+                port=ports["serving"],
+                home=ws,
+                timeout=timeout,
                 env=serving_env,
-            )  # fmt: skip
+            )
             tracking_url, serving_url = tracking.result().url, serving.result().url
             stack.start(
-                "double", port=double_port, home=ws, timeout=timeout,
-                spec=_double_spec(tracking_url, serving_url), env={"MDK_SERVING_TOKEN": token},
-            )  # fmt: skip
+                "double",
+                port=double_port,
+                home=ws,
+                timeout=timeout,
+                spec=_double_spec(tracking_url, serving_url),
+                env={"MDK_SERVING_TOKEN": token},
+            )
             if spark_job is not None:
                 spark_job.result()
     except BaseException:
@@ -294,8 +329,9 @@ def status(home: Path | str | None = None) -> list[stack.ServiceStatus]:
             else:
                 alive = server.alive
                 healthy = alive and server.listening()
-                rows.append(stack.ServiceStatus(name, server.pid, server.port, server.url,
-                                                alive, healthy))  # fmt: skip
+                rows.append(
+                    stack.ServiceStatus(name, server.pid, server.port, server.url, alive, healthy)
+                )
             continue
         rows.append(stack.service_status(name, ws, health_path="/health"))
     return rows

@@ -175,9 +175,10 @@ def routes(store: RegistryStore, workspace_id: str) -> APIRouter:
     @router.api_route(UC + "/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
     async def not_imitated(rest: str, request: Request):
         raise ApiError(
-            404, "ENDPOINT_NOT_FOUND",
+            404,
+            "ENDPOINT_NOT_FOUND",
             f"{request.method} {request.url.path} is not imitated by the local workspace double.",
-        )  # fmt: skip
+        )
 
     return router
 

@@ -86,8 +86,16 @@ class RegistryStore:
         ]
 
     def _model_json(self, model: dict) -> dict:
-        out = {k: model[k] for k in ("name", "creation_timestamp", "last_updated_timestamp",
-                                     "user_id", "description")}  # fmt: skip
+        out = {
+            k: model[k]
+            for k in (
+                "name",
+                "creation_timestamp",
+                "last_updated_timestamp",
+                "user_id",
+                "description",
+            )
+        }
         out["aliases"] = self._aliases(model)
         out["tags"] = [{"key": k, "value": v} for k, v in sorted(model["tags"].items())]
         return out
@@ -108,11 +116,16 @@ class RegistryStore:
                 raise already_exists(f"Registered model '{name}' already exists.")
             now = _now_ms()
             model = {
-                "name": name, "creation_timestamp": now, "last_updated_timestamp": now,
-                "user_id": USER, "description": description or "",
+                "name": name,
+                "creation_timestamp": now,
+                "last_updated_timestamp": now,
+                "user_id": USER,
+                "description": description or "",
                 "tags": {t["key"]: t.get("value", "") for t in tags},
-                "aliases": {}, "versions": {}, "next_version": 1,
-            }  # fmt: skip
+                "aliases": {},
+                "versions": {},
+                "next_version": 1,
+            }
             self._models[name] = model
             self._save()
             return self._model_json(model)
@@ -126,9 +139,10 @@ class RegistryStore:
             model = self._model(name)
             if new_name:
                 raise ApiError(
-                    501, "NOT_IMPLEMENTED",
+                    501,
+                    "NOT_IMPLEMENTED",
                     "Renaming a registered model is not imitated by the local workspace double.",
-                )  # fmt: skip
+                )
             if description is not None:
                 model["description"] = description
             model["last_updated_timestamp"] = _now_ms()
@@ -204,16 +218,21 @@ class RegistryStore:
             model["next_version"] += 1
             now = _now_ms()
             record = {
-                "name": name, "version": number,
-                "creation_timestamp": now, "last_updated_timestamp": now,
-                "user_id": USER, "description": body.get("description") or "",
-                "source": body["source"], "run_id": body.get("run_id") or "",
+                "name": name,
+                "version": number,
+                "creation_timestamp": now,
+                "last_updated_timestamp": now,
+                "user_id": USER,
+                "description": body.get("description") or "",
+                "source": body["source"],
+                "run_id": body.get("run_id") or "",
                 "run_tracking_server_id": body.get("run_tracking_server_id") or workspace_id or "",
                 "model_id": body.get("model_id") or "",
-                "status": PENDING, "status_message": "",
+                "status": PENDING,
+                "status_message": "",
                 "storage_location": self.version_dir(name, number).as_uri(),
                 "tags": {t["key"]: t.get("value", "") for t in body.get("tags") or []},
-            }  # fmt: skip
+            }
             model["versions"][number] = record
             model["last_updated_timestamp"] = now
             self._save()

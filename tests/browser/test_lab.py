@@ -145,13 +145,15 @@ def run_all_cells(page, deadline: Deadline) -> None:
         _click_run_all(page, deadline)
         if _settle(page, deadline) == "stalled":
             prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-            warnings.warn(f"Run All Cells stopped with cells left and none running (prompts "
-                          f"{prompts}); running all cells again", stacklevel=2)  # fmt: skip
+            warnings.warn(
+                f"Run All Cells stopped with cells left and none running (prompts "
+                f"{prompts}); running all cells again",
+                stacklevel=2,
+            )
             page.locator(_IDLE).wait_for(timeout=deadline.ms())
             _click_run_all(page, deadline)
             if _settle(page, deadline) == "stalled":
-                fail(page, "Run All Cells stopped twice with cells left and none running",
-                     deadline)  # fmt: skip
+                fail(page, "Run All Cells stopped twice with cells left and none running", deadline)
         page.locator(_IDLE).wait_for(timeout=deadline.ms())
     except PlaywrightTimeout:
         fail(page, "Run All Cells did not finish", deadline)
@@ -238,8 +240,15 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     from recipes.serving.client import workspace_client
 
     name, endpoint = f"browser-{unique}", f"browser-ab-{unique}"
-    nb = prepare(lab, "04_ab_split", unique, model_name=name, endpoint_name=endpoint,
-                 n_requests=60, apply=False)  # fmt: skip
+    nb = prepare(
+        lab,
+        "04_ab_split",
+        unique,
+        model_name=name,
+        endpoint_name=endpoint,
+        n_requests=60,
+        apply=False,
+    )
     deadline = Deadline(RUN_DEADLINE_S)
     lab.open(page, nb)
     run_all_cells(page, deadline)
@@ -340,12 +349,16 @@ def monitor_charts_notebook(path: Path) -> tuple[Path, list[str]]:
                 charts.append(segment)
         if "monitoring.verdict(" in cell.source or "NBVAL_CHECK_OUTPUT" in cell.source:
             verdict_cells.append(cell.source)
-    nb = new_notebook(cells=[
-        new_markdown_cell("06's charts and verdict on small pandas frames (no Spark, no server)."),
-        new_code_cell(_MONITOR_FRAMES),
-        *[new_code_cell(chart) for chart in charts],
-        *[new_code_cell(cell) for cell in verdict_cells],
-    ])  # fmt: skip
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(
+                "06's charts and verdict on small pandas frames (no Spark, no server)."
+            ),
+            new_code_cell(_MONITOR_FRAMES),
+            *[new_code_cell(chart) for chart in charts],
+            *[new_code_cell(cell) for cell in verdict_cells],
+        ]
+    )
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -42,5 +42,12 @@ def fake_question(qid: str, answer: str, needs=frozenset(), boom: str | None = N
 
         return run
 
-    return Question(qid, "Fake", f"{qid}?", tuple(Option(k, k, check(k)) for k in LETTERS),
-                    answer, "because", frozenset(needs))  # fmt: skip
+    return Question(
+        qid,
+        "Fake",
+        f"{qid}?",
+        tuple(Option(k, k, check(k)) for k in LETTERS),
+        answer,
+        "because",
+        frozenset(needs),
+    )

@@ -202,8 +202,10 @@ def test_q14_says_the_key_is_always_required_in_the_real_clients_words():
     text = _explanation("Q14")
     assert "which is why A, C and D also score" not in text
     quoted = re.search(r'"(DataFrame is missing required columns [^"]+)"', text).group(1)
-    spec = {"feature_lookups": [{"lookup_key": ["customer_id"], "output_names": ["f"]}],
-            "source_columns": []}  # fmt: skip
+    spec = {
+        "feature_lookups": [{"lookup_key": ["customer_id"], "output_names": ["f"]}],
+        "source_columns": [],
+    }
     with pytest.raises(FeatureInputError) as exc:
         check_scoring_columns(["f", "churned"], spec)  # the features and the label (C)
     assert str(exc.value) == quoted  # the local client says what the explanation quotes

@@ -16,8 +16,12 @@ from tests.exam.fakes import FakeLab
 
 DEFAULT = [1, 0, 1, 0, 0, 1]  # pyfunc.predict(df): the schema's default, 0.5
 LOWER = [1, 1, 1, 1, 0, 1]  # pyfunc.predict(df, params={"threshold": 0.3})
-REFUSED = {"status": 400, "predictions": None, "error_code": "BAD_REQUEST",
-           "message": "'threshold' expects a double, got '0.3' (str)"}  # fmt: skip
+REFUSED = {
+    "status": 400,
+    "predictions": None,
+    "error_code": "BAD_REQUEST",
+    "message": "'threshold' expects a double, got '0.3' (str)",
+}
 
 
 def _answer(predictions):
@@ -27,20 +31,30 @@ def _answer(predictions):
 def _scenario(**answers) -> dict:
     """A recorded run of question 17: the endpoint as it behaves, with ``answers`` (per
     request) replaced."""
-    got = {"params": _answer(LOWER), "none": _answer(DEFAULT), "column": _answer(DEFAULT),
-           "string": REFUSED, "unknown": _answer(LOWER), **answers}  # fmt: skip
+    got = {
+        "params": _answer(LOWER),
+        "none": _answer(DEFAULT),
+        "column": _answer(DEFAULT),
+        "string": REFUSED,
+        "unknown": _answer(LOWER),
+        **answers,
+    }
     got = {k: dict(v) for k, v in got.items()}
     for a in got.values():
         a["as_lower"], a["as_default"] = a["predictions"] == LOWER, a["predictions"] == DEFAULT
     return {
-        "uri": "models:/m-threshold/1", "endpoint": s.THRESHOLD, "rows": len(LOWER),
-        "schema": [("threshold", "double", 0.5)], "want": {"default": DEFAULT, "lower": LOWER},
-        "answers": got, "differ": True,
+        "uri": "models:/m-threshold/1",
+        "endpoint": s.THRESHOLD,
+        "rows": len(LOWER),
+        "schema": [("threshold", "double", 0.5)],
+        "want": {"default": DEFAULT, "lower": LOWER},
+        "answers": got,
+        "differ": True,
         "string_names_threshold": "threshold" in (got["string"]["message"] or ""),
         "warning": "Unrecognized params ['cutoff'] are ignored for inference. Supported ...",
         "sdk_query_args": ["name", "dataframe_records", "extra_params"],
         "sdk_query_has_params": False,
-    }  # fmt: skip
+    }
 
 
 def _fitting(scenario: dict) -> list[str]:
@@ -56,8 +70,13 @@ def test_q17_is_stated_with_the_request_it_asks_about():
     q = find(BANK, "Q17")
     assert q.answer == "C" and q.needs == {"registry", "serving"} and q.prepare is not None
     assert '"params": {"threshold": 0.3}' in render_question(q)
-    for fact in ("Unrecognized params", "w.serving_endpoints.query", "no `params` argument",
-                 "api_client.do", "a 400 that names `threshold`"):  # fmt: skip
+    for fact in (
+        "Unrecognized params",
+        "w.serving_endpoints.query",
+        "no `params` argument",
+        "api_client.do",
+        "a 400 that names `threshold`",
+    ):
         assert fact in q.explanation, fact
 
 
@@ -86,11 +105,13 @@ def test_as_the_endpoint_behaves_only_c_fits_and_says_why():
 
 @pytest.mark.parametrize(
     ("world", "fits"),
-    [({"params": _answer(DEFAULT)}, ["A"]),  # serving ignores params
-     ({"params": REFUSED, "column": _answer(LOWER)}, ["B"]),  # only a column carries it
-     ({"string": _answer(LOWER)}, ["D"]),  # a string is converted (C's check is then wrong)
-     ({"params": REFUSED}, []),  # params refused and no column read: no option says so
-     ({"params": _answer(DEFAULT), "column": _answer(LOWER)}, ["A", "B"])],  # both hold
-)  # fmt: skip
+    [
+        ({"params": _answer(DEFAULT)}, ["A"]),  # serving ignores params
+        ({"params": REFUSED, "column": _answer(LOWER)}, ["B"]),  # only a column carries it
+        ({"string": _answer(LOWER)}, ["D"]),  # a string is converted (C's check is then wrong)
+        ({"params": REFUSED}, []),  # params refused and no column read: no option says so
+        ({"params": _answer(DEFAULT), "column": _answer(LOWER)}, ["A", "B"]),
+    ],  # both hold
+)
 def test_each_wrong_option_fits_the_world_it_describes(world, fits):
     assert _fitting(_scenario(**world)) == fits

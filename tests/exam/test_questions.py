@@ -26,8 +26,12 @@ def test_the_bank_holds_the_module_questions_and_twelve_more():
     assert [q.id for q in BANK] == [f"Q{i}" for i in range(1, 18)]
     assert [q.id for q in BANK if q.source == "module"] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     assert {q.id: q.answer for q in BANK if q.source == "module"} == {
-        "Q1": "B", "Q2": "B", "Q3": "C", "Q4": "B", "Q5": "B",
-    }  # fmt: skip
+        "Q1": "B",
+        "Q2": "B",
+        "Q3": "C",
+        "Q4": "B",
+        "Q5": "B",
+    }
     for q in BANK:
         assert tuple(o.letter for o in q.options) == LETTERS
         assert all(callable(o.check) and o.text for o in q.options)
@@ -35,11 +39,26 @@ def test_the_bank_holds_the_module_questions_and_twelve_more():
 
 
 def test_the_kits_questions_cover_the_topics_the_issue_lists():
-    text = " ".join(f"{q.text} {q.explanation} {' '.join(o.text for o in q.options)}"
-                    for q in BANK).lower()  # fmt: skip
-    for topic in ("columnar", "result_type", "env_manager", "inference table", "psi",
-                  "chi²", "alias", "in progress", "score_batch", "signature",
-                  "unity catalog", "workspace", "readstream", "checkpoint", "params"):  # fmt: skip
+    text = " ".join(
+        f"{q.text} {q.explanation} {' '.join(o.text for o in q.options)}" for q in BANK
+    ).lower()
+    for topic in (
+        "columnar",
+        "result_type",
+        "env_manager",
+        "inference table",
+        "psi",
+        "chi²",
+        "alias",
+        "in progress",
+        "score_batch",
+        "signature",
+        "unity catalog",
+        "workspace",
+        "readstream",
+        "checkpoint",
+        "params",
+    ):
         assert topic in text, topic
 
 
@@ -85,8 +104,11 @@ def test_run_option_reports_a_broken_check_and_keeps_chatter_out():
 
 def test_practice_runs_every_option_and_releases_after_the_last_user():
     lab = FakeLab()
-    bank = (fake_question("Q1", "A", {"uc"}), fake_question("Q2", "C", {"uc", "serving"}, boom="D"),
-            fake_question("Q3", "B", {"serving"}))  # fmt: skip
+    bank = (
+        fake_question("Q1", "A", {"uc"}),
+        fake_question("Q2", "C", {"uc", "serving"}, boom="D"),
+        fake_question("Q3", "B", {"serving"}),
+    )
     p = Practice("Q1,Q2,Q3", lab=lab, bank=bank)
     assert p.lines() == ["Q1 A 0/4", "Q2 C 0/4", "Q3 B 0/4"]
     assert p.run("Q1").fitting == ["A"] and lab.released == []  # Q2 still needs uc

@@ -30,16 +30,33 @@ def entity_id(entity: str = "champion", version: str = "1") -> str:
     return sid
 
 
-def row(body: dict, predictions: list, *, version="1", entity="champion", status=200,
-        crid=None, ts=T0, rid=None) -> dict:  # fmt: skip
+def row(
+    body: dict,
+    predictions: list,
+    *,
+    version="1",
+    entity="champion",
+    status=200,
+    crid=None,
+    ts=T0,
+    rid=None,
+) -> dict:
     """One payload row; ``body`` is the request JSON, ``predictions`` the response's."""
     rid = rid or f"req-{ts}-{crid}-{len(predictions)}"
-    return make_row(request_id=rid, client_request_id=crid, status_code=status,
-                    execution_duration_ms=3, request=json.dumps(body),
-                    response=json.dumps({"predictions": predictions} if status == 200 else
-                                        {"error_code": "BAD_REQUEST", "message": "no"}),
-                    served_entity_id=entity_id(entity, version),
-                    request_time=ts / 1000)  # fmt: skip
+    return make_row(
+        request_id=rid,
+        client_request_id=crid,
+        status_code=status,
+        execution_duration_ms=3,
+        request=json.dumps(body),
+        response=json.dumps(
+            {"predictions": predictions}
+            if status == 200
+            else {"error_code": "BAD_REQUEST", "message": "no"}
+        ),
+        served_entity_id=entity_id(entity, version),
+        request_time=ts / 1000,
+    )
 
 
 def records_row(records: list[dict], predictions: list, **kw) -> dict:
@@ -61,8 +78,14 @@ def write(name: str, rows: list[dict], home=None) -> str:
         for r in rows:
             spec = _SPECS.get(r["served_entity_id"])
             if spec is not None:
-                writer.add_served_entity(served_entity_row(
-                    endpoint_name=ENDPOINT, endpoint_id=ENDPOINT_ID, spec=spec,
-                    config_version=1, change_time=T0 / 1000))  # fmt: skip
+                writer.add_served_entity(
+                    served_entity_row(
+                        endpoint_name=ENDPOINT,
+                        endpoint_id=ENDPOINT_ID,
+                        spec=spec,
+                        config_version=1,
+                        change_time=T0 / 1000,
+                    )
+                )
             writer.add(name, r)
     return name

@@ -21,19 +21,33 @@ LABEL = data.LABEL
 
 def _metric(kind, name, columns, definition):
     field = f'{{"name":"{name}","type":"double","nullable":true,"metadata":{{}}}}'
-    return {"type": f"CUSTOM_METRIC_TYPE_{kind}", "name": name, "input_columns": columns,
-            "definition": definition, "output_data_type": field}  # fmt: skip
+    return {
+        "type": f"CUSTOM_METRIC_TYPE_{kind}",
+        "name": name,
+        "input_columns": columns,
+        "definition": definition,
+        "output_data_type": field,
+    }
 
 
 CUSTOM = [
     # dbdemos' expected_loss, on this table: the purchases lost to missed churners
-    _metric("AGGREGATE", "expected_loss", [TABLE], "avg(CASE WHEN {{prediction_col}} != "
-            "{{label_col}} AND {{label_col}} = 1 THEN -total_purchases ELSE 0 END)"),
-    _metric("AGGREGATE", "squared_avg", ["total_purchases", "avg_session_duration"],
-            "avg(`{{input_column}}` * `{{input_column}}`)"),
+    _metric(
+        "AGGREGATE",
+        "expected_loss",
+        [TABLE],
+        "avg(CASE WHEN {{prediction_col}} != "
+        "{{label_col}} AND {{label_col}} = 1 THEN -total_purchases ELSE 0 END)",
+    ),
+    _metric(
+        "AGGREGATE",
+        "squared_avg",
+        ["total_purchases", "avg_session_duration"],
+        "avg(`{{input_column}}` * `{{input_column}}`)",
+    ),
     _metric("DERIVED", "root_mean_square", ["total_purchases"], "sqrt(squared_avg)"),
     _metric("DRIFT", "avg_jump", ["total_purchases"], "{{current_df}}.avg - {{base_df}}.avg"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +59,16 @@ def frame() -> pd.DataFrame:
 def computed(spark, frame):
     df = spark.createDataFrame(frame)
     baseline = spark.createDataFrame(data.make_churn(1000, 7).assign(prediction=0))
-    spec = Spec(("1 hour",), "timestamp", "model_version", "prediction", LABEL, "classification",
-                SLICES, parse_metrics(CUSTOM))  # fmt: skip
+    spec = Spec(
+        ("1 hour",),
+        "timestamp",
+        "model_version",
+        "prediction",
+        LABEL,
+        "classification",
+        SLICES,
+        parse_metrics(CUSTOM),
+    )
     return compute_metrics(df, baseline, spec, commit_version=3)
 
 
@@ -63,8 +85,9 @@ def _rows(frame: pd.DataFrame, r: dict) -> pd.DataFrame:
 
 
 def test_table_rows_score_the_labeled_rows_as_sklearn_does(computed, frame):
-    table = computed.profile[(computed.profile["column_name"] == TABLE)
-                             & (computed.profile["log_type"] == "INPUT")]  # fmt: skip
+    table = computed.profile[
+        (computed.profile["column_name"] == TABLE) & (computed.profile["log_type"] == "INPUT")
+    ]
     assert len(table) == 3 * 3 * 5  # windows x (*, 1, 2) x (whole table + 4 slices)
     for r in table.to_dict("records"):
         rows = _rows(frame, r)
@@ -74,8 +97,11 @@ def test_table_rows_score_the_labeled_rows_as_sklearn_does(computed, frame):
         if r["slice_key"] is None and r["model_version"] == ALL:
             assert len(rows) > len(scored)
         assert abs(r["accuracy_score"] - sk.accuracy_score(y, p)) < 1e-9
-        for name, fn in (("precision", sk.precision_score), ("recall", sk.recall_score),
-                         ("f1_score", sk.f1_score)):  # fmt: skip
+        for name, fn in (
+            ("precision", sk.precision_score),
+            ("recall", sk.recall_score),
+            ("f1_score", sk.f1_score),
+        ):
             for average in ("macro", "weighted"):
                 want = fn(y, p, average=average, zero_division=0)
                 assert abs(r[name][average] - want) < 1e-9, (name, average)
@@ -86,7 +112,7 @@ def test_table_rows_score_the_labeled_rows_as_sklearn_does(computed, frame):
                 ((rows["prediction"] != rows[LABEL]) & (rows[LABEL] == 1)).fillna(False),
                 -rows["total_purchases"],
                 0,
-            ).mean()  # fmt: skip
+            ).mean()
         )
     whole = table[(table["model_version"] != ALL) & table["slice_key"].isna()]
     by_version = whole.groupby("model_version")["accuracy_score"].mean()
@@ -94,11 +120,15 @@ def test_table_rows_score_the_labeled_rows_as_sklearn_does(computed, frame):
 
 
 def test_slices_add_up_to_the_table_in_every_window(computed):
-    table = computed.profile[(computed.profile["column_name"] == TABLE)
-                             & (computed.profile["log_type"] == "INPUT")]  # fmt: skip
+    table = computed.profile[
+        (computed.profile["column_name"] == TABLE) & (computed.profile["log_type"] == "INPUT")
+    ]
     assert set(zip(table["slice_key"].dropna(), table["slice_value"].dropna(), strict=True)) == {
-        ("plan", "gold"), ("plan", "basic"),
-        ("total_purchases > 10", "true"), ("total_purchases > 10", "false")}  # fmt: skip
+        ("plan", "gold"),
+        ("plan", "basic"),
+        ("total_purchases > 10", "true"),
+        ("total_purchases > 10", "false"),
+    }
     start = table["window"].map(lambda w: w["start"])
     for (_, model), part in table.groupby([start, "model_version"]):
         whole = part.loc[part["slice_key"].isna(), "count"].item()
@@ -125,8 +155,13 @@ def test_columns_have_databricks_statistics(computed, frame):
     assert tp["root_mean_square"] == pytest.approx(np.sqrt((first["total_purchases"] ** 2).mean()))
     assert pd.isna(rows[rows["column_name"] == "avg_session_duration"]["root_mean_square"]).all()
     table = rows[rows["column_name"] == TABLE].iloc[0]
-    assert set(table["non_null_columns"]) == {"customer_id", *data.FEATURES, LABEL,
-                                              "prediction", "plan"}  # fmt: skip
+    assert set(table["non_null_columns"]) == {
+        "customer_id",
+        *data.FEATURES,
+        LABEL,
+        "prediction",
+        "plan",
+    }
 
 
 def test_baseline_without_timestamps_gets_baseline_rows(computed):
@@ -156,8 +191,12 @@ def test_drift_has_label_drift_deltas_and_custom_drift(computed):
         (whole["drift_type"] == "CONSECUTIVE") & (whole["column_name"] == "total_purchases")
     ]
     p = computed.profile
-    cur = p[(p["log_type"] == "INPUT") & (p["model_version"] == ALL) & p["slice_key"].isna()
-            & (p["column_name"] == "total_purchases")]  # fmt: skip
+    cur = p[
+        (p["log_type"] == "INPUT")
+        & (p["model_version"] == ALL)
+        & p["slice_key"].isna()
+        & (p["column_name"] == "total_purchases")
+    ]
     cur = cur.set_index(cur["window"].map(lambda w: w["start"]))
     assert len(cons) == 2
     for r in cons.to_dict("records"):

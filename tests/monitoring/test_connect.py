@@ -62,8 +62,11 @@ def _payload(table: str, homes: list) -> None:
     for i, rec in enumerate(churn.drop(columns=data.LABEL).to_dict("records")):
         ts = T0 + i * 20_000  # 400 requests over ~2 hours
         if i % 3 == 2:
-            rows.append(records_row([rec], [int(rec["days_since_last_visit"] > 20)], ts=ts,
-                                    version=str(1 + i % 2)))  # fmt: skip
+            rows.append(
+                records_row(
+                    [rec], [int(rec["days_since_last_visit"] > 20)], ts=ts, version=str(1 + i % 2)
+                )
+            )
         elif i % 3 == 1:  # columnar inputs
             rows.append(row({"inputs": {k: [v] for k, v in rec.items()}}, [1], ts=ts))
         else:
@@ -76,9 +79,16 @@ def _payload(table: str, homes: list) -> None:
 def test_connect_and_classic_give_the_same_metrics(spark_connect, mdk_home, spark, spark_run):
     payload, processed = unique_names()
     _payload(payload, [spark_connect.workdir, spark_run.home])  # <home>/warehouse of each
-    got = run_client(CLIENT, env={"MDK_SPARK_REMOTE": spark_connect.url,
-                                  "MDK_HOME": str(mdk_home), "TEST_PAYLOAD": payload,
-                                  "TEST_PROCESSED": processed}, timeout=400)  # fmt: skip
+    got = run_client(
+        CLIENT,
+        env={
+            "MDK_SPARK_REMOTE": spark_connect.url,
+            "MDK_HOME": str(mdk_home),
+            "TEST_PAYLOAD": payload,
+            "TEST_PROCESSED": processed,
+        },
+        timeout=400,
+    )
     assert got["kind"] == "connect" and got["rows"] == 400
     assert got["new_rows"] == [400, 0]  # the second call found nothing new
     df = unpack_inference_table(payload, spark=spark)

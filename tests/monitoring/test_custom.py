@@ -21,18 +21,26 @@ def _frame(spark):
 
 
 def _spec(kind, definition, columns=(TABLE,), slices=()):
-    metric = {"type": f"CUSTOM_METRIC_TYPE_{kind}", "name": "m", "input_columns": list(columns),
-              "definition": definition, "output_data_type": "double"}  # fmt: skip
+    metric = {
+        "type": f"CUSTOM_METRIC_TYPE_{kind}",
+        "name": "m",
+        "input_columns": list(columns),
+        "definition": definition,
+        "output_data_type": "double",
+    }
     return Spec(("1 hour",), "ts", slicing_exprs=slices, custom_metrics=parse_metrics([metric]))
 
 
-@pytest.mark.parametrize(("kind", "definition", "spark_says"), [
-    ("AGGREGATE", "avg(no_such_column)", "UNRESOLVED_COLUMN"),
-    ("AGGREGATE", "avg(x", "PARSE_SYNTAX_ERROR"),
-    ("AGGREGATE", "x + 1", "MISSING_GROUP_BY"),  # not an aggregate
-    ("DERIVED", "sqrt(no_such_metric)", "UNRESOLVED_COLUMN"),
-    ("DRIFT", "{{current_df}}.nope - {{base_df}}.avg", "FIELD_NOT_FOUND"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "definition", "spark_says"),
+    [
+        ("AGGREGATE", "avg(no_such_column)", "UNRESOLVED_COLUMN"),
+        ("AGGREGATE", "avg(x", "PARSE_SYNTAX_ERROR"),
+        ("AGGREGATE", "x + 1", "MISSING_GROUP_BY"),  # not an aggregate
+        ("DERIVED", "sqrt(no_such_metric)", "UNRESOLVED_COLUMN"),
+        ("DRIFT", "{{current_df}}.nope - {{base_df}}.avg", "FIELD_NOT_FOUND"),
+    ],
+)
 def test_a_definition_spark_refuses_fails_with_its_message(spark, kind, definition, spark_says):
     with pytest.raises(ParameterError) as exc:
         compute_metrics(_frame(spark), None, _spec(kind, definition, ["x"]))

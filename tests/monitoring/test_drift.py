@@ -20,8 +20,9 @@ FEATURES = list(data.FEATURES)
 
 
 def _baseline(spark, n=5000, seed=0):
-    return spark.createDataFrame(data.make_churn(n, seed)[[*FEATURES, data.LABEL]]
-                                 .rename(columns={data.LABEL: "prediction"}))  # fmt: skip
+    return spark.createDataFrame(
+        data.make_churn(n, seed)[[*FEATURES, data.LABEL]].rename(columns={data.LABEL: "prediction"})
+    )
 
 
 def test_spark_histograms_equal_numpy_histograms(spark):
@@ -38,8 +39,13 @@ def test_spark_histograms_equal_numpy_histograms(spark):
 
 def test_columns_windows_and_comparisons(spark):
     frame = scored([{}, {}, {"drift": 1.0}], n=600)
-    got = drift_metrics(spark_frame(spark, frame), _baseline(spark), "1 hour",
-                        columns=[*FEATURES, "prediction"], categorical=["prediction"])  # fmt: skip
+    got = drift_metrics(
+        spark_frame(spark, frame),
+        _baseline(spark),
+        "1 hour",
+        columns=[*FEATURES, "prediction"],
+        categorical=["prediction"],
+    )
     assert list(got.columns) == [*DRIFT_COLUMNS[:3], "model_version", *DRIFT_COLUMNS[3:]]
     assert got["slice_key"].isna().all()
     table = got[got["column_name"] == TABLE]
@@ -68,9 +74,14 @@ def test_columns_windows_and_comparisons(spark):
 def test_statistics_equal_scipy_on_the_raw_rows(spark):
     frame = scored([{"drift": 0.5}], n=3000)
     base = data.make_churn(5000, 0)
-    got = drift_metrics(spark_frame(spark, frame), _baseline(spark), "1 hour",
-                        columns=[*FEATURES, "prediction"], categorical=["prediction"],
-                        drift_types=["BASELINE"])  # fmt: skip
+    got = drift_metrics(
+        spark_frame(spark, frame),
+        _baseline(spark),
+        "1 hour",
+        columns=[*FEATURES, "prediction"],
+        categorical=["prediction"],
+        drift_types=["BASELINE"],
+    )
     got = overall(got).set_index("column_name")
     for col in FEATURES:
         ks = sps.ks_2samp(frame[col], base[col])
@@ -90,8 +101,13 @@ def test_statistics_equal_scipy_on_the_raw_rows(spark):
 
 def test_same_distribution_raises_at_most_one_false_alarm_in_20_seeds(spark):
     frame = scored([{}] * 20, seed=100, n=1000)  # 20 windows, 20 fresh samples
-    got = drift_metrics(spark_frame(spark, frame), _baseline(spark), "1 hour",
-                        columns=FEATURES, drift_types=["BASELINE"])  # fmt: skip
+    got = drift_metrics(
+        spark_frame(spark, frame),
+        _baseline(spark),
+        "1 hour",
+        columns=FEATURES,
+        drift_types=["BASELINE"],
+    )
     flags = flag_drift(overall(got))
     assert flags["window_start"].nunique() == 20
     alarms = flags.groupby("window_start")["drifted"].any()

@@ -40,11 +40,13 @@ def _state(spark, tbl) -> tuple[str, int]:
 
 
 def test_first_call_reads_everything_and_a_rerun_appends_nothing(spark, tbl):
-    tbl.write([
-        records_row([{"x": 1}, {"x": 2}], [0, 1], crid="a", ts=T0),
-        split_row(["x"], [[3]], [1], crid="b", ts=T0 + 10),
-        row({"dataframe_records": [{"x": 9}]}, [], status=400, crid="bad", ts=T0 + 20),
-    ])  # fmt: skip
+    tbl.write(
+        [
+            records_row([{"x": 1}, {"x": 2}], [0, 1], crid="a", ts=T0),
+            split_row(["x"], [[3]], [1], crid="b", ts=T0 + 10),
+            row({"dataframe_records": [{"x": 9}]}, [], status=400, crid="bad", ts=T0 + 20),
+        ]
+    )
     version = tables.files.version(tbl.payload, home=tbl.home)
     first = process_inference_table(tbl.payload, tbl.processed, spark=spark)
     assert (first.new_rows, first.first_version, first.last_version) == (3, None, version)
@@ -58,13 +60,19 @@ def test_first_call_reads_everything_and_a_rerun_appends_nothing(spark, tbl):
 
 
 def test_later_calls_read_only_the_change_feed_late_and_same_millisecond_requests_once(spark, tbl):
-    tbl.write([records_row([{"x": 0}], [0], crid="first", ts=T0),
-               records_row([{"x": 1}], [0], crid="a", ts=T0 + 5_000)])  # fmt: skip
+    tbl.write(
+        [
+            records_row([{"x": 0}], [0], crid="first", ts=T0),
+            records_row([{"x": 1}], [0], crid="a", ts=T0 + 5_000),
+        ]
+    )
     before = process_inference_table(tbl.payload, tbl.processed, spark=spark).last_version
-    tbl.write([
-        records_row([{"x": 2}], [1], crid="same-ms", ts=T0 + 5_000),  # as new as the newest
-        records_row([{"x": 3}], [1], crid="late", ts=T0 - 3_600_000),  # an hour late
-    ])  # fmt: skip
+    tbl.write(
+        [
+            records_row([{"x": 2}], [1], crid="same-ms", ts=T0 + 5_000),  # as new as the newest
+            records_row([{"x": 3}], [1], crid="late", ts=T0 - 3_600_000),  # an hour late
+        ]
+    )
     tbl.write([records_row([{"x": 4}, {"x": 5}], [0, 0], crid="new", ts=T0 + 9_000)])
     latest = tables.files.version(tbl.payload, home=tbl.home)
     step = process_inference_table(tbl.payload, tbl.processed, spark=spark)
@@ -100,8 +108,9 @@ def test_event_times_labels_merged_later_and_requests_without_an_event_time(spar
     """An ISO 8601 event time in the records becomes a timestamp column; ``label_col`` adds
     the label, NULL until a MERGE INTO sets it, and NULL for rows appended afterwards; a
     request without an event time is kept and falls in no monitoring window."""
-    frame = data.monitoring_traffic(8, granularity="1 hour",
-                                    before=datetime(2026, 11, 18, 12, tzinfo=UTC))  # fmt: skip
+    frame = data.monitoring_traffic(
+        8, granularity="1 hour", before=datetime(2026, 11, 18, 12, tzinfo=UTC)
+    )
     sent = data.request_records(frame)
     tbl.write([records_row([r], [1], crid=f"r{i}", ts=T0 + i) for i, r in enumerate(sent[:6])])
     process_inference_table(tbl.payload, tbl.processed, spark=spark, label_col=data.LABEL)
@@ -114,9 +123,14 @@ def test_event_times_labels_merged_later_and_requests_without_an_event_time(spar
         ON i.customer_id = l.customer_id AND i.transaction_ts = l.transaction_ts
         WHEN MATCHED THEN UPDATE SET i.churned = l.churned""").first()
     assert merged["num_updated_rows"] == 6
-    tbl.write([records_row([r], [0], crid=f"r{i}", ts=T0 + i) for i, r in enumerate(sent[6:], 6)]
-              + [records_row([{data.KEY: 1, **dict.fromkeys(data.FEATURES, 1)}], [0],
-                             crid="no-time", ts=T0 + 9)])  # fmt: skip
+    tbl.write(
+        [records_row([r], [0], crid=f"r{i}", ts=T0 + i) for i, r in enumerate(sent[6:], 6)]
+        + [
+            records_row(
+                [{data.KEY: 1, **dict.fromkeys(data.FEATURES, 1)}], [0], crid="no-time", ts=T0 + 9
+            )
+        ]
+    )
     assert process_inference_table(tbl.payload, tbl.processed, spark=spark).new_rows == 3
     got = _read(spark, tbl).sort_values("client_request_id")
     want = dict(zip(frame[data.KEY], frame[data.LABEL], strict=True))
@@ -127,8 +141,12 @@ def test_event_times_labels_merged_later_and_requests_without_an_event_time(spar
     assert stamps["r0"] == frame[data.EVENT_TIME][0].tz_localize(None) and pd.isna(
         stamps["no-time"]
     )
-    profile = profile_metrics(tables.read_table(tbl.processed, spark=spark), "1 hour",
-                              timestamp_col=data.EVENT_TIME, columns=["prediction"])  # fmt: skip
+    profile = profile_metrics(
+        tables.read_table(tbl.processed, spark=spark),
+        "1 hour",
+        timestamp_col=data.EVENT_TIME,
+        columns=["prediction"],
+    )
     everyone = profile[(profile["model_version"] == "*") & (profile["column_name"] == ":table")]
     assert sorted(everyone["count"]) == [4, 4]  # two windows, the unstamped row in none
     with pytest.raises(ParameterError, match="has no label column 'label'"):
@@ -136,16 +154,22 @@ def test_event_times_labels_merged_later_and_requests_without_an_event_time(spar
 
 
 def test_the_features_of_the_table_afterwards_and_tables_made_otherwise(spark, tbl):
-    tbl.write([records_row([{"x": i, "y": 10 * i}], [0], crid=f"r{i}", ts=T0 + 1000 * i)
-               for i in range(4)])  # fmt: skip
+    tbl.write(
+        [
+            records_row([{"x": i, "y": 10 * i}], [0], crid=f"r{i}", ts=T0 + 1000 * i)
+            for i in range(4)
+        ]
+    )
     got = process_inference_table(tbl.payload, tbl.processed, spark=spark, features=["x"])
     assert got.new_rows == 4 and "y" not in _read(spark, tbl).columns
     tbl.write([records_row([{"y": 1}], [0], crid="no-x", ts=T0 + 9000)])
     with pytest.raises(ParameterError, match=r"\['x'\] are in no sampled request"):
         process_inference_table(tbl.payload, tbl.processed, spark=spark)  # the table's features
     assert sorted(_read(spark, tbl)["x"]) == [0, 1, 2, 3]
-    other = tbl.write([records_row([{"x": 1}], [0], crid="o", ts=T0)],
-                      name=tbl.payload.replace("_payload", "_other_payload"))  # fmt: skip
+    other = tbl.write(
+        [records_row([{"x": 1}], [0], crid="o", ts=T0)],
+        name=tbl.payload.replace("_payload", "_other_payload"),
+    )
     with pytest.raises(ParameterError, match=f"made from {tbl.payload}, not by"):
         process_inference_table(other, tbl.processed, spark=spark)  # another payload table
     plain = tbl.processed.replace("_processed", "_plain")
@@ -155,9 +179,18 @@ def test_the_features_of_the_table_afterwards_and_tables_made_otherwise(spark, t
 
 
 def test_metrics_from_the_processed_table_equal_those_from_the_payload(spark, tbl):
-    tbl.write([records_row([{"x": i % 7, "z": i * 0.5}], [i % 2], crid=f"r{i}",
-                           version=str(1 + i % 2), ts=T0 + 60_000 * i)
-               for i in range(120)])  # fmt: skip
+    tbl.write(
+        [
+            records_row(
+                [{"x": i % 7, "z": i * 0.5}],
+                [i % 2],
+                crid=f"r{i}",
+                version=str(1 + i % 2),
+                ts=T0 + 60_000 * i,
+            )
+            for i in range(120)
+        ]
+    )
     process_inference_table(tbl.payload, tbl.processed, spark=spark)
     cols = ["x", "z", "prediction"]
     direct = profile_metrics(
@@ -168,8 +201,10 @@ def test_metrics_from_the_processed_table_equal_those_from_the_payload(spark, tb
     assert set(direct["model_version"]) >= {"1", "2"}
 
 
-@pytest.mark.parametrize("granularity", ["5 minutes", "30 minutes", "1 hour", "1 day", "1 week",
-                                         "3 weeks", "1 month", "1 year"])  # fmt: skip
+@pytest.mark.parametrize(
+    "granularity",
+    ["5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "3 weeks", "1 month", "1 year"],
+)
 def test_each_phase_of_the_traffic_fills_one_window_of_the_monitor(spark, granularity):
     """The normal and drifted phases' event times fall in two consecutive windows of the
     granularity, as the monitor cuts them (recipes.monitoring.windows)."""
@@ -177,12 +212,19 @@ def test_each_phase_of_the_traffic_fills_one_window_of_the_monitor(spark, granul
 
     from recipes.monitoring.windows import window_column
 
-    frame = data.monitoring_traffic(40, granularity=granularity,
-                                    before=datetime(2026, 3, 1, 7, 3, tzinfo=UTC))  # fmt: skip
+    frame = data.monitoring_traffic(
+        40, granularity=granularity, before=datetime(2026, 3, 1, 7, 3, tzinfo=UTC)
+    )
     df = spark.createDataFrame(frame[["phase", data.EVENT_TIME]])
-    windows = (df.select("phase", window_column(granularity, data.EVENT_TIME).alias("w"))
-               .groupBy("phase").agg(F.countDistinct("w").alias("n"), F.min("w.start").alias("s"),
-                                     F.max("w.end").alias("e")).toPandas().set_index("phase"))  # fmt: skip
+    windows = (
+        df.select("phase", window_column(granularity, data.EVENT_TIME).alias("w"))
+        .groupBy("phase")
+        .agg(
+            F.countDistinct("w").alias("n"), F.min("w.start").alias("s"), F.max("w.end").alias("e")
+        )
+        .toPandas()
+        .set_index("phase")
+    )
     assert windows["n"].tolist() == [1, 1]
     assert windows.loc["normal", "e"] == windows.loc["drifted", "s"]
     assert windows.loc["drifted", "e"] <= pd.Timestamp("2026-03-01 07:03")

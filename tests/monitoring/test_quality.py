@@ -19,14 +19,17 @@ def _noisy(frame: pd.DataFrame, seed=0) -> pd.DataFrame:
     """Predictions that are right about 80 % of the time, worse for version 2."""
     rng = np.random.default_rng(seed)
     flip = rng.random(len(frame)) < np.where(frame["model_version"] == "2", 0.35, 0.15)
-    return frame.assign(prediction=np.where(flip, 1 - frame[data.LABEL], frame[data.LABEL]),
-                        score=rng.random(len(frame)) * 0.5 + 0.5 * frame[data.LABEL])  # fmt: skip
+    return frame.assign(
+        prediction=np.where(flip, 1 - frame[data.LABEL], frame[data.LABEL]),
+        score=rng.random(len(frame)) * 0.5 + 0.5 * frame[data.LABEL],
+    )
 
 
 def test_classification_equals_sklearn_per_version(spark):
     frame = _noisy(scored([{}, {"drift": 1.0}], n=700))
-    df = spark.createDataFrame(frame[["timestamp", "model_version", data.KEY, *data.FEATURES,
-                                      "prediction", "score"]])  # fmt: skip
+    df = spark.createDataFrame(
+        frame[["timestamp", "model_version", data.KEY, *data.FEATURES, "prediction", "score"]]
+    )
     labels = frame[[data.KEY, data.LABEL]].iloc[: len(frame) - 100]  # the newest have no label yet
     labeled = frame.iloc[: len(frame) - 100]
     for score_col in (None, "score"):
@@ -52,8 +55,9 @@ def test_regression_equals_sklearn(spark):
     frame["prediction"] = frame["avg_session_duration"] * 1.1 - 3
     df = spark_frame(spark, frame)
     labels = frame[[data.KEY, "avg_session_duration"]]
-    got = quality_metrics(df, labels, label_col="avg_session_duration",
-                          problem_type="regression").set_index("model_id")  # fmt: skip
+    got = quality_metrics(
+        df, labels, label_col="avg_session_duration", problem_type="regression"
+    ).set_index("model_id")
     for model_id, rows in [(ALL, frame), *frame.groupby("model_version")]:
         y, p = rows["avg_session_duration"], rows["prediction"]
         assert got.loc[model_id, "rmse"] == pytest.approx(m.root_mean_squared_error(y, p))
@@ -61,12 +65,19 @@ def test_regression_equals_sklearn(spark):
 
 
 def test_labels_join_on_client_request_id_first(spark):
-    rows = pd.DataFrame({"timestamp": pd.Timestamp("2026-11-26 08:00"), "model_version": "1",
-                         "client_request_id": ["a", "b", "c"], "customer_id": [1, 2, 3],
-                         "prediction": [1, 0, 0]})  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "timestamp": pd.Timestamp("2026-11-26 08:00"),
+            "model_version": "1",
+            "client_request_id": ["a", "b", "c"],
+            "customer_id": [1, 2, 3],
+            "prediction": [1, 0, 0],
+        }
+    )
     df = spark.createDataFrame(rows)
-    by_request = pd.DataFrame({"client_request_id": ["a", "b", "c"], "customer_id": [3, 2, 1],
-                               "churned": [1, 0, 0]})  # fmt: skip
+    by_request = pd.DataFrame(
+        {"client_request_id": ["a", "b", "c"], "customer_id": [3, 2, 1], "churned": [1, 0, 0]}
+    )
     # request a is customer 1 but its label row says customer 3: the two keys disagree
     assert quality_metrics(df, by_request).loc[0, "accuracy"] == 1.0
     by_customer = quality_metrics(df, by_request, on="customer_id")
@@ -89,8 +100,9 @@ def test_regression_table_rows_equal_sklearn(spark):
     frame["prediction"] = frame["avg_session_duration"] * 1.1 - 3 + rng.normal(0, 20, len(frame))
     frame["spend"] = frame["avg_session_duration"].astype(float)
     frame.loc[frame.index % 11 == 0, "spend"] = np.nan  # not known yet: counted, not scored
-    got = profile_metrics(spark.createDataFrame(frame), "1 hour", label_col="spend",
-                          problem_type="regression")  # fmt: skip
+    got = profile_metrics(
+        spark.createDataFrame(frame), "1 hour", label_col="spend", problem_type="regression"
+    )
     table = got[got["column_name"] == TABLE]
     assert "accuracy_score" not in got and len(table) == 2 * 3
     frame["start"] = frame["timestamp"].dt.floor("h")

@@ -26,8 +26,10 @@ def test_columns_come_from_the_delta_log(mdk_home):
 
 
 def test_a_session_over_another_warehouse_is_refused(mdk_home, tmp_path):
-    ours = {"spark.sql.catalog.main": CATALOG_CLASS,
-            "spark.sql.catalog.main.root": str(mdk_home / "warehouse" / "main")}  # fmt: skip
+    ours = {
+        "spark.sql.catalog.main": CATALOG_CLASS,
+        "spark.sql.catalog.main.root": str(mdk_home / "warehouse" / "main"),
+    }
     check_catalog(_session(ours), "main.mdk.t_payload", mdk_home)  # the endpoint's: fine
     check_catalog(_session({}), "main.mdk.t_payload", mdk_home)  # not the kit's catalog
     other = {**ours, "spark.sql.catalog.main.root": str(tmp_path / "elsewhere" / "main")}
@@ -49,18 +51,33 @@ def test_a_refresh_writes_tables_dbdemos_sql_reads_unchanged(spark, spark_run):
     from tests.monitoring.frames import labeled
 
     table, _ = unique_names("demo")
-    tables.append(table, pa.Table.from_pandas(labeled([{}, {"drift": 1.5}], n=300),
-                                              preserve_index=False), home=spark_run.home)  # fmt: skip
-    loss = {"type": "CUSTOM_METRIC_TYPE_AGGREGATE", "name": "expected_loss",
-            "input_columns": [":table"], "output_data_type": '{"name":"output","type":"double",'
-            '"nullable":true,"metadata":{}}', "definition": "avg(CASE WHEN {{prediction_col}} != "
-            "{{label_col}} AND {{label_col}} = 1 THEN -total_purchases ELSE 0 END)"}  # fmt: skip
-    monitor = {"table_name": table, "output_schema_name": "main.mdk", "slicing_exprs": ["plan"],
-               "inference_log": {"problem_type": "PROBLEM_TYPE_CLASSIFICATION",
-                                 "timestamp_col": "timestamp", "granularities": ["1 hour"],
-                                 "model_id_col": "model_version", "prediction_col": "prediction",
-                                 "label_col": data.LABEL},
-               "custom_metrics": [loss]}  # fmt: skip
+    tables.append(
+        table,
+        pa.Table.from_pandas(labeled([{}, {"drift": 1.5}], n=300), preserve_index=False),
+        home=spark_run.home,
+    )
+    loss = {
+        "type": "CUSTOM_METRIC_TYPE_AGGREGATE",
+        "name": "expected_loss",
+        "input_columns": [":table"],
+        "output_data_type": '{"name":"output","type":"double","nullable":true,"metadata":{}}',
+        "definition": "avg(CASE WHEN {{prediction_col}} != "
+        "{{label_col}} AND {{label_col}} = 1 THEN -total_purchases ELSE 0 END)",
+    }
+    monitor = {
+        "table_name": table,
+        "output_schema_name": "main.mdk",
+        "slicing_exprs": ["plan"],
+        "inference_log": {
+            "problem_type": "PROBLEM_TYPE_CLASSIFICATION",
+            "timestamp_col": "timestamp",
+            "granularities": ["1 hour"],
+            "model_id_col": "model_version",
+            "prediction_col": "prediction",
+            "label_col": data.LABEL,
+        },
+        "custom_metrics": [loss],
+    }
     summary = compute(monitor, spark_run.home, spark)
     profile, drift = summary["tables"]
     got = spark.sql(

@@ -24,8 +24,11 @@ def test_three_classes_score_as_sklearn():
     counts = pd.Series(list(zip(y, p, strict=True))).value_counts().to_dict()
     got = classification_scores(counts)
     assert abs(got["accuracy_score"] - sk.accuracy_score(y, p)) < 1e-12
-    for name, fn in (("precision", sk.precision_score), ("recall", sk.recall_score),
-                     ("f1_score", sk.f1_score)):  # fmt: skip
+    for name, fn in (
+        ("precision", sk.precision_score),
+        ("recall", sk.recall_score),
+        ("f1_score", sk.f1_score),
+    ):
         for average in ("macro", "weighted"):
             assert abs(got[name][average] - fn(y, p, average=average, zero_division=0)) < 1e-12
         per_class = fn(y, p, average=None, labels=["a", "b", "c", "d"], zero_division=0)
@@ -34,11 +37,19 @@ def test_three_classes_score_as_sklearn():
     assert classification_scores({})["accuracy_score"] is None
 
 
-@pytest.mark.parametrize(("text", "parts"), [
-    ("5 minutes", (5, "minute")), ("30 minutes", (30, "minute")), ("1 hour", (1, "hour")),
-    ("1 day", (1, "day")), ("2 weeks", (2, "week")), ("1 week", (1, "week")),
-    ("1 month", (1, "month")), ("1 year", (1, "year")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("5 minutes", (5, "minute")),
+        ("30 minutes", (30, "minute")),
+        ("1 hour", (1, "hour")),
+        ("1 day", (1, "day")),
+        ("2 weeks", (2, "week")),
+        ("1 week", (1, "week")),
+        ("1 month", (1, "month")),
+        ("1 year", (1, "year")),
+    ],
+)
 def test_databricks_granularities_parse(text, parts):
     assert granularity_parts(text) == parts
 
@@ -46,12 +57,22 @@ def test_databricks_granularities_parse(text, parts):
 def test_custom_metric_types_and_templates():
     field = '{"name":"output","type":"double","nullable":true,"metadata":{}}'
     assert output_ddl(field) == "double" and output_ddl("bigint") == "bigint"
-    nested = '{"name":"o","type":{"type":"array","elementType":"long","containsNull":true},' \
-             '"nullable":true,"metadata":{}}'  # fmt: skip
+    nested = (
+        '{"name":"o","type":{"type":"array","elementType":"long","containsNull":true},'
+        '"nullable":true,"metadata":{}}'
+    )
     assert output_ddl(nested) == "array<bigint>"
-    [m] = parse_metrics([{"type": "CUSTOM_METRIC_TYPE_AGGREGATE", "name": "loss",
-                          "input_columns": [":table"], "output_data_type": field,
-                          "definition": "avg({{prediction_col}} - {{label_col}} + {{x}})"}])  # fmt: skip
+    [m] = parse_metrics(
+        [
+            {
+                "type": "CUSTOM_METRIC_TYPE_AGGREGATE",
+                "name": "loss",
+                "input_columns": [":table"],
+                "output_data_type": field,
+                "definition": "avg({{prediction_col}} - {{label_col}} + {{x}})",
+            }
+        ]
+    )
     assert m.render(TABLE, prediction_col="p", label_col="y") == "avg(p - y + `x`)"
     with pytest.raises(
         ParameterError, match="uses {{label_col}}, but the monitor has no label_col"
@@ -59,9 +80,18 @@ def test_custom_metric_types_and_templates():
         m.render(TABLE, prediction_col="p")
     with pytest.raises(ParameterError, match="type must be one of"):
         parse_metrics([{"type": "CUSTOM_METRIC_TYPE_WEIRD", "name": "x"}])
-    monitor = {"snapshot": {}, "custom_metrics": [
-        {"type": "CUSTOM_METRIC_TYPE_DRIFT", "name": "d", "input_columns": ["a"],
-         "definition": "{{current_df}}.avg - {{base_df}}.avg", "output_data_type": field}]}  # fmt: skip
+    monitor = {
+        "snapshot": {},
+        "custom_metrics": [
+            {
+                "type": "CUSTOM_METRIC_TYPE_DRIFT",
+                "name": "d",
+                "input_columns": ["a"],
+                "definition": "{{current_df}}.avg - {{base_df}}.avg",
+                "output_data_type": field,
+            }
+        ],
+    }
     spec = Spec.from_monitor(monitor)
     assert spec.kind == "snapshot" and spec.custom_metrics[0].kind == "DRIFT"
     with pytest.raises(ParameterError, match="exactly one of"):
@@ -70,24 +100,46 @@ def test_custom_metric_types_and_templates():
 
 def _table_row(window_h, model, matrix):
     start = pd.Timestamp("2026-11-26 08:00") + pd.Timedelta(hours=window_h)
-    return {"window": {"start": start, "end": start + pd.Timedelta(hours=1)},
-            "log_type": "INPUT", "granularity": "1 hour", "model_version": model,
-            "slice_key": None, "slice_value": None, "column_name": TABLE,
-            "confusion_matrix": [{"label": y, "prediction": p, "count": n}
-                                 for (y, p), n in matrix.items()]}  # fmt: skip
+    return {
+        "window": {"start": start, "end": start + pd.Timedelta(hours=1)},
+        "log_type": "INPUT",
+        "granularity": "1 hour",
+        "model_version": model,
+        "slice_key": None,
+        "slice_value": None,
+        "column_name": TABLE,
+        "confusion_matrix": [
+            {"label": y, "prediction": p, "count": n} for (y, p), n in matrix.items()
+        ],
+    }
 
 
 def test_quality_by_model_sums_the_windows_confusion_matrices():
     good = {("1", "1"): 300, ("0", "0"): 300, ("1", "0"): 50}
     bad = {("1", "1"): 250, ("0", "0"): 250, ("1", "0"): 150}
-    profile = pd.DataFrame([_table_row(0, "1", good), _table_row(1, "1", good),
-                            _table_row(0, "2", bad), _table_row(1, "2", bad),
-                            _table_row(0, ALL, good)])  # fmt: skip
+    profile = pd.DataFrame(
+        [
+            _table_row(0, "1", good),
+            _table_row(1, "1", good),
+            _table_row(0, "2", bad),
+            _table_row(1, "2", bad),
+            _table_row(0, ALL, good),
+        ]
+    )
     got = quality_by_model(profile).set_index("model_id")
     assert got.loc["1", "labeled_rows"] == 1300
     assert got.loc["1", "accuracy"] == pytest.approx(600 / 650)
     assert got.loc["2", "accuracy"] == pytest.approx(500 / 650)
-    calm = pd.DataFrame(columns=["window", "column_name", "drift_type", "ks_test",
-                                 "chi_squared_test", "population_stability_index", "js_distance"])  # fmt: skip
+    calm = pd.DataFrame(
+        columns=[
+            "window",
+            "column_name",
+            "drift_type",
+            "ks_test",
+            "chi_squared_test",
+            "population_stability_index",
+            "js_distance",
+        ]
+    )
     v = verdict(calm, profile, champion=2, challenger=1)
     assert v.decision == "promote_challenger" and v.quality["1"]["labeled_rows"] == 1300

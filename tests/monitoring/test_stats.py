@@ -23,8 +23,14 @@ SAMPLES = {
 
 def test_every_value_lies_inside_its_bin_and_bins_sort_as_values():
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(0, 1, 5000), rng.lognormal(0, 5, 5000), -rng.lognormal(0, 5, 5000),
-                        [0.0, 1.0, -1.0, 1e-12, -1e-12, 1e9]])  # fmt: skip
+    x = np.concatenate(
+        [
+            rng.normal(0, 1, 5000),
+            rng.lognormal(0, 5, 5000),
+            -rng.lognormal(0, 5, 5000),
+            [0.0, 1.0, -1.0, 1e-12, -1e-12, 1e9],
+        ]
+    )
     k = bins.numpy_bin(x)
     assert (bins.lower_edge(k) <= x + 1e-12 * np.abs(x)).all()
     assert (x <= bins.upper_edge(k) + 1e-12 * np.abs(x)).all()

@@ -15,24 +15,57 @@ pytestmark = pytest.mark.spark
 
 def _rows(spark, table, **kw) -> pd.DataFrame:
     df = unpack_inference_table(table, spark=spark, **kw)
-    return df.toPandas().sort_values(["timestamp", "databricks_request_id", "row_index"],
-                                     ignore_index=True)  # fmt: skip
+    return df.toPandas().sort_values(
+        ["timestamp", "databricks_request_id", "row_index"], ignore_index=True
+    )
 
 
 def test_records_split_and_batch_requests_become_one_row_per_prediction(spark, tbl):
-    tbl.write([
-        records_row([{"customer_id": 7, "total_purchases": 15, "avg_session_duration": 320,
-                      "days_since_last_visit": 7}], [1], crid="a-1", ts=T0),
-        records_row([{"customer_id": 8, "total_purchases": 2, "avg_session_duration": 10.5,
-                      "days_since_last_visit": 40},
-                     {"customer_id": 9, "total_purchases": 30, "avg_session_duration": 600.25,
-                      "days_since_last_visit": 1}], [1, 0], crid="batch", version="2",
-                    entity="challenger", ts=T0 + 1),
-        split_row(["days_since_last_visit", "customer_id", "avg_session_duration",
-                   "total_purchases"], [[3, 10, 99.5, 4], [50, 11, 12.0, 1], [0, 12, 5, 9]],
-                  [0, 1, 0], ts=T0 + 2),
-        row({"dataframe_records": [{"customer_id": 1}]}, [], status=400, ts=T0 + 3),
-    ])  # fmt: skip
+    tbl.write(
+        [
+            records_row(
+                [
+                    {
+                        "customer_id": 7,
+                        "total_purchases": 15,
+                        "avg_session_duration": 320,
+                        "days_since_last_visit": 7,
+                    }
+                ],
+                [1],
+                crid="a-1",
+                ts=T0,
+            ),
+            records_row(
+                [
+                    {
+                        "customer_id": 8,
+                        "total_purchases": 2,
+                        "avg_session_duration": 10.5,
+                        "days_since_last_visit": 40,
+                    },
+                    {
+                        "customer_id": 9,
+                        "total_purchases": 30,
+                        "avg_session_duration": 600.25,
+                        "days_since_last_visit": 1,
+                    },
+                ],
+                [1, 0],
+                crid="batch",
+                version="2",
+                entity="challenger",
+                ts=T0 + 1,
+            ),
+            split_row(
+                ["days_since_last_visit", "customer_id", "avg_session_duration", "total_purchases"],
+                [[3, 10, 99.5, 4], [50, 11, 12.0, 1], [0, 12, 5, 9]],
+                [0, 1, 0],
+                ts=T0 + 2,
+            ),
+            row({"dataframe_records": [{"customer_id": 1}]}, [], status=400, ts=T0 + 3),
+        ]
+    )
     got = _rows(spark, tbl.payload)
     assert list(got.columns[: len(CONTEXT)]) == list(CONTEXT)
     assert got["customer_id"].tolist() == [7, 8, 9, 10, 11, 12]  # the 400 is left out
@@ -70,14 +103,22 @@ def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark,
 
 
 def test_instances_and_inputs_records_are_read_too(spark, tbl):
-    tbl.write([row({"instances": [{"x": 1.5}]}, [0], ts=T0),
-                  row({"inputs": [{"x": 2.5}, {"x": 3.5}]}, [1, 1], ts=T0 + 1)])  # fmt: skip
+    tbl.write(
+        [
+            row({"instances": [{"x": 1.5}]}, [0], ts=T0),
+            row({"inputs": [{"x": 2.5}, {"x": 3.5}]}, [1, 1], ts=T0 + 1),
+        ]
+    )
     assert _rows(spark, tbl.payload)["x"].tolist() == [1.5, 2.5, 3.5]
 
 
 def test_columnar_inputs_and_instances_give_one_row_per_position(spark, tbl):
-    tbl.write([row({"inputs": {"x": [4.5, 5.5, None], "plan": ["a", "b", "c"]}}, [0, 1, 0], ts=T0),
-                  row({"instances": {"plan": "d", "x": 6.5}}, [1], ts=T0 + 1)])  # fmt: skip
+    tbl.write(
+        [
+            row({"inputs": {"x": [4.5, 5.5, None], "plan": ["a", "b", "c"]}}, [0, 1, 0], ts=T0),
+            row({"instances": {"plan": "d", "x": 6.5}}, [1], ts=T0 + 1),
+        ]
+    )
     got = _rows(spark, tbl.payload)
     assert got["x"].tolist()[:2] == [4.5, 5.5] and pd.isna(got["x"].iloc[2])
     assert got["x"].iloc[3] == 6.5
@@ -97,8 +138,12 @@ def test_since_keeps_later_requests_only(spark, tbl):
 def test_types_strings_and_values_that_do_not_parse(spark, tbl, monkeypatch):
     from recipes.monitoring import unpack
 
-    tbl.write([records_row([{"plan": "gold", "n": 1, "ok": True}], ["yes"], ts=T0),
-                  records_row([{"plan": "free", "n": "oops", "ok": False}], ["no"], ts=T0 + 1)])  # fmt: skip
+    tbl.write(
+        [
+            records_row([{"plan": "gold", "n": 1, "ok": True}], ["yes"], ts=T0),
+            records_row([{"plan": "free", "n": "oops", "ok": False}], ["no"], ts=T0 + 1),
+        ]
+    )
     df = unpack_inference_table(tbl.payload, spark=spark)
     types = dict(df.dtypes)
     assert (types["plan"], types["n"], types["ok"], types["prediction"]) == (
@@ -134,9 +179,14 @@ def test_a_table_without_successful_requests_names_the_fix(spark, tbl):
 
 
 def test_infer_columns_skips_bad_json_and_mixed_numbers_are_double():
-    kinds, pred = infer_columns(['{"dataframe_records": [{"a": 1}]}', "{oops",
-                                 '{"dataframe_records": [{"a": 2.5, "b": "x"}]}'],
-                                ['{"predictions": [0]}', "{}", '{"predictions": [0.5]}'])  # fmt: skip
+    kinds, pred = infer_columns(
+        [
+            '{"dataframe_records": [{"a": 1}]}',
+            "{oops",
+            '{"dataframe_records": [{"a": 2.5, "b": "x"}]}',
+        ],
+        ['{"predictions": [0]}', "{}", '{"predictions": [0.5]}'],
+    )
     assert kinds == {"a": "double", "b": "string"} and pred == "double"
 
 
@@ -154,19 +204,30 @@ def test_names_and_versions_come_from_the_latest_served_entities_row(spark, tbl)
 
     endpoint_id = uuid.uuid4().hex  # this test's own served entities
     spec = EntitySpec(name="blue", entity_name="churn-predictor", entity_version="7")
-    first = capture.served_entity_row(endpoint_name="ep-a", endpoint_id=endpoint_id, spec=spec,
-                                      config_version=1, change_time=T0 / 1000)  # fmt: skip
-    later = first | {"endpoint_name": "ep-b", "entity_version": "8", "endpoint_config_version": 2,
-                     "change_time": pd.Timestamp(T0 + 60_000, unit="ms", tz="UTC").to_pydatetime()}  # fmt: skip
+    first = capture.served_entity_row(
+        endpoint_name="ep-a",
+        endpoint_id=endpoint_id,
+        spec=spec,
+        config_version=1,
+        change_time=T0 / 1000,
+    )
+    later = first | {
+        "endpoint_name": "ep-b",
+        "entity_version": "8",
+        "endpoint_config_version": 2,
+        "change_time": pd.Timestamp(T0 + 60_000, unit="ms", tz="UTC").to_pydatetime(),
+    }
     for entity_row in (later, first):  # the older one last: the latest is by change_time
         data = pa.Table.from_pylist([entity_row], schema=capture.SERVED_ENTITIES_SCHEMA)
-        tables.append(capture.SERVED_ENTITIES_TABLE, data, home=tbl.home,
-                      configuration=capture.TABLE_CONFIG)  # fmt: skip
+        tables.append(
+            capture.SERVED_ENTITIES_TABLE, data, home=tbl.home, configuration=capture.TABLE_CONFIG
+        )
     known = records_row([{"x": 1.0}], [1], ts=T0) | {"served_entity_id": first["served_entity_id"]}
     unknown = records_row([{"x": 2.0}], [0], ts=T0 + 1) | {"served_entity_id": uuid.uuid4().hex}
     tbl.write([known, unknown])
     got = _rows(spark, tbl.payload)
     assert got["x"].tolist() == [1.0, 2.0]
-    assert got.loc[0, ["endpoint_name", "served_entity_name", "model_name", "model_version"]
-                   ].tolist() == ["ep-b", "blue", "churn-predictor", "8"]  # fmt: skip
+    assert got.loc[
+        0, ["endpoint_name", "served_entity_name", "model_name", "model_version"]
+    ].tolist() == ["ep-b", "blue", "churn-predictor", "8"]
     assert got.loc[1, ["endpoint_name", "served_entity_name", "model_version"]].isna().all()

@@ -15,23 +15,54 @@ W2 = {"start": pd.Timestamp("2026-11-26 09:00"), "end": pd.Timestamp("2026-11-26
 
 
 def _num(column, ks, p, psi=0.0, window=W2, drift_type="BASELINE", model_id=ALL):
-    return {"window": window, "model_id": model_id, "column_name": column,
-            "drift_type": drift_type, "ks_test": {"statistic": ks, "pvalue": p},
-            "chi_squared_test": None, "population_stability_index": psi, "js_distance": 0.0}  # fmt: skip
+    return {
+        "window": window,
+        "model_id": model_id,
+        "column_name": column,
+        "drift_type": drift_type,
+        "ks_test": {"statistic": ks, "pvalue": p},
+        "chi_squared_test": None,
+        "population_stability_index": psi,
+        "js_distance": 0.0,
+    }
 
 
 def _cat(column, p, js, window=W2, drift_type="BASELINE"):
-    return {"window": window, "model_id": ALL, "column_name": column, "drift_type": drift_type,
-            "ks_test": None, "chi_squared_test": {"statistic": 9.0, "pvalue": p},
-            "population_stability_index": None, "js_distance": js}  # fmt: skip
+    return {
+        "window": window,
+        "model_id": ALL,
+        "column_name": column,
+        "drift_type": drift_type,
+        "ks_test": None,
+        "chi_squared_test": {"statistic": 9.0, "pvalue": p},
+        "population_stability_index": None,
+        "js_distance": js,
+    }
 
 
 def _quality(champion=(0.80, 1800), challenger=(0.80, 600)):
-    return pd.DataFrame([
-        {"model_id": ALL, "labeled_rows": champion[1] + challenger[1], "accuracy": 0.8, "rmse": 1.0},
-        {"model_id": "1", "labeled_rows": champion[1], "accuracy": champion[0], "rmse": champion[0]},
-        {"model_id": "2", "labeled_rows": challenger[1], "accuracy": challenger[0], "rmse": challenger[0]},
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "model_id": ALL,
+                "labeled_rows": champion[1] + challenger[1],
+                "accuracy": 0.8,
+                "rmse": 1.0,
+            },
+            {
+                "model_id": "1",
+                "labeled_rows": champion[1],
+                "accuracy": champion[0],
+                "rmse": champion[0],
+            },
+            {
+                "model_id": "2",
+                "labeled_rows": challenger[1],
+                "accuracy": challenger[0],
+                "rmse": challenger[0],
+            },
+        ]
+    )
 
 
 CALM = pd.DataFrame([_num("a", 0.02, 0.5), _num("b", 0.03, 0.2)])
@@ -43,12 +74,15 @@ def test_ok_when_nothing_drifts_and_quality_is_even():
     assert "no significant difference" in v.reason and v.quality["gain"] == 0
 
 
-@pytest.mark.parametrize(("row", "drifts"), [
-    (_num("b", 0.15, 1e-9), True),           # significant and KS >= 0.1
-    (_num("b", 0.05, 1e-9, psi=0.25), True),  # significant and PSI >= 0.2
-    (_num("b", 0.05, 1e-9, psi=0.05), False),  # significant but small: no alarm
-    (_num("b", 0.30, 0.02), False),           # large but not significant at alpha 0.01
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("row", "drifts"),
+    [
+        (_num("b", 0.15, 1e-9), True),  # significant and KS >= 0.1
+        (_num("b", 0.05, 1e-9, psi=0.25), True),  # significant and PSI >= 0.2
+        (_num("b", 0.05, 1e-9, psi=0.05), False),  # significant but small: no alarm
+        (_num("b", 0.30, 0.02), False),  # large but not significant at alpha 0.01
+    ],
+)
 def test_numeric_drift_needs_significance_and_size(row, drifts):
     v = verdict(pd.DataFrame([_num("a", 0.02, 0.5), row]))
     assert v.decision == ("drift" if drifts else "ok")
@@ -87,11 +121,14 @@ def test_a_clearly_worse_challenger_is_rolled_back():
     assert v.decision == "rollback" and v.quality["gain"] == pytest.approx(-0.2)
 
 
-@pytest.mark.parametrize(("champion", "challenger", "why"), [
-    ((0.70, 1800), (0.85, 50), "too few labeled rows to compare (v2 has 50, need 500"),
-    ((0.80, 1800), (0.81, 600), "no significant difference"),           # under the margin
-    ((0.80, 600), (0.84, 600), "no significant difference"),            # z-test fails
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("champion", "challenger", "why"),
+    [
+        ((0.70, 1800), (0.85, 50), "too few labeled rows to compare (v2 has 50, need 500"),
+        ((0.80, 1800), (0.81, 600), "no significant difference"),  # under the margin
+        ((0.80, 600), (0.84, 600), "no significant difference"),  # z-test fails
+    ],
+)
 def test_quality_does_not_decide_on_thin_evidence(champion, challenger, why):
     v = verdict(CALM, _quality(champion, challenger), champion=1, challenger=2)
     assert v.decision == "ok" and why in v.reason
@@ -99,10 +136,13 @@ def test_quality_does_not_decide_on_thin_evidence(champion, challenger, why):
 
 def _split_quality(hits_1, hits_2, to_challenger):
     """The quality table of one A/B split: each version scored on the rows routed to it."""
-    rows = [(m, hits[mask]) for m, hits, mask in
-            (("1", hits_1, ~to_challenger), ("2", hits_2, to_challenger))]  # fmt: skip
-    return pd.DataFrame([{"model_id": m, "labeled_rows": len(h), "accuracy": h.mean()}
-                         for m, h in rows])  # fmt: skip
+    rows = [
+        (m, hits[mask])
+        for m, hits, mask in (("1", hits_1, ~to_challenger), ("2", hits_2, to_challenger))
+    ]
+    return pd.DataFrame(
+        [{"model_id": m, "labeled_rows": len(h), "accuracy": h.mean()} for m, h in rows]
+    )
 
 
 def _notebook_hits(models, drift: float = 1.0):
@@ -126,13 +166,16 @@ def test_two_equally_good_versions_are_never_promoted_on_the_notebooks_traffic()
     assert abs(hits[0].mean() - hits[1].mean()) < 0.01  # equally good on this traffic
     rng = np.random.default_rng(0)
     splits = [rng.random(len(hits[0])) < 0.10 for _ in range(300)]
-    decided = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision
-               for s in splits]  # fmt: skip
+    decided = [
+        verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision for s in splits
+    ]
     assert set(decided) == {"ok"}
     # the floor of 100 labels the verdict used to have lets the z-test's alpha through
     loose = Thresholds(min_labeled=100)
-    fooled = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2,
-                      thresholds=loose).decision for s in splits]  # fmt: skip
+    fooled = [
+        verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2, thresholds=loose).decision
+        for s in splits
+    ]
     assert set(fooled) > {"ok"}
 
 
@@ -150,11 +193,14 @@ def test_the_notebooks_challenger_is_promoted_in_299_of_300_replays():
     hits = _notebook_hits([v1, v2])
     rng = np.random.default_rng(0)
     splits = [rng.random(len(hits[0])) < 0.50 for _ in range(300)]
-    promoted = [verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision
-                for s in splits]  # fmt: skip
+    promoted = [
+        verdict(CALM, _split_quality(*hits, s), champion=1, challenger=2).decision for s in splits
+    ]
     assert promoted.count("promote_challenger") >= 299, promoted
-    swapped = [verdict(CALM, _split_quality(hits[1], hits[0], s), champion=1,
-                       challenger=2).decision for s in splits]  # fmt: skip
+    swapped = [
+        verdict(CALM, _split_quality(hits[1], hits[0], s), champion=1, challenger=2).decision
+        for s in splits
+    ]
     assert swapped.count("rollback") >= 299, swapped
 
 
@@ -185,10 +231,16 @@ def test_carry_out_ok_and_drift(trained):
 
 
 def test_carry_out_dry_runs_traffic_moves_without_touching_anything(trained):
-    promote = carry_out(Verdict("promote_challenger", "x", champion="1", challenger="2"),
-                        None, "ep", trained, dry_run=True)  # fmt: skip
+    promote = carry_out(
+        Verdict("promote_challenger", "x", champion="1", challenger="2"),
+        None,
+        "ep",
+        trained,
+        dry_run=True,
+    )
     assert not promote.changed and "set @champion on churn-predictor v2" in promote.did
-    back = carry_out(Verdict("rollback", "x", champion="1", challenger="2"), None, "ep", trained,
-                     dry_run=True)  # fmt: skip
+    back = carry_out(
+        Verdict("rollback", "x", champion="1", challenger="2"), None, "ep", trained, dry_run=True
+    )
     assert "{'champion': 100, 'challenger': 0}" in back.did
     assert registry.aliases(trained) == {}

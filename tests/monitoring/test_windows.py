@@ -13,22 +13,41 @@ from recipes.monitoring.windows import window_column
 
 pytestmark = pytest.mark.spark
 
-TIMES = pd.to_datetime(["2024-02-29 23:59:59", "2024-03-01 00:00:00", "2025-12-31 12:00:00",
-                        "2026-11-26 08:31:00"])  # fmt: skip
+TIMES = pd.to_datetime(
+    ["2024-02-29 23:59:59", "2024-03-01 00:00:00", "2025-12-31 12:00:00", "2026-11-26 08:31:00"]
+)
 
 
-@pytest.mark.parametrize(("granularity", "starts", "ends"), [
-    ("1 month", ["2024-02-01", "2024-03-01", "2025-12-01", "2026-11-01"],
-     ["2024-03-01", "2024-04-01", "2026-01-01", "2026-12-01"]),
-    ("3 months", ["2024-01-01", "2024-01-01", "2025-10-01", "2026-10-01"],
-     ["2024-04-01", "2024-04-01", "2026-01-01", "2027-01-01"]),
-    ("1 year", ["2024-01-01", "2024-01-01", "2025-01-01", "2026-01-01"],
-     ["2025-01-01", "2025-01-01", "2026-01-01", "2027-01-01"]),
-    ("1 week", ["2024-02-26", "2024-02-26", "2025-12-29", "2026-11-23"],  # Mondays
-     ["2024-03-04", "2024-03-04", "2026-01-05", "2026-11-30"]),
-    ("30 minutes", ["2024-02-29 23:30", "2024-03-01 00:00", "2025-12-31 12:00", "2026-11-26 08:30"],
-     ["2024-03-01 00:00", "2024-03-01 00:30", "2025-12-31 12:30", "2026-11-26 09:00"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("granularity", "starts", "ends"),
+    [
+        (
+            "1 month",
+            ["2024-02-01", "2024-03-01", "2025-12-01", "2026-11-01"],
+            ["2024-03-01", "2024-04-01", "2026-01-01", "2026-12-01"],
+        ),
+        (
+            "3 months",
+            ["2024-01-01", "2024-01-01", "2025-10-01", "2026-10-01"],
+            ["2024-04-01", "2024-04-01", "2026-01-01", "2027-01-01"],
+        ),
+        (
+            "1 year",
+            ["2024-01-01", "2024-01-01", "2025-01-01", "2026-01-01"],
+            ["2025-01-01", "2025-01-01", "2026-01-01", "2027-01-01"],
+        ),
+        (
+            "1 week",
+            ["2024-02-26", "2024-02-26", "2025-12-29", "2026-11-23"],  # Mondays
+            ["2024-03-04", "2024-03-04", "2026-01-05", "2026-11-30"],
+        ),
+        (
+            "30 minutes",
+            ["2024-02-29 23:30", "2024-03-01 00:00", "2025-12-31 12:00", "2026-11-26 08:30"],
+            ["2024-03-01 00:00", "2024-03-01 00:30", "2025-12-31 12:30", "2026-11-26 09:00"],
+        ),
+    ],
+)
 def test_windows_of_each_granularity(spark, granularity, starts, ends):
     df = spark.createDataFrame(pd.DataFrame({"t": TIMES}))
     got = df.select(window_column(granularity, "t").alias("w")).toPandas()["w"]
@@ -38,8 +57,9 @@ def test_windows_of_each_granularity(spark, granularity, starts, ends):
 
 def _series(months: int = 3) -> pd.DataFrame:
     times = pd.date_range("2025-11-01", periods=months * 30, freq="D")
-    return pd.DataFrame({"ts": times, "amount": range(len(times)),
-                         "kind": ["a", "b", "c"] * (len(times) // 3)})  # fmt: skip
+    return pd.DataFrame(
+        {"ts": times, "amount": range(len(times)), "kind": ["a", "b", "c"] * (len(times) // 3)}
+    )
 
 
 def test_time_series_by_month_and_year(spark):
@@ -53,21 +73,27 @@ def test_time_series_by_month_and_year(spark):
     base = p[p["log_type"] == "BASELINE"]  # a baseline with times: its own span, each granularity
     assert set(base["granularity"]) == {"1 month", "1 year"}
     assert {(w["start"], w["end"]) for w in base["window"]} == {
-        (pd.Timestamp("2024-09-27"), pd.Timestamp("2024-10-26"))}  # fmt: skip
+        (pd.Timestamp("2024-09-27"), pd.Timestamp("2024-10-26"))
+    }
     p = p[p["log_type"] == "INPUT"]
     assert "model_version" not in p and "accuracy_score" not in p
     table = p[(p["column_name"] == TABLE) & p["slice_key"].isna()]
     monthly = table[table["granularity"] == "1 month"]
     assert [w["start"] for w in monthly["window"]] == list(
-        pd.to_datetime(["2025-11-01", "2025-12-01", "2026-01-01"]))  # fmt: skip
+        pd.to_datetime(["2025-11-01", "2025-12-01", "2026-01-01"])
+    )
     by_month = frame.groupby(frame["ts"].dt.to_period("M")).size().tolist()
     assert monthly["count"].tolist() == by_month
     yearly = table[table["granularity"] == "1 year"]
     assert yearly["count"].tolist() == [61, 29]  # 2025: Nov + Dec; 2026: Jan
     d = got.drift
     assert "model_version" not in d
-    cons = d[(d["granularity"] == "1 month") & (d["column_name"] == "amount")
-             & d["slice_key"].isna() & (d["drift_type"] == "CONSECUTIVE")]  # fmt: skip
+    cons = d[
+        (d["granularity"] == "1 month")
+        & (d["column_name"] == "amount")
+        & d["slice_key"].isna()
+        & (d["drift_type"] == "CONSECUTIVE")
+    ]
     assert (d[d["drift_type"] == "BASELINE"]["granularity"].value_counts() > 0).all()
     assert [w["start"] for w in cons["window_cmp"]] == list(
         pd.to_datetime(["2025-11-01", "2025-12-01"])

@@ -122,9 +122,12 @@ def payload_by_entity(table: str, home):
     from recipes import tables
 
     df = tables.read(table, home=home)
-    entities = (tables.read("system.serving.served_entities", home=home)
-                .sort_values("change_time").drop_duplicates("served_entity_id", keep="last")
-                .set_index("served_entity_id"))  # fmt: skip
+    entities = (
+        tables.read("system.serving.served_entities", home=home)
+        .sort_values("change_time")
+        .drop_duplicates("served_entity_id", keep="last")
+        .set_index("served_entity_id")
+    )
     df["entity"] = df["served_entity_id"].map(entities["served_entity_name"])
     df["version"] = df["served_entity_id"].map(entities["entity_version"])
     return df

@@ -17,13 +17,18 @@ from tests.notebooks.nbtools import png_outputs
 @pytest.mark.spark
 # @champion, the default, runs in test_story.py
 @pytest.mark.parametrize("ref, n_rows", [("/2", 1500)])
-def test_batch_score_writes_lineage_and_feature_predictions(run_notebook, connect_kernel,
-                                                            model_name, mdk_home,
-                                                            ref, n_rows):  # fmt: skip
+def test_batch_score_writes_lineage_and_feature_predictions(
+    run_notebook, connect_kernel, model_name, mdk_home, ref, n_rows
+):
     schema = f"nb_{uuid.uuid4().hex[:8]}"
     output = f"main.{schema}.churn_scores"
-    nb = run_notebook("05_batch_score", model_uri=f"models:/{model_name}{ref}", n_rows=n_rows,
-                      output_table=output, loop_sample=50)  # fmt: skip
+    nb = run_notebook(
+        "05_batch_score",
+        model_uri=f"models:/{model_name}{ref}",
+        n_rows=n_rows,
+        output_table=output,
+        loop_sample=50,
+    )
     expected = registry.resolve(model_name, ref.lstrip("/"))
     home = connect_kernel.workdir  # the Connect server's catalog is its own warehouse
     scored = tables.read_table(output, home=home)

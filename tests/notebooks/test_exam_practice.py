@@ -83,18 +83,30 @@ def _execute_default_run(folder: Path, tracking_url: str) -> dict:
     model_name = f"exam-test-{uuid.uuid4().hex[:8]}"
     out = folder / f"{NAME}.ipynb"
     env = {
-        "MDK_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_url, "MLFLOW_REGISTRY_URI": None,
-        "MDK_TARGET": None, "MDK_SERVING_URL": None, "MDK_SERVING_TOKEN": None,
-        "SPARK_REMOTE": None, "MDK_SPARK_REMOTE": None, "DATABRICKS_HOST": None,
-        "DATABRICKS_TOKEN": None, "DATABRICKS_CONFIG_FILE": None, "DATABRICKS_CONFIG_PROFILE": None,
+        "MDK_HOME": str(home),
+        "MLFLOW_TRACKING_URI": tracking_url,
+        "MLFLOW_REGISTRY_URI": None,
+        "MDK_TARGET": None,
+        "MDK_SERVING_URL": None,
+        "MDK_SERVING_TOKEN": None,
+        "SPARK_REMOTE": None,
+        "MDK_SPARK_REMOTE": None,
+        "DATABRICKS_HOST": None,
+        "DATABRICKS_TOKEN": None,
+        "DATABRICKS_CONFIG_FILE": None,
+        "DATABRICKS_CONFIG_PROFILE": None,
         **QUIET_ENV,
-    }  # fmt: skip
+    }
     try:
         with scoped_env(**env):
             papermill.execute_notebook(
-                str(NOTEBOOKS / f"{NAME}.ipynb"), str(out), parameters={"model_name": model_name},
-                kernel_name="python3", progress_bar=False, cwd=str(repo_root()),
-            )  # fmt: skip
+                str(NOTEBOOKS / f"{NAME}.ipynb"),
+                str(out),
+                parameters={"model_name": model_name},
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(repo_root()),
+            )
             alive = [s.name for s in stack.status(home) if s.alive]
     finally:
         _stop_leftovers(home)
@@ -103,11 +115,13 @@ def _execute_default_run(folder: Path, tracking_url: str) -> dict:
     left = {
         "stages": {str(v.version): v.current_stage for v in versions},
         "aliases": dict(client.get_registered_model(model_name).aliases),
-        "related": {k: bool(client.search_model_versions(f"name = '{model_name}-{k}'"))
-                    for k in ("typed", "features", "threshold")},
+        "related": {
+            k: bool(client.search_model_versions(f"name = '{model_name}-{k}'"))
+            for k in ("typed", "features", "threshold")
+        },
         "alive": alive,
         "payload_table": (home / "warehouse" / "main" / "exam" / "exam_ab_payload").exists(),
-    }  # fmt: skip
+    }
     return {"out": str(out), "home": str(home), "left": left}
 
 
@@ -336,14 +350,25 @@ def test_q11_the_legacy_call_is_refused_as_databricks_refuses_it(default_run):
 def test_q11_the_ai_gateway_table_logs_every_request_and_names_its_entity(default_run):
     ev = default_run.ev("Q11", "B")
     assert ev["gateway"]["inference_table_config"] == {
-        "catalog_name": "main", "schema_name": "exam", "table_name_prefix": "exam_ab",
+        "catalog_name": "main",
+        "schema_name": "exam",
+        "table_name_prefix": "exam_ab",
         "enabled": True,
-    }  # fmt: skip
+    }
     assert ev["table"] == "main.exam.exam_ab_payload"
     assert ev["rows"] == ev["sent"] == 4 and ev["status_codes"] == [200, 200, 200, 400]
-    assert {"request_time", "databricks_request_id", "client_request_id", "status_code",
-            "execution_duration_ms", "request", "response", "served_entity_id",
-            "logging_error_codes", "requester"} <= set(ev["columns"])  # fmt: skip
+    assert {
+        "request_time",
+        "databricks_request_id",
+        "client_request_id",
+        "status_code",
+        "execution_duration_ms",
+        "request",
+        "response",
+        "served_entity_id",
+        "logging_error_codes",
+        "requester",
+    } <= set(ev["columns"])
     assert "request_metadata" not in ev["columns"]  # the legacy table's, not the gateway's
     assert ev["legacy_columns"] == [] and ev["version_column"] == []  # the join names versions
     assert ev["served"] and set(ev["served"]) <= {"champion", "challenger"}
@@ -392,10 +417,12 @@ def test_q13_local_scores_and_the_others_need_tools_this_machine_lacks(default_r
 
 
 def test_q14_score_batch_needs_the_keys_and_only_the_keys(default_run):
-    given = {"A": ["total_purchases", "avg_session_duration", "days_since_last_visit"],
-             "B": ["customer_id"],
-             "C": ["total_purchases", "avg_session_duration", "days_since_last_visit", "churned"],
-             "D": ["customer_id", "churned"]}  # fmt: skip
+    given = {
+        "A": ["total_purchases", "avg_session_duration", "days_since_last_visit"],
+        "B": ["customer_id"],
+        "C": ["total_purchases", "avg_session_duration", "days_since_last_visit", "churned"],
+        "D": ["customer_id", "churned"],
+    }
     for letter, columns in given.items():
         ev = default_run.ev("Q14", letter)
         assert ev["mine"]["columns"] == columns and ev["keys_only"]["scored"] == 200
@@ -457,10 +484,12 @@ def test_a_workspace_target_stops_in_the_first_check_and_makes_nothing(
 
     with pytest.raises(papermill.PapermillExecutionError) as err:
         papermill.execute_notebook(
-            str(NOTEBOOKS / f"{NAME}.ipynb"), str(tmp_path / "out.ipynb"),
+            str(NOTEBOOKS / f"{NAME}.ipynb"),
+            str(tmp_path / "out.ipynb"),
             parameters={"target": "databricks", "model_name": model_name},
-            kernel_name="python3", progress_bar=False,
-        )  # fmt: skip
+            kernel_name="python3",
+            progress_bar=False,
+        )
     assert err.value.ename == "KitError"
     assert "Exam practice runs on the local stack only (target 'databricks')" in err.value.evalue
     assert "\n" not in err.value.evalue.strip()

@@ -14,8 +14,14 @@ def test_stages_without_archiving_then_the_champion_moves_only_when_asked_and_th
     run_notebook, model_name
 ):
     # one model through five runs of 02 (each run is a kernel: about 15 s on a loaded machine)
-    nb = run_notebook("02_promote", model_name=model_name, stage="Staging",
-                      archive_existing_versions=False, alias="challenger", alias_version=1)  # fmt: skip
+    nb = run_notebook(
+        "02_promote",
+        model_name=model_name,
+        stage="Staging",
+        archive_existing_versions=False,
+        alias="challenger",
+        alias_version=1,
+    )
     table = registry.describe(model_name)
     assert table["version"].tolist() == [1, 2]  # made by the notebook itself
     assert table["stage"].tolist() == ["Staging", "Staging"]

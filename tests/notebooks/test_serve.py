@@ -22,18 +22,31 @@ def endpoint_name():
 
 
 @pytest.mark.notebook
-def test_serve_a_pinned_version_without_scale_to_zero(run_notebook, served, model_name,
-                                                      endpoint_name):  # fmt: skip
-    run_notebook("03_serve", model_name=model_name, endpoint_name=endpoint_name,
-                 entity_version=2, scale_to_zero_enabled=False, idle_seconds=1)  # fmt: skip
+def test_serve_a_pinned_version_without_scale_to_zero(
+    run_notebook, served, model_name, endpoint_name
+):
+    run_notebook(
+        "03_serve",
+        model_name=model_name,
+        endpoint_name=endpoint_name,
+        entity_version=2,
+        scale_to_zero_enabled=False,
+        idle_seconds=1,
+    )
     w = workspace_client(start=False)
     [entity] = _raw(w, endpoint_name)["config"]["served_entities"]
     assert entity["entity_version"] == "2" and entity["scale_to_zero_enabled"] is False
     assert entity["mdk"]["cold_starts"] == 0 and entity["mdk"]["worker_pid"] is not None
     first = _raw(w, endpoint_name)
     # a rerun updates the endpoint in place (update_config): same id, a new config version
-    nb = run_notebook("03_serve", model_name=model_name, endpoint_name=endpoint_name,
-                      entity_version=1, scale_to_zero_enabled=False, idle_seconds=1)  # fmt: skip
+    nb = run_notebook(
+        "03_serve",
+        model_name=model_name,
+        endpoint_name=endpoint_name,
+        entity_version=1,
+        scale_to_zero_enabled=False,
+        idle_seconds=1,
+    )
     updated = _raw(w, endpoint_name)
     [entity] = updated["config"]["served_entities"]
     assert entity["entity_version"] == "1"
@@ -41,9 +54,15 @@ def test_serve_a_pinned_version_without_scale_to_zero(run_notebook, served, mode
     assert updated["config"]["config_version"] == first["config"]["config_version"] + 1
     assert "existing endpoint: updated in place" in outputs_text(nb)
     # replace=True, and only then, deletes it and creates it afresh
-    nb = run_notebook("03_serve", model_name=model_name, endpoint_name=endpoint_name,
-                      entity_version=2, scale_to_zero_enabled=False, idle_seconds=1,
-                      replace=True)  # fmt: skip
+    nb = run_notebook(
+        "03_serve",
+        model_name=model_name,
+        endpoint_name=endpoint_name,
+        entity_version=2,
+        scale_to_zero_enabled=False,
+        idle_seconds=1,
+        replace=True,
+    )
     replaced = _raw(w, endpoint_name)
     assert replaced["id"] != first["id"]
     assert replaced["config"]["served_entities"][0]["entity_version"] == "2"

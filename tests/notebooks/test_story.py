@@ -191,8 +191,13 @@ def story(tmp_path_factory) -> dict[str, Chapter]:
     home = tmp_path_factory.mktemp("story") / "mdk"
     home.mkdir()
     # as a user has it: no target, no URIs, no endpoint of the session's; mdk run starts its own
-    env = local_env(home, MDK_TARGET=None, MLFLOW_TRACKING_URI=None, MDK_SERVING_URL=None,
-                    MDK_SERVING_TOKEN=None)  # fmt: skip
+    env = local_env(
+        home,
+        MDK_TARGET=None,
+        MLFLOW_TRACKING_URI=None,
+        MDK_SERVING_URL=None,
+        MDK_SERVING_TOKEN=None,
+    )
     chapters: dict[str, Chapter] = {}
 
     def record(event, path, result):
@@ -209,9 +214,11 @@ def story(tmp_path_factory) -> dict[str, Chapter]:
     try:
         with scoped_env(**env):
             runner.run_notebooks(
-                runner.notebook_paths(list(AFTER)), {}, out_dir=home / "runs" / "story",
+                runner.notebook_paths(list(AFTER)),
+                {},
+                out_dir=home / "runs" / "story",
                 progress=record,
-            )  # fmt: skip
+            )
         yield chapters
     finally:
         with scoped_env(**env):
@@ -263,11 +270,27 @@ def test_02_archives_then_sets_champion_and_challenger_behind_the_gate(story):
     # True archives the old one
     stage_tables = [t.split() for t in golden_texts(ch.nb) if t.startswith("after archive_")]
     assert stage_tables == [
-        ["after", "archive_existing_versions=False:", "version", "stage",
-         "1", "Production", "2", "Production"],
-        ["after", "archive_existing_versions=True:", "version", "stage",
-         "1", "Archived", "2", "Production"],
-    ]  # fmt: skip
+        [
+            "after",
+            "archive_existing_versions=False:",
+            "version",
+            "stage",
+            "1",
+            "Production",
+            "2",
+            "Production",
+        ],
+        [
+            "after",
+            "archive_existing_versions=True:",
+            "version",
+            "stage",
+            "1",
+            "Archived",
+            "2",
+            "Production",
+        ],
+    ]
     text = outputs_text(ch.nb)
     assert "gate passed" in text and "(delta +0.0" in text
     assert f"models:/{MODEL}/Production" in text
@@ -283,7 +306,9 @@ def test_03_serves_the_champion_scales_to_zero_and_cold_starts(story):
     assert entity["scale_to_zero_enabled"] is True
     assert entity["mdk"]["cold_starts"] == 1 and entity["mdk"]["last_cold_start_ms"] > 0
     assert {t["key"]: t["value"] for t in doc["tags"]} == {
-        "mdk_idle_seconds": "5", "created_by": "mdk"}  # fmt: skip
+        "mdk_idle_seconds": "5",
+        "created_by": "mdk",
+    }
     text = outputs_text(ch.nb)
     assert "200 {'predictions': [" in text and "same answer both ways: True" in text
     assert "400 {'error_code': 'BAD_REQUEST'" in text
@@ -300,8 +325,9 @@ def test_04_observed_split_matches_the_routes_and_the_change_drops_nothing(story
     split = df[df["client_request_id"].str.startswith("split-")]
     assert len(split) == 500 and (split["status_code"] == 200).all()
     # within 4.5 binomial standard errors of the configured 90/10 (traffic.compare_split)
-    check = traffic.compare_split(split["entity"].value_counts(),
-                                  {"champion": 90, "challenger": 10})  # fmt: skip
+    check = traffic.compare_split(
+        split["entity"].value_counts(), {"champion": 90, "challenger": 10}
+    )
     assert check["within"].all(), check
     versions = set(split.groupby("entity")["version"].first().items())
     assert versions == {("champion", "1"), ("challenger", "2")}
@@ -335,24 +361,36 @@ def test_06_monitors_the_ab_traffic_and_would_promote_the_challenger(story):
     left = ch.left
     log = left["monitor"].inference_log
     assert (log.model_id_col, log.label_col, log.timestamp_col) == (
-        "model_version", "churned", "transaction_ts")  # fmt: skip
+        "model_version",
+        "churned",
+        "transaction_ts",
+    )
     assert left["monitor"].slicing_exprs == ["days_since_last_visit > 21"]
     assert [m.name for m in left["monitor"].custom_metrics] == ["expected_loss"]
     profile, drift = left["profile"], left["drift"]
     expected_loss = [("expected_loss", "double")]
     assert list(profile.columns) == [
-        n for n, _ in profile_fields("model_version", "classification", expected_loss)]  # fmt: skip
+        n for n, _ in profile_fields("model_version", "classification", expected_loss)
+    ]
     assert list(drift.columns) == [n for n, _ in drift_fields("model_version")]
     assert set(drift["drift_type"]) == {"BASELINE", "CONSECUTIVE"}
     assert set(drift["model_version"]) == {"*", "1", "2"}
-    monitored = {"total_purchases", "avg_session_duration", "days_since_last_visit", "prediction",
-                 "churned"}  # fmt: skip
+    monitored = {
+        "total_purchases",
+        "avg_session_duration",
+        "days_since_last_visit",
+        "prediction",
+        "churned",
+    }
     assert monitored <= set(drift["column_name"])
     # every request of this run, once, labeled by the MERGE, each phase in a window of its own
     unpacked = left["unpacked"]
     assert len(unpacked) == 2000 and unpacked["churned"].notna().all()
-    table = profile[(profile["log_type"] == "INPUT") & (profile["column_name"] == ":table")
-                    & (profile["model_version"] == "*")]  # fmt: skip
+    table = profile[
+        (profile["log_type"] == "INPUT")
+        & (profile["column_name"] == ":table")
+        & (profile["model_version"] == "*")
+    ]
     whole = table[table["slice_key"].isna()]
     starts = [w["start"] for w in whole["window"]]
     assert whole["count"].tolist() == [1000, 1000] and starts[1] - starts[0] == timedelta(hours=1)
@@ -362,7 +400,8 @@ def test_06_monitors_the_ab_traffic_and_would_promote_the_challenger(story):
     assert whole["accuracy_score"].between(0.5, 1).all() and whole["expected_loss"].lt(0).all()
     # the stored drift table alone flags the drifted feature
     assert [c for c in verdict(drift).drifted if c in monitored - {"prediction", "churned"}] == [
-        "days_since_last_visit"]  # fmt: skip
+        "days_since_last_visit"
+    ]
     assert golden_texts(ch.nb)[-1].splitlines() == [
         "verdict: promote_challenger",
         "drifted features: ['days_since_last_visit']",
@@ -382,8 +421,10 @@ def test_06s_tables_answer_databricks_queries_unchanged(story, spark):
     prediction and the label, which has the drifted window's rows."""
     left = chapter(story, "06_monitor").left
     monitor = left["monitor"]
-    path = {name: left["warehouse"].joinpath(*name.split("."))
-            for name in (monitor.profile_metrics_table_name, monitor.drift_metrics_table_name)}  # fmt: skip
+    path = {
+        name: left["warehouse"].joinpath(*name.split("."))
+        for name in (monitor.profile_metrics_table_name, monitor.drift_metrics_table_name)
+    }
     profile = f"delta.`{path[monitor.profile_metrics_table_name]}`"
     drift = f"delta.`{path[monitor.drift_metrics_table_name]}`"
     quality = spark.sql(
@@ -430,8 +471,13 @@ def test_every_table_the_story_leaves_is_a_delta_table_with_its_history(story, s
     assert len(listed) == len(folders)
     path = {name: warehouse.joinpath(*name.split(".")) for name in listed}
     unpacked = f"{PAYLOAD}_unpacked"
-    for name in (SCORES, PAYLOAD, unpacked, f"{unpacked}_profile_metrics",
-                 f"{unpacked}_drift_metrics"):  # fmt: skip
+    for name in (
+        SCORES,
+        PAYLOAD,
+        unpacked,
+        f"{unpacked}_profile_metrics",
+        f"{unpacked}_drift_metrics",
+    ):
         assert DeltaTable.isDeltaTable(spark, str(path[name])), name
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path[SCORES]}`").orderBy("version").collect()
     assert [h.operation for h in history][-2:] == ["CREATE OR REPLACE TABLE AS SELECT"] * 2

@@ -47,8 +47,15 @@ class Server(EndpointCalls):
         pid: the running server's pid (None while stopped).
     """
 
-    def __init__(self, home: Path, store: Path, *, idle_seconds: float = 2, seed: int = 7,
-                 env: dict[str, str] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        home: Path,
+        store: Path,
+        *,
+        idle_seconds: float = 2,
+        seed: int = 7,
+        env: dict[str, str] | None = None,
+    ):
         self.extra_env = dict(env or {})
         self.home = home
         self.store = store

@@ -36,9 +36,15 @@ def fake_entity(
 ) -> SimpleNamespace:
     """A served entity; ``loaded``: its worker has reported the model's signature."""
     stats = EntityStats(last_load_seconds=0.5 if loaded else None)
-    return SimpleNamespace(spec=SimpleNamespace(name=name), running=running, pid=pid,
-                           stats=stats, signature=signature, deployment=deployment,
-                           message=message)  # fmt: skip
+    return SimpleNamespace(
+        spec=SimpleNamespace(name=name),
+        running=running,
+        pid=pid,
+        stats=stats,
+        signature=signature,
+        deployment=deployment,
+        message=message,
+    )
 
 
 def fake_endpoint(name: str, entities: dict, routes=None, *, active: bool = True):

@@ -131,8 +131,9 @@ class InprocPool:
             in progress.
     """
 
-    def __init__(self, models: dict[str, Any], log_dir: Path,
-                 load_seconds: dict[str, float] | None = None):  # fmt: skip
+    def __init__(
+        self, models: dict[str, Any], log_dir: Path, load_seconds: dict[str, float] | None = None
+    ):
         self.models = models
         self.log_dir = log_dir
         self.load_seconds = dict(load_seconds or {})
@@ -224,8 +225,9 @@ def serve_inproc(
     made: list[Manager] = []
 
     def make_manager() -> Manager:
-        manager = Manager(home, env={}, idle_seconds=idle_seconds, check_model=pool.check_model,
-                          seed=seed)  # fmt: skip
+        manager = Manager(
+            home, env={}, idle_seconds=idle_seconds, check_model=pool.check_model, seed=seed
+        )
         manager.pool = pool
         made.append(manager)
         return manager

@@ -73,11 +73,13 @@ def _rows(n: int = 200, seed: int = 3) -> list[dict]:
     """Random records of JSON integers (the signature says long), plus edge values."""
     rng = np.random.default_rng(seed)
     out = [
-        {"total_purchases": int(rng.integers(0, 60)),
-         "avg_session_duration": int(rng.integers(5, 900)),
-         "days_since_last_visit": int(rng.integers(0, 120))}
+        {
+            "total_purchases": int(rng.integers(0, 60)),
+            "avg_session_duration": int(rng.integers(5, 900)),
+            "days_since_last_visit": int(rng.integers(0, 120)),
+        }
         for _ in range(n)
-    ]  # fmt: skip
+    ]
     out += [
         RECORD,
         dict.fromkeys(FEATURES, 0),
@@ -165,7 +167,7 @@ def _update_to_ab(w, name: str):
                 scale_to_zero_enabled=False,
             )
             for n, v in versions.items()
-        ],  # fmt: skip
+        ],
         traffic_config=TrafficConfig(
             routes=[Route(served_model_name=n, traffic_percentage=p) for n, p in percent.items()]
         ),
@@ -518,9 +520,9 @@ def test_inference_table_holds_one_row_per_request(server, pyfunc_models):
     }
     entities = tables.read("system.serving.served_entities", home=server.home)
     named = entities.set_index("served_entity_id").loc[rows["served_entity_id"].unique()]
-    assert named[["endpoint_name", "endpoint_id", "served_entity_name", "entity_name",
-                  "entity_version"]].values.tolist() == [
-        [name, ep["id"], "champion", MODEL, "1"]]  # fmt: skip
+    assert named[
+        ["endpoint_name", "endpoint_id", "served_entity_name", "entity_name", "entity_version"]
+    ].values.tolist() == [[name, ep["id"], "champion", MODEL, "1"]]
     for body, resp in sent:
         row = by_request[json.dumps(body, sort_keys=True)]
         assert json.loads(row["response"]) == resp.json()

@@ -63,8 +63,14 @@ def recorder():
 
 
 def fake_service(url: str) -> stack.Service:
-    return stack.Service("serving", pid=1, port=int(url.rsplit(":", 1)[1]), url=url,
-                         started_at="2025-01-01T00:00:00+00:00", cmd=["serve"])  # fmt: skip
+    return stack.Service(
+        "serving",
+        pid=1,
+        port=int(url.rsplit(":", 1)[1]),
+        url=url,
+        started_at="2025-01-01T00:00:00+00:00",
+        cmd=["serve"],
+    )
 
 
 @pytest.fixture
@@ -127,7 +133,7 @@ def test_concurrent_processes_agree_on_one_token(tmp_path, mdk_home):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for i in range(4)
     ]
     deadline = time.monotonic() + 60
@@ -331,6 +337,7 @@ def test_importing_client_starts_nothing(tmp_path):
     cwd, home = tmp_path / "cwd", tmp_path / "home"
     cwd.mkdir()
     env = {**os.environ, "MDK_HOME": str(home)}
-    subprocess.run([sys.executable, "-c", "import recipes.serving.client"], env=env,
-                   cwd=cwd, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", "import recipes.serving.client"], env=env, cwd=cwd, check=True
+    )
     assert list(cwd.iterdir()) == [] and not home.exists()

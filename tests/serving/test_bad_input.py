@@ -43,8 +43,11 @@ def endpoints(tmp_path_factory):
     """The app in process: churn-predictor v1/v2 and churn-threshold v1 are stand-ins."""
     home = tmp_path_factory.mktemp("bad-input") / "mdk"
     home.mkdir()
-    models = {f"models:/{MODEL}/1": stub_model(), f"models:/{MODEL}/2": stub_model(),
-              f"models:/{PARAMS_MODEL}/1": stub_model(params={"threshold": 0.5})}  # fmt: skip
+    models = {
+        f"models:/{MODEL}/1": stub_model(),
+        f"models:/{MODEL}/2": stub_model(),
+        f"models:/{PARAMS_MODEL}/1": stub_model(params={"threshold": 0.5}),
+    }
     slow = {f"models:/{MODEL}/2": SLOW_LOAD}
     with serve_inproc(home, models, load_seconds=slow, idle_seconds=1) as app:
         for name in (READY, BUSY):
@@ -530,9 +533,18 @@ def test_a_rejected_tag_patch_changes_nothing(endpoints):
 
 
 # what the endpoint and pyfunc.predict are given for total_purchases, and pyfunc's dtype
-VALUES = [(15, None), (2**63 - 1, None), (-(2**63), None), (15.0, "float64"), (15.5, "float64"),
-          ("15", "object"), (True, "object"), (None, "float64"), (2**63, "uint64"),
-          (10**20, "object")]  # fmt: skip
+VALUES = [
+    (15, None),
+    (2**63 - 1, None),
+    (-(2**63), None),
+    (15.0, "float64"),
+    (15.5, "float64"),
+    ("15", "object"),
+    (True, "object"),
+    (None, "float64"),
+    (2**63, "uint64"),
+    (10**20, "object"),
+]
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 
 
@@ -557,8 +569,9 @@ def baseline_model(tmp_path_factory):
     from recipes.train import fit, requirements, signature
 
     path = tmp_path_factory.mktemp("baseline") / "model"
-    mlflow.sklearn.save_model(fit(make_churn(400, 0)), path, signature=signature(),
-                              pip_requirements=requirements())  # fmt: skip
+    mlflow.sklearn.save_model(
+        fit(make_churn(400, 0)), path, signature=signature(), pip_requirements=requirements()
+    )
     return mlflow.pyfunc.load_model(str(path))
 
 
@@ -616,8 +629,11 @@ def test_a_param_of_the_wrong_type_is_named(endpoints):
 
 # -- the pure parts, called directly ---------------------------------------------------------
 def test_parse_keeps_the_format_params_and_client_request_id():
-    body = {"dataframe_split": {"columns": ["b", "a"], "data": [[1, 2]]}, "params": {"k": 1},
-            "client_request_id": "r-1"}  # fmt: skip
+    body = {
+        "dataframe_split": {"columns": ["b", "a"], "data": [[1, 2]]},
+        "params": {"k": 1},
+        "client_request_id": "r-1",
+    }
     inv = parse(decode(json.dumps(body).encode()))
     assert inv == Invocation(["b", "a"], [[1, 2]], {"k": 1}, "r-1", "dataframe_split")
     inv = parse({"inputs": {"a": 1, "b": [2]}})
@@ -637,8 +653,10 @@ def test_conform_reorders_and_keeps_the_rest():
 
 
 def _receive(*chunks: bytes, disconnect: bool = False):
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-                for i, c in enumerate(chunks)]  # fmt: skip
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
     if disconnect:
         messages[-1:] = [{"type": "http.disconnect"}]
 

@@ -36,35 +36,64 @@ TABLE = "main.serving.churn_payload"
 SPEC = EntitySpec(name="churn-predictor-2", entity_name="churn-predictor", entity_version="2")
 ENTITY_ID = served_entity_id("e" * 32, SPEC)
 NO_ENTITY = dict(  # a request no served entity answered (e.g. a 404)
-    request_id="r", client_request_id=None, status_code=404, execution_duration_ms=0,
-    request="{}", response="{}", served_entity_id=None,
-)  # fmt: skip
+    request_id="r",
+    client_request_id=None,
+    status_code=404,
+    execution_duration_ms=0,
+    request="{}",
+    response="{}",
+    served_entity_id=None,
+)
 T2026 = 1_767_225_600  # 2026-01-01T00:00:00Z, epoch seconds
 # Databricks' "AI Gateway-enabled inference table schema", in its order, as Delta types
 # (https://docs.databricks.com/aws/en/ai-gateway/inference-tables)
 DOCUMENTED = [
-    ("request_date", "date"), ("databricks_request_id", "string"),
-    ("client_request_id", "string"), ("request_time", "timestamp"), ("status_code", "integer"),
-    ("sampling_fraction", "double"), ("execution_duration_ms", "long"), ("request", "string"),
-    ("response", "string"), ("served_entity_id", "string"),
-    ("logging_error_codes", "array<string>"), ("requester", "string"),
-]  # fmt: skip
+    ("request_date", "date"),
+    ("databricks_request_id", "string"),
+    ("client_request_id", "string"),
+    ("request_time", "timestamp"),
+    ("status_code", "integer"),
+    ("sampling_fraction", "double"),
+    ("execution_duration_ms", "long"),
+    ("request", "string"),
+    ("response", "string"),
+    ("served_entity_id", "string"),
+    ("logging_error_codes", "array<string>"),
+    ("requester", "string"),
+]
 # Databricks' system.serving.served_entities (system tables reference), in its order
 SERVED_ENTITIES_COLUMNS = [
-    "served_entity_id", "account_id", "workspace_id", "created_by", "endpoint_name",
-    "endpoint_id", "served_entity_name", "entity_type", "entity_name", "entity_version",
-    "endpoint_config_version", "task", "external_model_config", "foundation_model_config",
-    "custom_model_config", "feature_spec_config", "change_time", "endpoint_delete_time",
-]  # fmt: skip
+    "served_entity_id",
+    "account_id",
+    "workspace_id",
+    "created_by",
+    "endpoint_name",
+    "endpoint_id",
+    "served_entity_name",
+    "entity_type",
+    "entity_name",
+    "entity_version",
+    "endpoint_config_version",
+    "task",
+    "external_model_config",
+    "foundation_model_config",
+    "custom_model_config",
+    "feature_spec_config",
+    "change_time",
+    "endpoint_delete_time",
+]
 
 
 def _row(i: int, **over) -> dict:
     values = NO_ENTITY | {
-        "request_id": f"req-{i}", "status_code": 200, "execution_duration_ms": 3,
+        "request_id": f"req-{i}",
+        "status_code": 200,
+        "execution_duration_ms": 3,
         "request": json.dumps({"dataframe_records": [{"x": i}]}),
-        "response": json.dumps({"predictions": [i % 2]}), "served_entity_id": ENTITY_ID,
+        "response": json.dumps({"predictions": [i % 2]}),
+        "served_entity_id": ENTITY_ID,
         "request_time": T2026 + i / 1000,
-    }  # fmt: skip
+    }
     return make_row(**(values | over))
 
 
@@ -117,13 +146,19 @@ def _ids() -> list[str]:
 
 def test_payload_schema_is_databricks_ai_gateway_table():
     assert [(f.name, str(f.type)) for f in PAYLOAD_SCHEMA] == [
-        ("request_date", "date32[day]"), ("databricks_request_id", "string"),
-        ("client_request_id", "string"), ("request_time", "timestamp[us, tz=UTC]"),
-        ("status_code", "int32"), ("sampling_fraction", "double"),
-        ("execution_duration_ms", "int64"), ("request", "string"), ("response", "string"),
-        ("served_entity_id", "string"), ("logging_error_codes", "list<item: string>"),
+        ("request_date", "date32[day]"),
+        ("databricks_request_id", "string"),
+        ("client_request_id", "string"),
+        ("request_time", "timestamp[us, tz=UTC]"),
+        ("status_code", "int32"),
+        ("sampling_fraction", "double"),
+        ("execution_duration_ms", "int64"),
+        ("request", "string"),
+        ("response", "string"),
+        ("served_entity_id", "string"),
+        ("logging_error_codes", "list<item: string>"),
         ("requester", "string"),
-    ]  # fmt: skip
+    ]
     assert all(f.nullable for f in PAYLOAD_SCHEMA)  # as in the tables Databricks makes
     assert SERVED_ENTITIES_SCHEMA.names == SERVED_ENTITIES_COLUMNS
 
@@ -156,8 +191,9 @@ def test_bodies_too_large_to_log_are_null_with_databricks_error_codes(monkeypatc
 
 
 def test_served_entity_ids_are_stable_and_distinct():
-    again = EntitySpec(name=SPEC.name, entity_name=SPEC.entity_name, entity_version=2,
-                       workload_size="Large")  # fmt: skip
+    again = EntitySpec(
+        name=SPEC.name, entity_name=SPEC.entity_name, entity_version=2, workload_size="Large"
+    )
     assert served_entity_id("e" * 32, again) == ENTITY_ID  # same endpoint, entity and version
     assert len(ENTITY_ID) == 32 and int(ENTITY_ID, 16) >= 0
     others = {
@@ -167,31 +203,66 @@ def test_served_entity_ids_are_stable_and_distinct():
         served_entity_id("e" * 32, EntitySpec("churn-predictor-2", "other-model", "2")),
     }
     assert len(others) == 4 and ENTITY_ID not in others
-    row = served_entity_row(endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC,
-                            config_version=3, change_time=T2026)  # fmt: skip
+    row = served_entity_row(
+        endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC, config_version=3, change_time=T2026
+    )
     assert list(row) == SERVED_ENTITIES_COLUMNS
     assert row["served_entity_id"] == ENTITY_ID and row["entity_type"] == "CUSTOM_MODEL"
-    assert (row["endpoint_name"], row["served_entity_name"], row["entity_name"],
-            row["entity_version"], row["endpoint_config_version"]) == (
-        "churn", "churn-predictor-2", "churn-predictor", "2", 3)  # fmt: skip
+    assert (
+        row["endpoint_name"],
+        row["served_entity_name"],
+        row["entity_name"],
+        row["entity_version"],
+        row["endpoint_config_version"],
+    ) == ("churn", "churn-predictor-2", "churn-predictor", "2", 3)
     assert row["change_time"] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    assert row["custom_model_config"] == {"min_concurrency": 1, "max_concurrency": 4,
-                                          "compute_type": "CPU"}  # fmt: skip
+    assert row["custom_model_config"] == {
+        "min_concurrency": 1,
+        "max_concurrency": 4,
+        "compute_type": "CPU",
+    }
 
 
 @pytest.mark.parametrize(
     ("config", "endpoint", "expected"),
     [
-        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": "churn",
-          "enabled": True}, "x", "main.serving.churn_payload"),
-        ({"catalog_name": "Main", "schema_name": "Serving", "table_name_prefix": "Churn",
-          "enabled": True}, "x", "main.serving.churn_payload"),
-        ({"catalog_name": "main", "schema_name": "serving", "enabled": True}, "churn-endpoint",
-         "main.serving.churn_endpoint_payload"),
-        ({"catalog_name": "main", "schema_name": "serving", "table_name_prefix": None,
-          "enabled": True}, "ep", "main.serving.ep_payload"),
+        (
+            {
+                "catalog_name": "main",
+                "schema_name": "serving",
+                "table_name_prefix": "churn",
+                "enabled": True,
+            },
+            "x",
+            "main.serving.churn_payload",
+        ),
+        (
+            {
+                "catalog_name": "Main",
+                "schema_name": "Serving",
+                "table_name_prefix": "Churn",
+                "enabled": True,
+            },
+            "x",
+            "main.serving.churn_payload",
+        ),
+        (
+            {"catalog_name": "main", "schema_name": "serving", "enabled": True},
+            "churn-endpoint",
+            "main.serving.churn_endpoint_payload",
+        ),
+        (
+            {
+                "catalog_name": "main",
+                "schema_name": "serving",
+                "table_name_prefix": None,
+                "enabled": True,
+            },
+            "ep",
+            "main.serving.ep_payload",
+        ),
     ],
-)  # fmt: skip
+)
 def test_payload_table_name(config, endpoint, expected):
     assert parse_inference_table(config, endpoint=endpoint).payload_table == expected
 
@@ -238,9 +309,10 @@ def test_the_table_is_delta_with_the_change_feed_and_the_kit_mark(mdk_home):
         writer.add(TABLE, _row(0))
     delta = DeltaTable(str(tables.table_path(TABLE)))
     assert delta.metadata().configuration == {
-        "delta.enableChangeDataFeed": "true", "delta.checkpointInterval": "10",
+        "delta.enableChangeDataFeed": "true",
+        "delta.checkpointInterval": "10",
         "created_by": "mdk",
-    }  # fmt: skip
+    }
     assert tables.properties(TABLE) == delta.metadata().configuration
     assert [(f.name, f.nullable) for f in delta.schema().fields] == [
         (f.name, f.nullable) for f in PAYLOAD_SCHEMA
@@ -429,8 +501,9 @@ def test_served_entities_are_written_once_per_id_across_writers(mdk_home):
     """A served entity's row is written the first time; a later writer (a restarted endpoint)
     and a second add leave it alone; another entity gets its own row."""
     other = EntitySpec(name="challenger", entity_name="churn-predictor", entity_version="3")
-    first = served_entity_row(endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC,
-                              config_version=1, change_time=T2026)  # fmt: skip
+    first = served_entity_row(
+        endpoint_name="churn", endpoint_id="e" * 32, spec=SPEC, config_version=1, change_time=T2026
+    )
     with CaptureWriter() as writer:
         writer.add_served_entity(first)
         writer.add_served_entity(first)
@@ -438,8 +511,11 @@ def test_served_entities_are_written_once_per_id_across_writers(mdk_home):
     with CaptureWriter() as restarted:
         assert not restarted.has_served_entity(ENTITY_ID)
         restarted.add_served_entity(first | {"endpoint_config_version": 2})
-        restarted.add_served_entity(served_entity_row(
-            endpoint_name="churn", endpoint_id="e" * 32, spec=other, config_version=2))  # fmt: skip
+        restarted.add_served_entity(
+            served_entity_row(
+                endpoint_name="churn", endpoint_id="e" * 32, spec=other, config_version=2
+            )
+        )
     assert restarted.stats()["rows_written"] == 1
     rows = tables.read(SERVED_ENTITIES_TABLE).sort_values("change_time", ignore_index=True)
     assert rows["served_entity_id"].tolist() == [ENTITY_ID, served_entity_id("e" * 32, other)]

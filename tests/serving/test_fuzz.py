@@ -22,8 +22,13 @@ from tests.serving.inproc import serve_inproc, stub_model
 
 THRESHOLD_MODEL = "churn-threshold"
 ENDPOINTS = ("fuzz-plain", "fuzz-params")
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 scalars = (
     st.none()
@@ -36,14 +41,17 @@ json_values = st.recursive(
     scalars,
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),  # fmt: skip
+    ),
     max_leaves=12,
 )
 columns = st.sampled_from([*FEATURES, "other", ""])
 records = st.lists(st.dictionaries(columns, json_values, max_size=4), max_size=4)
-split = st.fixed_dictionaries({"columns": st.lists(columns, max_size=4) | json_values,
-                               "data": st.lists(st.lists(json_values, max_size=4), max_size=3)
-                               | json_values})  # fmt: skip
+split = st.fixed_dictionaries(
+    {
+        "columns": st.lists(columns, max_size=4) | json_values,
+        "data": st.lists(st.lists(json_values, max_size=4), max_size=3) | json_values,
+    }
+)
 columnar = st.dictionaries(columns, st.lists(json_values, max_size=3) | json_values, max_size=4)
 params = st.dictionaries(st.sampled_from(["threshold", "other"]), json_values, max_size=2)
 
@@ -54,9 +62,15 @@ def invocation_bodies(draw):
     a client_request_id, maybe a key no format knows."""
     body = {}
     for key in draw(st.lists(st.sampled_from(FORMATS), min_size=0, max_size=2, unique=True)):
-        body[key] = draw({"dataframe_records": records, "dataframe_split": split,
-                          "instances": records | columnar, "inputs": records | columnar}[key]
-                         | json_values)  # fmt: skip
+        body[key] = draw(
+            {
+                "dataframe_records": records,
+                "dataframe_split": split,
+                "instances": records | columnar,
+                "inputs": records | columnar,
+            }[key]
+            | json_values
+        )
     if draw(st.booleans()):
         body["params"] = draw(params | json_values)
     if draw(st.booleans()):
@@ -70,45 +84,75 @@ gateway = st.fixed_dictionaries(
     {},
     optional={
         "inference_table_config": st.fixed_dictionaries(
-            {}, optional={"catalog_name": json_values, "schema_name": json_values,
-                          "table_name_prefix": json_values, "enabled": json_values}) | json_values,
-        "rate_limits": st.lists(st.fixed_dictionaries(
-            {}, optional={"calls": json_values, "key": st.sampled_from(["endpoint", "user"])
-                          | json_values, "renewal_period": json_values}), max_size=2) | json_values,
+            {},
+            optional={
+                "catalog_name": json_values,
+                "schema_name": json_values,
+                "table_name_prefix": json_values,
+                "enabled": json_values,
+            },
+        )
+        | json_values,
+        "rate_limits": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "calls": json_values,
+                    "key": st.sampled_from(["endpoint", "user"]) | json_values,
+                    "renewal_period": json_values,
+                },
+            ),
+            max_size=2,
+        )
+        | json_values,
         "usage_tracking_config": json_values,
         "guardrails": json_values,
     },
-)  # fmt: skip
+)
 served_entity = st.fixed_dictionaries(
-    {"entity_name": st.sampled_from([MODEL, "nope"]) | json_values,
-     "entity_version": st.sampled_from(["1", 1, "0"]) | json_values},
-    optional={"name": json_values, "workload_size": json_values,
-              "scale_to_zero_enabled": json_values, "environment_vars": json_values},
-)  # fmt: skip
+    {
+        "entity_name": st.sampled_from([MODEL, "nope"]) | json_values,
+        "entity_version": st.sampled_from(["1", 1, "0"]) | json_values,
+    },
+    optional={
+        "name": json_values,
+        "workload_size": json_values,
+        "scale_to_zero_enabled": json_values,
+        "environment_vars": json_values,
+    },
+)
 create_bodies = st.fixed_dictionaries(
     {"name": st.text(alphabet="abc-_ ", min_size=0, max_size=8) | json_values},
     optional={
         "config": st.fixed_dictionaries(
-            {}, optional={"served_entities": st.lists(served_entity, max_size=2) | json_values,
-                          "traffic_config": json_values, "auto_capture_config": json_values})
+            {},
+            optional={
+                "served_entities": st.lists(served_entity, max_size=2) | json_values,
+                "traffic_config": json_values,
+                "auto_capture_config": json_values,
+            },
+        )
         | json_values,
         "ai_gateway": gateway | json_values,
         "tags": json_values,
         "route_optimized": json_values,
     },
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("fuzz") / "mdk"
     home.mkdir()
-    models = {f"models:/{MODEL}/1": stub_model(),
-              f"models:/{THRESHOLD_MODEL}/1": stub_model(params={"threshold": 0.5})}  # fmt: skip
+    models = {
+        f"models:/{MODEL}/1": stub_model(),
+        f"models:/{THRESHOLD_MODEL}/1": stub_model(params={"threshold": 0.5}),
+    }
     with serve_inproc(home, models) as served:
         served.create(ENDPOINTS[0], {"served_entities": [entity("champion", 1)]})
-        served.create(ENDPOINTS[1], {"served_entities": [
-            {**entity("th", 1), "entity_name": THRESHOLD_MODEL}]})  # fmt: skip
+        served.create(
+            ENDPOINTS[1], {"served_entities": [{**entity("th", 1), "entity_name": THRESHOLD_MODEL}]}
+        )
         for name in ENDPOINTS:
             served.wait_ready(name)
         yield served

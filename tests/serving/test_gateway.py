@@ -48,8 +48,12 @@ from tests.serving.conftest import MODEL, RECORD, capture, entity
 
 TOKEN = "gateway-test-token"
 INVALID = "INVALID_PARAMETER_VALUE"
-TABLE = {"catalog_name": "main", "schema_name": "serving", "table_name_prefix": "gw",
-         "enabled": True}  # fmt: skip
+TABLE = {
+    "catalog_name": "main",
+    "schema_name": "serving",
+    "table_name_prefix": "gw",
+    "enabled": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -142,38 +146,56 @@ def test_an_endpoint_without_a_gateway_shows_none(app_client):
         ({"budget_policy_id": "bp-1"}, "budget_policy_id"),
         ({"email_notifications": {"on_update_failure": ["a@b.c"]}}, "email_notifications"),
         ({"email_notifications": {"on_failure": []}}, "on_failure"),
-        ({"telemetry_config": {"enabled_telemetry_features": ["TELEMETRY_FEATURE_LOGS"]}},
-         "telemetry_config"),
+        (
+            {"telemetry_config": {"enabled_telemetry_features": ["TELEMETRY_FEATURE_LOGS"]}},
+            "telemetry_config",
+        ),
         ({"description": 42}, "description"),
         ({"endpoint_url": "http://x"}, "endpoint_url"),
         ({"ai_gateway": {"guardrails": {"input": {"safety": True}}}}, "ai_gateway.guardrails"),
-        ({"ai_gateway": {"usage_tracking_config": {"enabled": True}}},
-         "ai_gateway.usage_tracking_config"),
+        (
+            {"ai_gateway": {"usage_tracking_config": {"enabled": True}}},
+            "ai_gateway.usage_tracking_config",
+        ),
         ({"ai_gateway": {"fallback_config": {"enabled": True}}}, "ai_gateway.fallback_config"),
         ({"ai_gateway": {"rate_limits": [limit(5, key="user")]}}, "ai_gateway.rate_limits[0].key"),
-        ({"ai_gateway": {"rate_limits": [limit(5, key="user_group", principal="g")]}},
-         "ai_gateway.rate_limits[0].key"),
-        ({"ai_gateway": {"rate_limits": [limit(5, key="service_principal")]}},
-         "ai_gateway.rate_limits[0].key"),
-        ({"ai_gateway": {"rate_limits": [limit(5, principal="a@b.c")]}},
-         "ai_gateway.rate_limits[0].principal"),
-        ({"ai_gateway": {"rate_limits": [limit(5, tokens=1000)]}},
-         "ai_gateway.rate_limits[0].tokens"),
-        ({"ai_gateway": {"rate_limits": [limit(5, renewal_period="hour")]}},
-         "ai_gateway.rate_limits[0].renewal_period"),
+        (
+            {"ai_gateway": {"rate_limits": [limit(5, key="user_group", principal="g")]}},
+            "ai_gateway.rate_limits[0].key",
+        ),
+        (
+            {"ai_gateway": {"rate_limits": [limit(5, key="service_principal")]}},
+            "ai_gateway.rate_limits[0].key",
+        ),
+        (
+            {"ai_gateway": {"rate_limits": [limit(5, principal="a@b.c")]}},
+            "ai_gateway.rate_limits[0].principal",
+        ),
+        (
+            {"ai_gateway": {"rate_limits": [limit(5, tokens=1000)]}},
+            "ai_gateway.rate_limits[0].tokens",
+        ),
+        (
+            {"ai_gateway": {"rate_limits": [limit(5, renewal_period="hour")]}},
+            "ai_gateway.rate_limits[0].renewal_period",
+        ),
         ({"ai_gateway": {"rate_limits": [limit(-1)]}}, "ai_gateway.rate_limits[0].calls"),
         ({"ai_gateway": {"rate_limits": [limit(True)]}}, "ai_gateway.rate_limits[0].calls"),
         ({"ai_gateway": {"rate_limits": [limit(5), limit(9)]}}, "ai_gateway.rate_limits"),
         ({"ai_gateway": {"rate_limits": [limit(5, burst=2)]}}, "burst"),
-        ({"ai_gateway": {"inference_table_config": {**TABLE, "catalog_name": None}}},
-         "ai_gateway.inference_table_config.catalog_name"),
-        ({"ai_gateway": {"inference_table_config": {**TABLE, "enabled": "yes"}}},
-         "ai_gateway.inference_table_config.enabled"),
+        (
+            {"ai_gateway": {"inference_table_config": {**TABLE, "catalog_name": None}}},
+            "ai_gateway.inference_table_config.catalog_name",
+        ),
+        (
+            {"ai_gateway": {"inference_table_config": {**TABLE, "enabled": "yes"}}},
+            "ai_gateway.inference_table_config.enabled",
+        ),
         ({"ai_gateway": {"inference_table_config": {**TABLE, "sampling": 0.5}}}, "sampling"),
         ({"ai_gateway": {"pii": {}}}, "pii"),
         ({"ai_gateway": ["inference_table_config"]}, "ai_gateway"),
     ],
-)  # fmt: skip
+)
 def test_create_fields_not_carried_out_are_refused(app_client, extra, field):
     _refused(_create(app_client, **extra), field)
     assert app_client.get("/api/2.0/serving-endpoints").json()["endpoints"] == []
@@ -202,19 +224,34 @@ def test_served_entity_fields_not_carried_out_are_refused(app_client, change, fi
 @pytest.mark.parametrize(
     ("config", "field"),
     [
-        ({"served_entities": [entity("a")], "auto_capture_config": capture("x")},
-         "ai_gateway.inference_table_config"),
+        (
+            {"served_entities": [entity("a")], "auto_capture_config": capture("x")},
+            "ai_gateway.inference_table_config",
+        ),
         ({"served_entities": [entity("a")], "compute": "serverless"}, "compute"),
         ({"served_entities": [entity("a")], "name": "another"}, "config.name"),
         ({"served_entities": [entity("a")], "served_models": [entity("b")]}, "served_models"),
-        ({"served_entities": [entity("a")],
-          "traffic_config": {"routes": [{"served_model_name": "a", "traffic_percentage": 100}],
-                             "shadow": True}}, "shadow"),
-        ({"served_entities": [entity("a")],
-          "traffic_config": {"routes": [{"served_model_name": "a", "traffic_percentage": 100,
-                                         "weight": 1}]}}, "weight"),
+        (
+            {
+                "served_entities": [entity("a")],
+                "traffic_config": {
+                    "routes": [{"served_model_name": "a", "traffic_percentage": 100}],
+                    "shadow": True,
+                },
+            },
+            "shadow",
+        ),
+        (
+            {
+                "served_entities": [entity("a")],
+                "traffic_config": {
+                    "routes": [{"served_model_name": "a", "traffic_percentage": 100, "weight": 1}]
+                },
+            },
+            "weight",
+        ),
     ],
-)  # fmt: skip
+)
 def test_config_fields_not_carried_out_are_refused(app_client, config, field):
     _refused(_create(app_client, config=config), field)
     assert _create(app_client).status_code == 200
@@ -225,12 +262,19 @@ def test_config_fields_not_carried_out_are_refused(app_client, config, field):
 def test_fields_that_ask_for_nothing_are_accepted(app_client):
     resp = _create(
         app_client,
-        config={"name": "gw", "served_entities": [{**entity("champion", 1), "workload_type": "CPU"}],
-                "auto_capture_config": {"enabled": False}},
-        route_optimized=False, email_notifications={}, rate_limits=[],
-        ai_gateway={"usage_tracking_config": {"enabled": False},
-                    "fallback_config": {"enabled": False}},
-    )  # fmt: skip
+        config={
+            "name": "gw",
+            "served_entities": [{**entity("champion", 1), "workload_type": "CPU"}],
+            "auto_capture_config": {"enabled": False},
+        },
+        route_optimized=False,
+        email_notifications={},
+        rate_limits=[],
+        ai_gateway={
+            "usage_tracking_config": {"enabled": False},
+            "fallback_config": {"enabled": False},
+        },
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["ai_gateway"] == {
         "usage_tracking_config": {"enabled": False},
@@ -257,14 +301,21 @@ def test_put_ai_gateway_replaces_the_gateway(app_client):
     assert put.status_code == 200, put.text
     assert PutAiGatewayResponse.from_dict(put.json()) == PutAiGatewayResponse(
         inference_table_config=AiGatewayInferenceTableConfig(**TABLE),
-        rate_limits=[AiGatewayRateLimit(calls=3, key=AiGatewayRateLimitKey.ENDPOINT,
-                                        renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)],
-    )  # fmt: skip
+        rate_limits=[
+            AiGatewayRateLimit(
+                calls=3,
+                key=AiGatewayRateLimitKey.ENDPOINT,
+                renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE,
+            )
+        ],
+    )
     assert app_client.get("/api/2.0/serving-endpoints/gw").json()["ai_gateway"] == put.json()
     # the table's names change only once it is disabled (Databricks: "disable ... first")
     renamed = {**TABLE, "table_name_prefix": "gw2"}
-    _refused(app_client.put(url, json={"inference_table_config": renamed}),
-             "inference_table_config.table_name_prefix")  # fmt: skip
+    _refused(
+        app_client.put(url, json={"inference_table_config": renamed}),
+        "inference_table_config.table_name_prefix",
+    )
     off = app_client.put(url, json={"inference_table_config": {"enabled": False}}).json()
     assert off == {"inference_table_config": {**TABLE, "enabled": False}}  # names kept
     on = app_client.put(url, json={"inference_table_config": renamed})
@@ -280,8 +331,10 @@ def test_rate_limit_answers_429_with_databricks_body(app_client):
     gateway = {"rate_limits": [limit(3)]}
     assert _create(app_client, ai_gateway=gateway).status_code == 200
     body = {"dataframe_records": [RECORD]}
-    statuses = [app_client.post("/serving-endpoints/gw/invocations", json=body).status_code
-                for _ in range(3)]  # fmt: skip
+    statuses = [
+        app_client.post("/serving-endpoints/gw/invocations", json=body).status_code
+        for _ in range(3)
+    ]
     assert 429 not in statuses  # (503: no worker here; the real-server test sees 200s)
     over = app_client.post("/serving-endpoints/gw/invocations", json=body)
     assert over.status_code == 429
@@ -293,11 +346,14 @@ def test_rate_limit_answers_429_with_databricks_body(app_client):
     # per served entity too: the limit is the endpoint's
     served = app_client.post("/serving-endpoints/gw/served-models/champion/invocations", json=body)
     assert served.status_code == 429
-    put = app_client.put("/api/2.0/serving-endpoints/gw/ai-gateway",
-                         json={"rate_limits": [limit(4)]})  # fmt: skip
+    put = app_client.put(
+        "/api/2.0/serving-endpoints/gw/ai-gateway", json={"rate_limits": [limit(4)]}
+    )
     assert put.status_code == 200
-    after = [app_client.post("/serving-endpoints/gw/invocations", json=body).status_code
-             for _ in range(2)]  # fmt: skip
+    after = [
+        app_client.post("/serving-endpoints/gw/invocations", json=body).status_code
+        for _ in range(2)
+    ]
     assert after[0] != 429 and after[1] == 429  # the 3 calls still count against the new 4
 
 
@@ -312,11 +368,15 @@ def test_sliding_window_counts_the_last_60_seconds():
 
 
 def test_gateway_json_is_what_the_sdk_reads():
-    raw = {"inference_table_config": TABLE, "rate_limits": [limit(7)],
-           "usage_tracking_config": {"enabled": False}}  # fmt: skip
+    raw = {
+        "inference_table_config": TABLE,
+        "rate_limits": [limit(7)],
+        "usage_tracking_config": {"enabled": False},
+    }
     gateway = parse_gateway(raw, endpoint="gw")
     assert gateway.endpoint_calls == 7 and gateway.inference_table.payload_table == (
-        "main.serving.gw_payload")  # fmt: skip
+        "main.serving.gw_payload"
+    )
     assert AiGatewayConfig.from_dict(gateway.to_json()).as_dict() == raw
     assert parse_gateway(gateway.to_json(), endpoint="gw") == gateway
     assert not Gateway() and Gateway().endpoint_calls is None
@@ -326,8 +386,9 @@ def test_update_config_keeps_the_gateway(app_client):
     gateway = {"inference_table_config": TABLE, "rate_limits": [limit(100)]}
     assert _create(app_client, ai_gateway=gateway).status_code == 200
     _settled(app_client)
-    update = app_client.put("/api/2.0/serving-endpoints/gw/config",
-                            json={"served_entities": [entity("challenger", 2)]})  # fmt: skip
+    update = app_client.put(
+        "/api/2.0/serving-endpoints/gw/config", json={"served_entities": [entity("challenger", 2)]}
+    )
     assert update.status_code == 200, update.text
     assert update.json()["ai_gateway"] == gateway
 
@@ -383,7 +444,7 @@ def test_legacy_capture_of_an_old_kit_migrates_on_restore(tmp_path):
             "pending_config": None,
             "entity_created": {},
         }
-        (folder / f"{name}.json").write_text(json.dumps(doc))  # fmt: skip
+        (folder / f"{name}.json").write_text(json.dumps(doc))
     _legacy_table(tmp_path, "main.serving.old_b_payload")  # old-b's legacy table is there
     app = create_app(home=tmp_path, token=TOKEN, make_manager=lambda: _manager(tmp_path))
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -424,30 +485,41 @@ def test_ai_gateway_through_the_sdk(server):
     name, calls = "gw-sdk", 3
     w = server.client()
     # the SDK retries a 429 until its retry timeout (as against Databricks): keep it short
-    quick = WorkspaceClient(config=Config(host=server.url, token=server.token, auth_type="pat",
-                                          retry_timeout_seconds=1))  # fmt: skip
-    served = ServedEntityInput(entity_name=MODEL, entity_version="1", workload_size="Small",
-                               scale_to_zero_enabled=False)  # fmt: skip
+    quick = WorkspaceClient(
+        config=Config(host=server.url, token=server.token, auth_type="pat", retry_timeout_seconds=1)
+    )
+    served = ServedEntityInput(
+        entity_name=MODEL, entity_version="1", workload_size="Small", scale_to_zero_enabled=False
+    )
     gateway = AiGatewayConfig(
         inference_table_config=AiGatewayInferenceTableConfig(
             catalog_name="main", schema_name="serving", table_name_prefix="gw_sdk", enabled=True
         ),
-        rate_limits=[AiGatewayRateLimit(calls=calls, key=AiGatewayRateLimitKey.ENDPOINT,
-                                        renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)],
-    )  # fmt: skip
+        rate_limits=[
+            AiGatewayRateLimit(
+                calls=calls,
+                key=AiGatewayRateLimitKey.ENDPOINT,
+                renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE,
+            )
+        ],
+    )
     with pytest.raises(InvalidParameterValue, match=r"ai_gateway\.inference_table_config"):
         w.serving_endpoints.create(
             name=name,
             config=EndpointCoreConfigInput(
-                name=name, served_entities=[served],
+                name=name,
+                served_entities=[served],
                 auto_capture_config=AutoCaptureConfigInput(
-                    catalog_name="main", schema_name="serving", enabled=True),
+                    catalog_name="main", schema_name="serving", enabled=True
+                ),
             ),
-        )  # fmt: skip
+        )
     w.serving_endpoints.create_and_wait(
-        name=name, config=EndpointCoreConfigInput(name=name, served_entities=[served]),
-        ai_gateway=gateway, timeout=timedelta(seconds=120),
-    )  # fmt: skip
+        name=name,
+        config=EndpointCoreConfigInput(name=name, served_entities=[served]),
+        ai_gateway=gateway,
+        timeout=timedelta(seconds=120),
+    )
     try:
         assert w.serving_endpoints.get(name).ai_gateway == gateway
         assert [e.ai_gateway for e in w.serving_endpoints.list() if e.name == name] == [gateway]
@@ -470,8 +542,7 @@ def test_ai_gateway_through_the_sdk(server):
         off = AiGatewayInferenceTableConfig(
             catalog_name="main", schema_name="serving", table_name_prefix="gw_sdk", enabled=False
         )
-        put = w.serving_endpoints.put_ai_gateway(name, inference_table_config=off,
-                                                 rate_limits=more)  # fmt: skip
+        put = w.serving_endpoints.put_ai_gateway(name, inference_table_config=off, rate_limits=more)
         assert put.inference_table_config == off and put.rate_limits == more
         got = w.serving_endpoints.get(name).ai_gateway
         assert (got.inference_table_config, got.rate_limits) == (off, more)
@@ -479,10 +550,12 @@ def test_ai_gateway_through_the_sdk(server):
 
         with pytest.raises(InvalidParameterValue, match=r"ai_gateway\.inference_table_config"):
             w.serving_endpoints.update_config(
-                name, served_entities=[served],
+                name,
+                served_entities=[served],
                 auto_capture_config=AutoCaptureConfigInput(
-                    catalog_name="main", schema_name="serving", enabled=True),
-            )  # fmt: skip
+                    catalog_name="main", schema_name="serving", enabled=True
+                ),
+            )
         assert w.serving_endpoints.get(name).ai_gateway.rate_limits == more
     finally:
         w.serving_endpoints.delete(name)
@@ -508,15 +581,18 @@ def _legacy_table(home, name: str) -> None:
             ]
         ),
     )
-    tables.append(name, legacy, home=home)  # fmt: skip
+    tables.append(name, legacy, home=home)
 
 
 def test_a_table_of_other_columns_at_the_name_is_refused_in_one_line(tmp_path, app_client):
     """An enabled inference table where a legacy table of that name exists: a 400 naming the
     table and the fix, on create and on put_ai_gateway, before any row could be lost."""
     _legacy_table(tmp_path, "main.serving.gw_payload")
-    body = {"name": "gw-old", "config": parse_config_body(), "ai_gateway": {
-        "inference_table_config": TABLE}}  # fmt: skip
+    body = {
+        "name": "gw-old",
+        "config": parse_config_body(),
+        "ai_gateway": {"inference_table_config": TABLE},
+    }
     resp = app_client.post("/api/2.0/serving-endpoints", json=body)
     assert resp.status_code == 400 and resp.json()["error_code"] == INVALID
     message = resp.json()["message"]
@@ -524,12 +600,14 @@ def test_a_table_of_other_columns_at_the_name_is_refused_in_one_line(tmp_path, a
     assert "DROP TABLE main.serving.gw_payload" in message
     ok = app_client.post("/api/2.0/serving-endpoints", json={**body, "ai_gateway": {}})
     assert ok.status_code == 200, ok.text
-    put = app_client.put("/api/2.0/serving-endpoints/gw-old/ai-gateway",
-                         json={"inference_table_config": TABLE})  # fmt: skip
+    put = app_client.put(
+        "/api/2.0/serving-endpoints/gw-old/ai-gateway", json={"inference_table_config": TABLE}
+    )
     assert put.status_code == 400 and "main.serving.gw_payload" in put.json()["message"]
     new_prefix = {**TABLE, "table_name_prefix": "gw_new"}
-    put = app_client.put("/api/2.0/serving-endpoints/gw-old/ai-gateway",
-                         json={"inference_table_config": new_prefix})  # fmt: skip
+    put = app_client.put(
+        "/api/2.0/serving-endpoints/gw-old/ai-gateway", json={"inference_table_config": new_prefix}
+    )
     assert put.status_code == 200, put.text
 
 

@@ -97,9 +97,14 @@ def endpoint_table(tmp_path_factory, churn_store, spark, spark_run):
     server = Server(spark_run.home, churn_store, env={"MDK_CAPTURE_FLUSH_SECONDS": "0.2"})
     server.start()
     try:
-        server.create(ENDPOINT, {"served_entities": [entity("champion", 1), entity("challenger", 2)],
-                                 "traffic_config": routes(champion=50, challenger=50)},
-                      ai_gateway={"inference_table_config": capture("delta", schema=SCHEMA)})  # fmt: skip
+        server.create(
+            ENDPOINT,
+            {
+                "served_entities": [entity("champion", 1), entity("challenger", 2)],
+                "traffic_config": routes(champion=50, challenger=50),
+            },
+            ai_gateway={"inference_table_config": capture("delta", schema=SCHEMA)},
+        )
         server.wait_ready(ENDPOINT)
         traffic = Traffic(server, "a", pause=0.1).start()
         deadline = time.monotonic() + PHASE_SECONDS
@@ -160,10 +165,16 @@ def _latest(home) -> int:
 
 def _read_feed(spark, start: int, end: int):
     """The change feed of versions ``start``..``end`` as (request id, change type, version)."""
-    df = (spark.read.option("readChangeFeed", "true").option("startingVersion", start)
-          .option("endingVersion", end).table(TABLE))  # fmt: skip
-    return [tuple(r) for r in df.select("databricks_request_id", "_change_type",
-                                        "_commit_version").collect()]  # fmt: skip
+    df = (
+        spark.read.option("readChangeFeed", "true")
+        .option("startingVersion", start)
+        .option("endingVersion", end)
+        .table(TABLE)
+    )
+    return [
+        tuple(r)
+        for r in df.select("databricks_request_id", "_change_type", "_commit_version").collect()
+    ]
 
 
 def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
@@ -196,10 +207,18 @@ def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
         i = 0
         while not stop.is_set() and time.monotonic() < deadline and i < 20_000:
             rid = f"w-{i}"
-            writer.add(TABLE, make_row(
-                request_id=rid, client_request_id=rid, status_code=200, execution_duration_ms=1,
-                request="{}", response='{"predictions": [0]}', served_entity_id=None,
-            ))  # fmt: skip
+            writer.add(
+                TABLE,
+                make_row(
+                    request_id=rid,
+                    client_request_id=rid,
+                    status_code=200,
+                    execution_duration_ms=1,
+                    request="{}",
+                    response='{"predictions": [0]}',
+                    served_entity_id=None,
+                ),
+            )
             added.append(rid)
             i += 1
             time.sleep(0.01)
@@ -236,8 +255,10 @@ def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
         feed += _read_feed(spark, seen + 1, latest)
         reads += 1
 
-    print(f"{reads} feed reads, {len(added)} writer rows, {len(answered)} endpoint rows, "
-          f"{latest - first} commits, OPTIMIZE done by versions {optimized}")  # fmt: skip
+    print(
+        f"{reads} feed reads, {len(added)} writer rows, {len(answered)} endpoint rows, "
+        f"{latest - first} commits, OPTIMIZE done by versions {optimized}"
+    )
     assert reads >= 4 and len(optimized) == 2
     runs = [h for h in _delta(home).history() if h["operation"] == "OPTIMIZE"]
     assert len(runs) == 2 and all(int(h["operationMetrics"]["numRemovedFiles"]) > 1 for h in runs)
@@ -252,8 +273,9 @@ def test_appends_a_change_feed_reader_and_optimize_lose_and_duplicate_nothing(
     assert not set(fed) & before
     # what was appended: the writer's rows and one row per answered request
     table = spark.table(TABLE)
-    final = {r[0]: r[1] for r in table.select("databricks_request_id", "client_request_id")
-             .collect()}  # fmt: skip
+    final = {
+        r[0]: r[1] for r in table.select("databricks_request_id", "client_request_id").collect()
+    }
     appended = set(added) | {rid for rid, crid in final.items() if crid in set(endpoint_rows)}
     assert sorted(endpoint_rows) == sorted(answered)  # every answered request, once
     assert set(fed) == appended and len(fed) == len(added) + len(answered)
@@ -276,31 +298,47 @@ def test_one_row_per_request_and_served_entity_ids_join_to_names_and_versions(
     for i in range(6):
         served = ("champion", "challenger")[i % 2]
         crid = f"c-{served}-{i}"
-        resp = server.invoke(ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": crid},
-                             served=served)  # fmt: skip
+        resp = server.invoke(
+            ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": crid}, served=served
+        )
         sent[crid] = (resp.status_code, resp.headers.get("served-model-name"))
-    bad = server.invoke(ENDPOINT, {"dataframe_records": [{"no_such_column": 1}],
-                                   "client_request_id": "c-bad"}, served="champion")  # fmt: skip
-    missing = server.invoke(ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": "c-404"},
-                            served="nobody")  # fmt: skip
+    bad = server.invoke(
+        ENDPOINT,
+        {"dataframe_records": [{"no_such_column": 1}], "client_request_id": "c-bad"},
+        served="champion",
+    )
+    missing = server.invoke(
+        ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": "c-404"}, served="nobody"
+    )
     assert {s for s, _ in sent.values()} == {200}, sent
     assert (bad.status_code, missing.status_code) == (400, 404), (bad.text, missing.text)
     crids = [*sent, "c-bad", "c-404"]
     assert sorted(_wait_rows(home, "c-", len(crids))) == sorted(crids)  # one row each
 
     assert [(f.name, f.dataType.simpleString()) for f in spark.table(TABLE).schema.fields] == [
-        ("request_date", "date"), ("databricks_request_id", "string"),
-        ("client_request_id", "string"), ("request_time", "timestamp"), ("status_code", "int"),
-        ("sampling_fraction", "double"), ("execution_duration_ms", "bigint"),
-        ("request", "string"), ("response", "string"), ("served_entity_id", "string"),
-        ("logging_error_codes", "array<string>"), ("requester", "string"),
-    ]  # fmt: skip
-    joined = spark.sql(f"""
+        ("request_date", "date"),
+        ("databricks_request_id", "string"),
+        ("client_request_id", "string"),
+        ("request_time", "timestamp"),
+        ("status_code", "int"),
+        ("sampling_fraction", "double"),
+        ("execution_duration_ms", "bigint"),
+        ("request", "string"),
+        ("response", "string"),
+        ("served_entity_id", "string"),
+        ("logging_error_codes", "array<string>"),
+        ("requester", "string"),
+    ]
+    joined = (
+        spark.sql(f"""
         SELECT p.client_request_id, p.status_code, p.requester, p.served_entity_id,
                s.endpoint_name, s.served_entity_name, s.entity_name, s.entity_version
         FROM {TABLE} p LEFT JOIN system.serving.served_entities s USING (served_entity_id)
         WHERE p.client_request_id LIKE 'c-%'
-    """).toPandas().set_index("client_request_id")  # fmt: skip
+    """)
+        .toPandas()
+        .set_index("client_request_id")
+    )
     assert len(joined) == len(crids)  # one served_entities row per id: the join adds none
     versions = {"champion": "1", "challenger": "2"}
     for crid, (_, answered) in sent.items():

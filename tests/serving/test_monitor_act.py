@@ -49,8 +49,9 @@ def test_ensure_ab_endpoint_creates_it_with_the_versions_06s_parameters_pin(serv
     w, name = server.client(), "monitor-ab-pinned"
     deploy.remove_endpoint(w, name)
     try:
-        made = bootstrap.ensure_ab_endpoint(w, name, MODEL, champion_version=2,
-                                            challenger_version=1, challenger_traffic=30)  # fmt: skip
+        made = bootstrap.ensure_ab_endpoint(
+            w, name, MODEL, champion_version=2, challenger_version=1, challenger_traffic=30
+        )
         assert deploy.entity_versions(made) == {"champion": 2, "challenger": 1}
         assert traffic.routes(made) == {"champion": 70, "challenger": 30}
         assert deploy.payload_table(made) == "main.mdk.monitor_ab_pinned_payload"
@@ -106,8 +107,11 @@ def test_the_gateway_is_put_on_an_existing_endpoint_only_when_asked(server):
         assert endpoint.ai_gateway.inference_table_config == asked.inference_table_config
         # a table already on is kept (moving where an endpoint logs is the user's call);
         # a rate limit asked for is added beside it
-        limit = AiGatewayRateLimit(calls=1000, key=AiGatewayRateLimitKey.ENDPOINT,
-                                   renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)  # fmt: skip
+        limit = AiGatewayRateLimit(
+            calls=1000,
+            key=AiGatewayRateLimitKey.ENDPOINT,
+            renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE,
+        )
         other = deploy.ab_gateway(name, schema="elsewhere")
         other.rate_limits = [limit]
         endpoint = deploy.ensure_endpoint(w, name, config, ai_gateway=other)
@@ -131,8 +135,9 @@ def test_send_given_records_reaches_the_inference_table_with_their_ids(ab, serve
     frame = data.monitoring_traffic(12)
     sent = traffic.send(conn, name, 12, records=data.request_records(frame), tag="ids")
     assert sent.failed == 0
-    rows = traffic.captured_rows(deploy.payload_table(endpoint), sent.frame["client_request_id"],
-                                 home=server.home)  # fmt: skip
+    rows = traffic.captured_rows(
+        deploy.payload_table(endpoint), sent.frame["client_request_id"], home=server.home
+    )
     ids = sorted(json.loads(r)["dataframe_records"][0]["customer_id"] for r in rows["request"])
     assert ids == sorted(frame[data.KEY])  # each record once, its id kept for the labels
     with pytest.raises(ParameterError, match="non-empty list of dicts"):

@@ -44,7 +44,7 @@ def fires(expression: str, n: int = 3, tz: str = "UTC", after: datetime = JAN_1)
         ("0 0 0 15W * ?", ["Thu 01-15 00:00:00 +0000", "Mon 02-16 00:00:00 +0000"]),
         ("0 0 12 1 JAN ? 2028", ["Sat 01-01 12:00:00 +0000", None]),
     ],
-)  # fmt: skip
+)
 def test_quartz_expressions_fire_when_quartz_fires_them(expression, expected):
     if expected[-1] is None:  # a year field: no firing after it
         schedule = {"quartz_cron_expression": expression, "timezone_id": "UTC"}
@@ -81,7 +81,7 @@ def test_time_zones_are_java_ids_with_their_short_forms():
         ("pause_status", "STOPPED", "pause_status 'STOPPED' is not one of PAUSED, UNPAUSED"),
         ("cron", "0 0 12 * * ?", "schedule.cron is not a field of MonitorCronSchedule"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_schedule_is_a_400_naming_its_field(field, value, message):
     raw = {"quartz_cron_expression": "0 0 12 * * ?", "timezone_id": "UTC", field: value}
     with pytest.raises(ApiError) as exc:
@@ -129,8 +129,11 @@ def test_a_firing_queues_a_schedule_refresh_only_when_none_is_active(tmp_path):
 
 
 def test_restore_restarts_the_timers_of_unpaused_schedules(tmp_path):
-    every_second = {"quartz_cron_expression": "* * * * * ?", "timezone_id": "UTC",
-                    "pause_status": "UNPAUSED"}  # fmt: skip
+    every_second = {
+        "quartz_cron_expression": "* * * * * ?",
+        "timezone_id": "UTC",
+        "pause_status": "UNPAUSED",
+    }
     monitors = _monitors(tmp_path, "main.mdk.on", every_second)
     paused = monitors._monitor_path("main.mdk.off")
     paused.parent.mkdir(parents=True)

@@ -67,9 +67,12 @@ def test_document_validates_and_names_columns_params_and_predictions(signed):
         "threshold": {"type": "number", "format": "double", "default": 0.5},
         "top_k": {"type": "integer", "format": "int64", "default": 3},
         "mode": {"type": "string", "default": "fast"},
-        "weights": {"type": "array", "items": {"type": "number", "format": "double"},
-                    "default": [1.0, 2.0]},
-    }  # fmt: skip
+        "weights": {
+            "type": "array",
+            "items": {"type": "number", "format": "double"},
+            "default": [1.0, 2.0],
+        },
+    }
     ok = doc["paths"]["/serving-endpoints/ep/invocations"]["post"]["responses"]["200"]
     predictions = ok["content"]["application/json"]["schema"]["properties"]["predictions"]
     assert predictions == {"type": "array", "items": {"type": "integer", "format": "int64"}}
@@ -133,14 +136,18 @@ def test_tensor_and_nested_types():
     from mlflow.types.schema import Array, ColSpec, Map, Object, Property, Schema, TensorSpec
 
     sig = ModelSignature(
-        inputs=Schema([
-            ColSpec(Array("double"), "vec"),
-            ColSpec(Object([Property("a", "long"), Property("b", "string", required=False)]), "obj"),
-            ColSpec(Map("double"), "m"),
-            ColSpec("datetime", "ts", required=False),
-        ]),
+        inputs=Schema(
+            [
+                ColSpec(Array("double"), "vec"),
+                ColSpec(
+                    Object([Property("a", "long"), Property("b", "string", required=False)]), "obj"
+                ),
+                ColSpec(Map("double"), "m"),
+                ColSpec("datetime", "ts", required=False),
+            ]
+        ),
         outputs=Schema([TensorSpec(np.dtype("float32"), (-1, 2))]),
-    ).to_dict()  # fmt: skip
+    ).to_dict()
     doc = openapi.document("t", {"x": sig}, (("x", 100),))
     validate(doc)
     props = request_schema(doc, "/serving-endpoints/t/invocations")["properties"]
@@ -155,11 +162,12 @@ def test_tensor_and_nested_types():
 
 def test_endpoint_document_waits_for_the_models():
     sig = churn_signature()
-    loading = fake_endpoint("ep", {"a": fake_entity("a", loaded=False,
-                                                     deployment="DEPLOYMENT_CREATING")})  # fmt: skip
-    failed = fake_endpoint("ep", {"a": fake_entity("a", loaded=False,
-                                                    deployment="DEPLOYMENT_FAILED",
-                                                    message="boom")})  # fmt: skip
+    loading = fake_endpoint(
+        "ep", {"a": fake_entity("a", loaded=False, deployment="DEPLOYMENT_CREATING")}
+    )
+    failed = fake_endpoint(
+        "ep", {"a": fake_entity("a", loaded=False, deployment="DEPLOYMENT_FAILED", message="boom")}
+    )
     for ep, status, code in (
         (
             fake_endpoint("ep", {"a": fake_entity("a")}, active=False),

@@ -39,12 +39,37 @@ LOW, HIGH = 0.2, 0.8
 
 
 # -- the front's check, against MLflow's -----------------------------------------------------
-SPECS = [("d", "double", 0.5, None), ("f", "float", 0.5, None), ("l", "long", 3, None),
-         ("i", "integer", 3, None), ("b", "boolean", True, None), ("s", "string", "x", None),
-         ("t", "datetime", datetime.datetime(2026, 1, 31), None),
-         ("ds", "double", [1.0], (-1,)), ("ls", "long", [1], (-1,))]  # fmt: skip
-VALUES = [0.7, 1, -3, 10**20, True, False, "0.7", "", "2026-02-01", "2026-02-01T10:00:00",
-          "yesterday", None, [0.7], [1, 2], [1.5, None], [[1]], [True], {"a": 1}]  # fmt: skip
+SPECS = [
+    ("d", "double", 0.5, None),
+    ("f", "float", 0.5, None),
+    ("l", "long", 3, None),
+    ("i", "integer", 3, None),
+    ("b", "boolean", True, None),
+    ("s", "string", "x", None),
+    ("t", "datetime", datetime.datetime(2026, 1, 31), None),
+    ("ds", "double", [1.0], (-1,)),
+    ("ls", "long", [1], (-1,)),
+]
+VALUES = [
+    0.7,
+    1,
+    -3,
+    10**20,
+    True,
+    False,
+    "0.7",
+    "",
+    "2026-02-01",
+    "2026-02-01T10:00:00",
+    "yesterday",
+    None,
+    [0.7],
+    [1, 2],
+    [1.5, None],
+    [[1]],
+    [True],
+    {"a": 1},
+]
 
 
 def _mlflow_schema():
@@ -107,16 +132,25 @@ def test_a_batch_holds_only_requests_with_equal_params(tmp_path):
     """Six requests queued at once: three batches, one per distinct params (no params and
     the default are equal once filled in), each answer from its own params."""
     model = stub_model(params={"threshold": 0.5}, answer=_echo_threshold)
-    sent = [{"threshold": 0.3}, {"threshold": 0.7}, None, {"threshold": 0.3},
-            {"threshold": 0.5}, {"threshold": 0.7, "unknown": 1}]  # fmt: skip
+    sent = [
+        {"threshold": 0.3},
+        {"threshold": 0.7},
+        None,
+        {"threshold": 0.3},
+        {"threshold": 0.5},
+        {"threshold": 0.7, "unknown": 1},
+    ]
 
     async def run():
         pool = InprocPool({"models:/m/1": model}, tmp_path)
-        ent = Entity(EntitySpec("e", "m", "1"), endpoint="ep", pool=pool,
-                     log_path=tmp_path / "e.log")  # fmt: skip
+        ent = Entity(
+            EntitySpec("e", "m", "1"), endpoint="ep", pool=pool, log_path=tmp_path / "e.log"
+        )
         await ent.start()
-        invs = [ent.conform(Invocation(list(FEATURES), [[1, 2, 3]] * (i + 1), p))
-                for i, p in enumerate(sent)]  # fmt: skip
+        invs = [
+            ent.conform(Invocation(list(FEATURES), [[1, 2, 3]] * (i + 1), p))
+            for i, p in enumerate(sent)
+        ]
         try:
             return await asyncio.gather(*(ent.predict(inv, 10) for inv in invs)), ent.stats
         finally:
@@ -127,8 +161,11 @@ def test_a_batch_holds_only_requests_with_equal_params(tmp_path):
     expected = [0.3, 0.7, 0.5, 0.3, 0.5, 0.7]
     assert answers == [[t] * (i + 1) for i, t in enumerate(expected)]
     assert stats.batches == 3
-    assert model.stub.calls == [(1 + 4, {"threshold": 0.3}), (2 + 6, {"threshold": 0.7}),
-                                (3 + 5, {"threshold": 0.5})]  # fmt: skip
+    assert model.stub.calls == [
+        (1 + 4, {"threshold": 0.3}),
+        (2 + 6, {"threshold": 0.7}),
+        (3 + 5, {"threshold": 0.5}),
+    ]
     assert "Unrecognized params ['unknown']" in (tmp_path / "e.log").read_text()
 
 
@@ -140,8 +177,9 @@ def test_an_undeclared_column_is_dropped_with_mlflows_warning_in_the_log(tmp_pat
 
     async def run():
         pool = InprocPool({"models:/m/1": model}, tmp_path)
-        ent = Entity(EntitySpec("e", "m", "1"), endpoint="ep", pool=pool,
-                     log_path=tmp_path / "e.log")  # fmt: skip
+        ent = Entity(
+            EntitySpec("e", "m", "1"), endpoint="ep", pool=pool, log_path=tmp_path / "e.log"
+        )
         await ent.start()
         try:
             plain = ent.conform(Invocation(list(FEATURES), [[1, 2, 3]]))
@@ -171,8 +209,9 @@ def test_the_sklearn_fast_path_runs_only_without_params(tmp_path):
     from recipes.train import fit, requirements, signature
 
     path = tmp_path / "model"
-    mlflow.sklearn.save_model(fit(make_churn(300, 0)), path, signature=signature(),
-                              pip_requirements=requirements())  # fmt: skip
+    mlflow.sklearn.save_model(
+        fit(make_churn(300, 0)), path, signature=signature(), pip_requirements=requirements()
+    )
     predictor, hello = prepare(mlflow.pyfunc.load_model(str(path)))
     assert hello["fast_path"] and hello["signature"]["params"] is None
     kernel, calls = predictor.kernel or predictor.estimator.predict, []
@@ -258,8 +297,13 @@ def served(tmp_path_factory, threshold_store):
     srv.start()
     try:
         name = "params"
-        entity = {"name": "th", "entity_name": THRESHOLD_MODEL, "entity_version": "1",
-                  "workload_size": "Small", "scale_to_zero_enabled": False}  # fmt: skip
+        entity = {
+            "name": "th",
+            "entity_name": THRESHOLD_MODEL,
+            "entity_version": "1",
+            "workload_size": "Small",
+            "scale_to_zero_enabled": False,
+        }
         srv.create(name, {"served_entities": [entity]})
         srv.wait_ready(name)
         yield srv, name, "th"
@@ -271,11 +315,12 @@ def _bodies(rows: list[dict]) -> dict[str, dict]:
     cols = list(FEATURES)
     return {
         "dataframe_records": {"dataframe_records": rows},
-        "dataframe_split": {"dataframe_split": {"columns": cols,
-                                                "data": [[r[c] for c in cols] for r in rows]}},
+        "dataframe_split": {
+            "dataframe_split": {"columns": cols, "data": [[r[c] for c in cols] for r in rows]}
+        },
         "instances": {"instances": rows},
         "inputs": {"inputs": {c: [r[c] for r in rows] for c in cols}},
-    }  # fmt: skip
+    }
 
 
 def _client(srv):
@@ -286,8 +331,9 @@ def _client(srv):
 
 def _query(w, name: str, body: dict) -> list:
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    out = w.api_client.do("POST", f"/serving-endpoints/{name}/invocations", body=body,
-                          headers=headers)  # fmt: skip
+    out = w.api_client.do(
+        "POST", f"/serving-endpoints/{name}/invocations", body=body, headers=headers
+    )
     return out["predictions"]
 
 
@@ -307,8 +353,12 @@ def test_the_threshold_reaches_the_model_in_all_four_formats(served, threshold_s
             assert _query(w, name, {**body, "params": {"threshold": t}}) == want[t], (fmt, t)
     # without params, the SDK's own query: the schema's default, 0.5
     split = DataframeSplitInput(columns=list(FEATURES), data=[list(r.values()) for r in rows])
-    for kwargs in ({"dataframe_records": rows}, {"dataframe_split": split},
-                   {"instances": rows}, {"inputs": _bodies(rows)["inputs"]["inputs"]}):  # fmt: skip
+    for kwargs in (
+        {"dataframe_records": rows},
+        {"dataframe_split": split},
+        {"instances": rows},
+        {"inputs": _bodies(rows)["inputs"]["inputs"]},
+    ):
         assert w.serving_endpoints.query(name, **kwargs).predictions == want[0.5], kwargs
 
 
@@ -347,8 +397,13 @@ def test_sdk_sees_databricks_metrics_and_a_valid_openapi(served):
     srv = served[0]
     w = srv.client()
     name = "openapi-metrics"
-    entity = ServedEntityInput(name="th", entity_name=THRESHOLD_MODEL, entity_version="1",
-                               workload_size="Small", scale_to_zero_enabled=False)  # fmt: skip
+    entity = ServedEntityInput(
+        name="th",
+        entity_name=THRESHOLD_MODEL,
+        entity_version="1",
+        workload_size="Small",
+        scale_to_zero_enabled=False,
+    )
     w.serving_endpoints.create_and_wait(
         name=name, config=EndpointCoreConfigInput(name=name, served_entities=[entity])
     )

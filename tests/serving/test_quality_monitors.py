@@ -51,15 +51,17 @@ def payload(n: int = 2000, seed: int = 0, *, shift_last_hour: float = 0.0) -> pd
     rng = np.random.default_rng(seed)
     seconds = rng.integers(0, HOURS * 3600, n)
     duration = rng.normal(300, 50, n) + np.where(seconds >= (HOURS - 1) * 3600, shift_last_hour, 0)
-    return pd.DataFrame({
-        "timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(seconds, unit="s"),
-        "model_version": rng.choice(["1", "2"], n),
-        "client_request_id": [f"req-{i}" for i in range(n)],
-        "total_purchases": rng.poisson(15, n).astype("int64"),
-        "avg_session_duration": duration,
-        "plan": rng.choice(["basic", "premium"], n),
-        "prediction": rng.integers(0, 2, n).astype("int64"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(seconds, unit="s"),
+            "model_version": rng.choice(["1", "2"], n),
+            "client_request_id": [f"req-{i}" for i in range(n)],
+            "total_purchases": rng.poisson(15, n).astype("int64"),
+            "avg_session_duration": duration,
+            "plan": rng.choice(["basic", "premium"], n),
+            "prediction": rng.integers(0, 2, n).astype("int64"),
+        }
+    )
 
 
 def write(name: str, df: pd.DataFrame, home) -> None:
@@ -67,15 +69,22 @@ def write(name: str, df: pd.DataFrame, home) -> None:
     test); naive timestamps as Delta ``timestamp`` in UTC, as the kit's UTC Spark sessions
     write them."""
     data = pa.Table.from_pandas(df, preserve_index=False)
-    fields = [pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type)
-              else f for f in data.schema]  # fmt: skip
+    fields = [
+        pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
+        for f in data.schema
+    ]
     tables.append(name, data.cast(pa.schema(fields)), home=home)
 
 
 def inference_log(**overrides) -> MonitorInferenceLog:
-    kwargs = dict(problem_type=CLASSIFICATION, prediction_col="prediction",
-                  model_id_col="model_version", timestamp_col="timestamp",
-                  granularities=["1 hour"], label_col=None)  # fmt: skip
+    kwargs = dict(
+        problem_type=CLASSIFICATION,
+        prediction_col="prediction",
+        model_id_col="model_version",
+        timestamp_col="timestamp",
+        granularities=["1 hour"],
+        label_col=None,
+    )
     return MonitorInferenceLog(**{**kwargs, **overrides})
 
 
@@ -127,8 +136,12 @@ def test_errors_need_no_job(server, w):
         create(w, "main.mdk.err_payload", inference_log=inference_log(granularities=["2 minutes"]))
     with pytest.raises(InvalidParameterValue, match="baseline_table_name"):
         create(w, "main.mdk.err_payload", baseline_table_name="main.mdk.no_baseline")
-    for call in (w.quality_monitors.get, w.quality_monitors.run_refresh,
-                 w.quality_monitors.list_refreshes, w.quality_monitors.delete):  # fmt: skip
+    for call in (
+        w.quality_monitors.get,
+        w.quality_monitors.run_refresh,
+        w.quality_monitors.list_refreshes,
+        w.quality_monitors.delete,
+    ):
         with pytest.raises(NotFound, match="Monitor for table 'main.mdk.err_payload'"):
             call(table_name="main.mdk.err_payload")
     url = f"{server.url}/api/2.1/unity-catalog/tables/main.mdk.err_payload/monitor"
@@ -144,56 +157,126 @@ EVERY_SECOND = "* * * * * ?"
 
 
 def metric(**overrides) -> MonitorMetric:
-    kwargs = dict(type=AGGREGATE, name="avg_purchases", definition="avg(`{{input_column}}`)",
-                  input_columns=["total_purchases"], output_data_type=DOUBLE)  # fmt: skip
+    kwargs = dict(
+        type=AGGREGATE,
+        name="avg_purchases",
+        definition="avg(`{{input_column}}`)",
+        input_columns=["total_purchases"],
+        output_data_type=DOUBLE,
+    )
     return MonitorMetric(**{**kwargs, **overrides})
 
 
 NOT_IMITATED = "the local monitor does not imitate it"
 REFUSED_BY_THE_SDK = [  # (what create is called with, the field, what the 400 says)
-    (dict(notifications=MonitorNotifications(on_failure=MonitorDestination(["ops@example.com"]))),
-     "notifications", NOT_IMITATED),
-    (dict(data_classification_config=MonitorDataClassificationConfig(enabled=True)),
-     "data_classification_config", NOT_IMITATED),
+    (
+        dict(
+            notifications=MonitorNotifications(on_failure=MonitorDestination(["ops@example.com"]))
+        ),
+        "notifications",
+        NOT_IMITATED,
+    ),
+    (
+        dict(data_classification_config=MonitorDataClassificationConfig(enabled=True)),
+        "data_classification_config",
+        NOT_IMITATED,
+    ),
     (dict(warehouse_id="0123456789abcdef"), "warehouse_id", NOT_IMITATED),
     (dict(skip_builtin_dashboard=False), "skip_builtin_dashboard", "makes no dashboard"),
     (dict(latest_monitor_failure_msg="boom"), "latest_monitor_failure_msg", "set by the monitor"),
-    (dict(time_series=MonitorTimeSeries(timestamp_col="timestamp", granularities=["1 day"])),
-     "time_series", "exactly one of inference_log, time_series, snapshot"),
+    (
+        dict(time_series=MonitorTimeSeries(timestamp_col="timestamp", granularities=["1 day"])),
+        "time_series",
+        "exactly one of inference_log, time_series, snapshot",
+    ),
     (dict(inference_log=None), "inference_log", "exactly one of inference_log, time_series"),
-    (dict(inference_log=inference_log(granularities=["2 minutes"])),
-     "inference_log.granularities", "granularity '2 minutes' is not one Databricks accepts"),
-    (dict(inference_log=None, time_series=MonitorTimeSeries("timestamp", ["7 seconds"])),
-     "time_series.granularities", "granularity '7 seconds' is not one Databricks accepts"),
-    (dict(inference_log=None, time_series=MonitorTimeSeries("ts", ["1 day"])),
-     "time_series.timestamp_col", "'ts' is not a column"),
+    (
+        dict(inference_log=inference_log(granularities=["2 minutes"])),
+        "inference_log.granularities",
+        "granularity '2 minutes' is not one Databricks accepts",
+    ),
+    (
+        dict(inference_log=None, time_series=MonitorTimeSeries("timestamp", ["7 seconds"])),
+        "time_series.granularities",
+        "granularity '7 seconds' is not one Databricks accepts",
+    ),
+    (
+        dict(inference_log=None, time_series=MonitorTimeSeries("ts", ["1 day"])),
+        "time_series.timestamp_col",
+        "'ts' is not a column",
+    ),
     (dict(slicing_exprs=["plan", "nope"]), "slicing_exprs[1]", "'nope' is not a column"),
-    (dict(custom_metrics=[metric(input_columns=["nope"])]), "custom_metrics[0].input_columns",
-     "'nope' is not a column"),
-    (dict(custom_metrics=[metric(definition="avg({{label_col}})")]),
-     "custom_metrics[0].definition", "no inference_log.label_col"),
+    (
+        dict(custom_metrics=[metric(input_columns=["nope"])]),
+        "custom_metrics[0].input_columns",
+        "'nope' is not a column",
+    ),
+    (
+        dict(custom_metrics=[metric(definition="avg({{label_col}})")]),
+        "custom_metrics[0].definition",
+        "no inference_log.label_col",
+    ),
     (dict(custom_metrics=[metric(), metric()]), "custom_metrics[1].name", "given twice"),
-    (dict(custom_metrics=[metric(output_data_type="{not json")]),
-     "custom_metrics[0].output_data_type", "not a StructField's JSON"),
-    (dict(schedule=MonitorCronSchedule(quartz_cron_expression="0 0 12 * * *", timezone_id="UTC")),
-     "schedule.quartz_cron_expression", "'?' in exactly one of day-of-month and day-of-week"),
-    (dict(schedule=MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?",
-                                       timezone_id="Mars/Base")),
-     "schedule.timezone_id", "not a Java time zone id"),
-]  # fmt: skip
+    (
+        dict(custom_metrics=[metric(output_data_type="{not json")]),
+        "custom_metrics[0].output_data_type",
+        "not a StructField's JSON",
+    ),
+    (
+        dict(
+            schedule=MonitorCronSchedule(quartz_cron_expression="0 0 12 * * *", timezone_id="UTC")
+        ),
+        "schedule.quartz_cron_expression",
+        "'?' in exactly one of day-of-month and day-of-week",
+    ),
+    (
+        dict(
+            schedule=MonitorCronSchedule(
+                quartz_cron_expression="0 0 12 * * ?", timezone_id="Mars/Base"
+            )
+        ),
+        "schedule.timezone_id",
+        "not a Java time zone id",
+    ),
+]
 REFUSED_IN_THE_BODY = [  # what the SDK cannot send: a raw create body's changes
     ({"dashboard_id": "d1"}, "dashboard_id", NOT_IMITATED),
     ({"alert_on_drift": True}, "alert_on_drift", "not a field of the monitor's create"),
-    ({"inference_log": None, "time_series": {"timestamp_col": "timestamp", "label_col": "plan",
-      "granularities": ["1 day"]}}, "time_series.label_col", "not a field of MonitorTimeSeries"),
-    ({"inference_log": None, "snapshot": {"label_col": "plan"}}, "snapshot.label_col",
-     "not a field of MonitorSnapshot"),
+    (
+        {
+            "inference_log": None,
+            "time_series": {
+                "timestamp_col": "timestamp",
+                "label_col": "plan",
+                "granularities": ["1 day"],
+            },
+        },
+        "time_series.label_col",
+        "not a field of MonitorTimeSeries",
+    ),
+    (
+        {"inference_log": None, "snapshot": {"label_col": "plan"}},
+        "snapshot.label_col",
+        "not a field of MonitorSnapshot",
+    ),
     ({"slicing_exprs": [5]}, "slicing_exprs[0]", "must be a non-empty string"),
-    ({"custom_metrics": [{**metric().as_dict(), "type": "CUSTOM_METRIC_TYPE_MAX"}]},
-     "custom_metrics[0].type", "is not one of CUSTOM_METRIC_TYPE_AGGREGATE"),
-    ({"schedule": {"quartz_cron_expression": "0 0 12 * * ?", "timezone_id": "UTC",
-                   "pause_status": "STOPPED"}}, "schedule.pause_status", "not one of PAUSED"),
-]  # fmt: skip
+    (
+        {"custom_metrics": [{**metric().as_dict(), "type": "CUSTOM_METRIC_TYPE_MAX"}]},
+        "custom_metrics[0].type",
+        "is not one of CUSTOM_METRIC_TYPE_AGGREGATE",
+    ),
+    (
+        {
+            "schedule": {
+                "quartz_cron_expression": "0 0 12 * * ?",
+                "timezone_id": "UTC",
+                "pause_status": "STOPPED",
+            }
+        },
+        "schedule.pause_status",
+        "not one of PAUSED",
+    ),
+]
 
 
 def _check_refused(server, exc, field: str, says: str) -> None:
@@ -204,10 +287,12 @@ def _check_refused(server, exc, field: str, says: str) -> None:
     assert not (server.home / "serving" / "monitors" / "main.mdk.err_payload").exists()
 
 
-@pytest.mark.parametrize(("kwargs", "field", "says"), REFUSED_BY_THE_SDK,
-                         ids=[c[1] for c in REFUSED_BY_THE_SDK])  # fmt: skip
-def test_what_the_local_monitor_does_not_carry_out_is_a_400_naming_it(server, w, kwargs, field,
-                                                                       says):  # fmt: skip
+@pytest.mark.parametrize(
+    ("kwargs", "field", "says"), REFUSED_BY_THE_SDK, ids=[c[1] for c in REFUSED_BY_THE_SDK]
+)
+def test_what_the_local_monitor_does_not_carry_out_is_a_400_naming_it(
+    server, w, kwargs, field, says
+):
     if not tables.exists("main.mdk.err_payload", home=server.home):
         write("main.mdk.err_payload", payload(50), home=server.home)
     with pytest.raises(InvalidParameterValue) as exc:
@@ -215,13 +300,18 @@ def test_what_the_local_monitor_does_not_carry_out_is_a_400_naming_it(server, w,
     _check_refused(server, exc, field, says)
 
 
-@pytest.mark.parametrize(("changes", "field", "says"), REFUSED_IN_THE_BODY,
-                         ids=[c[1] for c in REFUSED_IN_THE_BODY])  # fmt: skip
+@pytest.mark.parametrize(
+    ("changes", "field", "says"), REFUSED_IN_THE_BODY, ids=[c[1] for c in REFUSED_IN_THE_BODY]
+)
 def test_a_raw_body_field_the_sdk_cannot_send_is_a_400_naming_it(server, w, changes, field, says):
     if not tables.exists("main.mdk.err_payload", home=server.home):
         write("main.mdk.err_payload", payload(50), home=server.home)
-    body = {"output_schema_name": "main.mdk", "assets_dir": "/Workspace/Shared/mdk/x",
-            "inference_log": inference_log().as_dict(), **changes}  # fmt: skip
+    body = {
+        "output_schema_name": "main.mdk",
+        "assets_dir": "/Workspace/Shared/mdk/x",
+        "inference_log": inference_log().as_dict(),
+        **changes,
+    }
     body = {k: v for k, v in body.items() if v is not None}
     path = "/api/2.1/unity-catalog/tables/main.mdk.err_payload/monitor"
     with pytest.raises(InvalidParameterValue) as exc:
@@ -236,23 +326,35 @@ def test_time_series_and_snapshot_monitors_are_accepted_and_get_returns_what_was
     """The create/get shapes only: the refreshes' computation is ``recipes.monitoring``'s."""
     table = "main.mdk.profiles_payload"
     write(table, payload(50).assign(label=lambda d: 1 - d["prediction"]), home=server.home)
-    schedule = MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?", timezone_id="PST",
-                                   pause_status=MonitorCronSchedulePauseStatus.PAUSED)  # fmt: skip
+    schedule = MonitorCronSchedule(
+        quartz_cron_expression="0 0 12 * * ?",
+        timezone_id="PST",
+        pause_status=MonitorCronSchedulePauseStatus.PAUSED,
+    )
     w.quality_monitors.create(
-        table_name=table, output_schema_name="main.mdk", assets_dir="/Workspace/Shared/mdk/p",
-        time_series=MonitorTimeSeries(timestamp_col="timestamp",
-                                      granularities=["1 month", "1 year", "2 week"]),
-        slicing_exprs=["plan", "total_purchases > 10"], custom_metrics=[metric()],
-        schedule=schedule, skip_builtin_dashboard=True,
+        table_name=table,
+        output_schema_name="main.mdk",
+        assets_dir="/Workspace/Shared/mdk/p",
+        time_series=MonitorTimeSeries(
+            timestamp_col="timestamp", granularities=["1 month", "1 year", "2 week"]
+        ),
+        slicing_exprs=["plan", "total_purchases > 10"],
+        custom_metrics=[metric()],
+        schedule=schedule,
+        skip_builtin_dashboard=True,
         data_classification_config=MonitorDataClassificationConfig(enabled=False),
-    )  # fmt: skip
+    )
     try:
         got = w.quality_monitors.get(table_name=table)
         assert got.time_series == MonitorTimeSeries(
             timestamp_col="timestamp", granularities=["1 month", "1 year", "2 weeks"]
         )  # as Databricks spells them
         assert (got.inference_log, got.snapshot, got.notifications, got.dashboard_id) == (
-            None, None, None, None)  # fmt: skip
+            None,
+            None,
+            None,
+            None,
+        )
         assert got.slicing_exprs == ["plan", "total_purchases > 10"]
         assert got.custom_metrics == [metric()] and got.schedule == schedule
         assert got.data_classification_config == MonitorDataClassificationConfig(enabled=False)
@@ -262,20 +364,29 @@ def test_time_series_and_snapshot_monitors_are_accepted_and_get_returns_what_was
 
         # the update dbdemos' mlops-end2end makes (07_model_monitoring), with more granularities
         expected_loss = metric(
-            name="expected_loss", input_columns=[":table"],
+            name="expected_loss",
+            input_columns=[":table"],
             definition="avg(CASE WHEN {{prediction_col}} != {{label_col}} AND "
-                       "{{prediction_col}} = 1 THEN -total_purchases ELSE 0 END)",
-        )  # fmt: skip
+            "{{prediction_col}} = 1 THEN -total_purchases ELSE 0 END)",
+        )
         noon = MonitorCronSchedule(quartz_cron_expression="0 0 12 * * ?", timezone_id="PST")
         log = inference_log(
             label_col="label", granularities=["1 day", "1 month", "1 year", "2 weeks"]
         )
-        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
-                                  inference_log=log, schedule=noon, custom_metrics=[expected_loss],
-                                  slicing_exprs=["total_purchases > 10"])  # fmt: skip
+        w.quality_monitors.update(
+            table_name=table,
+            output_schema_name="main.mdk",
+            inference_log=log,
+            schedule=noon,
+            custom_metrics=[expected_loss],
+            slicing_exprs=["total_purchases > 10"],
+        )
         got = w.quality_monitors.get(table_name=table)
         assert (got.inference_log, got.time_series, got.slicing_exprs) == (
-            log, None, ["total_purchases > 10"])  # fmt: skip
+            log,
+            None,
+            ["total_purchases > 10"],
+        )
         assert (
             got.custom_metrics == [expected_loss] and got.schedule.pause_status.value == "UNPAUSED"
         )
@@ -283,13 +394,22 @@ def test_time_series_and_snapshot_monitors_are_accepted_and_get_returns_what_was
         assert got.data_classification_config is None  # an update replaces every setting
 
         with pytest.raises(InvalidParameterValue, match="dashboard_id"):
-            w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
-                                      snapshot=MonitorSnapshot(), dashboard_id="d1")  # fmt: skip
-        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
-                                  snapshot=MonitorSnapshot())  # fmt: skip
+            w.quality_monitors.update(
+                table_name=table,
+                output_schema_name="main.mdk",
+                snapshot=MonitorSnapshot(),
+                dashboard_id="d1",
+            )
+        w.quality_monitors.update(
+            table_name=table, output_schema_name="main.mdk", snapshot=MonitorSnapshot()
+        )
         got = w.quality_monitors.get(table_name=table)
         assert (got.snapshot, got.inference_log, got.schedule, got.slicing_exprs) == (
-            MonitorSnapshot(), None, None, None)  # fmt: skip
+            MonitorSnapshot(),
+            None,
+            None,
+            None,
+        )
         assert not got.custom_metrics  # the SDK reads an absent list as []
         raw = w.api_client.do("GET", f"/api/2.1/unity-catalog/tables/{table}/monitor")
         assert raw["snapshot"] == {} and raw["monitor_version"] == 3
@@ -301,8 +421,9 @@ def test_time_series_and_snapshot_monitors_are_accepted_and_get_returns_what_was
 
 
 def refreshes(w, table: str) -> list:
-    return sorted(w.quality_monitors.list_refreshes(table_name=table).refreshes,
-                  key=lambda r: r.refresh_id)  # fmt: skip
+    return sorted(
+        w.quality_monitors.list_refreshes(table_name=table).refreshes, key=lambda r: r.refresh_id
+    )
 
 
 def cancel_active(w, table: str) -> None:
@@ -314,8 +435,11 @@ def cancel_active(w, table: str) -> None:
 def test_a_schedule_fires_one_refresh_at_a_time_until_update_removes_it(server, w):
     table = "main.mdk.scheduled_payload"
     write(table, payload(200), home=server.home)
-    paused = MonitorCronSchedule(quartz_cron_expression=EVERY_SECOND, timezone_id="UTC",
-                                 pause_status=MonitorCronSchedulePauseStatus.PAUSED)  # fmt: skip
+    paused = MonitorCronSchedule(
+        quartz_cron_expression=EVERY_SECOND,
+        timezone_id="UTC",
+        pause_status=MonitorCronSchedulePauseStatus.PAUSED,
+    )
     create(w, table, schedule=paused)
     try:
         w.quality_monitors.cancel_refresh(table_name=table, refresh_id=1)  # create's own
@@ -325,9 +449,11 @@ def test_a_schedule_fires_one_refresh_at_a_time_until_update_removes_it(server, 
 
         started = time.monotonic()
         w.quality_monitors.update(
-            table_name=table, output_schema_name="main.mdk", inference_log=inference_log(),
+            table_name=table,
+            output_schema_name="main.mdk",
+            inference_log=inference_log(),
             schedule=MonitorCronSchedule(quartz_cron_expression=EVERY_SECOND, timezone_id="UTC"),
-        )  # fmt: skip
+        )
         assert w.quality_monitors.get(table_name=table).schedule.pause_status.value == "UNPAUSED"
         while not [r for r in refreshes(w, table) if r.trigger.value == "SCHEDULE"]:
             assert time.monotonic() - started < 1 + 10, "no SCHEDULE refresh within 1 s + 10 s"
@@ -337,11 +463,15 @@ def test_a_schedule_fires_one_refresh_at_a_time_until_update_removes_it(server, 
         seen = refreshes(w, table)
         assert all(r.trigger.value == "SCHEDULE" for r in seen[1:]), seen
         for r in seen[1:]:  # one at a time: each was queued once the ones before it had ended
-            assert all(q.end_time_ms and q.end_time_ms <= r.start_time_ms
-                       for q in seen if q.refresh_id < r.refresh_id), seen  # fmt: skip
+            assert all(
+                q.end_time_ms and q.end_time_ms <= r.start_time_ms
+                for q in seen
+                if q.refresh_id < r.refresh_id
+            ), seen
 
-        w.quality_monitors.update(table_name=table, output_schema_name="main.mdk",
-                                  inference_log=inference_log())  # fmt: skip
+        w.quality_monitors.update(
+            table_name=table, output_schema_name="main.mdk", inference_log=inference_log()
+        )
         assert w.quality_monitors.get(table_name=table).schedule is None
         cancel_active(w, table)
         last = max(r.refresh_id for r in refreshes(w, table))
@@ -355,8 +485,11 @@ def test_a_schedule_fires_one_refresh_at_a_time_until_update_removes_it(server, 
 def test_refresh_writes_profile_and_drift_tables(server, w):
     table = "main.mdk.churn_ab_payload_unpacked"
     write(table, payload(shift_last_hour=150.0), home=server.home)
-    write("main.mdk.churn_ab_payload_baseline",
-          payload(seed=1).drop(columns=["timestamp"]), home=server.home)  # fmt: skip
+    write(
+        "main.mdk.churn_ab_payload_baseline",
+        payload(seed=1).drop(columns=["timestamp"]),
+        home=server.home,
+    )
     info = create(w, table, baseline_table_name="main.mdk.churn_ab_payload_baseline")
     assert info.status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
     assert info.profile_metrics_table_name == f"{table}_profile_metrics"
@@ -370,8 +503,10 @@ def test_refresh_writes_profile_and_drift_tables(server, w):
     assert (refresh.refresh_id, refresh.state) == (2, MonitorRefreshInfoState.PENDING)
     seen = set()
     while True:  # one refresh at a time: the second waits PENDING while the first runs
-        states = {r.refresh_id: r.state.value
-                  for r in w.quality_monitors.list_refreshes(table_name=table).refreshes}  # fmt: skip
+        states = {
+            r.refresh_id: r.state.value
+            for r in w.quality_monitors.list_refreshes(table_name=table).refreshes
+        }
         assert list(states.values()).count("RUNNING") <= 1, states
         seen.add((states[1], states[2]))
         if states[2] not in ("PENDING", "RUNNING"):
@@ -405,8 +540,11 @@ def test_refresh_writes_profile_and_drift_tables(server, w):
     assert (counts["BASELINE"] == HOURS * 3).all(), counts
     pred = drift[drift["column_name"] == "prediction"]
     assert pred["chi_squared_test"].notna().all() and pred["ks_test"].isna().all()
-    dur = drift[(drift["column_name"] == "avg_session_duration") & (drift["model_version"] == "*")
-                & (drift["drift_type"] == "BASELINE")]  # fmt: skip
+    dur = drift[
+        (drift["column_name"] == "avg_session_duration")
+        & (drift["model_version"] == "*")
+        & (drift["drift_type"] == "BASELINE")
+    ]
     pvalues = dur.sort_values("window", key=lambda s: s.map(lambda w_: w_["start"]))["ks_test"].map(
         lambda t: t["pvalue"]
     )
@@ -559,13 +697,20 @@ def test_labels_slices_and_a_custom_metric_through_the_sdk(server, w):
     rows["churned"] = rows["churned"].astype("Int64").mask(rng.random(len(rows)) < 0.1)  # not yet
     write(table, rows, home=server.home)
     loss = MonitorMetric(
-        type=AGGREGATE, name="expected_loss", input_columns=[":table"],
+        type=AGGREGATE,
+        name="expected_loss",
+        input_columns=[":table"],
         definition="avg(CASE WHEN {{prediction_col}} != {{label_col}} AND {{label_col}} = 1 "
-                   "THEN -avg_session_duration ELSE 0 END)",
+        "THEN -avg_session_duration ELSE 0 END)",
         output_data_type=StructField("output", DoubleType()).json(),
-    )  # fmt: skip
-    info = create(w, table, inference_log=inference_log(label_col="churned"),
-                  slicing_exprs=["plan", "total_purchases > 15"], custom_metrics=[loss])  # fmt: skip
+    )
+    info = create(
+        w,
+        table,
+        inference_log=inference_log(label_col="churned"),
+        slicing_exprs=["plan", "total_purchases > 15"],
+        custom_metrics=[loss],
+    )
     assert [m.name for m in info.custom_metrics] == ["expected_loss"]
     done = wait_for_refresh(w, table, 1, timeout=300)
     assert done.state == MonitorRefreshInfoState.SUCCESS, done.message
@@ -574,8 +719,9 @@ def test_labels_slices_and_a_custom_metric_through_the_sdk(server, w):
         "SELECT window.start AS start, accuracy_score, f1_score.macro AS f1_macro, "
         "expected_loss, count FROM p WHERE log_type = 'INPUT' AND column_name = ':table' "
         "AND slice_key IS NULL AND model_version = '*' ORDER BY start",
-        server.home, p=info.profile_metrics_table_name,
-    )  # fmt: skip
+        server.home,
+        p=info.profile_metrics_table_name,
+    )
     assert len(whole) == HOURS
     hour = rows["timestamp"].dt.floor("h")
     for r in whole.itertuples():
@@ -593,8 +739,9 @@ def test_labels_slices_and_a_custom_metric_through_the_sdk(server, w):
         "SELECT window.start AS start, slice_key, slice_value, count FROM p "
         "WHERE log_type = 'INPUT' AND column_name = ':table' AND model_version = '*' "
         "AND slice_key IS NOT NULL",
-        server.home, p=info.profile_metrics_table_name,
-    )  # fmt: skip
+        server.home,
+        p=info.profile_metrics_table_name,
+    )
     assert set(sliced["slice_key"]) == {"plan", "total_purchases > 15"}
     sums = sliced.groupby(["start", "slice_key"])["count"].sum()
     for (start, _key), total in sums.items():
@@ -602,6 +749,7 @@ def test_labels_slices_and_a_custom_metric_through_the_sdk(server, w):
     label_drift = _sql(
         "SELECT column_name, js_distance FROM d WHERE drift_type = 'CONSECUTIVE' "
         "AND column_name IN ('prediction', 'churned') AND slice_key IS NULL",
-        server.home, d=info.drift_metrics_table_name,
-    )  # fmt: skip
+        server.home,
+        d=info.drift_metrics_table_name,
+    )
     assert set(label_drift["column_name"]) == {"prediction", "churned"}

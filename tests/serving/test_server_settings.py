@@ -10,9 +10,11 @@ from recipes.errors import ParameterError
 
 @pytest.mark.parametrize(
     ("var", "read", "default"),
-    [("MDK_SERVING_IDLE_SECONDS", server.idle_seconds_default, 300.0),
-     ("MDK_CAPTURE_FLUSH_SECONDS", server.flush_seconds, 1.0)],
-)  # fmt: skip
+    [
+        ("MDK_SERVING_IDLE_SECONDS", server.idle_seconds_default, 300.0),
+        ("MDK_CAPTURE_FLUSH_SECONDS", server.flush_seconds, 1.0),
+    ],
+)
 def test_a_positive_number_of_seconds_or_one_line_naming_the_variable(
     monkeypatch, var, read, default
 ):

@@ -24,8 +24,11 @@ def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, mon
         health = requests.get(svc.url + "/health", timeout=5).json()
         assert health["tracking_uri"] == f"sqlite:///{mdk_home / 'mlflow.db'}"
         assert health["home"] == str(mdk_home)
-        r = requests.get(svc.url + "/api/2.0/serving-endpoints", timeout=5,
-                         headers={"Authorization": f"Bearer {auth.token()}"})  # fmt: skip
+        r = requests.get(
+            svc.url + "/api/2.0/serving-endpoints",
+            timeout=5,
+            headers={"Authorization": f"Bearer {auth.token()}"},
+        )
         assert r.status_code == 200 and r.json() == {"endpoints": []}
         assert requests.get(svc.url + "/api/2.0/serving-endpoints", timeout=5).status_code == 401
         row = next(s for s in stack.status() if s.name == "serving")
@@ -48,8 +51,11 @@ def _workers(pid: int, timeout: float = 30.0) -> tuple[psutil.Process, list[psut
     """The endpoint's worker zygote and the workers it forked, once there is one."""
     deadline = time.monotonic() + timeout
     while True:
-        zygotes = [c for c in psutil.Process(pid).children()
-                   if "recipes.endpoint.zygote" in " ".join(c.cmdline())]  # fmt: skip
+        zygotes = [
+            c
+            for c in psutil.Process(pid).children()
+            if "recipes.endpoint.zygote" in " ".join(c.cmdline())
+        ]
         spares = zygotes[0].children() if len(zygotes) == 1 else []
         if spares or time.monotonic() > deadline:
             assert len(zygotes) == 1, zygotes

@@ -93,8 +93,14 @@ def test_integer_inputs_match_pyfunc_and_a_double_column_is_refused_before_any_j
     for kind in ("double", "string"):
         duration = as_long["avg_session_duration"].cast(kind)
         typed = as_long.withColumn("avg_session_duration", duration)
-        message = _one_line_error(ParameterError, batch.score_table, f"models:/{trained}/2",
-                                  typed, f"main.p.as_{kind}", spark=spark)  # fmt: skip
+        message = _one_line_error(
+            ParameterError,
+            batch.score_table,
+            f"models:/{trained}/2",
+            typed,
+            f"main.p.as_{kind}",
+            spark=spark,
+        )
         assert f"Column 'avg_session_duration' is {kind}" in message and "takes long" in message
         assert not tables.table_exists(f"main.p.as_{kind}", spark=spark)
 
@@ -161,9 +167,11 @@ def test_a_model_from_code_scores_as_the_sklearn_ones_do(spark, trained, traffic
     code.write_text(HALVES)
     with mlflow.start_run():
         mlflow.pyfunc.log_model(
-            name="halves", python_model=str(code), registered_model_name="halves",
+            name="halves",
+            python_model=str(code),
+            registered_model_name="halves",
             signature=infer_signature(frame, (frame["total_purchases"] > 10).astype("int64")),
-        )  # fmt: skip
+        )
     df = spark.createDataFrame(traffic)
     custom = batch.score_table("models:/halves/1", df, "main.p.halves", spark=spark)
     assert (custom.model_name, custom.model_version, custom.result_type) == ("halves", 1, "long")
@@ -214,11 +222,23 @@ def test_bad_references_and_missing_columns_fail_before_any_job(spark, trained, 
     assert "avg_session_duration, days_since_last_visit" in cols
     assert "it has customer_id, total_purchases" in cols
     never = "main.predictions.never_written"
-    _one_line_error(ParameterError, batch.score_table, f"models:/{trained}/1",
-                    df.drop("total_purchases"), never, spark=spark)  # fmt: skip
+    _one_line_error(
+        ParameterError,
+        batch.score_table,
+        f"models:/{trained}/1",
+        df.drop("total_purchases"),
+        never,
+        spark=spark,
+    )
     assert not tables.table_exists(never, spark=spark)
-    no_table = _one_line_error(NotFoundError, batch.score_table, f"models:/{trained}/1",
-                               "main.raw.no_such_table", never, spark=spark)  # fmt: skip
+    no_table = _one_line_error(
+        NotFoundError,
+        batch.score_table,
+        f"models:/{trained}/1",
+        "main.raw.no_such_table",
+        never,
+        spark=spark,
+    )
     assert "'main.raw.no_such_table' does not exist" in no_table
     assert batch.resolve_model(trained, "@challenger") == (trained, 2)
 

@@ -149,8 +149,9 @@ def test_run_skips_a_local_only_notebook_on_databricks_in_one_line(tmp_path):
     from tests.unit.test_runner import _local_only
 
     path = _local_only(tmp_path)
-    result = runner.invoke(app, ["run", str(path), "-p", "target", "databricks",
-                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    result = runner.invoke(
+        app, ["run", str(path), "-p", "target", "databricks", "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     lines = [ln for ln in result.stdout.splitlines() if "07_local_only" in ln]
     assert lines[0].startswith("⏭ 07_local_only.ipynb skipped: 07_local_only runs on the local")

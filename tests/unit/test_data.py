@@ -101,13 +101,16 @@ def test_monitoring_traffic_has_a_normal_then_a_drifted_phase():
     assert 1.2 * 90 < shift < 1.8 * 90  # about 1.5 sd of 90 s
     still = drifted["days_since_last_visit"].mean() - normal["days_since_last_visit"].mean()
     assert abs(still) < 2  # the other features keep their distribution
-    assert frame.equals(data.monitoring_traffic(2001, drift=1.5,
-                                                drifted_features=("avg_session_duration",)))  # fmt: skip
+    assert frame.equals(
+        data.monitoring_traffic(2001, drift=1.5, drifted_features=("avg_session_duration",))
+    )
     records = data.request_records(frame, "drifted")
     assert len(records) == 1001 and list(records[0]) == [data.KEY, data.EVENT_TIME, *data.FEATURES]
     assert type(records[0][data.KEY]) is int  # JSON-ready, as requests sends it
     assert data.parse_features("days_since_last_visit, total_purchases") == (
-        "days_since_last_visit", "total_purchases")  # fmt: skip
+        "days_since_last_visit",
+        "total_purchases",
+    )
 
 
 def _lapsed_loyal_churn(frame):

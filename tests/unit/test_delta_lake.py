@@ -66,9 +66,10 @@ def test_excludes_name_only_dependencies_this_pysparks_jars_hold():
         "slf4j-api-2.0.17.jar",
     ]
     assert delta_lake._excludes(spark_jars) == [
-        "org.apache.hadoop:hadoop-client-api", "org.apache.parquet:parquet-hadoop",
+        "org.apache.hadoop:hadoop-client-api",
+        "org.apache.parquet:parquet-hadoop",
         "org.slf4j:slf4j-api",
-    ]  # fmt: skip
+    ]
     assert delta_lake._excludes([]) == []  # a pyspark without them: Ivy fetches them all
 
 

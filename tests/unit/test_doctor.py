@@ -122,8 +122,14 @@ def test_stack_check_is_informational(mdk_home):
     assert [s.name for s in services] == ["mdk up: mlflow", "mdk up: serving"]
     assert all(s.ok and "not running" in s.detail for s in services)
     (mdk_home / "run").mkdir()
-    record = {"name": "mlflow", "pid": 2**22 + 1, "port": 1, "url": "http://127.0.0.1:1",
-              "started_at": "2026-01-01T00:00:00+00:00", "cmd": ["mlflow"]}  # fmt: skip
+    record = {
+        "name": "mlflow",
+        "pid": 2**22 + 1,
+        "port": 1,
+        "url": "http://127.0.0.1:1",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "cmd": ["mlflow"],
+    }
     (mdk_home / "run" / "mlflow.json").write_text(json.dumps(record))
     _, dead, _ = doctor.check_stack()
     assert not dead.ok and not dead.required and dead.fix == "mdk down && mdk up"
@@ -132,11 +138,23 @@ def test_stack_check_is_informational(mdk_home):
 def test_run_checks_covers_everything_and_required_failures_filters():
     checks = doctor.run_checks()
     names = [c.name for c in checks]
-    for expected in ("python 3.12", "java 17+", "Delta Lake jars", "pyspark xor databricks-connect",
-                     "mlflow >=3.17,<3.18", "tracking server", "free port", "mdk up: mlflow", "mdk up: serving"):  # fmt: skip
+    for expected in (
+        "python 3.12",
+        "java 17+",
+        "Delta Lake jars",
+        "pyspark xor databricks-connect",
+        "mlflow >=3.17,<3.18",
+        "tracking server",
+        "free port",
+        "mdk up: mlflow",
+        "mdk up: serving",
+    ):
         assert expected in names
-    fake = [doctor.Check("a", False, True, ""), doctor.Check("b", False, False, ""),
-            doctor.Check("c", True, True, "")]  # fmt: skip
+    fake = [
+        doctor.Check("a", False, True, ""),
+        doctor.Check("b", False, False, ""),
+        doctor.Check("c", True, True, ""),
+    ]
     assert [c.name for c in doctor.required_failures(fake)] == ["a"]
 
 

@@ -38,10 +38,12 @@ def test_parse_runtime_refuses_strings_naming_no_runtime(spark_version):
 
 @pytest.mark.parametrize(
     ("runtime", "pin"),
-    [((15, 4), 'pip install "databricks-connect==15.4.*"'),
-     ((16, 2), 'pip install "databricks-connect==16.2.*"'),
-     ((16, None), 'pip install "databricks-connect==16.*"')],
-)  # fmt: skip
+    [
+        ((15, 4), 'pip install "databricks-connect==15.4.*"'),
+        ((16, 2), 'pip install "databricks-connect==16.2.*"'),
+        ((16, None), 'pip install "databricks-connect==16.*"'),
+    ],
+)
 def test_connect_pin_names_the_runtime_series(runtime, pin):
     assert dbx.connect_pin(runtime) == pin
 
@@ -207,8 +209,9 @@ def test_unknown_cluster_fails_in_one_line(monkeypatch, tmp_path):
 
 def test_a_wrong_token_fails_the_workspace_check_and_skips_the_cluster(monkeypatch, tmp_path):
     with sdk_server(clusters={"c-1": "19.3.x-scala2.13"}) as ws:
-        point_sdk_at(monkeypatch, tmp_path, ws, DATABRICKS_CLUSTER_ID="c-1",
-                     DATABRICKS_TOKEN="wrong")  # fmt: skip
+        point_sdk_at(
+            monkeypatch, tmp_path, ws, DATABRICKS_CLUSTER_ID="c-1", DATABRICKS_TOKEN="wrong"
+        )
         _, workspace, compute = dbx.run_databricks_checks("databricks", "19.3.0")
     assert not workspace.ok and workspace.detail == f"{ws.url}: Invalid access token."
     assert "DATABRICKS_TOKEN" in workspace.fix
@@ -217,8 +220,14 @@ def test_a_wrong_token_fails_the_workspace_check_and_skips_the_cluster(monkeypat
 
 
 def test_an_unreachable_host_fails_without_waiting_long(monkeypatch, tmp_path):
-    point_sdk_at(monkeypatch, tmp_path, None, DATABRICKS_HOST=f"http://127.0.0.1:{stack.free_port()}",
-                 DATABRICKS_TOKEN="t", DATABRICKS_SERVERLESS_COMPUTE_ID="auto")  # fmt: skip
+    point_sdk_at(
+        monkeypatch,
+        tmp_path,
+        None,
+        DATABRICKS_HOST=f"http://127.0.0.1:{stack.free_port()}",
+        DATABRICKS_TOKEN="t",
+        DATABRICKS_SERVERLESS_COMPUTE_ID="auto",
+    )
     _, workspace, compute = dbx.run_databricks_checks(
         "databricks", "19.3.0", retry_timeout_seconds=1, http_timeout_seconds=1
     )

@@ -52,10 +52,14 @@ def test_this_venv_has_no_pyspark_distribution_beside_it():
 
 @pytest.mark.parametrize(
     "spark_version",
-    ["15.4.x-scala2.12", "16.2.x-cpu-ml-scala2.12", "19.3.x-photon-scala2.13",
-     "16.x-snapshot-scala2.12",
-     "custom:custom-local__15.4.x-snapshot-cpu-ml-scala2.12__unknown__head__7d1f4a"],
-)  # fmt: skip
+    [
+        "15.4.x-scala2.12",
+        "16.2.x-cpu-ml-scala2.12",
+        "19.3.x-photon-scala2.13",
+        "16.x-snapshot-scala2.12",
+        "custom:custom-local__15.4.x-snapshot-cpu-ml-scala2.12__unknown__head__7d1f4a",
+    ],
+)
 def test_runtime_parsing_agrees_with_databricks_connect(spark_version):
     """databricks-connect reads runtimes with its own (private) parser: ours must agree."""
     major, minor = dbx.parse_runtime(spark_version)
@@ -101,8 +105,9 @@ def test_doctor_is_stricter_than_databricks_connect_on_a_newer_runtime(monkeypat
     assert not compute.ok and compute.fix == 'pip install "databricks-connect==99.1.*"'
 
 
-@pytest.mark.parametrize(("spark_version", "exit_code"), [(f"{SERIES}.x-scala2.13", 0),
-                                                          ("15.4.x-scala2.12", 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spark_version", "exit_code"), [(f"{SERIES}.x-scala2.13", 0), ("15.4.x-scala2.12", 1)]
+)
 def test_mdk_doctor_in_this_venv(monkeypatch, tmp_path, spark_version, exit_code):
     with sdk_server(clusters={"c-1": spark_version}) as ws:
         point_sdk_at(

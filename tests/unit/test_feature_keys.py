@@ -42,8 +42,12 @@ def _spec(lookups: list[dict], source: list[str]) -> dict:
 
 
 def _lookup(keys: list[str], outputs: list[str]) -> dict:
-    return {"table_name": "main.f.t", "lookup_key": keys, "output_names": outputs,
-            "timestamp_lookup_key": None}  # fmt: skip
+    return {
+        "table_name": "main.f.t",
+        "lookup_key": keys,
+        "output_names": outputs,
+        "timestamp_lookup_key": None,
+    }
 
 
 def test_the_keys_are_required_whatever_else_the_model_needs():
@@ -82,16 +86,19 @@ def fitted(spark, tmp_path_factory, empty_store):
     with scoped_env(**local_env(home)):
         use_target("local")
         fs = FeatureEngineeringClient(home=home)
-        fs.create_table(name=table, primary_keys=KEY,
-                        df=spark.createDataFrame(churn.drop(columns=[LABEL])))  # fmt: skip
+        fs.create_table(
+            name=table, primary_keys=KEY, df=spark.createDataFrame(churn.drop(columns=[LABEL]))
+        )
         training_set = fs.create_training_set(
             df=spark.createDataFrame(churn[[KEY, LABEL]]),
             feature_lookups=[FeatureLookup(table_name=table, lookup_key=KEY)],
-            label=LABEL, exclude_columns=[KEY],
-        )  # fmt: skip
+            label=LABEL,
+            exclude_columns=[KEY],
+        )
         model = fit(training_set.load_df().toPandas())
-        info = fs.log_model(model=model, name="model", flavor=mlflow.sklearn,
-                            training_set=training_set)  # fmt: skip
+        info = fs.log_model(
+            model=model, name="model", flavor=mlflow.sklearn, training_set=training_set
+        )
         uri = mlflow.MlflowClient().get_logged_model(info.model_id).artifact_location
     return SimpleNamespace(uri=uri, table=table, churn=churn.head(ROWS), model=model, home=home)
 
@@ -142,14 +149,20 @@ def test_extra_columns_and_the_label_ride_along_and_do_not_reach_the_model(spark
 def test_a_feature_given_beside_the_key_overrides_the_tables_value(spark, fitted):
     given = fitted.churn[[KEY, "total_purchases"]].assign(total_purchases=0)
     got = _score(spark, fitted, given)
-    assert list(got.columns) == [KEY, "total_purchases", "avg_session_duration",
-                                 "days_since_last_visit", "prediction"]  # fmt: skip
+    assert list(got.columns) == [
+        KEY,
+        "total_purchases",
+        "avg_session_duration",
+        "days_since_last_visit",
+        "prediction",
+    ]
     assert set(got["total_purchases"]) == {0}  # df's value, not the table's
     table = fitted.churn.sort_values(KEY, ignore_index=True)
     others = ["avg_session_duration", "days_since_last_visit"]
     pd.testing.assert_frame_equal(got[others], table[others])  # the rest looked up
-    np.testing.assert_array_equal(got["prediction"],
-                                  _predict(fitted, table.assign(total_purchases=0)))  # fmt: skip
+    np.testing.assert_array_equal(
+        got["prediction"], _predict(fitted, table.assign(total_purchases=0))
+    )
     assert not np.array_equal(got["prediction"], _predict(fitted, table))  # it mattered
 
 
@@ -168,10 +181,14 @@ def test_a_prediction_column_is_refused_before_the_model_is_opened(spark, fitted
 @pytest.mark.spark
 def test_a_null_in_a_given_feature_gets_the_lookups_default(spark, fitted):
     lookup = resolve_lookup(
-        FeatureLookup(fitted.table, KEY, feature_names="total_purchases",
-                      default_values={"total_purchases": -1}),
+        FeatureLookup(
+            fitted.table,
+            KEY,
+            feature_names="total_purchases",
+            default_values={"total_purchases": -1},
+        ),
         fitted.home,
-    )  # fmt: skip
+    )
     df = spark.createDataFrame(
         pd.DataFrame({KEY: fitted.churn[KEY].head(2), "total_purchases": [None, 5.0]})
     )
@@ -190,8 +207,9 @@ def test_create_training_set_checks_as_the_real_client(spark, fitted):
 
     def refused(df, label=LABEL, exclude=None) -> str:
         with pytest.raises(FeatureInputError) as exc:
-            fs.create_training_set(df=df, feature_lookups=lookups, label=label,
-                                   exclude_columns=exclude)  # fmt: skip
+            fs.create_training_set(
+                df=df, feature_lookups=lookups, label=label, exclude_columns=exclude
+            )
         return _message(exc)
 
     assert refused(labels.drop(KEY)) == (

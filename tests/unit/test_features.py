@@ -218,11 +218,18 @@ def test_point_in_time_lookup_takes_the_latest_row_at_or_before(spark, own):
     rows = pd.DataFrame(
         {
             "cust": [1, 1, 1, 1, 2, 2, 3],
-            "at": [t("2025-12-31"), t("2026-01-01"), t("2026-01-07"), t("2026-02-01"),
-                   t("2026-01-02"), t("2026-01-03"), t("2026-01-09")],
+            "at": [
+                t("2025-12-31"),
+                t("2026-01-01"),
+                t("2026-01-07"),
+                t("2026-02-01"),
+                t("2026-01-02"),
+                t("2026-01-03"),
+                t("2026-01-09"),
+            ],
             "y": [0, 1, 0, 1, 0, 1, 0],
         }
-    )  # fmt: skip
+    )
     lookups = [FeatureLookup(pit, "cust", timestamp_lookup_key="at", rename_outputs={"v": "value"})]
     ts = fs.create_training_set(df=spark.createDataFrame(rows), feature_lookups=lookups, label="y")
     got = ts.load_df().toPandas().sort_values(["cust", "at"], ignore_index=True)

@@ -86,9 +86,14 @@ def test_score_batch_under_spark_connect(spark_connect, mdk_home):
         "kind": "connect",
         "merged": "MERGE",  # write_table's merge: Delta's MERGE INTO over Spark Connect too
         "table_rows": 300,
-        "columns": ["customer_id", "total_purchases", "avg_session_duration",
-                    "days_since_last_visit", "prediction"],
+        "columns": [
+            "customer_id",
+            "total_purchases",
+            "avg_session_duration",
+            "days_since_last_visit",
+            "prediction",
+        ],
         "rows": 60,
         "same": True,
         "features_equal": True,
-    }  # fmt: skip
+    }

@@ -59,8 +59,9 @@ def test_doctor_reports_the_archive_or_the_command_that_makes_it(tmp_path):
 
 def _jcmd(pid: int, command: str) -> str:
     jcmd = Path(java_executable()).resolve().parent / "jcmd"
-    return subprocess.run([str(jcmd), str(pid), command], capture_output=True, text=True,
-                          timeout=60, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        [str(jcmd), str(pid), command], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
 
 
 def _mapped_bytes(pid: int) -> int:
@@ -86,10 +87,12 @@ def test_the_archive_holds_deltas_classes_and_the_catalog(archive):
     import mmap
 
     with open(archive, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for name in (b"io/delta/sql/DeltaSparkSessionExtension",
-                     b"org/apache/spark/sql/delta/catalog/DeltaCatalog",
-                     b"org/apache/spark/sql/delta/commands/MergeIntoCommand",
-                     b"mdk/PathCatalog"):  # fmt: skip
+        for name in (
+            b"io/delta/sql/DeltaSparkSessionExtension",
+            b"org/apache/spark/sql/delta/catalog/DeltaCatalog",
+            b"org/apache/spark/sql/delta/commands/MergeIntoCommand",
+            b"mdk/PathCatalog",
+        ):
             assert data.find(name) >= 0, f"{name.decode()} is not in {archive.name}"
 
 

@@ -22,13 +22,29 @@ BAD = [
     ("01_register", {"target": "aws"}, "use one of 'local', 'databricks'"),
     ("02_promote", {"stage": "Prod"}, "'stage' got 'Prod': use one of 'None', 'Staging'"),
     ("03_serve", {"idle_seconds": 0}, "'idle_seconds' got 0: it must be at least 1"),
-    ("04_ab_split", {"challenger_traffic": 150}, "'challenger_traffic' got 150: it must be at most 100"),
-    ("05_batch_score", {"output_table": "scores"}, "Bad table name 'scores': use catalog.schema.table"),
-    ("06_monitor", {"granularity": "2 minutes"}, "granularity '2 minutes' is not one Databricks accepts"),
-    ("08_retrain", {"quality_metric": "auc"}, "'quality_metric' got 'auc': use one of 'accuracy_score'"),
+    (
+        "04_ab_split",
+        {"challenger_traffic": 150},
+        "'challenger_traffic' got 150: it must be at most 100",
+    ),
+    (
+        "05_batch_score",
+        {"output_table": "scores"},
+        "Bad table name 'scores': use catalog.schema.table",
+    ),
+    (
+        "06_monitor",
+        {"granularity": "2 minutes"},
+        "granularity '2 minutes' is not one Databricks accepts",
+    ),
+    (
+        "08_retrain",
+        {"quality_metric": "auc"},
+        "'quality_metric' got 'auc': use one of 'accuracy_score'",
+    ),
     ("08_retrain", {"test_fraction": 0.95}, "'test_fraction' got 0.95: it must be at most 0.9"),
     ("08_retrain", {"drift_columns": " "}, "drift_columns ' ': give comma-separated column names"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("notebook", "params", "message"), BAD, ids=lambda v: str(v)[:30])
@@ -46,10 +62,12 @@ def test_the_defaults_pass_the_check(notebook):
 
 @pytest.mark.parametrize(
     ("params", "error", "message"),
-    [({"target": "aws"}, ParameterError, "use one of 'local', 'databricks'"),
-     ({"questions": "Q1,Q99"}, ParameterError, "Unknown question(s) Q99"),
-     ({"target": "databricks"}, KitError, "Exam practice runs on the local stack only")],
-)  # fmt: skip
+    [
+        ({"target": "aws"}, ParameterError, "use one of 'local', 'databricks'"),
+        ({"questions": "Q1,Q99"}, ParameterError, "Unknown question(s) Q99"),
+        ({"target": "databricks"}, KitError, "Exam practice runs on the local stack only"),
+    ],
+)
 def test_exam_practice_stops_in_its_first_check(params, error, message):
     with pytest.raises(error, match=re.escape(message)) as exc:
         run_first_checks("07_exam_practice", **params)

@@ -64,8 +64,10 @@ def test_describe_asks_each_version_for_its_tags_where_search_gives_none(trained
     plain = client.search_model_versions
 
     def uc_like(*args, **kwargs):  # what Unity Catalog's search returns: versions without tags
-        return [ModelVersionSearch(mv.name, mv.version, mv.creation_timestamp,
-                                   run_id=mv.run_id) for mv in plain(*args, **kwargs)]  # fmt: skip
+        return [
+            ModelVersionSearch(mv.name, mv.version, mv.creation_timestamp, run_id=mv.run_id)
+            for mv in plain(*args, **kwargs)
+        ]
 
     monkeypatch.setattr(
         mlflow.MlflowClient, "search_model_versions", lambda self, *a, **k: uc_like(*a, **k)

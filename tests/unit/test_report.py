@@ -119,16 +119,34 @@ def run_dir(tmp_path) -> Path:
     _executed(out / "02_bad.ipynb", fail=True)
     (out / "01_good-cell02-1-drift.png").write_bytes(PNG)
     results = [
-        {"notebook": "01_good.ipynb", "status": "ok", "seconds": 1.25,
-         "output": str(out / "01_good.ipynb"), "error": None,
-         "pictures": ["01_good-cell02-1-drift.png"], "parameters": {"n_rows": 500}},
-        {"notebook": "02_bad.ipynb", "status": "failed", "seconds": 0.5,
-         "output": str(out / "02_bad.ipynb"), "error": "ValueError: broken on purpose",
-         "pictures": [], "parameters": {}},
-        {"notebook": "03_dead.ipynb", "status": "failed", "seconds": 0.1,
-         "output": str(out / "03_dead.ipynb"), "error": "DeadKernelError: Kernel died",
-         "pictures": [], "parameters": {}},
-    ]  # fmt: skip
+        {
+            "notebook": "01_good.ipynb",
+            "status": "ok",
+            "seconds": 1.25,
+            "output": str(out / "01_good.ipynb"),
+            "error": None,
+            "pictures": ["01_good-cell02-1-drift.png"],
+            "parameters": {"n_rows": 500},
+        },
+        {
+            "notebook": "02_bad.ipynb",
+            "status": "failed",
+            "seconds": 0.5,
+            "output": str(out / "02_bad.ipynb"),
+            "error": "ValueError: broken on purpose",
+            "pictures": [],
+            "parameters": {},
+        },
+        {
+            "notebook": "03_dead.ipynb",
+            "status": "failed",
+            "seconds": 0.1,
+            "output": str(out / "03_dead.ipynb"),
+            "error": "DeadKernelError: Kernel died",
+            "pictures": [],
+            "parameters": {},
+        },
+    ]
     (out / "summary.json").write_text(
         json.dumps({"started_at": "2026-11-28T00:00:00", "results": results})
     )
@@ -204,10 +222,16 @@ def test_a_skipped_notebook_is_a_row_with_its_reason_not_a_failure(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["results"] = [
         summary["results"][0],
-        {"notebook": "07_exam.ipynb", "status": "skipped", "seconds": 0.0,
-         "output": str(run_dir / "07_exam.ipynb"), "error": "runs on local only, not databricks",
-         "pictures": [], "parameters": {}},
-    ]  # fmt: skip
+        {
+            "notebook": "07_exam.ipynb",
+            "status": "skipped",
+            "seconds": 0.0,
+            "output": str(run_dir / "07_exam.ipynb"),
+            "error": "runs on local only, not databricks",
+            "pictures": [],
+            "parameters": {},
+        },
+    ]
     (run_dir / "summary.json").write_text(json.dumps(summary))
     path = report.write_report(run_dir)
     text = path.read_text("utf-8")

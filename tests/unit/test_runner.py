@@ -56,9 +56,18 @@ def test_notebook_paths_empty_folder_is_an_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("true", True), ("False", False), ("42", 42), ("-3", -3), ("0.5", 0.5), ("1e3", 1000.0),
-     ("abc", "abc"), ("1.2.3", "1.2.3"), ("", "")],
-)  # fmt: skip
+    [
+        ("true", True),
+        ("False", False),
+        ("42", 42),
+        ("-3", -3),
+        ("0.5", 0.5),
+        ("1e3", 1000.0),
+        ("abc", "abc"),
+        ("1.2.3", "1.2.3"),
+        ("", ""),
+    ],
+)
 def test_parse_value_infers_bool_int_float_else_str(text, expected):
     value = runner.parse_value(text)
     assert value == expected and type(value) is type(expected)
@@ -125,10 +134,17 @@ def test_run_notebooks_ok_and_failed_keep_going_and_write_summary(tmp_path, mdk_
     assert typed.error is None and typed.seconds > 0
     assert broken.output.exists() and typed.output == tmp_path / "run" / TYPED.name
     assert json.loads((mdk_home / "out.json").read_text()) == {
-        "n": 5, "name": "out", "ratio": 0.5, "flag": False,
-    }  # fmt: skip
-    assert seen == [("start", BROKEN.name), ("end", BROKEN.name),
-                    ("start", TYPED.name), ("end", TYPED.name)]  # fmt: skip
+        "n": 5,
+        "name": "out",
+        "ratio": 0.5,
+        "flag": False,
+    }
+    assert seen == [
+        ("start", BROKEN.name),
+        ("end", BROKEN.name),
+        ("start", TYPED.name),
+        ("end", TYPED.name),
+    ]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert [(r["notebook"], r["status"], r["parameters"]) for r in summary["results"]] == [
         ("broken1.ipynb", "failed", {"n": 5, "reason": "for the test"}),
@@ -245,8 +261,11 @@ def _local_only(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell("# local only"), params, work]
     )
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}, "mdk": {"targets": ["local"]}}  # fmt: skip
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "mdk": {"targets": ["local"]},
+    }
     path = folder / "07_local_only.ipynb"
     nbformat.write(nb, path)
     return path
@@ -256,9 +275,11 @@ def test_a_local_only_notebook_is_skipped_on_databricks_with_one_line(tmp_path, 
     path = _local_only(tmp_path)
     seen = []
     (result,) = runner.run_notebooks(
-        [path], {"target": "databricks"}, out_dir=tmp_path / "run",
+        [path],
+        {"target": "databricks"},
+        out_dir=tmp_path / "run",
         progress=lambda event, p, r: seen.append((event, r.status if r else None)),
-    )  # fmt: skip
+    )
     assert result.status == "skipped" and result.seconds == 0.0
     assert "runs on the local target only, not 'databricks'" in result.error
     assert "\n" not in result.error and seen == [("end", "skipped")]

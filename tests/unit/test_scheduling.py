@@ -12,8 +12,12 @@ from tests.conftest import SHARED_SERVER_FILES, SharedServersTogether
 _USES = re.compile(r"def \w+\([^)]*\b(spark_connect|serving_home|connect_kernel)\b", re.S)
 _SERVED = re.compile(r"def test_\w+\([^)]*\bserved\b", re.S)
 # files that start servers of their own on purpose, or only name the fixtures
-_OWN = {"tests/conftest.py", "tests/notebooks/conftest.py", "tests/unit/test_spark.py",
-        "tests/unit/test_scheduling.py"}  # fmt: skip
+_OWN = {
+    "tests/conftest.py",
+    "tests/notebooks/conftest.py",
+    "tests/unit/test_spark.py",
+    "tests/unit/test_scheduling.py",
+}
 
 
 def test_every_file_that_uses_a_shared_server_is_in_the_group_and_exists():

@@ -65,8 +65,12 @@ def test_status_shows_it_alive_and_healthy(server_home):
     home, svc = server_home
     (row, _) = stack.status(home)  # mlflow, serving
     assert (row.name, row.pid, row.port, row.alive, row.healthy) == (
-        "mlflow", svc.pid, svc.port, True, True,
-    )  # fmt: skip
+        "mlflow",
+        svc.pid,
+        svc.port,
+        True,
+        True,
+    )
 
 
 def test_server_shares_the_embedded_store(server_home):
@@ -129,8 +133,14 @@ def test_stop_never_signals_a_process_that_is_not_ours(mdk_home):
     try:
         run = mdk_home / "run"
         run.mkdir()
-        record = {"name": "mlflow", "pid": sleeper.pid, "port": 1, "url": "http://127.0.0.1:1",
-                  "started_at": "2026-01-01T00:00:00+00:00", "cmd": ["x"]}  # fmt: skip
+        record = {
+            "name": "mlflow",
+            "pid": sleeper.pid,
+            "port": 1,
+            "url": "http://127.0.0.1:1",
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "cmd": ["x"],
+        }
         (run / "mlflow.json").write_text(json.dumps(record))
         (row, _) = stack.status()  # mlflow, serving
         assert row.pid == sleeper.pid and not row.alive

@@ -30,10 +30,18 @@ from recipes.errors import NotFoundError, ParameterError
 from recipes.stack import free_port
 from widgets.traffic_panel import TrafficPanel
 
-GATEWAY = {"inference_table_config": {"catalog_name": "main", "schema_name": "mdk",
-                                       "table_name_prefix": "churn", "enabled": True}}  # fmt: skip
-LEGACY = ("auto_capture_config: legacy inference tables can not be enabled on new or existing "
-          "model serving endpoints. Use ai_gateway.inference_table_config instead.")  # fmt: skip
+GATEWAY = {
+    "inference_table_config": {
+        "catalog_name": "main",
+        "schema_name": "mdk",
+        "table_name_prefix": "churn",
+        "enabled": True,
+    }
+}
+LEGACY = (
+    "auto_capture_config: legacy inference tables can not be enabled on new or existing "
+    "model serving endpoints. Use ai_gateway.inference_table_config instead."
+)
 
 
 def entity(name: str, version: str, **extra) -> dict:
@@ -188,11 +196,21 @@ def test_apply_rebuilds_the_entities_and_the_gateway_stays(panel, client):
     [sent] = api.updates
     assert sent["name"] == "churn"
     assert sent["served_entities"] == [
-        ServedEntityInput(name="champion", entity_name="churn-predictor", entity_version="1",
-                          workload_size="Small", scale_to_zero_enabled=True),
-        ServedEntityInput(name="challenger", entity_name="churn-predictor", entity_version="2",
-                          workload_size="Small", scale_to_zero_enabled=True),
-    ]  # fmt: skip
+        ServedEntityInput(
+            name="champion",
+            entity_name="churn-predictor",
+            entity_version="1",
+            workload_size="Small",
+            scale_to_zero_enabled=True,
+        ),
+        ServedEntityInput(
+            name="challenger",
+            entity_name="churn-predictor",
+            entity_version="2",
+            workload_size="Small",
+            scale_to_zero_enabled=True,
+        ),
+    ]
     assert sent["traffic_config"] == TrafficConfig(
         routes=[
             Route(served_model_name="champion", traffic_percentage=70),

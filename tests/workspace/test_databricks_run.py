@@ -26,8 +26,7 @@ import pytest
 from recipes.target import repo_root
 from tests.notebooks.nbtools import noise
 
-pytestmark = [pytest.mark.server, pytest.mark.spark, pytest.mark.notebook,
-              pytest.mark.timeout(900)]  # fmt: skip
+pytestmark = [pytest.mark.server, pytest.mark.spark, pytest.mark.notebook, pytest.mark.timeout(900)]
 
 DBX = repo_root() / ".venv-dbx" / "bin"
 MODEL = "main.mdk.churn_predictor"
@@ -56,14 +55,24 @@ def _need_dbx() -> None:
 def _mdk_run(stack, *args: str):
     """``MDK_TARGET=databricks .venv-dbx/bin/mdk run *args`` in a clean environment plus what
     ``mdk workspace env`` exports; its process, summary and executed notebooks."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABRICKS_", "MLFLOW_", "SPARK_", "MDK_", "PYTEST_"))}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABRICKS_", "MLFLOW_", "SPARK_", "MDK_", "PYTEST_"))
+    }
     for key in stack.unset:
         env.pop(key, None)
     env |= stack.env | {"MDK_HOME": str(stack.home), "MDK_TARGET": "databricks"}
     started = time.monotonic()
-    proc = subprocess.run([str(DBX / "mdk"), "run", *args], env=env, cwd=repo_root(),
-                          capture_output=True, text=True, timeout=840, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [str(DBX / "mdk"), "run", *args],
+        env=env,
+        cwd=repo_root(),
+        capture_output=True,
+        text=True,
+        timeout=840,
+        check=False,
+    )
     print(f"\nMDK_TARGET=databricks mdk run {' '.join(args)}: {time.monotonic() - started:.1f}s")
     folder = sorted((stack.home / "runs").iterdir())[-1]
     summary = json.loads((folder / "summary.json").read_text())
@@ -141,7 +150,9 @@ def test_the_endpoints_serve_the_aliases_versions_and_ab_ends_at_50_50(run, clie
     ]
     ab = w.serving_endpoints.get(AB)
     assert {r.served_model_name: r.traffic_percentage for r in ab.config.traffic_config.routes} == {
-        "champion": 50, "challenger": 50}  # fmt: skip
+        "champion": 50,
+        "challenger": 50,
+    }
     for endpoint in (serve, ab):
         assert {t.key: t.value for t in endpoint.tags or []}.get("created_by") == "mdk"
     monitor = w.quality_monitors.get(table_name="main.mdk.churn_ab_payload_unpacked")
@@ -166,12 +177,18 @@ def test_the_tables_are_on_the_double_where_its_spark_and_endpoint_put_them(run,
         assert f"main.mdk.churn_ab_payload_unpacked{suffix}" in listed
     # the refresh's tables: two windows of quality, and the drifted one's CONSECUTIVE drift
     profile = tables.read("main.mdk.churn_ab_payload_unpacked_profile_metrics", home=home)
-    table = profile[(profile["log_type"] == "INPUT") & (profile["column_name"] == ":table")
-                    & (profile["model_version"] == "*") & profile["slice_key"].isna()]  # fmt: skip
+    table = profile[
+        (profile["log_type"] == "INPUT")
+        & (profile["column_name"] == ":table")
+        & (profile["model_version"] == "*")
+        & profile["slice_key"].isna()
+    ]
     assert table["count"].tolist() == [1000, 1000] and table["accuracy_score"].notna().all()
     drift = tables.read("main.mdk.churn_ab_payload_unpacked_drift_metrics", home=home)
-    outputs = drift[(drift["drift_type"] == "CONSECUTIVE")
-                    & drift["column_name"].isin(["prediction", "churned"])]  # fmt: skip
+    outputs = drift[
+        (drift["drift_type"] == "CONSECUTIVE")
+        & drift["column_name"].isin(["prediction", "churned"])
+    ]
     assert {w["start"] for w in outputs["window"]} == {max(w["start"] for w in table["window"])}
     assert not (stack.home / "warehouse").exists()  # nothing landed in the laptop's own warehouse
 

@@ -67,8 +67,12 @@ def run_id(ws):
         _client_env(mp, env)
         mlflow.set_experiment(EXPERIMENT)
         with mlflow.start_run() as run:
-            mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"],
-                                     signature=infer_signature(X, model.predict(X)))  # fmt: skip
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                pip_requirements=["scikit-learn"],
+                signature=infer_signature(X, model.predict(X)),
+            )
         reset_mlflow_uris()
     return run.info.run_id
 
@@ -128,9 +132,15 @@ def _table(home: Path, name: str, *, tagged: bool) -> str:
     ``created_by`` property, as ``tables.mark_created`` sets it through Spark."""
     from deltalake import DeltaTable
 
-    rows = pa.table({"prediction": pa.array([0, 1], pa.int64()), "model_version": ["1", "2"],
-                     "timestamp": pa.array(pd.to_datetime(["2026-01-01", "2026-01-02"]),
-                                           pa.timestamp("us", tz="UTC"))})  # fmt: skip
+    rows = pa.table(
+        {
+            "prediction": pa.array([0, 1], pa.int64()),
+            "model_version": ["1", "2"],
+            "timestamp": pa.array(
+                pd.to_datetime(["2026-01-01", "2026-01-02"]), pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
     tables.append(name, rows, home=home)
     if tagged:  # delta-rs takes a key outside delta.* only with raise_if_not_exists=False
         DeltaTable(str(tables.table_path(name, home))).alter.set_table_properties(
@@ -160,12 +170,23 @@ def _endpoint(w, name: str, model: str, catalog: str, tags) -> str:
 
     config = EndpointCoreConfigInput(
         name=name,
-        served_entities=[ServedEntityInput(entity_name=model, entity_version="1",
-                                           workload_size="Small", scale_to_zero_enabled=True)],
-    )  # fmt: skip
-    gateway = AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(
-        catalog_name=catalog, schema_name="mdk", table_name_prefix=name.replace("-", "_"),
-        enabled=True))  # fmt: skip
+        served_entities=[
+            ServedEntityInput(
+                entity_name=model,
+                entity_version="1",
+                workload_size="Small",
+                scale_to_zero_enabled=True,
+            )
+        ],
+    )
+    gateway = AiGatewayConfig(
+        inference_table_config=AiGatewayInferenceTableConfig(
+            catalog_name=catalog,
+            schema_name="mdk",
+            table_name_prefix=name.replace("-", "_"),
+            enabled=True,
+        )
+    )
     # not waited for
     w.serving_endpoints.create(name=name, config=config, ai_gateway=gateway, tags=tags)
     return name
@@ -179,11 +200,21 @@ def test_payload_tables_are_the_gateways_and_a_legacy_one_an_older_endpoint_name
         {"name": "churn-ab", "ai_gateway": {"inference_table_config": {**table, "enabled": False}}}
     )  # a disabled table still holds what it logged
     assert td.payload_tables(gateway) == ["main.mdk.churn_ab_payload"]
-    legacy = ServingEndpointDetailed.from_dict({
-        "name": "old", "config": {"auto_capture_config": {
-            "catalog_name": "main", "schema_name": "mdk", "table_name_prefix": "old",
-            "enabled": True, "state": {"payload_table": {"name": "old_payload_v2"}}}},
-        "ai_gateway": {"inference_table_config": {**table, "enabled": True}}})  # fmt: skip
+    legacy = ServingEndpointDetailed.from_dict(
+        {
+            "name": "old",
+            "config": {
+                "auto_capture_config": {
+                    "catalog_name": "main",
+                    "schema_name": "mdk",
+                    "table_name_prefix": "old",
+                    "enabled": True,
+                    "state": {"payload_table": {"name": "old_payload_v2"}},
+                }
+            },
+            "ai_gateway": {"inference_table_config": {**table, "enabled": True}},
+        }
+    )
     assert td.payload_tables(legacy) == ["main.mdk.churn_ab_payload", "main.mdk.old_payload_v2"]
     assert td.payload_tables(ServingEndpointDetailed.from_dict({"name": "bare"})) == []
 
@@ -213,13 +244,16 @@ def _world(ws, run_id, monkeypatch, *, monitor: bool, everything: bool) -> World
         _register(run_id, f"{cat}.mdk.mixed_model", tagged=False)
         _register(run_id, f"{cat}.other.kit_model", tagged=True)
         _endpoint(w, kit_ep, f"{cat}.mdk.user_model", cat, created_by_tags())
-        _endpoint(w, user_ep, f"{cat}.mdk.user_model", cat,
-                  [EndpointTag(key="team", value="growth")])  # fmt: skip
+        _endpoint(
+            w, user_ep, f"{cat}.mdk.user_model", cat, [EndpointTag(key="team", value="growth")]
+        )
     # the AI Gateway inference tables, as the endpoint's capture writes them (untagged)
     payload = _table(double, f"{cat}.mdk.kit_{suffix}_payload", tagged=False)
     user_payload = _table(double, f"{cat}.mdk.user_{suffix}_payload", tagged=False)
-    tagged = [_table(double, f"{cat}.mdk.kit_scores", tagged=True),
-              _table(double, f"{cat}.features.kit_features", tagged=True)]  # fmt: skip
+    tagged = [
+        _table(double, f"{cat}.mdk.kit_scores", tagged=True),
+        _table(double, f"{cat}.features.kit_features", tagged=True),
+    ]
     user = [_table(double, f"{cat}.mdk.user_scores", tagged=False), user_payload]
     monitored = None
     if monitor:
@@ -233,16 +267,20 @@ def _world(ws, run_id, monkeypatch, *, monitor: bool, everything: bool) -> World
             table_name=monitored,
             inference_log=MonitorInferenceLog(
                 problem_type=MonitorInferenceLogProblemType.PROBLEM_TYPE_CLASSIFICATION,
-                prediction_col="prediction", model_id_col="model_version",
-                timestamp_col="timestamp", granularities=["1 day"],
+                prediction_col="prediction",
+                model_id_col="model_version",
+                timestamp_col="timestamp",
+                granularities=["1 day"],
             ),
-            output_schema_name=f"{cat}.mdk", assets_dir="/Workspace/Shared/mdk/teardown",
-        )  # fmt: skip
+            output_schema_name=f"{cat}.mdk",
+            assets_dir="/Workspace/Shared/mdk/teardown",
+        )
         # the monitor's metric table, as a refresh makes it (untagged on Databricks)
         _table(double, f"{monitored}_profile_metrics", tagged=False)
     elsewhere = _table(double, f"{cat}.other.kit_elsewhere", tagged=True)
-    return World(double, cat, w, client, kit_ep, user_ep, payload, tagged, user, elsewhere,
-                 monitored)  # fmt: skip
+    return World(
+        double, cat, w, client, kit_ep, user_ep, payload, tagged, user, elsewhere, monitored
+    )
 
 
 @pytest.fixture
@@ -283,8 +321,9 @@ def test_teardown_deletes_what_carries_the_tag_and_nothing_else(world_factory):
     )
     # what carries the tag (or belongs to what does) is gone
     assert world.kit_endpoint not in world.endpoints()
-    assert not ({*world.tagged_tables, world.payload, f"{world.monitored}_profile_metrics"}
-                & world.tables())  # fmt: skip
+    assert not (
+        {*world.tagged_tables, world.payload, f"{world.monitored}_profile_metrics"} & world.tables()
+    )
     assert f"{cat}.mdk.kit_model" not in world.models()
     assert world.versions(f"{cat}.mdk.mixed_model") == [2]
     # what does not is there
@@ -294,14 +333,18 @@ def test_teardown_deletes_what_carries_the_tag_and_nothing_else(world_factory):
     assert world.versions(f"{cat}.other.kit_model") == [1]
     # and the double saw DELETE calls for exactly those objects, endpoints first
     deleted = world.deletes_since(mark)
-    expected = Counter({
-        f"/api/2.0/serving-endpoints/{world.kit_endpoint}": 1,
-        f"{TABLES}/{world.monitored}/monitor": 1,
-        **{f"{TABLES}/{t}": 1 for t in [*world.tagged_tables, world.payload,
-                                        f"{world.monitored}_profile_metrics"]},
-        f"{UC}/model-versions/delete": 3,  # kit_model v1, v2 and mixed_model v1
-        f"{UC}/registered-models/delete": 1,  # kit_model
-    })  # fmt: skip
+    expected = Counter(
+        {
+            f"/api/2.0/serving-endpoints/{world.kit_endpoint}": 1,
+            f"{TABLES}/{world.monitored}/monitor": 1,
+            **{
+                f"{TABLES}/{t}": 1
+                for t in [*world.tagged_tables, world.payload, f"{world.monitored}_profile_metrics"]
+            },
+            f"{UC}/model-versions/delete": 3,  # kit_model v1, v2 and mixed_model v1
+            f"{UC}/registered-models/delete": 1,  # kit_model
+        }
+    )
     # a refresh that finished before the monitor was deleted wrote the drift table as well
     deleted.pop(f"{TABLES}/{world.monitored}_drift_metrics", None)
     assert deleted == expected
@@ -367,9 +410,10 @@ def test_the_double_lists_gets_and_deletes_tables_with_their_properties(world_fa
     got = world.w.tables.get(f"{cat}.mdk.kit_scores")
     assert got.table_type.value == "MANAGED" and got.data_source_format.value == "DELTA"
     assert [(c.name, c.type_text, c.type_name.value, c.position) for c in got.columns] == [
-        ("prediction", "bigint", "LONG", 0), ("model_version", "string", "STRING", 1),
+        ("prediction", "bigint", "LONG", 0),
+        ("model_version", "string", "STRING", 1),
         ("timestamp", "timestamp", "TIMESTAMP", 2),
-    ]  # fmt: skip
+    ]
     assert got.storage_location == tables.table_path(got.full_name, world.home).as_uri()
     world.w.tables.delete(f"{cat}.mdk.kit_scores")
     with pytest.raises(NotFound):

@@ -28,11 +28,13 @@ PIP = ["scikit-learn"]  # skips MLflow's requirements inference (a subprocess pe
 
 def _data(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "total_purchases": rng.integers(0, 40, n).astype(float),
-        "avg_session_duration": rng.uniform(10, 600, n),
-        "days_since_last_visit": rng.integers(0, 90, n).astype(float),
-    })  # fmt: skip
+    X = pd.DataFrame(
+        {
+            "total_purchases": rng.integers(0, 40, n).astype(float),
+            "avg_session_duration": rng.uniform(10, 600, n),
+            "days_since_last_visit": rng.integers(0, 90, n).astype(float),
+        }
+    )
     y = ((X.days_since_last_visit > 45) & (X.total_purchases < 20)).astype(int)
     return X, y
 
@@ -60,9 +62,12 @@ def story(double, tmp_path_factory):
         mark = double.mark()
         with mlflow.start_run(experiment_id=experiment_id) as run1:
             info = mlflow.sklearn.log_model(
-                model, name="model", signature=signature, registered_model_name=NAME,
+                model,
+                name="model",
+                signature=signature,
+                registered_model_name=NAME,
                 pip_requirements=PIP,
-            )  # fmt: skip
+            )
         v1_calls = double.calls_since(mark)
         with mlflow.start_run(experiment_id=experiment_id) as run2:
             mlflow.sklearn.log_model(model, name="model", signature=signature, pip_requirements=PIP)
@@ -72,10 +77,17 @@ def story(double, tmp_path_factory):
         mlflow.MlflowClient().set_registered_model_alias(NAME, "champion", 1)
         reset_mlflow_uris()
     return {
-        "model": model, "X": X, "signature": signature, "info": info, "v2": v2, "experiment_id": experiment_id,
-        "run1": run1.info.run_id, "run2": run2.info.run_id,
-        "v1_calls": v1_calls, "v2_calls": v2_calls,
-    }  # fmt: skip
+        "model": model,
+        "X": X,
+        "signature": signature,
+        "info": info,
+        "v2": v2,
+        "experiment_id": experiment_id,
+        "run1": run1.info.run_id,
+        "run2": run2.info.run_id,
+        "v1_calls": v1_calls,
+        "v2_calls": v2_calls,
+    }
 
 
 def _log_run(story) -> str:
@@ -330,15 +342,22 @@ def test_errors_are_databricks_json_with_one_line_messages(uc, story):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     answers = [
         requests.get(f"{uc.url}{UC}/registered-models/get", params={"name": NAME}),
-        requests.get(f"{uc.url}{UC}/registered-models/get", params={"name": "main.mdk.none"},
-                     headers=auth),
-        requests.put(f"{uc.url}/api/2.0/fs/files/Models/main/mdk/churn_predictor/1/MLmodel",
-                     data=b"x", headers=auth),
-        requests.get(f"{uc.url}/mdk/presigned/Models/main/mdk/churn_predictor/1/MLmodel",
-                     params={"op": "read", "expires": "9999999999", "sig": "0" * 64}),
-        requests.get(f"{uc.url}{UC}/model-versions/search", params={"filter": "name = 'x'"},
-                     headers=auth),
-    ]  # fmt: skip
+        requests.get(
+            f"{uc.url}{UC}/registered-models/get", params={"name": "main.mdk.none"}, headers=auth
+        ),
+        requests.put(
+            f"{uc.url}/api/2.0/fs/files/Models/main/mdk/churn_predictor/1/MLmodel",
+            data=b"x",
+            headers=auth,
+        ),
+        requests.get(
+            f"{uc.url}/mdk/presigned/Models/main/mdk/churn_predictor/1/MLmodel",
+            params={"op": "read", "expires": "9999999999", "sig": "0" * 64},
+        ),
+        requests.get(
+            f"{uc.url}{UC}/model-versions/search", params={"filter": "name = 'x'"}, headers=auth
+        ),
+    ]
     got = [(r.status_code, r.json()["error_code"]) for r in answers]
     assert got == [
         (401, "UNAUTHENTICATED"),

@@ -97,11 +97,15 @@ def test_one_host_routes_each_api_to_its_part(client_env):
         f"{host}/api/2.1/unity-catalog/tables/main.mdk.nothing/monitor", headers=auth
     )
     assert (monitor.status_code, monitor.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
-    scoring = requests.post(f"{host}/serving-endpoints/nothing/invocations", headers=auth,
-                            json={"dataframe_records": [{"a": 1}]})  # fmt: skip
+    scoring = requests.post(
+        f"{host}/serving-endpoints/nothing/invocations",
+        headers=auth,
+        json={"dataframe_records": [{"a": 1}]},
+    )
     assert (scoring.status_code, scoring.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
-    experiments = requests.post(f"{host}/api/2.0/mlflow/experiments/search", headers=auth,
-                                json={"max_results": 10})  # fmt: skip
+    experiments = requests.post(
+        f"{host}/api/2.0/mlflow/experiments/search", headers=auth, json={"max_results": 10}
+    )
     assert experiments.status_code == 200  # the tracking server
     models = requests.get(
         f"{host}/api/2.0/mlflow/unity-catalog/registered-models/search", headers=auth
@@ -133,15 +137,19 @@ def test_register_serve_and_score_through_the_one_host(client_env, monkeypatch):
     name = f"main.flow.m_{uuid.uuid4().hex[:6]}"
     with mlflow.start_run() as run:  # the experiment is made with the first run
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=infer_signature(X, model.predict(X)),
-            registered_model_name=name, pip_requirements=["scikit-learn"],
-        )  # fmt: skip
+            model,
+            name="model",
+            signature=infer_signature(X, model.predict(X)),
+            registered_model_name=name,
+            pip_requirements=["scikit-learn"],
+        )
     assert mlflow.get_experiment(run.info.experiment_id).name == "/Shared/mdk-flow/flow"
     assert info.registered_model_version == "1"
     w = WorkspaceClient()
     endpoint = f"flow-{uuid.uuid4().hex[:6]}"
-    entity = ServedEntityInput(entity_name=name, entity_version="1", workload_size="Small",
-                               scale_to_zero_enabled=False)  # fmt: skip
+    entity = ServedEntityInput(
+        entity_name=name, entity_version="1", workload_size="Small", scale_to_zero_enabled=False
+    )
     w.serving_endpoints.create_and_wait(
         name=endpoint, config=EndpointCoreConfigInput(name=endpoint, served_entities=[entity])
     )
@@ -157,18 +165,28 @@ def _spark_client(stack, code: str) -> list[str]:
     dbx = repo_root() / ".venv-dbx" / "bin" / "python"
     if dbx.exists():
         python = str(dbx)
-        head = ("from databricks.connect import DatabricksSession\n"
-                "spark = DatabricksSession.builder.getOrCreate()\n")  # fmt: skip
+        head = (
+            "from databricks.connect import DatabricksSession\n"
+            "spark = DatabricksSession.builder.getOrCreate()\n"
+        )
     else:
         python = sys.executable
-        head = ("import os\nfrom pyspark.sql import SparkSession\n"
-                "spark = SparkSession.builder.remote(os.environ['SPARK_REMOTE']).getOrCreate()\n")  # fmt: skip
+        head = (
+            "import os\nfrom pyspark.sql import SparkSession\n"
+            "spark = SparkSession.builder.remote(os.environ['SPARK_REMOTE']).getOrCreate()\n"
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
     env = {
         k: v for k, v in env.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "MDK_SPARK_REMOTE")
     }
-    out = subprocess.run([python, "-c", head + code], env=env | stack.env, capture_output=True,
-                         text=True, timeout=180, check=False)  # fmt: skip
+    out = subprocess.run(
+        [python, "-c", head + code],
+        env=env | stack.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip().splitlines()
 
@@ -243,21 +261,35 @@ def test_the_spark_server_runs_delta_over_catalog_schema_table(stack):
     from recipes import tables
 
     ws = stack.ws
-    captured = pd.DataFrame({"served_entity": ["champion", "challenger", "champion"],
-                             "status_code": [200, 400, 200]})  # fmt: skip
+    captured = pd.DataFrame(
+        {"served_entity": ["champion", "challenger", "champion"], "status_code": [200, 400, 200]}
+    )
     # as the endpoint's capture does: delta-rs, no JVM
     tables.append("main.cat_test.captured", pa.Table.from_pandas(captured), home=ws)
     tables.append("main.cat_test.gone", pa.Table.from_pandas(captured), home=ws)
     got = json.loads(_spark_client(stack, SERVER_TABLES)[-1])
     assert got == {
-        "replaced": 2, "appended": 5, "failed_overwrite": got.get("failed_overwrite"),
-        "after_failure": 5, "exists_error": True, "captured": 400,
-        "history": ["CREATE OR REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
-                    "WRITE", "SET TBLPROPERTIES", "MERGE"],
-        "v0": 3, "v1_sql": 2, "duplicate_key": True,
+        "replaced": 2,
+        "appended": 5,
+        "failed_overwrite": got.get("failed_overwrite"),
+        "after_failure": 5,
+        "exists_error": True,
+        "captured": 400,
+        "history": [
+            "CREATE OR REPLACE TABLE AS SELECT",
+            "CREATE OR REPLACE TABLE AS SELECT",
+            "WRITE",
+            "SET TBLPROPERTIES",
+            "MERGE",
+        ],
+        "v0": 3,
+        "v1_sql": 2,
+        "duplicate_key": True,
         "changes": [[3, "z", "update_postimage"], [3, "c", "update_preimage"], [9, "n", "insert"]],
-        "tables": ["captured", "t"], "default_catalog": "main", "dropped": False,
-    }  # fmt: skip
+        "tables": ["captured", "t"],
+        "default_catalog": "main",
+        "dropped": False,
+    }
     assert got["failed_overwrite"], "the overwrite whose job fails must raise"
     # the server's table is a Delta table at its path: delta-rs reads what Spark wrote
     t = DeltaTable(str(tables.table_path("main.cat_test.t", ws)))
@@ -317,6 +349,9 @@ def test_an_empty_workspace_stops_each_notebook_before_any_write(client_env, not
     assert f"run notebooks/{maker}.ipynb first" in message
     calls = client_env.requests_since(mark)
     assert calls, "the notebook never reached the double"
-    writes = [(e["method"], e["path"]) for e in calls
-              if e["method"] in WRITES and e["path"] not in READ_ONLY_POSTS]  # fmt: skip
+    writes = [
+        (e["method"], e["path"])
+        for e in calls
+        if e["method"] in WRITES and e["path"] not in READ_ONLY_POSTS
+    ]
     assert writes == []

@@ -62,15 +62,28 @@ def _columns(table: str, home: Path) -> list[str]:
 
 PROFILES = ("inference_log", "time_series", "snapshot")
 _PROFILE_FIELDS = {
-    "inference_log": ("problem_type", "timestamp_col", "granularities", "prediction_col",
-                      "model_id_col", "label_col", "prediction_proba_col"),
+    "inference_log": (
+        "problem_type",
+        "timestamp_col",
+        "granularities",
+        "prediction_col",
+        "model_id_col",
+        "label_col",
+        "prediction_proba_col",
+    ),
     "time_series": ("timestamp_col", "granularities"),
     "snapshot": (),
-}  # fmt: skip
-_CLASS = {"inference_log": "MonitorInferenceLog", "time_series": "MonitorTimeSeries",
-          "snapshot": "MonitorSnapshot"}  # fmt: skip
-_REQUIRED = {"inference_log": ("timestamp_col", "prediction_col", "model_id_col"),
-             "time_series": ("timestamp_col",), "snapshot": ()}  # fmt: skip
+}
+_CLASS = {
+    "inference_log": "MonitorInferenceLog",
+    "time_series": "MonitorTimeSeries",
+    "snapshot": "MonitorSnapshot",
+}
+_REQUIRED = {
+    "inference_log": ("timestamp_col", "prediction_col", "model_id_col"),
+    "time_series": ("timestamp_col",),
+    "snapshot": (),
+}
 
 
 def _granularities(kind: str, grains) -> list[str]:
@@ -93,9 +106,12 @@ def check_profile(table: str, body: dict, columns: list[str]) -> tuple[str, dict
     if len(given) != 1:
         raise invalid(
             f"Give exactly one of {', '.join(PROFILES)}"
-            + (f"; got {', '.join(given)}." if given else ": MonitorInferenceLog(...), "
-               "MonitorTimeSeries(...) or MonitorSnapshot().")
-        )  # fmt: skip
+            + (
+                f"; got {', '.join(given)}."
+                if given
+                else ": MonitorInferenceLog(...), MonitorTimeSeries(...) or MonitorSnapshot()."
+            )
+        )
     kind = given[0]
     profile = body[kind]
     if not isinstance(profile, dict):
@@ -119,8 +135,9 @@ def check_profile(table: str, body: dict, columns: list[str]) -> tuple[str, dict
     return kind, profile
 
 
-def check_monitor(table: str, body: dict, home: Path, *, create: bool = True,
-                  assets_dir: str | None = None) -> dict:  # fmt: skip
+def check_monitor(
+    table: str, body: dict, home: Path, *, create: bool = True, assets_dir: str | None = None
+) -> dict:
     """The monitor document for ``table`` from a create/update body, checked as Databricks
     does: the tables exist and every named column is one of the table's; any field the local
     monitor does not carry out is refused first (:mod:`.fields`). On update ``assets_dir`` is
@@ -153,13 +170,16 @@ def check_monitor(table: str, body: dict, home: Path, *, create: bool = True,
     schedule = body.get("schedule")
     short = table.split(".")[-1]
     return {
-        "table_name": table, "output_schema_name": schema,
-        "assets_dir": body["assets_dir"] if create else assets_dir, kind: profile,
-        "baseline_table_name": baseline or None, "slicing_exprs": slicing,
+        "table_name": table,
+        "output_schema_name": schema,
+        "assets_dir": body["assets_dir"] if create else assets_dir,
+        kind: profile,
+        "baseline_table_name": baseline or None,
+        "slicing_exprs": slicing,
         "custom_metrics": metrics,
         "schedule": check_schedule(schedule) if schedule is not None else None,
         "data_classification_config": classification(body),
         "profile_metrics_table_name": f"{schema}.{short}_profile_metrics",
         "drift_metrics_table_name": f"{schema}.{short}_drift_metrics",
         "status": "MONITOR_STATUS_ACTIVE",
-    }  # fmt: skip
+    }

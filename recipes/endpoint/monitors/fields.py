@@ -12,12 +12,29 @@ from __future__ import annotations
 from recipes.errors import invalid
 
 # carried out (checked in checks.py, metrics.py, schedule.py)
-CARRIED = ("output_schema_name", "assets_dir", "baseline_table_name", "inference_log",
-           "time_series", "snapshot", "slicing_exprs", "custom_metrics", "schedule",
-           "skip_builtin_dashboard", "data_classification_config", "notifications")  # fmt: skip
+CARRIED = (
+    "output_schema_name",
+    "assets_dir",
+    "baseline_table_name",
+    "inference_log",
+    "time_series",
+    "snapshot",
+    "slicing_exprs",
+    "custom_metrics",
+    "schedule",
+    "skip_builtin_dashboard",
+    "data_classification_config",
+    "notifications",
+)
 # MonitorInfo's fields the service sets ([Create:ERR Update:IGN] in the SDK's docs)
-READ_ONLY = ("table_name", "status", "profile_metrics_table_name", "drift_metrics_table_name",
-             "monitor_version", "latest_monitor_failure_msg")  # fmt: skip
+READ_ONLY = (
+    "table_name",
+    "status",
+    "profile_metrics_table_name",
+    "drift_metrics_table_name",
+    "monitor_version",
+    "latest_monitor_failure_msg",
+)
 _NOT_IMITATED = "the local monitor does not imitate it"
 
 

@@ -118,8 +118,12 @@ class Monitors:
         table = _table(table)
         self._load(table)
         ids = [r["refresh_id"] for r in self._refreshes(table)]
-        doc = {"refresh_id": max(ids, default=0) + 1, "state": "PENDING",
-               "start_time_ms": now_ms(), "trigger": trigger}  # fmt: skip
+        doc = {
+            "refresh_id": max(ids, default=0) + 1,
+            "state": "PENDING",
+            "start_time_ms": now_ms(),
+            "trigger": trigger,
+        }
         write(self._refresh_path(table, doc["refresh_id"]), doc)
         self._kick(table)
         return public(doc)
@@ -179,13 +183,27 @@ class Monitors:
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"monitor-{table}.log"
         env = job_env(os.environ, self.home)
-        cmd = [sys.executable, "-c", _JOB, "--home", str(self.home),
-               "--monitor", str(self._monitor_path(table)),
-               "--refreshes", str(self.dir / table / "refreshes")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-c",
+            _JOB,
+            "--home",
+            str(self.home),
+            "--monitor",
+            str(self._monitor_path(table)),
+            "--refreshes",
+            str(self.dir / table / "refreshes"),
+        ]
         with log_path.open("ab") as out:
-            proc = subprocess.Popen(cmd, env=env, cwd=self.home, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=self.home,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.procs[table] = proc
         try:
             while proc.poll() is None:
@@ -228,9 +246,12 @@ class Monitors:
         for table in tables:
             for doc in self._refreshes(table):
                 if doc["state"] == "RUNNING":
-                    doc.update(state="FAILED", end_time_ms=now_ms(),
-                               message="The serving endpoint stopped during the refresh: "
-                                       "run_refresh again.")  # fmt: skip
+                    doc.update(
+                        state="FAILED",
+                        end_time_ms=now_ms(),
+                        message="The serving endpoint stopped during the refresh: "
+                        "run_refresh again.",
+                    )
                     write(self._refresh_path(table, doc["refresh_id"]), doc)
             self._kick(table)
             self.timers.set(table, (read(self._monitor_path(table)) or {}).get("schedule"))

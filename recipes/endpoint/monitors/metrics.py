@@ -11,8 +11,11 @@ import re
 
 from recipes.errors import invalid
 
-METRIC_TYPES = ("CUSTOM_METRIC_TYPE_AGGREGATE", "CUSTOM_METRIC_TYPE_DERIVED",
-                "CUSTOM_METRIC_TYPE_DRIFT")  # fmt: skip
+METRIC_TYPES = (
+    "CUSTOM_METRIC_TYPE_AGGREGATE",
+    "CUSTOM_METRIC_TYPE_DERIVED",
+    "CUSTOM_METRIC_TYPE_DRIFT",
+)
 METRIC_FIELDS = ("type", "name", "definition", "input_columns", "output_data_type")
 TABLE = ":table"
 # the templates Databricks' custom-metric definitions use ("Use custom metrics with
@@ -118,8 +121,13 @@ def _check_metric(metric, where: str, table: str, columns: list[str], body: dict
                 f"(it has {', '.join(columns)}; ':table' means the whole table)."
             )
     output = _output_type(metric.get("output_data_type"), where)
-    return {"type": metric["type"], "name": name, "definition": definition,
-            "input_columns": list(inputs), "output_data_type": output}  # fmt: skip
+    return {
+        "type": metric["type"],
+        "name": name,
+        "definition": definition,
+        "input_columns": list(inputs),
+        "output_data_type": output,
+    }
 
 
 def check_custom_metrics(metrics, table: str, columns: list[str], body: dict) -> list | None:

@@ -40,16 +40,32 @@ MAX_SLEEP = 60.0  # a timer wakes at least this often, so a clock change cannot 
 # java.time.ZoneId.SHORT_IDS: the three-letter ids Java's TimeZone (and so Databricks'
 # scheduler) accepts beside the tz database's names
 JAVA_SHORT_IDS = {
-    "ACT": "Australia/Darwin", "AET": "Australia/Sydney",
-    "AGT": "America/Argentina/Buenos_Aires", "ART": "Africa/Cairo",
-    "AST": "America/Anchorage", "BET": "America/Sao_Paulo", "BST": "Asia/Dhaka",
-    "CAT": "Africa/Harare", "CNT": "America/St_Johns", "CST": "America/Chicago",
-    "CTT": "Asia/Shanghai", "EAT": "Africa/Addis_Ababa", "ECT": "Europe/Paris",
-    "IET": "America/Indiana/Indianapolis", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
-    "MIT": "Pacific/Apia", "NET": "Asia/Yerevan", "NST": "Pacific/Auckland",
-    "PLT": "Asia/Karachi", "PNT": "America/Phoenix", "PRT": "America/Puerto_Rico",
-    "PST": "America/Los_Angeles", "SST": "Pacific/Guadalcanal", "VST": "Asia/Ho_Chi_Minh",
-}  # fmt: skip
+    "ACT": "Australia/Darwin",
+    "AET": "Australia/Sydney",
+    "AGT": "America/Argentina/Buenos_Aires",
+    "ART": "Africa/Cairo",
+    "AST": "America/Anchorage",
+    "BET": "America/Sao_Paulo",
+    "BST": "Asia/Dhaka",
+    "CAT": "Africa/Harare",
+    "CNT": "America/St_Johns",
+    "CST": "America/Chicago",
+    "CTT": "Asia/Shanghai",
+    "EAT": "Africa/Addis_Ababa",
+    "ECT": "Europe/Paris",
+    "IET": "America/Indiana/Indianapolis",
+    "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo",
+    "MIT": "Pacific/Apia",
+    "NET": "Asia/Yerevan",
+    "NST": "Pacific/Auckland",
+    "PLT": "Asia/Karachi",
+    "PNT": "America/Phoenix",
+    "PRT": "America/Puerto_Rico",
+    "PST": "America/Los_Angeles",
+    "SST": "Pacific/Guadalcanal",
+    "VST": "Asia/Ho_Chi_Minh",
+}
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _NUM = r"\d+"
@@ -187,8 +203,11 @@ def check_schedule(raw) -> dict:
     pause = raw.get("pause_status") or "UNSPECIFIED"
     if pause not in (*PAUSE_STATUSES, "UNSPECIFIED"):
         raise invalid(f"schedule.pause_status {pause!r} is not one of PAUSED, UNPAUSED.")
-    doc = {"quartz_cron_expression": expression, "timezone_id": tz,
-           "pause_status": "UNPAUSED" if pause == "UNSPECIFIED" else pause}  # fmt: skip
+    doc = {
+        "quartz_cron_expression": expression,
+        "timezone_id": tz,
+        "pause_status": "UNPAUSED" if pause == "UNSPECIFIED" else pause,
+    }
     try:
         zone(tz)
     except CronError as exc:

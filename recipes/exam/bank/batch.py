@@ -25,7 +25,7 @@ Q3 = Question(
         Option("B", "Send all rows to the Model Serving endpoint using the REST API", b.q3_b),
         Option("C", "Use mlflow.pyfunc.spark_udf() and apply it to a Spark DataFrame", b.q3_c),
         Option("D", "Export the data to CSV and score it locally", b.q3_d),
-    ),  # fmt: skip
+    ),
     answer="C",
     explanation=(
         "What matters at 100M rows is how an approach grows. `spark_udf` runs the model in "
@@ -57,7 +57,7 @@ Q12 = Question(
         ),
         Option("C", "A string column: UDFs return text unless told otherwise.", b.q12_c),
         Option("D", "An array column, one array of predictions per row.", b.q12_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "With no `result_type`, MLflow 3 reads the model's output schema: one long column "
@@ -124,7 +124,7 @@ Q14 = Question(
         ),
         Option("C", "The features and the label.", b.q14_c),
         Option("D", "The lookup key and the label.", b.q14_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     # Sources: databricks-feature-engineering 0.18.2 (the wheel's source):
     # databricks/feature_engineering/client.py, FeatureEngineeringClient.score_batch's
@@ -169,7 +169,7 @@ Q15 = Question(
         ),
         Option("C", "The same stream, with a new checkpoint location for each run.", st.q15_c),
         Option("D", "The same stream, without a checkpoint location.", st.q15_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "Structured Streaming remembers which files it has processed, and which output it has "

@@ -24,7 +24,7 @@ Q16 = Question(
         ),
         Option("C", "chi² for numeric features, KS for categorical ones.", m.q16_c),
         Option("D", "PSI 0.2 means 20% of the rows changed.", m.q16_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "KS compares two cumulative distributions, which needs an order: right for numbers, "

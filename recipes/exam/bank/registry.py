@@ -29,7 +29,7 @@ Q1 = Question(
         ),
         Option("C", 'client.promote_model_version("model", version=5)', r.q1_c),
         Option("D", 'client.set_registered_model_alias("model", "Production", version=5)', r.q1_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "A stage transition only archives the versions already in the target stage when you "
@@ -105,7 +105,7 @@ Q6 = Question(
             "models:/<name>/latest instead.",
             uc.q6_d,
         ),
-    ),  # fmt: skip
+    ),
     answer="B",
     # Sources: MLflow 3.17, mlflow/utils/_unity_catalog_utils.py (get_full_name_from_sc:
     # a one- or two-part name is completed from the active Spark session's current catalog
@@ -145,7 +145,7 @@ Q7 = Question(
         ),
         Option("C", "No, and no.", r.q7_c),
         Option("D", "No, a version holds one alias; yes, an alias can span versions.", r.q7_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "An alias is a unique, movable name for one version of one model. Setting an alias "

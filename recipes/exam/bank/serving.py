@@ -28,7 +28,7 @@ Q2 = Question(
             s.q2_c,
         ),
         Option("D", "The endpoint is deleted after inactivity and must be recreated", s.q2_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     # Sources: the run's own figures (cold_ms, server_cold_start_ms: milliseconds); Databricks
     # "Fix slow requests on Model Serving endpoints", "Cold start after scale-up" (the first
@@ -74,7 +74,7 @@ Q4 = Question(
             s.q4_c,
         ),
         Option("D", "Use feature flags in the application code to route requests", s.q4_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "Model Serving splits traffic itself: one endpoint, two served entities, and "
@@ -104,7 +104,7 @@ Q8 = Question(
             '{"inputs": {"total_purchases": [15, ...], "avg_session_duration": [320, ...], ...}}',
             s.q8_d,
         ),
-    ),  # fmt: skip
+    ),
     answer="D",
     explanation=(
         "`dataframe_records` and `instances` send one object per row; `dataframe_split` sends "
@@ -137,7 +137,7 @@ Q9 = Question(
             s.q9_c,
         ),
         Option("D", "It is accepted: JSON values carry no types.", s.q9_d),
-    ),  # fmt: skip
+    ),
     answer="C",
     explanation=(
         "A signature is a contract MLflow checks on every call: columns and types are compared "
@@ -167,7 +167,7 @@ Q10 = Question(
         ),
         Option("C", "They wait in a queue until the update completes.", s.q10_c),
         Option("D", "Version 2 answers at once, even while it is still loading.", s.q10_d),
-    ),  # fmt: skip
+    ),
     answer="B",
     explanation=(
         "A config update builds the new served entities beside the old ones: the endpoint "
@@ -215,7 +215,7 @@ Q11 = Question(
             "and errors per endpoint.",
             s.q11_d,
         ),
-    ),  # fmt: skip
+    ),
     answer="B",
     # Sources: databricks-sdk 0.167, databricks.sdk.service.serving.AutoCaptureConfigInput
     # ("Deprecated: legacy inference table configuration. Please use AI Gateway inference
@@ -283,7 +283,7 @@ Q17 = Question(
             'well: `"params": {"threshold": "0.3"}` gives the same answers.',
             s.q17_d,
         ),
-    ),  # fmt: skip
+    ),
     answer="C",
     explanation=(
         'A params schema (`infer_signature(X, y, params={"threshold": 0.5})`) makes inference '

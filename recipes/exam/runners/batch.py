@@ -39,16 +39,24 @@ def q3_scenario(lab) -> dict:
         measured = {
             "C": scaling.measure_spark_udf(spark, uri, s.spark_rows, s.memory_rows),
             "A": scaling.measure_driver_loop(spark, uri, s.loop_rows, s.memory_rows),
-            "B": scaling.measure_rest(spark, conn, endpoint, s.rest_rows, s.rest_batch, s.memory_rows),
-            "D": scaling.measure_csv_pandas(spark, uri, s.spark_rows, s.memory_rows,
-                                            lab.home / "q3-csv"),
-        }  # fmt: skip
+            "B": scaling.measure_rest(
+                spark, conn, endpoint, s.rest_rows, s.rest_batch, s.memory_rows
+            ),
+            "D": scaling.measure_csv_pandas(
+                spark, uri, s.spark_rows, s.memory_rows, lab.home / "q3-csv"
+            ),
+        }
         assumptions = scaling.Assumptions()
         extrapolation = scaling.extrapolate(measured, assumptions)
         seconds = scaling.seconds_at(measured, assumptions)
-        return {"measured": measured, "rates": scaling.rates_table(measured),
-                "memory": scaling.memory_table(measured), "extrapolation": extrapolation,
-                "seconds_100m": seconds, "assumptions": assumptions}  # fmt: skip
+        return {
+            "measured": measured,
+            "rates": scaling.rates_table(measured),
+            "memory": scaling.memory_table(measured),
+            "extrapolation": extrapolation,
+            "seconds_100m": seconds,
+            "assumptions": assumptions,
+        }
 
     return lab.once("q3", run)
 
@@ -57,49 +65,73 @@ def q3_figure(lab):
     from recipes.exam import plots
 
     s = q3_scenario(lab)
-    return lab.once("q3:figure", lambda: plots.q3_scaling(s["measured"], s["extrapolation"],
-                                                           s["seconds_100m"]))  # fmt: skip
+    return lab.once(
+        "q3:figure", lambda: plots.q3_scaling(s["measured"], s["extrapolation"], s["seconds_100m"])
+    )
 
 
 def _q3(lab, letter: str, fits_fn, happened_fn) -> Outcome:
     s = q3_scenario(lab)
     m = s["measured"][letter]
     row = s["extrapolation"].set_index("option").loc[letter]
-    ev = {"rows_per_s": m.rows_per_s, "rows": m.rows, "seconds": m.seconds, "where": m.where,
-          "memory_mb": m.memory_mb, "memory_slope": m.memory_slope(), **m.extra,
-          "time_100m": row["time"], "seconds_100m": s["seconds_100m"][letter],
-          "memory_100m": row["memory"]}  # fmt: skip
+    ev = {
+        "rows_per_s": m.rows_per_s,
+        "rows": m.rows,
+        "seconds": m.seconds,
+        "where": m.where,
+        "memory_mb": m.memory_mb,
+        "memory_slope": m.memory_slope(),
+        **m.extra,
+        "time_100m": row["time"],
+        "seconds_100m": s["seconds_100m"][letter],
+        "memory_100m": row["memory"],
+    }
     happened = (
         f"{happened_fn(s, m)} At 100M rows: {row['time']}, memory {row['memory']} ({row['how']})."
     )
     tables = {
         "A": (s["rates"], "rows per second on this machine, and where the work ran"),
         "B": (s["memory"], "peak memory at two row counts, and its slope"),
-        "C": (s["extrapolation"], "at 100M rows, from the measured slopes; assumptions: "
-              + ", ".join(f"{k}={v:,}" for k, v in asdict(s["assumptions"]).items())),
-    }  # fmt: skip
+        "C": (
+            s["extrapolation"],
+            "at 100M rows, from the measured slopes; assumptions: "
+            + ", ".join(f"{k}={v:,}" for k, v in asdict(s["assumptions"]).items()),
+        ),
+    }
     table, title = tables.get(letter, (None, None))
-    return Outcome(happened, fits=fits_fn(s, ev), evidence=ev, table=table, table_title=title,
-                   figure=q3_figure(lab) if letter == "C" else None)  # fmt: skip
+    return Outcome(
+        happened,
+        fits=fits_fn(s, ev),
+        evidence=ev,
+        table=table,
+        table_title=title,
+        figure=q3_figure(lab) if letter == "C" else None,
+    )
 
 
 def q3_a(lab) -> Outcome:
     return _q3(
-        lab, "A",
+        lab,
+        "A",
         lambda s, ev: False,
-        lambda s, m: (f"{m.rows} rows, one predict each, {m.rows_per_s:,.0f} rows/s, all in "
-                      f"{m.where}; the rows had to be collected to the driver first."),
-    )  # fmt: skip
+        lambda s, m: (
+            f"{m.rows} rows, one predict each, {m.rows_per_s:,.0f} rows/s, all in "
+            f"{m.where}; the rows had to be collected to the driver first."
+        ),
+    )
 
 
 def q3_b(lab) -> Outcome:
     return _q3(
-        lab, "B",
+        lab,
+        "B",
         lambda s, ev: False,
-        lambda s, m: (f"{m.rows} rows in {m.extra['requests']} requests of {m.extra['batch']}: "
-                      f"{m.rows_per_s:,.0f} rows/s; every row crossed HTTP as "
-                      f"{m.extra['bytes_per_row']:.0f} bytes of JSON."),
-    )  # fmt: skip
+        lambda s, m: (
+            f"{m.rows} rows in {m.extra['requests']} requests of {m.extra['batch']}: "
+            f"{m.rows_per_s:,.0f} rows/s; every row crossed HTTP as "
+            f"{m.extra['bytes_per_row']:.0f} bytes of JSON."
+        ),
+    )
 
 
 def q3_c(lab) -> Outcome:
@@ -109,12 +141,18 @@ def q3_c(lab) -> Outcome:
 
     def happened(s, m):
         x = m.extra
-        busy = (f" One task already kept {x['cores_busy_1']:.1f} cores busy (the JVM feeds the "
-                "Python worker), so on this 2-core machine a second task added little: that "
-                "slope says nothing of a cluster, where each task gets cores of its own."
-                if x.get("cores_busy_1") else "")  # fmt: skip
-        per_cpu = (f" {x['rows_per_cpu_second']:,.0f} rows per CPU-second."
-                   if x.get("rows_per_cpu_second") else "")  # fmt: skip
+        busy = (
+            f" One task already kept {x['cores_busy_1']:.1f} cores busy (the JVM feeds the "
+            "Python worker), so on this 2-core machine a second task added little: that "
+            "slope says nothing of a cluster, where each task gets cores of its own."
+            if x.get("cores_busy_1")
+            else ""
+        )
+        per_cpu = (
+            f" {x['rows_per_cpu_second']:,.0f} rows per CPU-second."
+            if x.get("rows_per_cpu_second")
+            else ""
+        )
         return (
             f"{m.rows} rows as a Spark job of {x['tasks']} tasks in Python worker "
             f"process(es) {x['worker_pids']}, not the driver (pid {x['driver_pid']}): "
@@ -169,14 +207,18 @@ def q12_scenario(lab) -> dict:
         unsigned = lab.run_model("unsigned", _unsigned_model)
         df = spark.createDataFrame(live_traffic(4, seed=12)[list(FEATURES)])
         out = {}
-        for key, uri, kwargs in [("signed, no result_type", signed, {}),
-                                 ("no signature, no result_type", unsigned, {}),
-                                 ('signed, result_type="double"', signed, {"result_type": "double"}),
-                                 ('signed, result_type="string"', signed, {"result_type": "string"})]:  # fmt: skip
+        for key, uri, kwargs in [
+            ("signed, no result_type", signed, {}),
+            ("no signature, no result_type", unsigned, {}),
+            ('signed, result_type="double"', signed, {"result_type": "double"}),
+            ('signed, result_type="string"', signed, {"result_type": "string"}),
+        ]:
             udf = mlflow.pyfunc.spark_udf(spark, uri, env_manager="local", **kwargs)
             scored = df.withColumn("prediction", udf(*FEATURES)).select("prediction")
-            out[key] = {"type": dict(scored.dtypes)["prediction"],
-                        "values": [r[0] for r in scored.collect()]}  # fmt: skip
+            out[key] = {
+                "type": dict(scored.dtypes)["prediction"],
+                "values": [r[0] for r in scored.collect()],
+            }
         return out
 
     return lab.once("q12", run)
@@ -184,8 +226,9 @@ def q12_scenario(lab) -> dict:
 
 def _q12(lab, fits_fn) -> Outcome:
     s = q12_scenario(lab)
-    table = pd.DataFrame([{"call": k, "column type": v["type"], "values": v["values"]}
-                          for k, v in s.items()])  # fmt: skip
+    table = pd.DataFrame(
+        [{"call": k, "column type": v["type"], "values": v["values"]} for k, v in s.items()]
+    )
     default = s["signed, no result_type"]["type"]
     bare = s["no signature, no result_type"]["type"]
     happened = (
@@ -194,8 +237,13 @@ def _q12(lab, fits_fn) -> Outcome:
         "result_type turned it into exactly the type asked for."
     )
     ev = {k: v["type"] for k, v in s.items()}
-    return Outcome(happened, fits=fits_fn(ev), evidence=ev, table=table,
-                   code="mlflow.pyfunc.spark_udf(spark, model_uri)")  # fmt: skip
+    return Outcome(
+        happened,
+        fits=fits_fn(ev),
+        evidence=ev,
+        table=table,
+        code="mlflow.pyfunc.spark_udf(spark, model_uri)",
+    )
 
 
 def q12_a(lab) -> Outcome:
@@ -203,8 +251,13 @@ def q12_a(lab) -> Outcome:
 
 
 def q12_b(lab) -> Outcome:
-    return _q12(lab, lambda ev: ev["signed, no result_type"] == "bigint"
-                and ev["no signature, no result_type"] == "double")  # fmt: skip
+    return _q12(
+        lab,
+        lambda ev: (
+            ev["signed, no result_type"] == "bigint"
+            and ev["no signature, no result_type"] == "double"
+        ),
+    )
 
 
 def q12_c(lab) -> Outcome:
@@ -278,12 +331,22 @@ def _env_attempt(lab, env_manager: str) -> dict:
                 )
                 df = spark.createDataFrame(live_traffic(3, seed=13)[list(FEATURES)])
                 values = [r[0] for r in df.select(udf(*FEATURES).alias("p")).collect()]
-            return {"scored": True, "values": values, "error": None, "session": session,
-                    "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+            return {
+                "scored": True,
+                "values": values,
+                "error": None,
+                "session": session,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
         except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
-            return {"scored": False, "values": None, "error": _one_line(exc),
-                    "cause": _cause(log, offset), "session": session,
-                    "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+            return {
+                "scored": False,
+                "values": None,
+                "error": _one_line(exc),
+                "cause": _cause(log, offset),
+                "session": session,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
 
     return lab.once(f"q13:{env_manager}", run)
 
@@ -292,15 +355,28 @@ def _q13(lab, env_manager: str, restores: bool) -> Outcome:
     r = _env_attempt(lab, env_manager)
     code = f'mlflow.pyfunc.spark_udf(spark, model_uri, env_manager="{env_manager}")'
     if r["scored"]:
-        happened = (f"Scored {r['values']} in {r['seconds']} s"
-                    + (" after building the model's environment" if restores
-                       else ", using the packages of the session's own environment") + ".")  # fmt: skip
+        happened = (
+            f"Scored {r['values']} in {r['seconds']} s"
+            + (
+                " after building the model's environment"
+                if restores
+                else ", using the packages of the session's own environment"
+            )
+            + "."
+        )
     else:
         why = f" (its tools said: {r['cause']})" if r.get("cause") else ""
-        happened = (f"Could not run here ({r['seconds']} s, a {r['session']} Spark session): "
-                    f"{r['error']}{why}")  # fmt: skip
-    return Outcome(happened, fits=r["scored"] and not restores,
-                   evidence={"env_manager": env_manager, **r}, code=code, error=r["error"])  # fmt: skip
+        happened = (
+            f"Could not run here ({r['seconds']} s, a {r['session']} Spark session): "
+            f"{r['error']}{why}"
+        )
+    return Outcome(
+        happened,
+        fits=r["scored"] and not restores,
+        evidence={"env_manager": env_manager, **r},
+        code=code,
+        error=r["error"],
+    )
 
 
 def q13_a(lab) -> Outcome:
@@ -336,18 +412,29 @@ def q14_setup(lab) -> dict:
         feature_model = lab.related("features")
         fs = feature_client(lab.target.name)
         customers = data.make_churn(600, seed=14)
-        ensure_table(fs, name=FEATURE_TABLE, primary_keys=data.KEY,
-                     df=spark.createDataFrame(customers.drop(columns=[data.LABEL])))  # fmt: skip
+        ensure_table(
+            fs,
+            name=FEATURE_TABLE,
+            primary_keys=data.KEY,
+            df=spark.createDataFrame(customers.drop(columns=[data.LABEL])),
+        )
         training_set = fs.create_training_set(
             df=spark.createDataFrame(customers[[data.KEY, data.LABEL]]),
             feature_lookups=[FeatureLookup(table_name=FEATURE_TABLE, lookup_key=data.KEY)],
-            label=data.LABEL, exclude_columns=[data.KEY],
-        )  # fmt: skip
-        fs.log_model(model=train.fit(training_set.load_df().toPandas()), name="model",
-                     flavor=mlflow.sklearn, training_set=training_set,
-                     registered_model_name=feature_model)  # fmt: skip
-        version = max(int(v.version) for v in
-                      mlflow.MlflowClient().search_model_versions(f"name = '{feature_model}'"))  # fmt: skip
+            label=data.LABEL,
+            exclude_columns=[data.KEY],
+        )
+        fs.log_model(
+            model=train.fit(training_set.load_df().toPandas()),
+            name="model",
+            flavor=mlflow.sklearn,
+            training_set=training_set,
+            registered_model_name=feature_model,
+        )
+        version = max(
+            int(v.version)
+            for v in mlflow.MlflowClient().search_model_versions(f"name = '{feature_model}'")
+        )
         return {
             "fs": fs,
             "customers": customers.head(200),
@@ -371,14 +458,25 @@ def _score(lab, columns: list[str], given: dict | None = None) -> dict:
         frame = setup["customers"][columns].assign(**(given or {}))
         try:
             out = setup["fs"].score_batch(model_uri=setup["uri"], df=spark.createDataFrame(frame))
-            kept = {c: sorted({r[0] for r in out.select(c).distinct().collect()})
-                    for c in (given or {})}  # fmt: skip
+            kept = {
+                c: sorted({r[0] for r in out.select(c).distinct().collect()}) for c in (given or {})
+            }
             rows = out.select("prediction").count()
-            return {"columns": columns, "scored": rows, "output": out.columns, "error": None,
-                    "kept": kept}  # fmt: skip
+            return {
+                "columns": columns,
+                "scored": rows,
+                "output": out.columns,
+                "error": None,
+                "kept": kept,
+            }
         except Exception as exc:  # noqa: BLE001 - a refusal is evidence too
-            return {"columns": columns, "scored": 0, "output": None, "error": _one_line(exc),
-                    "kept": {}}  # fmt: skip
+            return {
+                "columns": columns,
+                "scored": 0,
+                "output": None,
+                "error": _one_line(exc),
+                "kept": {},
+            }
 
     key = ",".join(columns) + (f":{sorted((given or {}).items())}" if given else "")
     return lab.once("q14:" + key, run)
@@ -391,8 +489,12 @@ def _override(lab) -> dict:
 
     name, value = OVERRIDE
     out = _score(lab, [data.KEY, name], {name: value})
-    return {**out, "feature": name, "value": value,
-            "used_given": out.get("kept", {}).get(name) == [value]}  # fmt: skip
+    return {
+        **out,
+        "feature": name,
+        "value": value,
+        "used_given": out.get("kept", {}).get(name) == [value],
+    }
 
 
 def _q14(lab, columns: list[str]) -> Outcome:
@@ -403,27 +505,40 @@ def _q14(lab, columns: list[str]) -> Outcome:
     override = _override(lab)
     minimal = mine["error"] is None and set(columns) == {data.KEY}
     if mine["error"] is None:
-        first = (f"score_batch scored {mine['scored']} rows from {columns}; output columns "
-                 f"{mine['output']}. ")  # fmt: skip
+        first = (
+            f"score_batch scored {mine['scored']} rows from {columns}; output columns "
+            f"{mine['output']}. "
+        )
     else:
         first = f"score_batch refused {columns}: {mine['error'].rstrip('.')}. "
     if minimal:
         rest = "The features were joined from the feature table by key."
     else:
-        rest = (f"With only {keys_only['columns']} it scored {keys_only['scored']} rows: the "
-                "features were looked up by key.")  # fmt: skip
+        rest = (
+            f"With only {keys_only['columns']} it scored {keys_only['scored']} rows: the "
+            "features were looked up by key."
+        )
     if data.KEY not in columns:
         name, value = OVERRIDE
         used = override.get("kept", {}).get(name)
-        rest += (f" The key is what it lacks: with the key beside {name}={value}, it scored "
-                 f"{override['scored']} rows using {name}={used}, the given value instead of "
-                 "the table's.")  # fmt: skip
+        rest += (
+            f" The key is what it lacks: with the key beside {name}={value}, it scored "
+            f"{override['scored']} rows using {name}={used}, the given value instead of "
+            "the table's."
+        )
     missing_key = bool(mine["error"]) and MISSING in mine["error"] and data.KEY in mine["error"]
-    return Outcome(first + rest, fits=minimal and keys_only["scored"] > 0,
-                   evidence={"mine": mine, "keys_only": keys_only, "override": override,
-                             "missing_key": missing_key},
-                   code="fs.score_batch(model_uri=..., df=new_customers_df)",
-                   error=mine["error"])  # fmt: skip
+    return Outcome(
+        first + rest,
+        fits=minimal and keys_only["scored"] > 0,
+        evidence={
+            "mine": mine,
+            "keys_only": keys_only,
+            "override": override,
+            "missing_key": missing_key,
+        },
+        code="fs.score_batch(model_uri=..., df=new_customers_df)",
+        error=mine["error"],
+    )
 
 
 def q14_a(lab) -> Outcome:

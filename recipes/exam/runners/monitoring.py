@@ -40,20 +40,30 @@ def scenario(lab) -> dict:
 
         s = _samples()
         ks_num = stats.ks_test(stats.numeric_histogram(s["cur"]), stats.numeric_histogram(s["ref"]))
-        chi_cat = stats.compare_categorical(stats.categorical_histogram(s["cur_cat"]),
-                                            stats.categorical_histogram(s["ref_cat"]))["chi_squared_test"]  # fmt: skip
+        chi_cat = stats.compare_categorical(
+            stats.categorical_histogram(s["cur_cat"]), stats.categorical_histogram(s["ref_cat"])
+        )["chi_squared_test"]
         # KS needs an order; categories have none, so any coding is arbitrary
-        codings = {"basic<plus<pro": {"basic": 0, "plus": 1, "pro": 2},
-                   "pro<basic<plus": {"pro": 0, "basic": 1, "plus": 2}}  # fmt: skip
-        ks_cat = {name: float(sp.ks_2samp(pd.Series(s["cur_cat"]).map(c), pd.Series(s["ref_cat"]).map(c)).statistic)
-                  for name, c in codings.items()}  # fmt: skip
+        codings = {
+            "basic<plus<pro": {"basic": 0, "plus": 1, "pro": 2},
+            "pro<basic<plus": {"pro": 0, "basic": 1, "plus": 2},
+        }
+        ks_cat = {
+            name: float(
+                sp.ks_2samp(
+                    pd.Series(s["cur_cat"]).map(c), pd.Series(s["ref_cat"]).map(c)
+                ).statistic
+            )
+            for name, c in codings.items()
+        }
         # chi² on a numeric feature needs bins, and its answer moves with them
         chi_num = {}
         for k in (5, 40):
             edges = np.quantile(s["ref"], np.linspace(0, 1, k + 1))
             edges[0], edges[-1] = -np.inf, np.inf
-            chi_num[k] = stats.chi_squared_test(np.histogram(s["cur"], edges)[0],
-                                                np.histogram(s["ref"], edges)[0])["statistic"]  # fmt: skip
+            chi_num[k] = stats.chi_squared_test(
+                np.histogram(s["cur"], edges)[0], np.histogram(s["ref"], edges)[0]
+            )["statistic"]
         psi_shift, moved_shift = _psi_and_moved(s["cur"], s["ref"])
         # a second drift with about the same PSI: most rows of one decile move to the next
         lo, hi, to = np.quantile(s["ref"], [0.5, 0.6, 0.65])
@@ -63,9 +73,17 @@ def scenario(lab) -> dict:
         moved = rng.choice(inside, int(0.86 * len(inside)), replace=False)
         jump[moved] = to
         psi_tail, moved_tail = _psi_and_moved(jump, s["ref"])
-        return {"ks_numeric": ks_num, "chi2_categorical": chi_cat, "ks_categorical": ks_cat,
-                "chi2_numeric_by_bins": chi_num, "psi_shift": psi_shift, "moved_shift": moved_shift,
-                "psi_tail": psi_tail, "moved_tail": moved_tail, "psi_threshold": 0.2}  # fmt: skip
+        return {
+            "ks_numeric": ks_num,
+            "chi2_categorical": chi_cat,
+            "ks_categorical": ks_cat,
+            "chi2_numeric_by_bins": chi_num,
+            "psi_shift": psi_shift,
+            "moved_shift": moved_shift,
+            "psi_tail": psi_tail,
+            "moved_tail": moved_tail,
+            "psi_threshold": 0.2,
+        }
 
     return lab.once("q16", run)
 
@@ -73,19 +91,42 @@ def scenario(lab) -> dict:
 def _table(s: dict) -> pd.DataFrame:
     (c1, k1), (c2, k2) = s["ks_categorical"].items()
     (b1, x1), (b2, x2) = s["chi2_numeric_by_bins"].items()
-    return pd.DataFrame([
-        {"test": "KS, numeric feature (mean +0.45 sd)", "value": s["ks_numeric"]["statistic"],
-         "note": f"p={s['ks_numeric']['pvalue']:.1e}"},
-        {"test": "chi², categorical feature", "value": s["chi2_categorical"]["statistic"],
-         "note": f"p={s['chi2_categorical']['pvalue']:.1e}; no order needed"},
-        {"test": f"KS, categorical coded {c1}", "value": k1, "note": "depends on the coding"},
-        {"test": f"KS, categorical coded {c2}", "value": k2, "note": "same data, other coding"},
-        {"test": f"chi², numeric in {b1} bins", "value": x1 / 100, "note": f"statistic/100 = {x1:.0f}/100"},
-        {"test": f"chi², numeric in {b2} bins", "value": x2 / 100, "note": f"statistic/100 = {x2:.0f}/100"},
-        {"test": "PSI, mean shift", "value": s["psi_shift"], "note": f"{s['moved_shift']:.0%} of rows changed decile"},
-        {"test": "PSI, most of one decile moves up one", "value": s["psi_tail"],
-         "note": f"{s['moved_tail']:.0%} of rows changed decile"},
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "test": "KS, numeric feature (mean +0.45 sd)",
+                "value": s["ks_numeric"]["statistic"],
+                "note": f"p={s['ks_numeric']['pvalue']:.1e}",
+            },
+            {
+                "test": "chi², categorical feature",
+                "value": s["chi2_categorical"]["statistic"],
+                "note": f"p={s['chi2_categorical']['pvalue']:.1e}; no order needed",
+            },
+            {"test": f"KS, categorical coded {c1}", "value": k1, "note": "depends on the coding"},
+            {"test": f"KS, categorical coded {c2}", "value": k2, "note": "same data, other coding"},
+            {
+                "test": f"chi², numeric in {b1} bins",
+                "value": x1 / 100,
+                "note": f"statistic/100 = {x1:.0f}/100",
+            },
+            {
+                "test": f"chi², numeric in {b2} bins",
+                "value": x2 / 100,
+                "note": f"statistic/100 = {x2:.0f}/100",
+            },
+            {
+                "test": "PSI, mean shift",
+                "value": s["psi_shift"],
+                "note": f"{s['moved_shift']:.0%} of rows changed decile",
+            },
+            {
+                "test": "PSI, most of one decile moves up one",
+                "value": s["psi_tail"],
+                "note": f"{s['moved_tail']:.0%} of rows changed decile",
+            },
+        ]
+    )
 
 
 def _outcome(lab, fits_fn, happened_fn) -> Outcome:
@@ -114,17 +155,23 @@ def q16_a(lab) -> Outcome:
 
 def q16_b(lab) -> Outcome:
     def fits(s):
-        return (s["ks_numeric"]["pvalue"] < 0.01 and s["chi2_categorical"]["pvalue"] < 0.01
-                and s["psi_shift"] >= 0.15)  # fmt: skip
+        return (
+            s["ks_numeric"]["pvalue"] < 0.01
+            and s["chi2_categorical"]["pvalue"] < 0.01
+            and s["psi_shift"] >= 0.15
+        )
 
     return _outcome(
-        lab, fits,
-        lambda s: (f"KS caught the numeric shift (D={s['ks_numeric']['statistic']:.3f}, "
-                   f"p={s['ks_numeric']['pvalue']:.1e}); chi² caught the categorical one "
-                   f"(p={s['chi2_categorical']['pvalue']:.1e}) whatever the coding; the shift's "
-                   f"PSI is {s['psi_shift']:.2f}, at the 0.2 line where monitors start calling a "
-                   "shift material."),
-    )  # fmt: skip
+        lab,
+        fits,
+        lambda s: (
+            f"KS caught the numeric shift (D={s['ks_numeric']['statistic']:.3f}, "
+            f"p={s['ks_numeric']['pvalue']:.1e}); chi² caught the categorical one "
+            f"(p={s['chi2_categorical']['pvalue']:.1e}) whatever the coding; the shift's "
+            f"PSI is {s['psi_shift']:.2f}, at the 0.2 line where monitors start calling a "
+            "shift material."
+        ),
+    )
 
 
 def q16_c(lab) -> Outcome:

@@ -24,10 +24,15 @@ def _aliases(client, name: str) -> dict[str, int]:
 def _stage_table(client, name: str, versions: tuple[int, int]) -> pd.DataFrame:
     stages, aliases = _stages(client, name), _aliases(client, name)
     return pd.DataFrame(
-        [{"version": v, "stage": stages[v],
-          "aliases": ", ".join(sorted(a for a, t in aliases.items() if t == v))}
-         for v in versions]
-    )  # fmt: skip
+        [
+            {
+                "version": v,
+                "stage": stages[v],
+                "aliases": ", ".join(sorted(a for a, t in aliases.items() if t == v)),
+            }
+            for v in versions
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- Q1
@@ -49,8 +54,12 @@ def _q1_start(lab):
 
 def _q1_outcome(client, m, code: str, error: str | None = None) -> tuple[dict, pd.DataFrame]:
     stages, aliases = _stages(client, m.name), _aliases(client, m.name)
-    evidence = {"stages": {m.v1: stages[m.v1], m.v2: stages[m.v2]}, "aliases": aliases,
-                "old": m.v1, "new": m.v2}  # fmt: skip
+    evidence = {
+        "stages": {m.v1: stages[m.v1], m.v2: stages[m.v2]},
+        "aliases": aliases,
+        "old": m.v1,
+        "new": m.v2,
+    }
     return evidence, _stage_table(client, m.name, (m.v1, m.v2))
 
 
@@ -64,14 +73,19 @@ def q1_a(lab) -> Outcome:
         f"v{m.v2} moved to Production and v{m.v1} stayed there: "
         f"{'both versions are now in Production' if both else ev['stages']}. "
         "archive_existing_versions defaults to False, so nothing was archived.",
-        fits=False, evidence=ev, code=code, table=table,
-    )  # fmt: skip
+        fits=False,
+        evidence=ev,
+        code=code,
+        table=table,
+    )
 
 
 def q1_b(lab) -> Outcome:
     m, client = _q1_start(lab)
-    code = (f'client.transition_model_version_stage("{m.name}", version={m.v2}, '
-            'stage="Production", archive_existing_versions=True)')  # fmt: skip
+    code = (
+        f'client.transition_model_version_stage("{m.name}", version={m.v2}, '
+        'stage="Production", archive_existing_versions=True)'
+    )
     client.transition_model_version_stage(
         m.name, version=m.v2, stage="Production", archive_existing_versions=True
     )
@@ -79,8 +93,11 @@ def q1_b(lab) -> Outcome:
     done = ev["stages"] == {m.v1: "Archived", m.v2: "Production"}
     return Outcome(
         f"v{m.v2} is in Production and v{m.v1} went to {ev['stages'][m.v1]} in the same call.",
-        fits=done, evidence=ev, code=code, table=table,
-    )  # fmt: skip
+        fits=done,
+        evidence=ev,
+        code=code,
+        table=table,
+    )
 
 
 def q1_c(lab) -> Outcome:
@@ -96,8 +113,12 @@ def q1_c(lab) -> Outcome:
     return Outcome(
         f"{error or 'the call returned'}. MlflowClient has no such method; the stages are "
         f"unchanged (v{m.v1} {ev['stages'][m.v1]}, v{m.v2} {ev['stages'][m.v2]}).",
-        fits=False, evidence=ev, code=code, table=table, error=error,
-    )  # fmt: skip
+        fits=False,
+        evidence=ev,
+        code=code,
+        table=table,
+        error=error,
+    )
 
 
 def q1_d(lab) -> Outcome:
@@ -110,8 +131,11 @@ def q1_d(lab) -> Outcome:
         f"An alias literally named 'Production' now points at v{ev['aliases'].get('Production')}; "
         f"the stages did not move (v{m.v1} {ev['stages'][m.v1]}, v{m.v2} {ev['stages'][m.v2]}), "
         "so nothing was archived.",
-        fits=False, evidence=ev, code=code, table=table,
-    )  # fmt: skip
+        fits=False,
+        evidence=ev,
+        code=code,
+        table=table,
+    )
 
 
 # --------------------------------------------------------------------------- Q7 aliases
@@ -129,8 +153,10 @@ def _q7_scenario(lab) -> dict:
                 client.delete_registered_model_alias(m.name, alias)
         client.set_registered_model_alias(m.name, "exam_a", m.v1)
         client.set_registered_model_alias(m.name, "exam_b", m.v1)
-        shared = {a: int(client.get_model_version_by_alias(m.name, a).version)
-                  for a in ("exam_a", "exam_b")}  # fmt: skip
+        shared = {
+            a: int(client.get_model_version_by_alias(m.name, a).version)
+            for a in ("exam_a", "exam_b")
+        }
         client.set_registered_model_alias(m.name, "exam_a", m.v2)
         moved = int(client.get_model_version_by_alias(m.name, "exam_a").version)
         on_v1 = sorted(client.get_model_version(m.name, str(m.v1)).aliases or [])
@@ -138,11 +164,15 @@ def _q7_scenario(lab) -> dict:
         for alias in ("exam_a", "exam_b"):  # recorded above; gone for the other questions
             client.delete_registered_model_alias(m.name, alias)
         return {
-            "v1": m.v1, "v2": m.v2, "shared": shared,
+            "v1": m.v1,
+            "v2": m.v2,
+            "shared": shared,
             "two_aliases_one_version": shared["exam_a"] == shared["exam_b"] == m.v1,
-            "after_move": moved, "aliases_on_v1": on_v1, "aliases_on_v2": on_v2,
+            "after_move": moved,
+            "aliases_on_v1": on_v1,
+            "aliases_on_v2": on_v2,
             "one_alias_two_versions": "exam_a" in on_v1 and "exam_a" in on_v2,
-        }  # fmt: skip
+        }
 
     return lab.once("q7", run)
 
@@ -150,9 +180,11 @@ def _q7_scenario(lab) -> dict:
 def _q7(lab, claims: tuple[bool, bool]) -> Outcome:
     ev = _q7_scenario(lab)
     seen = (ev["two_aliases_one_version"], ev["one_alias_two_versions"])
-    code = ('client.set_registered_model_alias(name, "exam_a", 1); '
-            'client.set_registered_model_alias(name, "exam_b", 1); '
-            'client.set_registered_model_alias(name, "exam_a", 2)')  # fmt: skip
+    code = (
+        'client.set_registered_model_alias(name, "exam_a", 1); '
+        'client.set_registered_model_alias(name, "exam_b", 1); '
+        'client.set_registered_model_alias(name, "exam_a", 2)'
+    )
     happened = (
         f"@exam_a and @exam_b both resolved to v{ev['shared']['exam_a']} "
         f"({'two aliases can share a version' if seen[0] else 'they could not share it'}); "

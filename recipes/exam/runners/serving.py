@@ -27,8 +27,13 @@ CAPTURE_SCHEMA = ("main", "exam")
 def _entity(name: str, model: str, version: int, *, scale_to_zero: bool = False):
     from databricks.sdk.service.serving import ServedEntityInput
 
-    return ServedEntityInput(name=name, entity_name=model, entity_version=str(version),
-                             workload_size="Small", scale_to_zero_enabled=scale_to_zero)  # fmt: skip
+    return ServedEntityInput(
+        name=name,
+        entity_name=model,
+        entity_version=str(version),
+        workload_size="Small",
+        scale_to_zero_enabled=scale_to_zero,
+    )
 
 
 def _config(endpoint: str, *entities, routes=None):
@@ -36,19 +41,26 @@ def _config(endpoint: str, *entities, routes=None):
 
     traffic = None
     if routes:
-        traffic = TrafficConfig(routes=[Route(served_model_name=n, traffic_percentage=p)
-                                        for n, p in routes.items()])  # fmt: skip
-    return EndpointCoreConfigInput(name=endpoint, served_entities=list(entities),
-                                   traffic_config=traffic)  # fmt: skip
+        traffic = TrafficConfig(
+            routes=[Route(served_model_name=n, traffic_percentage=p) for n, p in routes.items()]
+        )
+    return EndpointCoreConfigInput(
+        name=endpoint, served_entities=list(entities), traffic_config=traffic
+    )
 
 
 def _gateway(endpoint: str):
     """The AI Gateway with the inference table :func:`payload_table` names."""
     from databricks.sdk.service.serving import AiGatewayConfig, AiGatewayInferenceTableConfig
 
-    return AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(
-        catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
-        table_name_prefix=endpoint.replace("-", "_"), enabled=True))  # fmt: skip
+    return AiGatewayConfig(
+        inference_table_config=AiGatewayInferenceTableConfig(
+            catalog_name=CAPTURE_SCHEMA[0],
+            schema_name=CAPTURE_SCHEMA[1],
+            table_name_prefix=endpoint.replace("-", "_"),
+            enabled=True,
+        )
+    )
 
 
 CHAMPION, CHALLENGER, AB = "exam-champion", "exam-challenger", "exam-ab"
@@ -69,8 +81,9 @@ def _challenger_config(lab):
 
 def _ab_config(lab):
     m = lab.registry()
-    return AB, _config(AB, _entity("champion", m.name, m.v1), _entity("challenger", m.name, m.v2),
-                       routes=SPLIT)  # fmt: skip
+    return AB, _config(
+        AB, _entity("champion", m.name, m.v1), _entity("challenger", m.name, m.v2), routes=SPLIT
+    )
 
 
 def threshold_version(lab) -> int:
@@ -89,8 +102,9 @@ def threshold_version(lab) -> int:
         if found:
             return max(int(mv.version) for mv in found)
         with mlflow.start_run(experiment_id=m.experiment_id, tags=MADE_BY):
-            info = log_threshold_model(f"models:/{m.name}/{m.v1}", name="model",
-                                       registered_model_name=name)  # fmt: skip
+            info = log_threshold_model(
+                f"models:/{m.name}/{m.v1}", name="model", registered_model_name=name
+            )
         return int(info.registered_model_version)
 
     return lab.once(f"registered:{name}", log)
@@ -102,8 +116,12 @@ def _threshold_config(lab):
     return THRESHOLD, _config(THRESHOLD, _entity("threshold", lab.related("threshold"), version))
 
 
-_CONFIGS = {"champion": _champion_config, "challenger": _challenger_config, "ab": _ab_config,
-            "threshold": _threshold_config}  # fmt: skip
+_CONFIGS = {
+    "champion": _champion_config,
+    "challenger": _challenger_config,
+    "ab": _ab_config,
+    "threshold": _threshold_config,
+}
 LOGGED = frozenset({"ab"})  # the endpoints created with an AI Gateway inference table
 
 
@@ -136,8 +154,9 @@ def payload_table(endpoint: str) -> str:
 
 
 def _post(session, conn, endpoint: str, body: dict, timeout: float = 60):
-    return session.post(conn.invocations_url(endpoint), headers=conn.headers, json=body,
-                        timeout=timeout)  # fmt: skip
+    return session.post(
+        conn.invocations_url(endpoint), headers=conn.headers, json=body, timeout=timeout
+    )
 
 
 def _records(n: int, seed: int = 5) -> list[dict]:
@@ -166,13 +185,19 @@ def q2_scenario(lab) -> dict:
         after = w.serving_endpoints.get(name)
         entity = after.config.served_entities[0]
         return {
-            "cold": cold, "scaled_to_zero": cold.scaled_to_zero, "status": cold.status,
-            "cold_ms": cold.cold_ms, "warm_ms": cold.warm_ms,
-            "server_cold_start_ms": cold.server_cold_start_ms, "idle_seconds": cold.idle_seconds,
-            "exists_after": after.name == name, "version_after": int(entity.entity_version),
+            "cold": cold,
+            "scaled_to_zero": cold.scaled_to_zero,
+            "status": cold.status,
+            "cold_ms": cold.cold_ms,
+            "warm_ms": cold.warm_ms,
+            "server_cold_start_ms": cold.server_cold_start_ms,
+            "idle_seconds": cold.idle_seconds,
+            "exists_after": after.name == name,
+            "version_after": int(entity.entity_version),
             "ready_after": after.state.ready.value if after.state and after.state.ready else None,
-            "client_timeout_s": 300, "restarted_by_us": False,
-        }  # fmt: skip
+            "client_timeout_s": 300,
+            "restarted_by_us": False,
+        }
 
     return lab.once("q2", run)
 
@@ -203,11 +228,12 @@ def q2_a(lab) -> Outcome:
     ev = q2_scenario(lab)
     timed_out = ev["status"] != 200 or ev["cold_ms"] >= ev["client_timeout_s"] * 1000
     return _q2_outcome(
-        lab, timed_out,
+        lab,
+        timed_out,
         "No timeout here: the request waited for the worker and got its answer. On Databricks "
         "this first request can fail (HTTP 555, or the client's own timeout) while the entity "
         "scales up, and the endpoint comes up all the same: a client retries it.",
-    )  # fmt: skip
+    )
 
 
 def q2_b(lab) -> Outcome:
@@ -215,17 +241,22 @@ def q2_b(lab) -> Outcome:
 
     ev = q2_scenario(lab)
     # the server timed a cold start for that request (a worker had to load the model)
-    fits = (ev["scaled_to_zero"] and ev["status"] == 200 and bool(ev["server_cold_start_ms"])
-            and ev["cold_ms"] > ev["warm_ms"])  # fmt: skip
+    fits = (
+        ev["scaled_to_zero"]
+        and ev["status"] == 200
+        and bool(ev["server_cold_start_ms"])
+        and ev["cold_ms"] > ev["warm_ms"]
+    )
     return _q2_outcome(
-        lab, fits,
+        lab,
+        fits,
         f"Scaled up from zero, paid a cold start of {_unit(ev['cold_ms'])} (a small model, "
         "loaded by a local worker), then served. On Databricks the same wait is far longer and "
         "the first "
         f"attempt can get HTTP 555: the client below retries on {list(POLICY.statuses)} and on "
         f"a timeout, {POLICY.attempts} times with backoff.",
         code=POLICY.code(),
-    )  # fmt: skip
+    )
 
 
 def q2_c(lab) -> Outcome:
@@ -284,9 +315,11 @@ def q4_a(lab) -> Outcome:
     return Outcome(
         f"It works: {_counts(counts)} of {len(answered)} requests. But the split lives in your "
         "client: two endpoints to run, and no single place that sees, captures or moves the split.",
-        fits=False, evidence={"counts": _counts(counts), "endpoints": 2, "split_owner": "client"},
-        code=code, table=table,
-    )  # fmt: skip
+        fits=False,
+        evidence={"counts": _counts(counts), "endpoints": 2, "split_owner": "client"},
+        code=code,
+        table=table,
+    )
 
 
 def q4_b(lab) -> Outcome:
@@ -299,16 +332,25 @@ def q4_b(lab) -> Outcome:
     table = traffic.compare_split(counts, SPLIT)
     routes = traffic.routes(w.serving_endpoints.get(name))
     fig = traffic.plot_split(routes, by_header=table)
-    code = ('EndpointCoreConfigInput(served_entities=[champion, challenger], traffic_config='
-            'TrafficConfig(routes=[Route("champion", 90), Route("challenger", 10)]))')  # fmt: skip
+    code = (
+        "EndpointCoreConfigInput(served_entities=[champion, challenger], traffic_config="
+        'TrafficConfig(routes=[Route("champion", 90), Route("challenger", 10)]))'
+    )
     return Outcome(
         f"One endpoint, one URL: {_counts(counts)} of {sent.sent} answers by the served-model-name "
         f"header, within tolerance of the configured {routes}.",
         fits=bool(table["within"].all()) and sent.failed == 0,
-        evidence={"counts": _counts(counts), "routes": routes, "failed": sent.failed,
-                  "within": bool(table["within"].all()), "endpoints": 1},
-        code=code, table=table, figure=fig,
-    )  # fmt: skip
+        evidence={
+            "counts": _counts(counts),
+            "routes": routes,
+            "failed": sent.failed,
+            "within": bool(table["within"].all()),
+            "endpoints": 1,
+        },
+        code=code,
+        table=table,
+        figure=fig,
+    )
 
 
 def q4_c(lab) -> Outcome:
@@ -323,13 +365,19 @@ def q4_c(lab) -> Outcome:
     client.transition_model_version_stage(m.name, m.v2, "Staging")
     client.transition_model_version_stage(m.name, m.v1, "Production")
     with requests.Session() as s:
-        answered = [r.headers.get("served-model-name") if r.status_code == 200 else None
-                    for r in (_post(s, conn, name, {"dataframe_records": [rec]})
-                              for rec in _records(lab.sizes.requests // 2))]  # fmt: skip
+        answered = [
+            r.headers.get("served-model-name") if r.status_code == 200 else None
+            for r in (
+                _post(s, conn, name, {"dataframe_records": [rec]})
+                for rec in _records(lab.sizes.requests // 2)
+            )
+        ]
     counts = _served_by(answered)
     try:  # an endpoint names versions; a stage is not one
-        w.serving_endpoints.create(name="exam-by-stage", config=_config(
-            "exam-by-stage", _entity("staging", m.name, "Staging")))  # fmt: skip
+        w.serving_endpoints.create(
+            name="exam-by-stage",
+            config=_config("exam-by-stage", _entity("staging", m.name, "Staging")),
+        )
         refused = None
         lab._endpoints.append("exam-by-stage")
     except DatabricksError as exc:
@@ -339,10 +387,14 @@ def q4_c(lab) -> Outcome:
         f"change: {_counts(counts)}. Serving a stage is refused too ({refused or 'accepted'}). "
         "Stages label versions; they route no traffic.",
         fits=False,
-        evidence={"counts": _counts(counts), "stages": {m.v1: "Production", m.v2: "Staging"},
-                  "stage_entity_refused": refused is not None, "refusal": refused},
+        evidence={
+            "counts": _counts(counts),
+            "stages": {m.v1: "Production", m.v2: "Staging"},
+            "stage_entity_refused": refused is not None,
+            "refusal": refused,
+        },
         code=f'client.transition_model_version_stage("{m.name}", {m.v2}, "Staging")',
-    )  # fmt: skip
+    )
 
 
 def q4_d(lab) -> Outcome:
@@ -369,11 +421,16 @@ def q4_d(lab) -> Outcome:
     return Outcome(
         f"It works and is sticky per user: {_counts(counts)}. But the flag, the two endpoints and "
         "the bookkeeping are all in your application; the serving endpoint knows nothing of it.",
-        fits=False, evidence={"counts": _counts(counts), "endpoints": 2, "sticky": sticky,
-                              "split_owner": "application"},
+        fits=False,
+        evidence={
+            "counts": _counts(counts),
+            "endpoints": 2,
+            "sticky": sticky,
+            "split_owner": "application",
+        },
         code='endpoint = "exam-challenger" if crc32(user_id) % 100 < 10 else "exam-champion"',
         table=_split_table(counts, {one: 90, two: 10}),
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- Q8 formats
@@ -383,10 +440,15 @@ def _bodies(records: list[dict]) -> dict[str, dict]:
     columns = list(records[0])
     return {
         "A": {"dataframe_records": records},
-        "B": {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}},
+        "B": {
+            "dataframe_split": {
+                "columns": columns,
+                "data": [[r[c] for c in columns] for r in records],
+            }
+        },
         "C": {"instances": records},
         "D": {"inputs": {c: [r[c] for r in records] for c in columns}},
-    }  # fmt: skip
+    }
 
 
 def _layout(body: dict) -> str:
@@ -409,8 +471,12 @@ def q8_scenario(lab) -> dict:
         with requests.Session() as s:
             for letter, body in _bodies(records).items():
                 r = _post(s, conn, name, body)
-                out[letter] = {"body": body, "status": r.status_code,
-                               "predictions": r.json().get("predictions"), "layout": _layout(body)}  # fmt: skip
+                out[letter] = {
+                    "body": body,
+                    "status": r.status_code,
+                    "predictions": r.json().get("predictions"),
+                    "layout": _layout(body),
+                }
         return out
 
     return lab.once("q8", run)
@@ -425,10 +491,15 @@ def _q8(lab, letter: str) -> Outcome:
         f"HTTP {mine['status']}, predictions {mine['predictions']}"
         f"{' (the same in all four formats)' if same else ''}. Laid out by {mine['layout']}.",
         fits=mine["layout"].startswith("columns") and mine["status"] == 200,
-        evidence={"status": mine["status"], "layout": mine["layout"], "same_predictions": same,
-                  "predictions": mine["predictions"], "key": next(iter(mine["body"]))},
+        evidence={
+            "status": mine["status"],
+            "layout": mine["layout"],
+            "same_predictions": same,
+            "predictions": mine["predictions"],
+            "key": next(iter(mine["body"])),
+        },
         code=f"requests.post(url, headers=headers, json={body[:160]}{'…' if len(body) > 160 else ''})",
-    )  # fmt: skip
+    )
 
 
 def q8_a(lab) -> Outcome:
@@ -498,8 +569,14 @@ def q9_scenario(lab) -> dict:
         with requests.Session() as s:
             r = _post(s, conn, name, {"dataframe_records": [bad]})
             ints = _post(s, conn, name, {"dataframe_records": [seed_record()]})
-        return {"schema": schema, "pyfunc_error": pyfunc, "rest_status": r.status_code,
-                "rest_body": r.json(), "ints_status": ints.status_code, "bad": bad}  # fmt: skip
+        return {
+            "schema": schema,
+            "pyfunc_error": pyfunc,
+            "rest_status": r.status_code,
+            "rest_body": r.json(),
+            "ints_status": ints.status_code,
+            "bad": bad,
+        }
 
     return lab.once("q9", run)
 
@@ -514,8 +591,12 @@ def _q9(lab, fits_fn) -> Outcome:
         f"No prediction was made. (JSON integers for the double columns: HTTP {ev['ints_status']}.)"
     )
     ev = {**ev, "column_named": named, "predicted": "predictions" in body}
-    return Outcome(happened, fits=fits_fn(ev), evidence=ev,
-                   code='requests.post(url, json={"dataframe_records": [{"total_purchases": "fifteen", ...}]})')  # fmt: skip
+    return Outcome(
+        happened,
+        fits=fits_fn(ev),
+        evidence=ev,
+        code='requests.post(url, json={"dataframe_records": [{"total_purchases": "fifteen", ...}]})',
+    )
 
 
 def q9_a(lab) -> Outcome:
@@ -527,8 +608,15 @@ def q9_b(lab) -> Outcome:
 
 
 def q9_c(lab) -> Outcome:
-    return _q9(lab, lambda ev: 400 <= ev["rest_status"] < 500 and ev["column_named"]
-               and ev["pyfunc_error"] is not None and not ev["predicted"])  # fmt: skip
+    return _q9(
+        lab,
+        lambda ev: (
+            400 <= ev["rest_status"] < 500
+            and ev["column_named"]
+            and ev["pyfunc_error"] is not None
+            and not ev["predicted"]
+        ),
+    )
 
 
 def q9_d(lab) -> Outcome:
@@ -550,39 +638,65 @@ def q10_scenario(lab) -> dict:
         old, new = f"v{m.v1}", f"v{m.v2}"
         lab.forget(f"endpoint:{name}")  # moved to v2 below: the next user puts v1 back
         states = []
-        with traffic.background(conn, name, concurrency=4, seconds=lab.sizes.traffic_seconds,
-                                tag=f"update-{uuid.uuid4().hex[:6]}") as bg:  # fmt: skip
+        with traffic.background(
+            conn,
+            name,
+            concurrency=4,
+            seconds=lab.sizes.traffic_seconds,
+            tag=f"update-{uuid.uuid4().hex[:6]}",
+        ) as bg:
             t0 = time.monotonic()
             waiter = w.serving_endpoints.update_config(
                 name=name, served_entities=[_entity(new, m.name, m.v2, scale_to_zero=True)]
             )
             first = waiter.response
-            states.append((0.0, first.state.config_update.value,
-                           bool(first.pending_config), [e.name for e in first.config.served_entities]))  # fmt: skip
+            states.append(
+                (
+                    0.0,
+                    first.state.config_update.value,
+                    bool(first.pending_config),
+                    [e.name for e in first.config.served_entities],
+                )
+            )
             while True:
                 ep = w.serving_endpoints.get(name)
-                states.append((round(time.monotonic() - t0, 2), ep.state.config_update.value,
-                               bool(ep.pending_config), [e.name for e in ep.config.served_entities]))  # fmt: skip
+                states.append(
+                    (
+                        round(time.monotonic() - t0, 2),
+                        ep.state.config_update.value,
+                        bool(ep.pending_config),
+                        [e.name for e in ep.config.served_entities],
+                    )
+                )
                 if ep.state.config_update.value != "IN_PROGRESS":
                     break
                 time.sleep(0.1)
             update_s = time.monotonic() - t0
             bg.clients.phase = "after"  # "during" is exactly while the update was in progress
         frame = bg.result.frame
-        by_phase = (frame[frame["status"] == 200].groupby(["phase", "served_model_name"]).size()
-                    .unstack(fill_value=0))  # fmt: skip
+        by_phase = (
+            frame[frame["status"] == 200]
+            .groupby(["phase", "served_model_name"])
+            .size()
+            .unstack(fill_value=0)
+        )
         during = frame[frame["phase"] == "during"]
         return {
-            "old": old, "new": new, "sent": len(frame), "failed": int((frame["status"] != 200).sum()),
-            "update_seconds": round(update_s, 2), "states": states,
+            "old": old,
+            "new": new,
+            "sent": len(frame),
+            "failed": int((frame["status"] != 200).sum()),
+            "update_seconds": round(update_s, 2),
+            "states": states,
             "in_progress_seen": any(s[1] == "IN_PROGRESS" and s[2] for s in states),
             "first_during": during["served_model_name"].iloc[0] if len(during) else None,
             "old_answered_during": int((during["served_model_name"] == old).sum()),
             "after": sorted(set(frame[frame["phase"] == "after"]["served_model_name"].dropna())),
             "max_ms_during": round(float(during["ms"].max()), 1) if len(during) else None,
             "p50_ms_during": round(float(during["ms"].median()), 1) if len(during) else None,
-            "by_phase": by_phase, "frame": frame,
-        }  # fmt: skip
+            "by_phase": by_phase,
+            "frame": frame,
+        }
 
     return lab.once("q10", run)
 
@@ -600,9 +714,14 @@ def _q10(lab, fits_fn) -> Outcome:
         f"the update took {s['max_ms_during']} ms (median {s['p50_ms_during']} ms): nothing waited "
         "for the update."
     )
-    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=s["by_phase"],
-                   figure=lab.once("q10:figure", lambda: plots.update_phases(s)),
-                   code="w.serving_endpoints.update_config(name=..., served_entities=[v2])")  # fmt: skip
+    return Outcome(
+        happened,
+        fits=fits_fn(s),
+        evidence=ev,
+        table=s["by_phase"],
+        figure=lab.once("q10:figure", lambda: plots.update_phases(s)),
+        code="w.serving_endpoints.update_config(name=..., served_entities=[v2])",
+    )
 
 
 def q10_a(lab) -> Outcome:
@@ -610,8 +729,15 @@ def q10_a(lab) -> Outcome:
 
 
 def q10_b(lab) -> Outcome:
-    return _q10(lab, lambda s: s["failed"] == 0 and s["in_progress_seen"]
-                and s["first_during"] == s["old"] and s["after"] == [s["new"]])  # fmt: skip
+    return _q10(
+        lab,
+        lambda s: (
+            s["failed"] == 0
+            and s["in_progress_seen"]
+            and s["first_during"] == s["old"]
+            and s["after"] == [s["new"]]
+        ),
+    )
 
 
 def q10_c(lab) -> Outcome:
@@ -673,16 +799,30 @@ def q11_scenario(lab) -> dict:
             rows = rows.merge(entities, on="served_entity_id", how="left")
         answered = rows[rows["status_code"] == 200] if len(rows) else rows
         who = answered.reindex(columns=["served_entity_name", "entity_version"]).dropna()
-        return {"sent": len(ids), "rows": len(rows), "columns": columns,
-                "status_codes": rows["status_code"].tolist() if len(rows) else [],
-                "gateway": gateway.as_dict() if gateway is not None else {},
-                "answered": sorted({f"{n} v{v}" for n, v in who.itertuples(index=False)}),
-                "served": sorted(set(who["served_entity_name"])),
-                "versions": sorted(set(who["entity_version"])),
-                "table": payload_table(name),
-                "frame": rows[["client_request_id", "status_code", "execution_duration_ms",
-                               "served_entity_name", "entity_version", "request", "response"]]
-                if len(rows) else rows}  # fmt: skip
+        return {
+            "sent": len(ids),
+            "rows": len(rows),
+            "columns": columns,
+            "status_codes": rows["status_code"].tolist() if len(rows) else [],
+            "gateway": gateway.as_dict() if gateway is not None else {},
+            "answered": sorted({f"{n} v{v}" for n, v in who.itertuples(index=False)}),
+            "served": sorted(set(who["served_entity_name"])),
+            "versions": sorted(set(who["entity_version"])),
+            "table": payload_table(name),
+            "frame": rows[
+                [
+                    "client_request_id",
+                    "status_code",
+                    "execution_duration_ms",
+                    "served_entity_name",
+                    "entity_version",
+                    "request",
+                    "response",
+                ]
+            ]
+            if len(rows)
+            else rows,
+        }
 
     return lab.once("q11", run)
 
@@ -702,12 +842,20 @@ def _q11(lab, fits_fn) -> Outcome:
     for c in ("request", "response"):
         if c in frame:
             frame[c] = frame[c].astype(str).str.slice(0, 60)
-    code = (f'w.serving_endpoints.create(name="{AB}", config=..., ai_gateway=AiGatewayConfig('
-            "inference_table_config=AiGatewayInferenceTableConfig(catalog_name="
-            f'"{CAPTURE_SCHEMA[0]}", schema_name="{CAPTURE_SCHEMA[1]}", '
-            f'table_name_prefix="{AB.replace("-", "_")}", enabled=True)))')  # fmt: skip
-    return Outcome(happened, fits=fits_fn(s), evidence=ev, table=frame,
-                   table_title=f"{s['table']} ⋈ system.serving.served_entities", code=code)  # fmt: skip
+    code = (
+        f'w.serving_endpoints.create(name="{AB}", config=..., ai_gateway=AiGatewayConfig('
+        "inference_table_config=AiGatewayInferenceTableConfig(catalog_name="
+        f'"{CAPTURE_SCHEMA[0]}", schema_name="{CAPTURE_SCHEMA[1]}", '
+        f'table_name_prefix="{AB.replace("-", "_")}", enabled=True)))'
+    )
+    return Outcome(
+        happened,
+        fits=fits_fn(s),
+        evidence=ev,
+        table=frame,
+        table_title=f"{s['table']} ⋈ system.serving.served_entities",
+        code=code,
+    )
 
 
 def q11_a(lab) -> Outcome:
@@ -723,9 +871,12 @@ def q11_a(lab) -> Outcome:
         name=LEGACY,
         served_entities=[_entity(f"v{m.v1}", m.name, m.v1)],
         auto_capture_config=AutoCaptureConfigInput(
-            catalog_name=CAPTURE_SCHEMA[0], schema_name=CAPTURE_SCHEMA[1],
-            table_name_prefix=LEGACY.replace("-", "_"), enabled=True),
-    )  # fmt: skip
+            catalog_name=CAPTURE_SCHEMA[0],
+            schema_name=CAPTURE_SCHEMA[1],
+            table_name_prefix=LEGACY.replace("-", "_"),
+            enabled=True,
+        ),
+    )
     refusal = error_code = None
     try:
         w.serving_endpoints.create(name=LEGACY, config=config)
@@ -742,29 +893,53 @@ def q11_a(lab) -> Outcome:
     if refusal is None:
         happened = f"Accepted: {LEGACY} was created with a legacy inference table."
     else:
-        happened = (f"Refused with {error_code}: {refusal} No endpoint was created "
-                    f"({LEGACY} {'exists' if created else 'does not exist'}) and no table "
-                    f"{table} {'appeared' if made_table else 'was made'}.")  # fmt: skip
-    code = (f'w.serving_endpoints.create(name="{LEGACY}", config=EndpointCoreConfigInput(..., '
-            f'auto_capture_config=AutoCaptureConfigInput(catalog_name="{CAPTURE_SCHEMA[0]}", '
-            f'schema_name="{CAPTURE_SCHEMA[1]}", enabled=True)))')  # fmt: skip
+        happened = (
+            f"Refused with {error_code}: {refusal} No endpoint was created "
+            f"({LEGACY} {'exists' if created else 'does not exist'}) and no table "
+            f"{table} {'appeared' if made_table else 'was made'}."
+        )
+    code = (
+        f'w.serving_endpoints.create(name="{LEGACY}", config=EndpointCoreConfigInput(..., '
+        f'auto_capture_config=AutoCaptureConfigInput(catalog_name="{CAPTURE_SCHEMA[0]}", '
+        f'schema_name="{CAPTURE_SCHEMA[1]}", enabled=True)))'
+    )
     # databricks-sdk marks the class itself deprecated (databricks.sdk.service.serving)
     deprecated = (AutoCaptureConfigInput.__doc__ or "").strip().startswith("Deprecated")
     return Outcome(
-        happened, fits=refusal is None and created,
-        evidence={"refused": refusal is not None, "error_code": error_code, "refusal": refusal,
-                  "names_gateway": bool(refusal and "ai_gateway.inference_table_config" in refusal),
-                  "created": created, "table_made": made_table, "sdk_deprecated": deprecated},
-        code=code, error=refusal,
-    )  # fmt: skip
+        happened,
+        fits=refusal is None and created,
+        evidence={
+            "refused": refusal is not None,
+            "error_code": error_code,
+            "refusal": refusal,
+            "names_gateway": bool(refusal and "ai_gateway.inference_table_config" in refusal),
+            "created": created,
+            "table_made": made_table,
+            "sdk_deprecated": deprecated,
+        },
+        code=code,
+        error=refusal,
+    )
 
 
 def q11_b(lab) -> Outcome:
-    need = {"request", "response", "status_code", "execution_duration_ms", "request_time",
-            "served_entity_id"}  # fmt: skip
-    return _q11(lab, lambda s: need <= set(s["columns"]) and s["rows"] == s["sent"]
-                and bool(s["gateway"].get("inference_table_config", {}).get("enabled"))
-                and bool(s["versions"]))  # fmt: skip
+    need = {
+        "request",
+        "response",
+        "status_code",
+        "execution_duration_ms",
+        "request_time",
+        "served_entity_id",
+    }
+    return _q11(
+        lab,
+        lambda s: (
+            need <= set(s["columns"])
+            and s["rows"] == s["sent"]
+            and bool(s["gateway"].get("inference_table_config", {}).get("enabled"))
+            and bool(s["versions"])
+        ),
+    )
 
 
 def q11_c(lab) -> Outcome:
@@ -828,8 +1003,10 @@ def q17_scenario(lab) -> dict:
         records = _records(12, seed=8)
         model = mlflow.pyfunc.load_model(uri)
         frame = pd.DataFrame(records)
-        want = {"default": model.predict(frame).tolist(),
-                "lower": model.predict(frame, params={"threshold": LOWER}).tolist()}  # fmt: skip
+        want = {
+            "default": model.predict(frame).tolist(),
+            "lower": model.predict(frame, params={"threshold": LOWER}).tolist(),
+        }
         spec = model.metadata.get_params_schema().params
         schema = [(p.name, p.dtype.name, p.default) for p in spec]
         answers = {}
@@ -837,19 +1014,29 @@ def q17_scenario(lab) -> dict:
             for key, body in _q17_bodies(records).items():
                 r = _post(s, conn, name, body)
                 out = r.json()
-                answers[key] = {"status": r.status_code, "predictions": out.get("predictions"),
-                                "error_code": out.get("error_code"), "message": out.get("message")}  # fmt: skip
+                answers[key] = {
+                    "status": r.status_code,
+                    "predictions": out.get("predictions"),
+                    "error_code": out.get("error_code"),
+                    "message": out.get("message"),
+                }
         for a in answers.values():
             a["as_lower"] = a["predictions"] == want["lower"]
             a["as_default"] = a["predictions"] == want["default"]
         query_args = list(inspect.signature(w.serving_endpoints.query).parameters)
         return {
-            "uri": uri, "endpoint": name, "rows": len(records), "schema": schema, "want": want,
-            "answers": answers, "differ": want["lower"] != want["default"],
+            "uri": uri,
+            "endpoint": name,
+            "rows": len(records),
+            "schema": schema,
+            "want": want,
+            "answers": answers,
+            "differ": want["lower"] != want["default"],
             "string_names_threshold": "threshold" in (answers["string"]["message"] or ""),
             "warning": _log_line(w, name, "threshold", f"{WARNING} ['{UNKNOWN}']"),
-            "sdk_query_args": query_args, "sdk_query_has_params": "params" in query_args,
-        }  # fmt: skip
+            "sdk_query_args": query_args,
+            "sdk_query_has_params": "params" in query_args,
+        }
 
     return lab.once("q17", run)
 
@@ -859,12 +1046,15 @@ def _q17_table(s: dict) -> pd.DataFrame:
     for key, text in _Q17_REQUESTS.items():
         a = s["answers"][key]
         ok = a["status"] == 200
-        rows.append({
-            "request": text, "HTTP": a["status"],
-            "answered 1": f"{sum(a['predictions'])} of {s['rows']}" if ok else a["error_code"],
-            f"= predict(params={{threshold: {LOWER}}})": a["as_lower"] if ok else None,
-            "= predict() (default 0.5)": a["as_default"] if ok else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "request": text,
+                "HTTP": a["status"],
+                "answered 1": f"{sum(a['predictions'])} of {s['rows']}" if ok else a["error_code"],
+                f"= predict(params={{threshold: {LOWER}}})": a["as_lower"] if ok else None,
+                "= predict() (default 0.5)": a["as_default"] if ok else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -882,11 +1072,17 @@ def _q17(lab, fits_fn, tail_fn, body: str, error_of: str | None = None) -> Outco
         f"the default 0.5 gives {sum(want['default'])}, and the request without params got "
         f"{'those' if a['none']['as_default'] else 'other'} answers. {tail_fn(s)}"
     )
-    code = (f'requests.post(conn.invocations_url("{THRESHOLD}"), headers=conn.headers, '
-            f"json={body})")  # fmt: skip
+    code = f'requests.post(conn.invocations_url("{THRESHOLD}"), headers=conn.headers, json={body})'
     error = a[error_of]["message"] if error_of and a[error_of]["status"] != 200 else None
-    return Outcome(happened, fits=fits_fn(s), evidence=dict(s), code=code, table=_q17_table(s),
-                   table_title="each request against pyfunc.predict", error=error)  # fmt: skip
+    return Outcome(
+        happened,
+        fits=fits_fn(s),
+        evidence=dict(s),
+        code=code,
+        table=_q17_table(s),
+        table_title="each request against pyfunc.predict",
+        error=error,
+    )
 
 
 _PARAMS_BODY = f'{{"dataframe_records": records, "params": {{"threshold": {LOWER}}}}}'
@@ -911,11 +1107,18 @@ def q17_a(lab) -> Outcome:
 def q17_b(lab) -> Outcome:
     def tail(s):
         c = s["answers"]["column"]
-        got = ("the default's answers" if c["as_default"] else
-               f"the {LOWER} answers" if c["as_lower"] else "other answers")  # fmt: skip
-        return (f"As a column: HTTP {c['status']} with {got}: the signature declares no such "
-                "input column, so it is dropped; the params field is what carries a "
-                "threshold.")  # fmt: skip
+        got = (
+            "the default's answers"
+            if c["as_default"]
+            else f"the {LOWER} answers"
+            if c["as_lower"]
+            else "other answers"
+        )
+        return (
+            f"As a column: HTTP {c['status']} with {got}: the signature declares no such "
+            "input column, so it is dropped; the params field is what carries a "
+            "threshold."
+        )
 
     body = f'{{"dataframe_records": [{{**record, "threshold": {LOWER}}} for record in records]}}'
     return _q17(lab, lambda s: _got(s, "column", "lower"), tail, body)
@@ -924,16 +1127,22 @@ def q17_b(lab) -> Outcome:
 def q17_c(lab) -> Outcome:
     def tail(s):
         u, bad = s["answers"]["unknown"], s["answers"]["string"]
-        return (f'A string "{LOWER}" is refused: HTTP {bad["status"]} {bad["error_code"]}. '
-                f"An undeclared name ({UNKNOWN}) is dropped (HTTP {u['status']}"
-                f"{f', the {LOWER} answers' if u['as_lower'] else ''}), and the served entity's "
-                f"logs say: {(s['warning'] or 'nothing').split('. ')[0]}. The SDK's "
-                "w.serving_endpoints.query has "
-                f"{'a' if s['sdk_query_has_params'] else 'no'} params argument.")  # fmt: skip
+        return (
+            f'A string "{LOWER}" is refused: HTTP {bad["status"]} {bad["error_code"]}. '
+            f"An undeclared name ({UNKNOWN}) is dropped (HTTP {u['status']}"
+            f"{f', the {LOWER} answers' if u['as_lower'] else ''}), and the served entity's "
+            f"logs say: {(s['warning'] or 'nothing').split('. ')[0]}. The SDK's "
+            "w.serving_endpoints.query has "
+            f"{'a' if s['sdk_query_has_params'] else 'no'} params argument."
+        )
 
     def fits(s):
-        return (_got(s, "params", "lower") and s["differ"]
-                and s["answers"]["string"]["status"] == 400 and s["string_names_threshold"])  # fmt: skip
+        return (
+            _got(s, "params", "lower")
+            and s["differ"]
+            and s["answers"]["string"]["status"] == 400
+            and s["string_names_threshold"]
+        )
 
     return _q17(lab, fits, tail, _PARAMS_BODY)
 
@@ -941,8 +1150,10 @@ def q17_c(lab) -> Outcome:
 def q17_d(lab) -> Outcome:
     def tail(s):
         bad = s["answers"]["string"]
-        return (f'The string "{LOWER}": HTTP {bad["status"]} {bad["error_code"]}: '
-                f"{(bad['message'] or '')[:200]}")  # fmt: skip
+        return (
+            f'The string "{LOWER}": HTTP {bad["status"]} {bad["error_code"]}: '
+            f"{(bad['message'] or '')[:200]}"
+        )
 
     body = f'{{"dataframe_records": records, "params": {{"threshold": "{LOWER}"}}}}'
     return _q17(lab, lambda s: _got(s, "string", "lower"), tail, body, error_of="string")

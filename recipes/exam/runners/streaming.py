@@ -13,8 +13,9 @@ import pandas as pd
 
 from recipes.exam.questions import Outcome
 
-SCHEMA = ("customer_id long, total_purchases long, avg_session_duration long, "
-          "days_since_last_visit long")  # fmt: skip
+SCHEMA = (
+    "customer_id long, total_purchases long, avg_session_duration long, days_since_last_visit long"
+)
 
 
 def _land(folder, k: int, rows: int) -> None:
@@ -32,8 +33,9 @@ def _udf(lab):
         import mlflow
 
         m = lab.registry()
-        return mlflow.pyfunc.spark_udf(lab.spark(), f"models:/{m.name}/{m.v1}",
-                                       env_manager="local", result_type="long")  # fmt: skip
+        return mlflow.pyfunc.spark_udf(
+            lab.spark(), f"models:/{m.name}/{m.v1}", env_manager="local", result_type="long"
+        )
 
     return lab.once("q15:udf", make)
 
@@ -44,8 +46,11 @@ def _stream(lab, source, out, checkpoint) -> None:
 
     spark = lab.spark()
     udf = _udf(lab)
-    scored = spark.readStream.schema(SCHEMA).parquet(str(source)).withColumn(
-        "prediction", udf(*FEATURES))  # fmt: skip
+    scored = (
+        spark.readStream.schema(SCHEMA)
+        .parquet(str(source))
+        .withColumn("prediction", udf(*FEATURES))
+    )
     writer = scored.writeStream.format("parquet").trigger(availableNow=True)
     if checkpoint is not None:
         writer = writer.option("checkpointLocation", str(checkpoint))
@@ -70,9 +75,14 @@ def _count(lab, out, landed: int) -> dict:
         distinct = df.select("customer_id").distinct().count()
     except Exception:  # noqa: BLE001 - nothing was written
         rows = distinct = 0
-    return {"landed": landed, "rows": rows, "distinct": distinct,
-            "duplicates": rows - distinct, "missing": landed - distinct,
-            "exactly_once": rows == distinct == landed}  # fmt: skip
+    return {
+        "landed": landed,
+        "rows": rows,
+        "distinct": distinct,
+        "duplicates": rows - distinct,
+        "missing": landed - distinct,
+        "exactly_once": rows == distinct == landed,
+    }
 
 
 def _scenario(lab, key: str, run_once) -> dict:
@@ -113,8 +123,14 @@ def _outcome(s: dict, code: str) -> Outcome:
     table = pd.DataFrame(
         [{k: s[k] for k in ("landed", "rows", "distinct", "duplicates", "missing")}]
     )
-    return Outcome(happened, fits=s["exactly_once"] and not s["error"], evidence=s, code=code,
-                   table=table, error=s["error"])  # fmt: skip
+    return Outcome(
+        happened,
+        fits=s["exactly_once"] and not s["error"],
+        evidence=s,
+        code=code,
+        table=table,
+        error=s["error"],
+    )
 
 
 def q15_a(lab) -> Outcome:
@@ -125,15 +141,22 @@ def q15_a(lab) -> Outcome:
 
 
 def q15_b(lab) -> Outcome:
-    s = _scenario(lab, "checkpoint",
-                  lambda src, out, base, k: _stream(lab, src, out, base / "checkpoint"))  # fmt: skip
-    return _outcome(s, ('spark.readStream...withColumn("prediction", udf(...)).writeStream'
-                        '.option("checkpointLocation", cp).trigger(availableNow=True).start(out)'))  # fmt: skip
+    s = _scenario(
+        lab, "checkpoint", lambda src, out, base, k: _stream(lab, src, out, base / "checkpoint")
+    )
+    return _outcome(
+        s,
+        (
+            'spark.readStream...withColumn("prediction", udf(...)).writeStream'
+            '.option("checkpointLocation", cp).trigger(availableNow=True).start(out)'
+        ),
+    )
 
 
 def q15_c(lab) -> Outcome:
-    s = _scenario(lab, "fresh",
-                  lambda src, out, base, k: _stream(lab, src, out, base / f"checkpoint-{k}"))  # fmt: skip
+    s = _scenario(
+        lab, "fresh", lambda src, out, base, k: _stream(lab, src, out, base / f"checkpoint-{k}")
+    )
     return _outcome(
         s, 'writeStream.option("checkpointLocation", f"cp-{run}")  # a new one each run'
     )

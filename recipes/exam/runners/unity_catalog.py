@@ -89,9 +89,12 @@ def uc_models(lab) -> dict:
             exp = found.experiment_id if found else client.create_experiment(UC_EXPERIMENT)
             with mlflow.start_run(experiment_id=exp) as run:
                 info = mlflow.sklearn.log_model(
-                    model, name="model", signature=signature, pip_requirements=PIP,
+                    model,
+                    name="model",
+                    signature=signature,
+                    pip_requirements=PIP,
                     registered_model_name=uc_model,
-                )  # fmt: skip
+                )
             uc_version = int(info.registered_model_version)
             client.set_registered_model_alias(uc_model, "champion", uc_version)
         run_uri = f"runs:/{run.info.run_id}/model"
@@ -100,8 +103,13 @@ def uc_models(lab) -> dict:
             mv = mlflow.register_model(run_uri, ws_model)
             ws_version = int(mv.version)
             client.transition_model_version_stage(ws_model, ws_version, "Production")
-        return {"uc_version": uc_version, "ws_version": ws_version, "run_uri": run_uri,
-                "uc_model": uc_model, "ws_model": ws_model}  # fmt: skip
+        return {
+            "uc_version": uc_version,
+            "ws_version": ws_version,
+            "run_uri": run_uri,
+            "uc_model": uc_model,
+            "ws_model": ws_model,
+        }
 
     return lab.once("uc:models", make)
 
@@ -194,17 +202,32 @@ def _q5(lab, letter: str, fits: bool, note: str) -> Outcome:
     s = q5_scenario(lab)
     row = s["rows"][letter]
     table = pd.DataFrame(
-        [{"registry": k, "uri": row["uc_uri"] if k == "Unity Catalog" else row["local_uri"],
-          "result": row[k]} for k in ("open-source MLflow", "workspace registry", "Unity Catalog")]
-    )  # fmt: skip
+        [
+            {
+                "registry": k,
+                "uri": row["uc_uri"] if k == "Unity Catalog" else row["local_uri"],
+                "result": row[k],
+            }
+            for k in ("open-source MLflow", "workspace registry", "Unity Catalog")
+        ]
+    )
     happened = (
         f"open-source MLflow: {row['open-source MLflow']}; workspace registry: "
         f"{row['workspace registry']}; Unity Catalog: {row['Unity Catalog']}. {note}"
     )
-    ev = {"form": row["form"], "local": row["open-source MLflow"],
-          "workspace": row["workspace registry"], "uc": row["Unity Catalog"]}  # fmt: skip
-    return Outcome(happened, fits=fits, evidence=ev, table=table,
-                   code=f'mlflow.pyfunc.load_model("{row["local_uri"]}")')  # fmt: skip
+    ev = {
+        "form": row["form"],
+        "local": row["open-source MLflow"],
+        "workspace": row["workspace registry"],
+        "uc": row["Unity Catalog"],
+    }
+    return Outcome(
+        happened,
+        fits=fits,
+        evidence=ev,
+        table=table,
+        code=f'mlflow.pyfunc.load_model("{row["local_uri"]}")',
+    )
 
 
 def q5_a(lab) -> Outcome:
@@ -226,9 +249,13 @@ def q5_b(lab) -> Outcome:
 
 def q5_c(lab) -> Outcome:
     # a valid MLflow URI (mlflow/store/artifact/utils/models.py parses "latest"): not an alias
-    return _q5(lab, "C", False,
-               "A valid MLflow URI for the newest version, not an alias: it loads and resolves "
-               "where stages exist, and MLflow's Unity Catalog client refuses it.")  # fmt: skip
+    return _q5(
+        lab,
+        "C",
+        False,
+        "A valid MLflow URI for the newest version, not an alias: it loads and resolves "
+        "where stages exist, and MLflow's Unity Catalog client refuses it.",
+    )
 
 
 def q5_d(lab) -> Outcome:
@@ -322,9 +349,15 @@ def q6_scenario(lab) -> dict:
 def _q6_table(s: dict) -> pd.DataFrame:
     moves = list(dict.fromkeys([*s["Unity Catalog"], *s["workspace registry"]]))
     return pd.DataFrame(
-        [{"move": k, "workspace registry": s["workspace registry"].get(k, "-"),
-          "Unity Catalog": s["Unity Catalog"].get(k, "-")} for k in moves]
-    )  # fmt: skip
+        [
+            {
+                "move": k,
+                "workspace registry": s["workspace registry"].get(k, "-"),
+                "Unity Catalog": s["Unity Catalog"].get(k, "-"),
+            }
+            for k in moves
+        ]
+    )
 
 
 def _ok(text: str) -> bool:
@@ -334,9 +367,14 @@ def _ok(text: str) -> bool:
 def _q6(lab, fits_fn, happened_fn) -> Outcome:
     s = q6_scenario(lab)
     uc, ws = s["Unity Catalog"], s["workspace registry"]
-    ev = {"uc": uc, "ws": ws, "uc_ok": {k: _ok(v) for k, v in uc.items()},
-          "ws_ok": {k: _ok(v) for k, v in ws.items()}, "current": s["current"],
-          "short": s["short"]}  # fmt: skip
+    ev = {
+        "uc": uc,
+        "ws": ws,
+        "uc_ok": {k: _ok(v) for k, v in uc.items()},
+        "ws_ok": {k: _ok(v) for k, v in ws.items()},
+        "current": s["current"],
+        "short": s["short"],
+    }
     return Outcome(happened_fn(ev), fits=fits_fn(ev), evidence=ev, table=_q6_table(s))
 
 

@@ -122,9 +122,12 @@ def check_mlflow(version: str | None = None) -> Check:
     spec = SpecifierSet(",".join(MLFLOW_RANGE))
     ok = version is not None and spec.contains(version)
     return Check(
-        f"mlflow {','.join(MLFLOW_RANGE)}", ok, True, f"mlflow {version or 'not installed'}",
+        f"mlflow {','.join(MLFLOW_RANGE)}",
+        ok,
+        True,
+        f"mlflow {version or 'not installed'}",
         "" if ok else 'pip install "mlflow>=3.17.2,<3.18"',
-    )  # fmt: skip
+    )
 
 
 def check_tracking(uri: str | None = None, timeout: float = 3.0) -> Check:
@@ -156,17 +159,29 @@ def check_stack(home: Path | None = None) -> list[Check]:
         port = stack.free_port()
         checks = [Check("free port", True, False, f"127.0.0.1:{port} can be bound")]
     except OSError as exc:
-        checks = [Check("free port", False, False, f"cannot bind 127.0.0.1: {exc}",
-                        "free a port on 127.0.0.1 or check the loopback interface")]  # fmt: skip
+        checks = [
+            Check(
+                "free port",
+                False,
+                False,
+                f"cannot bind 127.0.0.1: {exc}",
+                "free a port on 127.0.0.1 or check the loopback interface",
+            )
+        ]
     for row in stack.status(home):
         if row.pid is None:
             checks.append(Check(f"mdk up: {row.name}", True, False, "not running (mdk up)"))
         else:
             state = "healthy" if row.healthy else ("alive, not healthy" if row.alive else "dead")
-            checks.append(Check(
-                f"mdk up: {row.name}", row.healthy, False, f"pid {row.pid} at {row.url}: {state}",
-                "" if row.healthy else "mdk down && mdk up",
-            ))  # fmt: skip
+            checks.append(
+                Check(
+                    f"mdk up: {row.name}",
+                    row.healthy,
+                    False,
+                    f"pid {row.pid} at {row.url}: {state}",
+                    "" if row.healthy else "mdk down && mdk up",
+                )
+            )
     return checks
 
 

@@ -105,30 +105,46 @@ def check_runtime_match(
     try:
         runtime = parse_runtime(spark_version)
     except ValueError:
-        return Check(COMPUTE, False, required,
-                     f"{where} runs {spark_version!r}, which names no Databricks Runtime major.minor",
-                     "use a cluster on a Databricks Runtime (spark_version like 15.4.x-scala2.12)")  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"{where} runs {spark_version!r}, which names no Databricks Runtime major.minor",
+            "use a cluster on a Databricks Runtime (spark_version like 15.4.x-scala2.12)",
+        )
     series, pin = runtime_series(runtime), connect_pin(runtime)
     runs = f"{where} runs Databricks Runtime {series} ({spark_version})"
     if not connect_version:  # never pip install it here: this venv may hold pyspark
-        return Check(COMPUTE, False, required, f"{runs}; databricks-connect is not installed",
-                     f"{SETUP} (this runtime needs databricks-connect {series}.* there)")  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"{runs}; databricks-connect is not installed",
+            f"{SETUP} (this runtime needs databricks-connect {series}.* there)",
+        )
     try:
         client = Version(connect_version)
     except InvalidVersion:
-        return Check(COMPUTE, False, required,
-                     f"{runs}; databricks-connect {connect_version!r} is not a version", pin)  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"{runs}; databricks-connect {connect_version!r} is not a version",
+            pin,
+        )
     major, minor = runtime
     if major == client.major and minor in (None, client.minor):
         return Check(
             COMPUTE, True, required, f"{runs}: databricks-connect {connect_version} matches"
         )
     return Check(
-        COMPUTE, False, required,
+        COMPUTE,
+        False,
+        required,
         f"{runs}, databricks-connect is {connect_version}: Databricks Connect needs the same "
         f"major.minor ({series})",
         pin,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -163,30 +179,56 @@ def check_compute(
     """
     if compute.spark_remote:
         url = re.sub(r"(token=)[^;&]*", r"\1***", compute.spark_remote, flags=re.I)
-        return Check(COMPUTE, True, required,
-                     f"Spark Connect at {url} (no cluster): Databricks Runtime match skipped")  # fmt: skip
+        return Check(
+            COMPUTE,
+            True,
+            required,
+            f"Spark Connect at {url} (no cluster): Databricks Runtime match skipped",
+        )
     serverless = compute.serverless_compute_id
     if serverless and serverless != "auto":
-        return Check(COMPUTE, False, required,
-                     f"DATABRICKS_SERVERLESS_COMPUTE_ID={serverless}: Databricks Connect accepts only 'auto'",
-                     "export DATABRICKS_SERVERLESS_COMPUTE_ID=auto")  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"DATABRICKS_SERVERLESS_COMPUTE_ID={serverless}: Databricks Connect accepts only 'auto'",
+            "export DATABRICKS_SERVERLESS_COMPUTE_ID=auto",
+        )
     if serverless and compute.cluster_id:
-        return Check(COMPUTE, False, required,
-                     f"both a cluster ({compute.cluster_id}) and serverless are set: Databricks Connect refuses both",
-                     "unset DATABRICKS_CLUSTER_ID or DATABRICKS_SERVERLESS_COMPUTE_ID")  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"both a cluster ({compute.cluster_id}) and serverless are set: Databricks Connect refuses both",
+            "unset DATABRICKS_CLUSTER_ID or DATABRICKS_SERVERLESS_COMPUTE_ID",
+        )
     if serverless:
-        return Check(COMPUTE, True, required,
-                     "serverless (DATABRICKS_SERVERLESS_COMPUTE_ID=auto): Databricks Runtime match "
-                     "skipped, serverless picks its own runtime")  # fmt: skip
+        return Check(
+            COMPUTE,
+            True,
+            required,
+            "serverless (DATABRICKS_SERVERLESS_COMPUTE_ID=auto): Databricks Runtime match "
+            "skipped, serverless picks its own runtime",
+        )
     if not compute.cluster_id:
-        return Check(COMPUTE, False, required,
-                     "no cluster and no serverless: Databricks Connect needs one", _COMPUTE_FIX)  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            "no cluster and no serverless: Databricks Connect needs one",
+            _COMPUTE_FIX,
+        )
     where = f"cluster {compute.cluster_id}"
     try:
         spark_version = spark_version_of(compute.cluster_id)
     except Exception as exc:  # the doctor reports every failure as one line, never a traceback
-        return Check(COMPUTE, False, required, f"{where}: {_first_line(exc)}",
-                     f"check DATABRICKS_CLUSTER_ID, or {_COMPUTE_FIX}")  # fmt: skip
+        return Check(
+            COMPUTE,
+            False,
+            required,
+            f"{where}: {_first_line(exc)}",
+            f"check DATABRICKS_CLUSTER_ID, or {_COMPUTE_FIX}",
+        )
     return check_runtime_match(spark_version or "", connect_version, where, required)
 
 
@@ -233,8 +275,14 @@ def run_databricks_checks(
     if not needed and not (
         os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE")
     ):
-        checks.append(Check(WORKSPACE, True, False,
-                            "none configured (MDK_TARGET=databricks uses DATABRICKS_HOST or a profile)"))  # fmt: skip
+        checks.append(
+            Check(
+                WORKSPACE,
+                True,
+                False,
+                "none configured (MDK_TARGET=databricks uses DATABRICKS_HOST or a profile)",
+            )
+        )
         return checks
     try:
         with _sdk_quiet():
@@ -252,9 +300,15 @@ def run_databricks_checks(
         spark_remote=os.environ.get("MDK_SPARK_REMOTE") or os.environ.get("SPARK_REMOTE"),
     )
     if not reached.ok and compute.cluster_id and not compute.spark_remote:
-        checks.append(Check(COMPUTE, False, needed,
-                            f"cluster {compute.cluster_id}: not checked, the workspace did not answer",
-                            "fix the workspace check first"))  # fmt: skip
+        checks.append(
+            Check(
+                COMPUTE,
+                False,
+                needed,
+                f"cluster {compute.cluster_id}: not checked, the workspace did not answer",
+                "fix the workspace check first",
+            )
+        )
         return checks
     checks.append(
         check_compute(
