@@ -12,7 +12,7 @@ with what a production job needs on top:
   even if the alias moves while the job runs;
 - the source columns are checked against the model's signature before any Spark job;
 - ``spark_udf`` gets a *scalar* ``result_type`` from the model's output signature (without
-  one, MLflow 3.17 makes ``array<bigint>`` and the job takes twice as long, FACTS.md);
+  one, MLflow 3.17 makes ``array<bigint>`` and the job takes twice as long);
 - integer columns are cast to double where the signature asks for double (MLflow refuses
   int64 for a double column); a column that is not integral (double, string, boolean) where
   the signature asks for ``long`` (the demo models) is refused before any job, naming the

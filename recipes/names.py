@@ -8,14 +8,12 @@ On ``target="databricks"`` every notebook's default names come from three variab
 - ``MDK_EXPERIMENT_DIR`` (default ``/Shared/mdk``): the workspace folder of the experiment.
 
 Locally nothing changes: the notebooks' own defaults stand (``churn-predictor``,
-``main.predictions.churn_scores``, ``main.mdk`` for inference tables). A notebook applies the
-setting in its check cell, after :func:`recipes.params.check_parameters`::
-
-    params = names.apply(check_parameters(globals(), ...), target)
-    model_name = params["model_name"]
-
-:func:`apply` replaces only the values that are still the notebook's local default, so a
-parameter passed with ``-p`` always wins. Nothing here imports MLflow or reads a workspace.
+``main.predictions.churn_scores``, ``main.mdk`` for inference tables). The notebooks do not
+call anything here: ``MDK_TARGET=databricks mdk run`` passes each notebook the workspace's
+names as parameters (:func:`recipes.tooling.runner.workspace_names`, through
+:func:`apply`), and papermill's injected cell shows them. :func:`apply` replaces only the
+values that are still the notebook's local default, so a parameter passed with ``-p``
+always wins. Nothing here imports MLflow or reads a workspace.
 
 :data:`CREATED_BY` is the tag on everything the kit creates on a workspace (endpoints,
 registered models and versions, tables); ``mdk teardown`` deletes what carries it.

@@ -190,7 +190,7 @@ def classic_env(home: Path | None = None) -> dict[str, str]:
     """
     home = home or mdk_home()
     env = {
-        # Workers run `python3` from PATH unless told otherwise (FACTS.md).
+        # Workers run `python3` from PATH unless told otherwise, which may not be this venv's.
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "SPARK_LOCAL_DIRS": _users("SPARK_LOCAL_DIRS") or str(home / "spark-local"),

@@ -130,7 +130,9 @@ SERVICES: dict[str, ServiceSpec] = {
         "mlflow",
         mlflow_command,
         marker="mlflow",
-        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # 2 processes, not 15 (FACTS.md)
+        env={
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"
+        },  # 2 processes, not 15 (MLflow 3's job runner)
     ),
     "serving": ServiceSpec("serving", _serving_command, marker="recipes.endpoint"),
 }

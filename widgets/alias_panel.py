@@ -51,7 +51,7 @@ class AliasPanel(w.VBox):
         status: HTML child: success in green, errors and gate refusals in red.
         result: the last ``AliasChange`` / ``StageChange`` (None until an action succeeds).
         error: the last error message, or None after a successful action.
-        gate: None, or a registry ``Verdict`` that ``set_alias`` must obey.
+        gate: None, or a registry ``GateDecision`` that ``set_alias`` must obey.
     """
 
     def __init__(self, model_name: str, *, registry: Any = _registry, metric: str = "roc_auc"):
@@ -67,7 +67,7 @@ class AliasPanel(w.VBox):
         """
         self.model_name, self.registry, self.metric = model_name, registry, metric
         self.result: Any = None  # the last AliasChange / StageChange
-        self.gate: Any = None  # a registry Verdict, or None
+        self.gate: Any = None  # a registry GateDecision, or None
         self.error: str | None = None
         self._exc: BaseException | None = None
         self.version = w.Dropdown(description="Version", layout=w.Layout(width="40em"))

@@ -1,7 +1,7 @@
 """A local mirror of ``databricks.feature_engineering.FeatureEngineeringClient``.
 
 databricks-feature-engineering needs a workspace for everything but ``FeatureLookup``
-(FACTS.md), so locally the same API runs on the kit's tables (:mod:`recipes.tables`) and
+(its client calls the workspace's feature-store API), so locally the same API runs on the kit's tables (:mod:`recipes.tables`) and
 Spark, with the metadata in ``$MDK_HOME/feature_store/``. On the databricks target,
 :func:`feature_client` returns the real client and :class:`FeatureLookup` builds the real
 lookup, so notebook cells never branch::

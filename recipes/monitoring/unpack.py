@@ -1,6 +1,6 @@
 """Unpack an inference table: one row per scored record, with its request's context.
 
-The payload table (``<catalog>.<schema>.<prefix>_payload``, DESIGN.md) is an AI Gateway
+The payload table (``<catalog>.<schema>.<prefix>_payload``) is an AI Gateway
 inference table: one row per request, the request and the response as JSON text, its arrival
 ``request_time``, and the answering served entity by id (``served_entity_id``). As Databricks
 users do, the endpoint, served entity name, model name and version come from a join with the

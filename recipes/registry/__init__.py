@@ -8,12 +8,12 @@ as int (sqlite) or str (REST); here they are always int.
 - :mod:`~recipes.registry.stages`: ``transition_stage`` (deprecated; not on Unity Catalog);
 - :mod:`~recipes.registry.aliases`: ``set_alias``, ``delete_alias``, ``ensure_alias``;
 - :mod:`~recipes.registry.uris`: ``resolve``, ``model_uri``, ``parse_uri``, ``load_uris``;
-- :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``Verdict``;
+- :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``GateDecision``;
 - :mod:`~recipes.registry.refusals`: ``unity_catalog_refuses``, UC's refusals in one line.
 """
 
 from recipes.registry.aliases import AliasChange, delete_alias, ensure_alias, set_alias
-from recipes.registry.gate import Verdict, validate_challenger
+from recipes.registry.gate import GateDecision, validate_challenger
 from recipes.registry.models import (
     aliases,
     annotate,
@@ -33,7 +33,7 @@ __all__ = [
     "STAGES",
     "AliasChange",
     "StageChange",
-    "Verdict",
+    "GateDecision",
     "aliases",
     "annotate",
     "check_model_name",

@@ -9,7 +9,7 @@ from recipes.errors import ParameterError
 from recipes.registry.models import _check_alias, _client, aliases, require_version
 
 if TYPE_CHECKING:
-    from recipes.registry.gate import Verdict
+    from recipes.registry.gate import GateDecision
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,13 @@ def set_alias(
     alias: str,
     version,
     *,
-    gate: Verdict | None = None,
+    gate: GateDecision | None = None,
     dry_run: bool = False,
 ) -> AliasChange:
     """Point ``alias`` at ``version``. Writes only when it would change something.
 
     Args:
-        gate: a :class:`Verdict` from :func:`validate_challenger`; when it failed, nothing
+        gate: a :class:`GateDecision` from :func:`validate_challenger`; when it failed, nothing
             moves and the result's ``blocked`` says why.
         dry_run: report what would change without writing.
     """

@@ -14,7 +14,7 @@ from recipes.threads import one_thread
 
 
 @dataclass(frozen=True)
-class Verdict:
+class GateDecision:
     """The validation gate's answer: may ``challenger`` replace ``champion``?"""
 
     passed: bool
@@ -51,7 +51,7 @@ def validate_challenger(
     data: pd.DataFrame | None = None,
     metric: str = "roc_auc",
     min_improvement: float = 0.0,
-) -> Verdict:
+) -> GateDecision:
     """Compare challenger with champion on held-out data; the promote step obeys the verdict.
 
     The challenger passes when there is no champion yet, or when its ``metric`` beats the
@@ -70,7 +70,7 @@ def validate_challenger(
         champ = None
     ch_score = _score_version(name, ch, data, metric)
     if champ is None:
-        return Verdict(
+        return GateDecision(
             True,
             metric,
             ch,
@@ -90,4 +90,4 @@ def validate_challenger(
     )
     if ch == champ:
         reason = f"version {ch} already is the champion"
-    return Verdict(passed, metric, ch, champ, ch_score, champ_score, min_improvement, reason)
+    return GateDecision(passed, metric, ch, champ, ch_score, champ_score, min_improvement, reason)

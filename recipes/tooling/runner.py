@@ -223,7 +223,7 @@ def _unknown(name: str, who: str, whose: str, known: Iterable[str]) -> Parameter
     return ParameterError(f"{who} no parameter {name!r}{hint}: {whose} parameters are {listing}")
 
 
-def check_parameters(path: Path, params: Mapping[str, Any], from_cli: bool = False) -> dict:
+def check_run_parameters(path: Path, params: Mapping[str, Any], from_cli: bool = False) -> dict:
     """Check parameters against one notebook's ``parameters`` cell.
 
     Args:

@@ -81,15 +81,15 @@ def test_parse_value_with_a_declared_kind():
         runner.parse_value("1.5", "int")
 
 
-def test_check_parameters_accepts_declared_names_and_widens_int_to_float():
-    got = runner.check_parameters(TYPED, {"n": 3, "ratio": 1, "flag": True})
+def test_check_run_parameters_accepts_declared_names_and_widens_int_to_float():
+    got = runner.check_run_parameters(TYPED, {"n": 3, "ratio": 1, "flag": True})
     assert got == {"n": 3, "ratio": 1.0, "flag": True}
     assert isinstance(got["ratio"], float)
 
 
-def test_check_parameters_rejects_an_unknown_name_in_one_line():
+def test_check_run_parameters_rejects_an_unknown_name_in_one_line():
     with pytest.raises(ParameterError) as info:
-        runner.check_parameters(TYPED, {"nn": 3})
+        runner.check_run_parameters(TYPED, {"nn": 3})
     msg = str(info.value)
     assert msg.startswith("typed_parameters.ipynb has no parameter 'nn'")
     assert msg.endswith("its parameters are n, name, ratio, flag")
@@ -99,16 +99,16 @@ def test_check_parameters_rejects_an_unknown_name_in_one_line():
 @pytest.mark.parametrize(
     ("name", "value"), [("n", "3"), ("n", 1.5), ("n", True), ("flag", 1), ("name", 5)]
 )
-def test_check_parameters_rejects_a_value_of_the_wrong_type(name, value):
+def test_check_run_parameters_rejects_a_value_of_the_wrong_type(name, value):
     with pytest.raises(ParameterError, match=f"parameter '{name}' is "):
-        runner.check_parameters(TYPED, {name: value})
+        runner.check_run_parameters(TYPED, {name: value})
 
 
-def test_check_parameters_from_cli_reads_text_with_the_declared_type():
-    got = runner.check_parameters(TYPED, {"n": "7", "name": "2024", "flag": "true"}, True)
+def test_check_run_parameters_from_cli_reads_text_with_the_declared_type():
+    got = runner.check_run_parameters(TYPED, {"n": "7", "name": "2024", "flag": "true"}, True)
     assert got == {"n": 7, "name": "2024", "flag": True}
     with pytest.raises(ParameterError, match="'n' is int, got str 'x'"):
-        runner.check_parameters(TYPED, {"n": "x"}, from_cli=True)
+        runner.check_run_parameters(TYPED, {"n": "x"}, from_cli=True)
 
 
 def test_plan_gives_each_notebook_only_what_it_declares():

@@ -38,9 +38,9 @@ def click_set(panel: AliasPanel, version: int, alias: str) -> None:
     panel.set_button.click()
 
 
-def verdict(passed: bool, challenger: int = 2, champion: int | None = 1) -> registry.Verdict:
+def verdict(passed: bool, challenger: int = 2, champion: int | None = 1) -> registry.GateDecision:
     reason = "version 2 roc_auc=0.7000 does not beat version 1 roc_auc=0.7100"
-    return registry.Verdict(passed, "roc_auc", challenger, champion, 0.70, 0.71, 0.0, reason)
+    return registry.GateDecision(passed, "roc_auc", challenger, champion, 0.70, 0.71, 0.0, reason)
 
 
 def test_builds_from_the_registry_without_writing(panel, trained):
