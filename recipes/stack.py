@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from recipes.errors import KitError, MissingDependency
+from recipes.jsonfile import write_json
 from recipes.target import mdk_home
 
 HOST = "127.0.0.1"
@@ -291,9 +292,7 @@ def start(
         create_time=psutil.Process(popen.pid).create_time(),
         marker=spec.marker,
     )
-    tmp = record.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(svc), indent=2))
-    tmp.replace(record)
+    write_json(record, asdict(svc))
     if _wait_healthy(url, spec.health_path, timeout, lambda: popen.poll() is None):
         return svc
     died = popen.poll() is not None

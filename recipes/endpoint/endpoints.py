@@ -46,6 +46,7 @@ from recipes.errors import (
     invalid,
     not_found,
 )
+from recipes.jsonfile import write_json
 
 log = logging.getLogger("mdk.serving")
 
@@ -147,9 +148,7 @@ class Manager:
                 n: e.created_ms for n, e in {**ep.entities, **ep.pending_entities}.items()
             },
         }
-        tmp = self.dir / f".{ep.name}.json.tmp"
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(self.dir / f"{ep.name}.json")
+        write_json(self.dir / f"{ep.name}.json", doc)
 
     async def restore(self) -> list[str]:
         """Bring back every persisted endpoint; workers start in the background."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
-import json
 import os
 import re
 import subprocess
@@ -37,6 +36,7 @@ from typing import Any
 from recipes import stack
 from recipes import target as _target
 from recipes.errors import KitError
+from recipes.jsonfile import write_json
 
 LOCAL_ONLY = (
     "Exam practice runs on the local stack only (target {name!r}): it creates and deletes "
@@ -448,7 +448,7 @@ class Lab:
                 env=env,
                 start_new_session=True,
             )
-        (home / "double.json").write_text(json.dumps({"pid": proc.pid, "port": port}))
+        write_json(home / "double.json", {"pid": proc.pid, "port": port})
         self._uc_proc = proc
         url = f"http://{stack.HOST}:{port}"
         deadline = time.monotonic() + START_TIMEOUT

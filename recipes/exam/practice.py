@@ -9,7 +9,6 @@ summary per question the notebook's last cell prints.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 from recipes.exam.bank import BANK
 from recipes.exam.lab import Lab
 from recipes.exam.questions import Question, QuestionRun, find, run_option, select
+from recipes.jsonfile import write_json
 
 RELEASED_AFTER_USE = ("uc", "serving")
 
@@ -141,10 +141,7 @@ class Practice:
     def save(self, path: Path | str | None = None) -> Path:
         """Write :meth:`record` as JSON (default ``<lab home>/practice.json``); its path."""
         path = Path(path) if path is not None else self.lab.home / "practice.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.record(), indent=1, default=str))
-        tmp.replace(path)
-        return path
+        return write_json(path, self.record(), indent=1, default=str)
 
     def close(self) -> None:
         """Take down everything the lab started."""

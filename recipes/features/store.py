@@ -12,7 +12,6 @@ it runs under Spark Connect.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 from recipes import tables
 from recipes.errors import KitError, NotFoundError, ParameterError
+from recipes.jsonfile import write_json
 from recipes.target import mdk_home
 
 WRITE_MODES = ("merge", "overwrite")
@@ -92,11 +92,7 @@ def load_meta(name: str, home: Path | None = None) -> FeatureTable:
 
 def save_meta(meta: FeatureTable, home: Path | None = None) -> None:
     """Write the metadata atomically (temp file, then rename)."""
-    path = meta_path(meta.name, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(meta), indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    write_json(meta_path(meta.name, home), asdict(meta), sort_keys=True)
 
 
 def spark_of(df) -> Any:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import KitError
+from recipes.jsonfile import write_json
 from recipes.locks import locked
 
 TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
@@ -163,9 +164,7 @@ def compute(monitor: dict, home: Path, spark) -> dict[str, Any]:
 
 
 def _write(path: Path, doc: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    tmp.replace(path)
+    write_json(path, doc)
 
 
 def claim(folder: Path) -> tuple[Path, dict] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import json
 import os
 import re
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.errors import NotFoundError, ParameterError
+from recipes.jsonfile import write_json
 from recipes.names import LOCAL_DEFAULTS
 from recipes.names import apply as apply_names
 from recipes.params import conforms, example
@@ -295,9 +295,7 @@ def _write_summary(out_dir: Path, started: str, plan_: dict, results: list[RunRe
         for r, path in zip(results, plan_, strict=False)
     ]
     summary = {"started_at": started, "results": rows}
-    tmp = out_dir / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str))
-    tmp.replace(out_dir / "summary.json")
+    write_json(out_dir / "summary.json", summary, default=str)
 
 
 def save_pictures(notebook: Path, out_dir: Path | None = None) -> list[Path]:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from recipes import auth, names, spark_connect, stack
 from recipes.errors import KitError
+from recipes.jsonfile import write_json
 from recipes.target import SDK_CONFIG_FILE, WORKSPACE_DOUBLE_VAR, mdk_home
 from recipes.workspace.proxy import run_artifacts_root
 
@@ -121,9 +122,7 @@ def _read_state(ws: Path) -> dict:
 
 
 def _write_state(ws: Path, state: dict) -> None:
-    tmp = ws / (STATE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(ws / STATE)
+    write_json(ws / STATE, state)
 
 
 def _write_profile(ws: Path, host: str, token: str) -> Path:

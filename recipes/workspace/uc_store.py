@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from recipes.errors import ApiError, already_exists, invalid, not_found
+from recipes.jsonfile import write_json
 from recipes.workspace.uc_rules import check_alias, check_name, page, parse_filter, version_number
 
 USER = "mdk-local@127.0.0.1"
@@ -53,10 +54,7 @@ class RegistryStore:
     # ------------------------------------------------------------------ persistence
 
     def _save(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"models": self._models}, indent=1, sort_keys=True))
-        tmp.replace(self._path)
+        write_json(self._path, {"models": self._models}, indent=1, sort_keys=True)
 
     def version_dir(self, name: str, version) -> Path:
         """Where a version's files live: ``files/Models/<catalog>/<schema>/<model>/<version>``."""

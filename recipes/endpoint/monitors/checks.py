@@ -15,6 +15,7 @@ from recipes.endpoint.monitors.metrics import check_custom_metrics, check_slicin
 from recipes.endpoint.monitors.schedule import check_schedule
 from recipes.errors import KitError, invalid, not_found
 from recipes.formats import check_granularity
+from recipes.jsonfile import write_json
 
 PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
 
@@ -24,10 +25,7 @@ def now_ms() -> int:
 
 
 def write(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    tmp.replace(path)
+    write_json(path, doc)
 
 
 def read(path: Path) -> dict | None:
