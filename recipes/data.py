@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from recipes.errors import ParameterError
-from recipes.formats import window_start
+from recipes.granularity import window_start
 
 FEATURES = ("total_purchases", "avg_session_duration", "days_since_last_visit")
 KEY = "customer_id"

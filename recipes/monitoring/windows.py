@@ -2,7 +2,7 @@
 
 The granularities are the ones Databricks accepts (``"5 minutes"``, ``"30 minutes"``,
 ``"1 hour"``, ``"1 day"``, ``"<n> week(s)"``, ``"1 month"``, ``"1 year"``; the endpoint checks
-a monitor's with :func:`recipes.formats.check_granularity`). Seconds to days are tumbling
+a monitor's with :func:`recipes.granularity.check_granularity`). Seconds to days are tumbling
 windows aligned on the Unix epoch (UTC), as Spark's ``window()`` makes them (computed here
 from ``unix_micros``, so several granularities go in one ``select``, which ``window()``
 refuses); weeks start on Monday, as ``date_trunc('week')`` does; months and years, which have
@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 
 from recipes.errors import ParameterError
-from recipes.formats import UNIT_SECONDS, WEEK_ORIGIN_SECONDS, check_granularity
+from recipes.granularity import UNIT_SECONDS, WEEK_ORIGIN_SECONDS, check_granularity
 
 __all__ = [
     "as_window",

@@ -14,7 +14,7 @@ from recipes.endpoint.monitors.fields import classification, refuse_unsupported
 from recipes.endpoint.monitors.metrics import check_custom_metrics, check_slicing_exprs
 from recipes.endpoint.monitors.schedule import check_schedule
 from recipes.errors import KitError, invalid, not_found
-from recipes.formats import check_granularity
+from recipes.granularity import check_granularity
 from recipes.jsonfile import write_json
 
 PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
