@@ -174,8 +174,9 @@ def write_report(out_dir: Path) -> Path:
             failure = first_error(nb) if nb is not None else None
             failures.append(_failure_html(name, entry.get("error"), failure, page))
         golden = golden_lines(nb) if nb is not None else []
-        if nb is not None and report_lines(nb):
-            text = chr(10).join(report_lines(nb))
+        reported_lines = report_lines(nb) if nb is not None else []
+        if reported_lines:
+            text = chr(10).join(reported_lines)
             reported.append(f"<h3>{link}</h3><pre class='report'>{_e(text)}</pre>")
         golden_cell = f"<pre>{_e(chr(10).join(golden))}</pre>" if golden else ""
         if status == "skipped":  # not run on this target (its metadata): say why, in the row

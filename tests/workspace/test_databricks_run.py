@@ -52,8 +52,8 @@ def _need_dbx() -> None:
     pytest.skip(why)
 
 
-def _mdk_run(stack, *args: str):
-    """``MDK_TARGET=databricks .venv-dbx/bin/mdk run *args`` in a clean environment plus what
+def _mdk_run(stack):
+    """``MDK_TARGET=databricks .venv-dbx/bin/mdk run`` in a clean environment plus what
     ``mdk workspace env`` exports; its process, summary and executed notebooks."""
     env = {
         k: v
@@ -65,7 +65,7 @@ def _mdk_run(stack, *args: str):
     env |= stack.env | {"MDK_HOME": str(stack.home), "MDK_TARGET": "databricks"}
     started = time.monotonic()
     proc = subprocess.run(
-        [str(DBX / "mdk"), "run", *args],
+        [str(DBX / "mdk"), "run"],
         env=env,
         cwd=repo_root(),
         capture_output=True,
@@ -73,7 +73,7 @@ def _mdk_run(stack, *args: str):
         timeout=840,
         check=False,
     )
-    print(f"\nMDK_TARGET=databricks mdk run {' '.join(args)}: {time.monotonic() - started:.1f}s")
+    print(f"\nMDK_TARGET=databricks mdk run: {time.monotonic() - started:.1f}s")
     folder = sorted((stack.home / "runs").iterdir())[-1]
     summary = json.loads((folder / "summary.json").read_text())
     executed = {
