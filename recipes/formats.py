@@ -2,7 +2,8 @@
 
 The four Databricks input formats → rows in the model's column
 order (the endpoint parses requests with them; monitoring's unpack reads logged requests
-the same way).
+the same way), and back: :func:`encode` writes a frame or records as one of them, for
+whatever sends requests (traffic, probes, tests, benchmarks).
 
 Exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or ``inputs`` is
 allowed, plus optional ``params`` and ``client_request_id``; :func:`parse` makes one
@@ -19,10 +20,11 @@ refuses ("Can not safely convert float64 to int64").
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from recipes.errors import bad_request
+from recipes.errors import ParameterError, bad_request
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 OPTIONAL = ("params", "client_request_id")
@@ -151,6 +153,103 @@ def parse(obj: dict[str, Any]) -> Invocation:
     if crid is not None and not isinstance(crid, str):
         raise bad_request("client_request_id must be a string.")
     return Invocation(cols, rows, params, crid, key)
+
+
+def encode(
+    frame_or_records: Any,
+    fmt: str,
+    *,
+    params: dict | None = None,
+    client_request_id: str | None = None,
+) -> dict[str, Any]:
+    """A request body in input format ``fmt``, as Databricks documents it; :func:`parse` reads
+    it back to the same columns and rows.
+
+    - ``dataframe_records``: ``[{column: value}, ...]``, one object per row;
+    - ``dataframe_split``: ``{"columns": [...], "data": [[...], ...]}`` (no ``index``);
+    - ``instances``: ``[{column: value}, ...]``, tensor input in row format;
+    - ``inputs``: ``{column: [value, ...]}``, tensor input in columnar format;
+
+    plus ``params`` and ``client_request_id`` when given. Values are made JSON-safe: numpy
+    scalars and arrays as Python numbers and lists; NaN, ``pd.NA`` and ``NaT`` as null (as
+    ``DataFrame.to_json`` writes them); dates and times as ISO 8601 text (which monitoring's
+    unpack reads as a timestamp). Other values go out as given (``320.0`` stays a float,
+    ``"15"`` a string), so a test can send exactly what the endpoint must refuse.
+
+    Args:
+        frame_or_records: a pandas DataFrame (its index is not sent) or a list of dicts
+            mapping column to value. The records formats keep each record's own keys.
+        fmt: one of :data:`FORMATS`.
+        params: the model's params (``pyfunc.predict(df, params=...)``).
+        client_request_id: kept with the request in the inference table.
+
+    Raises:
+        ParameterError: an unknown ``fmt``, no rows, an infinite number, or a record that
+            lacks a column in ``dataframe_split`` or ``inputs`` (which have no way to say so).
+    """
+    if fmt not in FORMATS:
+        raise ParameterError(f"Unknown input format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    columns, records = _table(frame_or_records)
+    if fmt in ("dataframe_records", "instances"):
+        body: dict[str, Any] = {fmt: records}
+    else:
+        for i, rec in enumerate(records):
+            if len(rec) != len(columns):
+                lacks = next(c for c in columns if c not in rec)
+                raise ParameterError(
+                    f"Record {i} lacks column {lacks!r}: {fmt} needs a value in every column."
+                )
+        if fmt == "dataframe_split":
+            body = {fmt: {"columns": columns, "data": [[r[c] for c in columns] for r in records]}}
+        else:
+            body = {fmt: {c: [r[c] for r in records] for c in columns}}
+    if params is not None:
+        body["params"] = _plain(params)
+    if client_request_id is not None:
+        body["client_request_id"] = client_request_id
+    return body
+
+
+def _table(frame_or_records: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns (first seen first) and the JSON-safe records of a frame or records."""
+    if isinstance(frame_or_records, list):
+        if not all(isinstance(r, dict) for r in frame_or_records):
+            raise ParameterError("records must be a list of dicts mapping column to value.")
+        raw = frame_or_records
+    elif hasattr(frame_or_records, "columns") and hasattr(frame_or_records, "to_dict"):
+        if not frame_or_records.columns.is_unique:
+            raise ParameterError("The frame has duplicate column names: a request names each once.")
+        raw = frame_or_records.to_dict(orient="records")
+    else:
+        raise ParameterError(
+            f"Expected a pandas DataFrame or a list of records, got {type(frame_or_records).__name__}."
+        )
+    if not raw:
+        raise ParameterError("No rows to send: a request needs at least one.")
+    records = [{str(k): _plain(v) for k, v in rec.items()} for rec in raw]
+    return list(dict.fromkeys(c for rec in records for c in rec)), records
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON takes it (see :func:`encode`)."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if isinstance(value, float):  # float, and numpy.float64 (a subclass)
+        value = float(value)
+        if math.isinf(value):
+            raise ParameterError(f"{value} cannot be sent: JSON has no infinite numbers.")
+        return None if math.isnan(value) else value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):  # datetime, date, pd.Timestamp (NaT is caught below)
+        return None if value != value else value.isoformat()
+    if hasattr(value, "tolist"):  # a numpy scalar (-> Python) or array (-> lists)
+        return _plain(value.tolist())
+    import pandas as pd  # only here: the endpoint's front parses requests without pandas
+
+    return None if pd.isna(value) else value  # pd.NA
 
 
 _NUMBER = (int, float)
