@@ -2,11 +2,15 @@
 
 - :mod:`.questions`: the question model (``Question``, ``Option``, ``Outcome``) and how one
   option is run;
-- :mod:`.bank`: the questions, split by topic (Q1–Q5 the study module's, Q6–Q17 the kit's);
-- :mod:`.runners`: the option checks, by topic;
+- :mod:`.bank`: the questions, one module each (its text, options, checks, answer and
+  explanation), found in the package and put in their ``order``; the study module's come
+  first, then the kit's own;
+- :mod:`.endpoints`, :mod:`.unity_catalog`, :mod:`.common`: what several questions' checks
+  share (the ``exam-*`` serving endpoints, the Unity Catalog registries, small helpers);
 - :mod:`.lab`: the local stack the checks run on (registry, serving, Spark, the Unity
   Catalog double), started on demand and stopped after;
-- :mod:`.scaling`: question 3's measurements and their 100M-row extrapolation;
+- :mod:`.scaling`: question 3's measurements and their 100M-row extrapolation (05's driver
+  loop too);
 - :mod:`.cold_start`: question 2's client side: how a client retries a cold endpoint;
 - :mod:`.practice`: a run of the selected questions; :mod:`.display` shows one;
 - :mod:`.plots`: the pictures.

@@ -1,7 +1,7 @@
 """The question model: a question, its options (each a runnable check) and what a run showed.
 
-A :class:`Question` is data: its text, four :class:`Option` objects, the right letter and an
-explanation in the kit's own words. Each option carries ``check``, a function of a
+A :class:`Question` is data: its place in the bank, its text, four :class:`Option` objects,
+the right letter and an explanation in the kit's own words. Each option carries ``check``, a function of a
 :class:`~recipes.exam.lab.Lab` that *does* what the option says on the local stack and
 returns an :class:`Outcome`: what happened, in words and numbers, and whether that run bears
 the option out as the answer (``fits``). The bank's right letter must be the only option
@@ -77,7 +77,7 @@ class Question:
     """One practice question.
 
     Attributes:
-        id: ``Q1`` … ``Qn``; Q1–Q5 are the study module's own.
+        order: its place in the bank: the run order, and the number in its id (``Q<order>``).
         topic: the area, e.g. ``"Model Registry"``.
         text: the question.
         options: four options, A to D.
@@ -90,7 +90,7 @@ class Question:
             it: each check makes what it needs.
     """
 
-    id: str
+    order: int
     topic: str
     text: str
     options: tuple[Option, ...]
@@ -100,7 +100,14 @@ class Question:
     source: str = "kit"
     prepare: Callable[[Lab], None] | None = None
 
+    @property
+    def id(self) -> str:
+        """``Q<order>``: ``Q1`` … ``Qn``."""
+        return f"Q{self.order}"
+
     def __post_init__(self):
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1:
+            raise ParameterError(f"order must be a whole number from 1, got {self.order!r}.")
         letters = tuple(o.letter for o in self.options)
         if letters != LETTERS:
             raise ParameterError(f"{self.id}: options must be {LETTERS}, got {letters}.")

@@ -43,7 +43,7 @@ def fake_question(qid: str, answer: str, needs=frozenset(), boom: str | None = N
         return run
 
     return Question(
-        qid,
+        int(qid.removeprefix("Q")),
         "Fake",
         f"{qid}?",
         tuple(Option(k, k, check(k)) for k in LETTERS),

@@ -96,9 +96,9 @@ def test_q5_calls_latest_a_valid_mlflow_uri_and_the_module_inaccurate():
 def test_q5_c_no_longer_credits_the_exam():
     import inspect
 
-    from recipes.exam.runners import unity_catalog
+    from recipes.exam.bank import q05_alias_uri
 
-    assert "the exam calls it" not in inspect.getsource(unity_catalog.q5_c)
+    assert "the exam calls it" not in inspect.getsource(q05_alias_uri.q5_c)
 
 
 def test_uc_refuses_latest_in_mlflows_own_client():
@@ -140,10 +140,10 @@ def test_q6_says_short_names_are_completed_unless_hive_or_no_session():
 
 
 def test_q6s_rows_name_what_they_register():
-    from recipes.exam.runners import unity_catalog as uc
+    from recipes.exam.bank import q06_workspace_to_unity_catalog as q6
 
-    assert uc.SHORT_MAIN_ONE.startswith("one-part") and uc.SHORT_MAIN_TWO.startswith("two-part")
-    assert uc.SHORT_HIVE.startswith("two-part") and "Hive" in uc.SHORT_HIVE
+    assert q6.SHORT_MAIN_ONE.startswith("one-part") and q6.SHORT_MAIN_TWO.startswith("two-part")
+    assert q6.SHORT_HIVE.startswith("two-part") and "Hive" in q6.SHORT_HIVE
 
 
 # --------------------------------------------------------------------------- Q11

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from recipes.exam import BANK, LETTERS, find, render_question, run_option
-from recipes.exam.runners import serving as s
+from recipes.exam.bank import q17_request_params as s
+from recipes.exam.endpoints import THRESHOLD
 from tests.exam.fakes import FakeLab
 
 DEFAULT = [1, 0, 1, 0, 0, 1]  # pyfunc.predict(df): the schema's default, 0.5
@@ -44,7 +45,7 @@ def _scenario(**answers) -> dict:
         a["as_lower"], a["as_default"] = a["predictions"] == LOWER, a["predictions"] == DEFAULT
     return {
         "uri": "models:/m-threshold/1",
-        "endpoint": s.THRESHOLD,
+        "endpoint": THRESHOLD,
         "rows": len(LOWER),
         "schema": [("threshold", "double", 0.5)],
         "want": {"default": DEFAULT, "lower": LOWER},

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 
 from recipes import exam
 from recipes.errors import KitError, NotFoundError, ParameterError
-from recipes.exam import BANK, LETTERS, Option, Outcome, Practice, Question, find, select
+from recipes.exam import BANK, LETTERS, Option, Outcome, Practice, Question, bank, find, select
 from recipes.exam.questions import run_option
 from tests.exam.fakes import FakeLab, fake_question
 
@@ -22,8 +29,14 @@ SEED_PHRASES = (
 )
 
 
-def test_the_bank_holds_the_module_questions_and_twelve_more():
-    assert [q.id for q in BANK] == [f"Q{i}" for i in range(1, 18)]
+def test_the_bank_is_its_modules_in_order_and_starts_with_the_module_questions():
+    orders = [q.order for q in BANK]
+    assert orders == list(range(1, len(BANK) + 1))  # Q1 ... Qn, no gap, no repeat
+    assert [q.id for q in BANK] == [f"Q{n}" for n in orders]
+    modules = sorted(m.name for m in pkgutil.iter_modules(bank.__path__))
+    for q, name in zip(BANK, modules, strict=True):  # one module each, named by its order
+        assert name.startswith(f"q{q.order:02d}_"), name
+        assert importlib.import_module(f"{bank.__name__}.{name}").QUESTION is q
     assert [q.id for q in BANK if q.source == "module"] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     assert {q.id: q.answer for q in BANK if q.source == "module"} == {
         "Q1": "B",
@@ -82,13 +95,16 @@ def test_select_and_find():
 
 def test_a_question_checks_its_own_shape():
     opts = tuple(Option(k, k, lambda lab: Outcome("x", False)) for k in "ABC")
-    with pytest.raises(ParameterError, match="options must be"):
-        Question("Q0", "t", "t?", opts, "A", "e", frozenset())
+    with pytest.raises(ParameterError, match="Q9: options must be"):
+        Question(9, "t", "t?", opts, "A", "e", frozenset())
     four = (*opts, Option("D", "D", lambda lab: Outcome("x", False)))
     with pytest.raises(ParameterError, match="unknown resources"):
-        Question("Q0", "t", "t?", four, "A", "e", frozenset({"gpu"}))
-    with pytest.raises(ParameterError, match="has options A, B, C, D"):
-        Question("Q0", "t", "t?", four, "A", "e", frozenset()).option("E")
+        Question(9, "t", "t?", four, "A", "e", frozenset({"gpu"}))
+    with pytest.raises(ParameterError, match="Q9 has options A, B, C, D"):
+        Question(9, "t", "t?", four, "A", "e", frozenset()).option("E")
+    for order in (0, "3", 2.0, True):
+        with pytest.raises(ParameterError, match="order must be a whole number from 1"):
+            Question(order, "t", "t?", four, "A", "e", frozenset())
 
 
 def test_run_option_reports_a_broken_check_and_keeps_chatter_out():
@@ -155,9 +171,7 @@ def test_a_practice_saves_every_outcome_as_json(tmp_path):
             "ran", True, evidence={1: np.int64(3), "frame": pd.DataFrame(), "t": (1.5, "x")}
         )
 
-    q = Question(
-        "Q1", "t", "t?", tuple(Option(k, k, check) for k in LETTERS), "A", "e", frozenset()
-    )
+    q = Question(1, "t", "t?", tuple(Option(k, k, check) for k in LETTERS), "A", "e", frozenset())
     p = Practice("Q1", lab=FakeLab(), bank=(q,))
     p.run("Q1")
     saved = json.loads(p.save(tmp_path / "practice.json").read_text())
@@ -179,3 +193,74 @@ def test_notebook_07_states_each_question_as_the_bank_holds_it():
     assert stated == [exam.render_question(q) for q in BANK]
     runs = [c.source for c in nb.cells if c.cell_type == "code" and "practice.run(" in c.source]
     assert runs == [f'exam.show(practice.run("{q.id}"))' for q in BANK]
+
+
+# --------------------------------------------------------------------------- adding a question
+
+ADDED = '''"""Q{n} · Practice: a question added by a test, in a module of its own."""
+
+from recipes.exam.questions import Option, Outcome, Question
+
+
+def check(letter):
+    def run(lab):
+        return Outcome(f"{{letter}} ran", fits=letter == "D")
+
+    return run
+
+
+QUESTION = Question(
+    order={n},
+    topic="Practice",
+    text="Which option does the added question take?",
+    options=tuple(Option(k, f"option {{k}}", check(k)) for k in "ABCD"),
+    answer="D",
+    explanation="D, because its check says so.",
+    needs=frozenset(),
+)
+'''
+
+
+@pytest.fixture
+def bank_copy(tmp_path, monkeypatch):
+    """A copy of the question package, importable under a name of its own (its folder on
+    sys.path until the test ends); its modules are forgotten after."""
+    name = f"bank_copy_{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / name
+    shutil.copytree(
+        Path(bank.__file__).parent, folder, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name, folder
+    for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[module]
+
+
+def test_a_question_added_as_a_module_joins_the_bank_in_its_order(bank_copy):
+    name, folder = bank_copy
+    n = len(BANK) + 1
+    (folder / f"q{n:02d}_added.py").write_text(ADDED.format(n=n))
+    copied = importlib.import_module(name).BANK  # no other file edited
+    assert [q.id for q in copied] == [*(q.id for q in BANK), f"Q{n}"]
+    assert [q.text for q in copied[:-1]] == [q.text for q in BANK]
+    added = copied[-1]
+    assert (added.order, added.answer, added.source) == (n, "D", "kit")
+    practice = Practice(f"Q{n}", lab=FakeLab(), bank=copied)
+    assert practice.run(f"Q{n}").line() == f"Q{n} D 4/4"
+
+
+@pytest.mark.parametrize(
+    ("module", "refusal"),
+    [
+        (ADDED.format(n=3), r"\.q03_.* and .*\.q99_twin both have order 3"),
+        ('"""No question here."""\n', r"\.q99_twin holds no QUESTION"),
+    ],
+    ids=["two-in-one-place", "no-question"],
+)
+def test_the_bank_refuses_two_questions_in_one_place_or_a_module_without_one(
+    bank_copy, module, refusal
+):
+    name, folder = bank_copy
+    (folder / "q99_twin.py").write_text(module)
+    with pytest.raises(ParameterError, match=refusal):
+        importlib.import_module(name)

@@ -1,5 +1,5 @@
-"""Option checks for streaming inference (Q15): files land in a folder, a job scores them,
-the job restarts once, and a third file lands in between. Does each row come out once?
+"""Q15 · Streaming Inference: files land in a folder, a job scores them, the job restarts
+once, and a third file lands in between. Does each row come out once?
 
 Each option gets its own folders under the lab's home, so no run sees another's files.
 """
@@ -11,7 +11,7 @@ import uuid
 
 import pandas as pd
 
-from recipes.exam.questions import Outcome
+from recipes.exam.questions import Option, Outcome, Question
 
 SCHEMA = (
     "customer_id long, total_purchases long, avg_session_duration long, days_since_last_visit long"
@@ -165,3 +165,40 @@ def q15_c(lab) -> Outcome:
 def q15_d(lab) -> Outcome:
     s = _scenario(lab, "none", lambda src, out, base, k: _stream(lab, src, out, None))
     return _outcome(s, 'writeStream.format("parquet").start(out)  # no checkpointLocation')
+
+
+QUESTION = Question(
+    order=15,
+    topic="Streaming Inference",
+    text=(
+        "Files of new customers land in a folder all day. Which job scores every row exactly "
+        "once, even when the job restarts?"
+    ),
+    options=(
+        Option(
+            "A",
+            "A batch job that reads the whole folder each run and appends its predictions.",
+            q15_a,
+        ),
+        Option(
+            "B",
+            "readStream + spark_udf + writeStream with a checkpointLocation, restarted "
+            "on the same checkpoint.",
+            q15_b,
+        ),
+        Option("C", "The same stream, with a new checkpoint location for each run.", q15_c),
+        Option("D", "The same stream, without a checkpoint location.", q15_d),
+    ),
+    answer="B",
+    explanation=(
+        "Structured Streaming remembers which files it has processed, and which output it has "
+        "committed, in the checkpoint. Restarted on the same checkpoint, a query picks up only "
+        "the new files. A batch job rescans everything each run, so appending duplicates the "
+        "earlier rows. A new checkpoint forgets the progress while the file sink's own log in "
+        "the output folder remembers its committed batch numbers: the new query's first batch "
+        "is taken as already written, and the new file's rows are silently lost. Without any "
+        "checkpoint a file sink refuses to start. `trigger(availableNow=True)` runs the stream "
+        "as a scheduled job: everything new, then stop."
+    ),
+    needs=frozenset({"registry", "spark"}),
+)

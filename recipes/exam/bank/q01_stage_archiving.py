@@ -1,4 +1,5 @@
-"""Option checks for the registry questions: stages vs archiving (Q1) and aliases (Q7).
+"""Q1 · Model Registry, the study module's: promote version 5 to Production and archive
+version 3 in the same call.
 
 Each check calls ``MlflowClient`` as the option writes it, on the lab's own model, from the
 same starting point, and reads the registry back.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from recipes.exam.questions import Outcome
+from recipes.exam.common import alias_versions
+from recipes.exam.questions import Option, Outcome, Question
 
 
 def _stages(client, name: str) -> dict[int, str]:
@@ -17,12 +19,8 @@ def _stages(client, name: str) -> dict[int, str]:
     }
 
 
-def _aliases(client, name: str) -> dict[str, int]:
-    return {a: int(v) for a, v in (client.get_registered_model(name).aliases or {}).items()}
-
-
 def _stage_table(client, name: str, versions: tuple[int, int]) -> pd.DataFrame:
-    stages, aliases = _stages(client, name), _aliases(client, name)
+    stages, aliases = _stages(client, name), alias_versions(client, name)
     return pd.DataFrame(
         [
             {
@@ -35,9 +33,6 @@ def _stage_table(client, name: str, versions: tuple[int, int]) -> pd.DataFrame:
     )
 
 
-# --------------------------------------------------------------------------- Q1
-
-
 def _q1_start(lab):
     """v1 ("version 3" of the question) alone in Production, v2 ("version 5") in None, and
     no alias called Production: the question's starting point, set before every option."""
@@ -47,13 +42,13 @@ def _q1_start(lab):
     client.transition_model_version_stage(
         m.name, m.v1, "Production", archive_existing_versions=True
     )
-    if "Production" in _aliases(client, m.name):
+    if "Production" in alias_versions(client, m.name):
         client.delete_registered_model_alias(m.name, "Production")
     return m, client
 
 
 def _q1_outcome(client, m, code: str, error: str | None = None) -> tuple[dict, pd.DataFrame]:
-    stages, aliases = _stages(client, m.name), _aliases(client, m.name)
+    stages, aliases = _stages(client, m.name), alias_versions(client, m.name)
     evidence = {
         "stages": {m.v1: stages[m.v1], m.v2: stages[m.v2]},
         "aliases": aliases,
@@ -138,74 +133,38 @@ def q1_d(lab) -> Outcome:
     )
 
 
-# --------------------------------------------------------------------------- Q7 aliases
-
-
-def _q7_scenario(lab) -> dict:
-    """Two experiments on the lab's model: two aliases on one version, then one alias
-    pointed at a second version."""
-
-    def run() -> dict:
-        m = lab.registry()
-        client = lab.client
-        for alias in ("exam_a", "exam_b"):
-            if alias in _aliases(client, m.name):
-                client.delete_registered_model_alias(m.name, alias)
-        client.set_registered_model_alias(m.name, "exam_a", m.v1)
-        client.set_registered_model_alias(m.name, "exam_b", m.v1)
-        shared = {
-            a: int(client.get_model_version_by_alias(m.name, a).version)
-            for a in ("exam_a", "exam_b")
-        }
-        client.set_registered_model_alias(m.name, "exam_a", m.v2)
-        moved = int(client.get_model_version_by_alias(m.name, "exam_a").version)
-        on_v1 = sorted(client.get_model_version(m.name, str(m.v1)).aliases or [])
-        on_v2 = sorted(client.get_model_version(m.name, str(m.v2)).aliases or [])
-        for alias in ("exam_a", "exam_b"):  # recorded above; gone for the other questions
-            client.delete_registered_model_alias(m.name, alias)
-        return {
-            "v1": m.v1,
-            "v2": m.v2,
-            "shared": shared,
-            "two_aliases_one_version": shared["exam_a"] == shared["exam_b"] == m.v1,
-            "after_move": moved,
-            "aliases_on_v1": on_v1,
-            "aliases_on_v2": on_v2,
-            "one_alias_two_versions": "exam_a" in on_v1 and "exam_a" in on_v2,
-        }
-
-    return lab.once("q7", run)
-
-
-def _q7(lab, claims: tuple[bool, bool]) -> Outcome:
-    ev = _q7_scenario(lab)
-    seen = (ev["two_aliases_one_version"], ev["one_alias_two_versions"])
-    code = (
-        'client.set_registered_model_alias(name, "exam_a", 1); '
-        'client.set_registered_model_alias(name, "exam_b", 1); '
-        'client.set_registered_model_alias(name, "exam_a", 2)'
-    )
-    happened = (
-        f"@exam_a and @exam_b both resolved to v{ev['shared']['exam_a']} "
-        f"({'two aliases can share a version' if seen[0] else 'they could not share it'}); "
-        f"setting @exam_a to v{ev['v2']} moved it: v{ev['v1']} now has {ev['aliases_on_v1']}, "
-        f"v{ev['v2']} has {ev['aliases_on_v2']} "
-        f"({'one alias named two versions' if seen[1] else 'an alias names one version'})."
-    )
-    return Outcome(happened, fits=claims == seen, evidence=ev, code=code)
-
-
-def q7_a(lab) -> Outcome:
-    return _q7(lab, (True, True))
-
-
-def q7_b(lab) -> Outcome:
-    return _q7(lab, (True, False))
-
-
-def q7_c(lab) -> Outcome:
-    return _q7(lab, (False, False))
-
-
-def q7_d(lab) -> Outcome:
-    return _q7(lab, (False, True))
+QUESTION = Question(
+    order=1,
+    topic="Model Registry",
+    source="module",
+    text=(
+        "A team has version 3 in Production and wants to promote version 5 to Production while "
+        "automatically archiving version 3. Which code is correct?"
+    ),
+    options=(
+        Option(
+            "A",
+            'client.transition_model_version_stage("model", version=5, stage="Production")',
+            q1_a,
+        ),
+        Option(
+            "B",
+            'client.transition_model_version_stage("model", version=5, stage="Production", '
+            "archive_existing_versions=True)",
+            q1_b,
+        ),
+        Option("C", 'client.promote_model_version("model", version=5)', q1_c),
+        Option("D", 'client.set_registered_model_alias("model", "Production", version=5)', q1_d),
+    ),
+    answer="B",
+    explanation=(
+        "A stage transition only archives the versions already in the target stage when you "
+        "ask it to: `archive_existing_versions` is False unless you pass True. Run without it "
+        "(A) and Production holds two versions at once. `MlflowClient` has no "
+        "`promote_model_version` (C fails before it touches anything). An alias (D) is a "
+        "separate pointer that happens to be called 'Production' here; stages ignore it. Stages "
+        "are deprecated in favour of aliases and absent from Unity Catalog, but the question "
+        "is about stages, and only B does what it asks."
+    ),
+    needs=frozenset({"registry"}),
+)
