@@ -1,11 +1,13 @@
-"""Golden-output hygiene for nbval."""
+"""Golden-output hygiene for nbval, and the cells a notebook takes from the code."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
+from recipes import exam
 from recipes.errors import KitError
+from recipes.tooling import golden
 from recipes.tooling.golden import clean, is_golden, refresh, stray_outputs
 
 
@@ -96,3 +98,92 @@ def test_refresh_leaves_goldens_alone_when_a_notebook_fails(tmp_path):
     with pytest.raises(KitError, match="goldens left as they were: ValueError: broken on purpose"):
         refresh([path])
     assert path.read_text() == before
+
+
+# --------------------------------------------------------------------------- generated cells
+
+
+def _practice_nb(*questions):
+    """A notebook shaped as 07: set-up, the question cells of ``questions``, then a golden cell."""
+    cells = [
+        nbformat.v4.new_markdown_cell("# 07"),
+        nbformat.v4.new_code_cell("practice = exam.Practice(questions, lab=lab)"),
+        *golden.question_cells(questions),
+        nbformat.v4.new_markdown_cell("## Your turn"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+    ]
+    cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    cells[-1].execution_count = 7
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_question_cells_state_each_question_then_run_it():
+    q1, q3 = exam.BANK[0], exam.BANK[2]
+    cells = golden.question_cells([q1, q3])
+    assert [(c.cell_type, c.id) for c in cells] == [
+        ("markdown", "q1-question"),
+        ("code", "q1-run"),
+        ("markdown", "q3-question"),
+        ("code", "q3-run"),
+    ]
+    assert cells[2].source == exam.render_question(q3)
+    assert cells[2].source.startswith("### Q3 · Batch Inference\n\nA data engineer")
+    assert cells[3].source == 'exam.show(practice.run("Q3"))'
+    assert cells[3].outputs == [] and cells[3].execution_count is None
+
+
+def test_with_question_cells_replaces_them_in_place_and_leaves_the_rest():
+    bank = exam.BANK
+    nb = _practice_nb(bank[1], bank[0])  # stale: another set, in another order
+    nb.cells[2].id = "5e1f0a2b"  # a question cell typed by hand, before the cells were generated
+    out = golden.with_question_cells(nb, bank[:3])
+    assert [c.id for c in out.cells[2:8]] == [
+        f"q{n}-{part}" for n in (1, 2, 3) for part in ("question", "run")
+    ]
+    assert [c.source for c in out.cells[:2]] == [
+        "# 07",
+        "practice = exam.Practice(questions, lab=lab)",
+    ]
+    assert out.cells[-2].source == "## Your turn" and out.cells[-1].outputs[0]["text"] == "1\n"
+    again = golden.with_question_cells(nbformat.from_dict(out), bank[:3])
+    assert nbformat.writes(again) == nbformat.writes(out)  # nothing left to change
+
+
+def test_with_question_cells_refuses_a_notebook_without_them_or_with_cells_between():
+    with pytest.raises(KitError, match="No question cells"):
+        golden.with_question_cells(nbformat.v4.new_notebook(cells=[]))
+    nb = _practice_nb(*exam.BANK[:2])
+    nb.cells.insert(4, nbformat.v4.new_code_cell("x = 1"))
+    with pytest.raises(KitError, match=r"must stand together: cells \[4\] are between"):
+        golden.with_question_cells(nb)
+
+
+def test_write_generated_cells_rewrites_07_alone_and_executes_nothing(tmp_path):
+    stale = tmp_path / "07_exam_practice.ipynb"
+    nbformat.write(_practice_nb(exam.BANK[0]), stale)
+    other = tmp_path / "01_register.ipynb"
+    nbformat.write(_practice_nb(exam.BANK[0]), other)
+    before = other.read_text()
+    assert golden.write_generated_cells([stale, other]) == [stale]
+    nb = nbformat.read(stale, as_version=4)
+    assert [c.id for c in nb.cells if c.id.startswith("q")] == [
+        f"q{n}-{part}" for n in range(1, len(exam.BANK) + 1) for part in ("question", "run")
+    ]
+    assert stray_outputs(nb) == [] and nb.cells[-1].outputs[0]["text"] == "1\n"
+    assert other.read_text() == before
+    assert golden.write_generated_cells([stale]) == []  # up to date
+
+
+def test_refresh_generates_the_cells_before_it_executes(tmp_path, mdk_home, monkeypatch):
+    path = _write(
+        tmp_path / "generated_cells.ipynb", "# NBVAL_CHECK_OUTPUT\nprint(0)", golden_output="0\n"
+    )
+
+    def generate(nb):
+        nb.cells[0].source = "# NBVAL_CHECK_OUTPUT\nprint(6 * 7)"
+        return nb
+
+    monkeypatch.setitem(golden.GENERATED, "generated_cells", generate)
+    refresh([path])
+    cell = nbformat.read(path, as_version=4).cells[0]
+    assert cell.source.endswith("print(6 * 7)") and cell.outputs[0]["text"] == "42\n"
