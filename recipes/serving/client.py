@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from recipes import auth, stack
 from recipes import target as _target
@@ -94,11 +95,79 @@ def served_tracking_uri(url: str) -> str | None:
         return None
 
 
+def _sqlite_file(uri: str, base: Path) -> Path | None:
+    """The file a ``sqlite:///`` URI names (a relative path is taken from ``base``), resolved;
+    None for any other URI or an in-memory database."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0]  # sqlite:////abs is /abs
+    if not path or path == ":memory:":
+        return None
+    return (base / path).resolve()
+
+
+def _loopback_address(uri: str) -> tuple[str, int] | None:
+    """``(scheme, port)`` of an ``http(s)://`` URL on this machine's loopback with no path,
+    else None: ``localhost``, ``127.0.0.1`` and ``::1`` are one host."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or parts.path.strip("/"):
+        return None
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number
+        return None
+    return parts.scheme, port
+
+
+def _recorded_server_file(uri: str, home: Path) -> Path | None:
+    """The sqlite file the local tracking server recorded in ``home`` serves, when ``uri`` is
+    that server's URL: its record's ``--backend-store-uri`` (the server runs in ``home``)."""
+    address = _loopback_address(uri)
+    svc = stack.read_record("mlflow", home) if address is not None else None
+    if svc is None or _loopback_address(svc.url) != address:
+        return None
+    cmd = list(svc.cmd)
+    for i, arg in enumerate(cmd):
+        if arg == "--backend-store-uri" and i + 1 < len(cmd):
+            return _sqlite_file(cmd[i + 1], home)
+        if arg.startswith("--backend-store-uri="):
+            return _sqlite_file(arg.split("=", 1)[1], home)
+    return None
+
+
+def _store_identity(uri: str, home: Path) -> Path | str:
+    """What a tracking URI stores into: a sqlite file's resolved path, for a ``sqlite:///``
+    URI or the URL of the local tracking server recorded in ``home``; else the URI itself."""
+    return _sqlite_file(uri, Path.cwd()) or _recorded_server_file(uri, home) or uri.rstrip("/")
+
+
+def same_store(a: str, b: str, *, home: Path | None = None) -> bool:
+    """Whether tracking URIs ``a`` and ``b`` name one store.
+
+    A sqlite URI names its file (paths compared resolved); a loopback URL names the file the
+    local tracking server recorded in ``home`` serves (``mdk up``'s ``mlflow server`` over
+    ``sqlite:///$MDK_HOME/mlflow.db``) when it is that server's URL; any other URI names
+    itself.
+
+    Args:
+        a: a tracking URI.
+        b: another.
+        home: where the tracking server's record is; default ``MDK_HOME``.
+    """
+    if a == b:
+        return True
+    home = _target.mdk_home() if home is None else Path(home)
+    return _store_identity(a, home) == _store_identity(b, home)
+
+
 def _check_same_store(url: str) -> None:
     """Refuse a server that reads models from another tracking store than this session."""
     served = served_tracking_uri(url)  # None: not answering yet, the SDK's retries report it
-    ours = _target.resolve().tracking_uri
-    if served and served != ours:
+    t = _target.resolve()
+    ours = t.tracking_uri
+    if served and not same_store(served, ours, home=t.home):
         raise KitError(
             f"The serving endpoint at {url} reads models from {served}, but this session "
             f"registers them in {ours}: run `mdk down` and retry, or set "

@@ -2,8 +2,8 @@
 panels, and ``mdk run``'s report.html opened in the same browser.
 
 Each test asserts on state the click left (the registry's alias through ``MlflowClient``, the
-endpoint's routes through the databricks SDK) or on what the page renders (images decoded,
-not ``<Figure size ...>`` text). Screenshots of each panel go to the test's artifacts.
+endpoint's routes through the databricks SDK) or on what the page renders (07's QuizPanel
+saying right or wrong, images decoded, not ``<Figure size ...>`` text). Screenshots of each panel go to the test's artifacts.
 
 06 itself needs Spark and a monitor refresh (about 100 s here), and the notebook tier already
 runs it. Its charts are checked here on 06's own chart statements run by ``mdk run``'s runner
@@ -281,6 +281,44 @@ def test_traffic_panel_apply_click_moves_the_endpoints_routes(
     # the session reaches the workers first, and the endpoint starts restarting them ("died
     # (signal 15); restarting it") before it exits, which made the session's end 5-10 s longer
     w.serving_endpoints.delete(endpoint)
+
+
+# QuizPanel's verdict line: "<b>Right.</b>" or "<b>Not quite: the answer is B.</b>"
+_VERDICT = ".widget-html b"
+
+
+def test_quiz_panel_answer_and_run_it_clicks_say_right_or_wrong(lab, page, artifacts, unique):
+    """07 itself, on Q16 alone: its checks compute drift statistics in the kernel and need no
+    service, so the notebook runs in seconds. Its last cell has answered A (wrong); the
+    browser then picks B, presses Run it, and the page must say Right; then D, Not quite."""
+    from playwright.sync_api import expect
+
+    nb = prepare(lab, "07_exam_practice", unique, questions="Q16", model_name=f"exam-{unique}")
+    deadline = Deadline(RUN_DEADLINE_S)
+    lab.open(page, nb)
+    run_all_cells(page, deadline)
+    panel = wait_for_panel(page, "Run it", deadline)
+    right = panel.locator(_VERDICT, has_text=re.compile(r"^Right\.$"))
+    wrong = panel.locator(_VERDICT, has_text=re.compile(r"^Not quite: the answer is B\.$"))
+    score = panel.locator(".widget-html", has_text="Score:")
+    expect(wrong).to_be_visible()  # the notebook's own choose("Q16", "A")
+    expect(right).to_have_count(0)
+    expect(score).to_contain_text("Score: 0 right of 1 question(s) answered")
+
+    panel.get_by_role("radio", name=re.compile(r"^B\) KS for numeric features")).check()
+    panel.get_by_role("button", name="Run it", exact=True).click()
+    expect(right).to_be_visible(timeout=30_000)  # the kernel ran B's check and said so
+    expect(wrong).to_have_count(0)
+    expect(panel).to_contain_text("chi² for categorical")  # the explanation beside it
+    expect(score).to_contain_text("Score: 0 right of 1")  # the first answer counts, not this
+    right.scroll_into_view_if_needed()  # the panel is taller than the page: its verdict
+    page.screenshot(path=str(artifacts / "quiz_panel.png"))
+    assert (artifacts / "quiz_panel.png").stat().st_size > 1000
+
+    panel.get_by_role("radio", name=re.compile(r"^D\) PSI 0\.2 means")).check()
+    panel.get_by_role("button", name="Run it", exact=True).click()
+    expect(wrong).to_be_visible(timeout=30_000)
+    expect(right).to_have_count(0)
 
 
 def _images_decoded(page) -> list[dict]:
