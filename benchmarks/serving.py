@@ -52,19 +52,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recipes.formats import encode
+
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable  # the venv's python (not resolved: its bin/ is what mlflow needs on PATH)
 HOST = "127.0.0.1"
 MODEL = "churn-predictor"
-BODY = json.dumps(
-    {
-        "dataframe_records": [
-            {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
-        ]
-    }
-).encode()
+RECORD = {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
+BODY = json.dumps(encode([RECORD], "dataframe_records")).encode()
 PARAMS_MODEL = "churn-threshold"  # recipes.threshold_model over churn-predictor v1
-PARAMS_BODY = json.dumps({**json.loads(BODY), "params": {"threshold": 0.3}}).encode()
+PARAMS_BODY = json.dumps(encode([RECORD], "dataframe_records", params={"threshold": 0.3})).encode()
 TABLE = "main.bench.ab_payload"
 CAPTURE = {
     "catalog_name": "main",

@@ -27,20 +27,7 @@ import time
 from pathlib import Path
 
 FEATURES = ("a", "b", "c", "d")
-FORMATS = ("dataframe_records", "dataframe_split", "inputs_columnar")
-
-
-def _body(fmt: str, records: list[dict]) -> dict:
-    if fmt == "dataframe_records":
-        return {"dataframe_records": records}
-    if fmt == "dataframe_split":
-        return {
-            "dataframe_split": {
-                "columns": list(FEATURES),
-                "data": [[r[f] for f in FEATURES] for r in records],
-            }
-        }
-    return {"inputs": {f: [r[f] for r in records] for f in FEATURES}}
+FORMATS = ("dataframe_records", "dataframe_split", "inputs")  # inputs: columnar
 
 
 def main() -> None:
@@ -53,7 +40,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from recipes.monitoring import unpack_inference_table
     from recipes.spark import get_spark, stop_spark
-    from tests.monitoring.payloads import T0, row, write
+    from tests.monitoring.payloads import T0, request_row, write
 
     spark = get_spark("local")
     rng = random.Random(0)
@@ -66,7 +53,10 @@ def main() -> None:
                 table = f"main.bench.{fmt}_{size}"
                 write(
                     table,
-                    [row(_body(fmt, records), [0] * size, ts=T0 + k) for k in range(args.requests)],
+                    [
+                        request_row(records, [0] * size, fmt, ts=T0 + k)
+                        for k in range(args.requests)
+                    ],
                 )
                 runs = []
                 for _ in range(args.repeats + 1):  # the first run warms up

@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from recipes.errors import conflict, unavailable
-from recipes.formats import FORMATS
+from recipes.formats import FORMATS, encode
 
 OPENAPI_VERSION = "3.0.3"
 
@@ -201,13 +201,9 @@ def entity_schemas(signature: dict | None) -> tuple[dict, dict, dict]:
     }
     example: dict[str, Any] = {}
     if columns:
-        example["dataframe_split"] = {
-            "columns": list(columns),
-            "data": [[_example(s) for s in columns.values()]],
-        }
+        row = {name: _example(s) for name, s in columns.items()}
         defaults = {p["name"]: p["default"] for p in params if p.get("default") is not None}
-        if defaults:
-            example["params"] = defaults
+        example = encode([row], "dataframe_split", params=defaults or None)
 
     if len(outputs) > 1 and all("name" in c for c in outputs):
         item: dict = {

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from recipes import formats
+
 POLL = 0.5
 
 
@@ -50,7 +52,7 @@ def _post(session, conn, endpoint: str, record: dict) -> tuple[int, float]:
     r = session.post(
         conn.invocations_url(endpoint),
         headers=conn.headers,
-        json={"dataframe_records": [record]},
+        json=formats.encode([record], "dataframe_records"),
         timeout=300,
     )
     return r.status_code, (time.perf_counter() - t0) * 1000

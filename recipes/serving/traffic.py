@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from recipes import formats
 from recipes.errors import ParameterError
 
 TIMEOUT = 30.0
@@ -98,10 +99,8 @@ class _Clients:
                 if i >= self.limit:
                     return
                 crid, phase = f"{self.tag}-{i}", self.phase
-                body = {
-                    "dataframe_records": [self.pool[i % len(self.pool)]],
-                    "client_request_id": crid,
-                }
+                record = self.pool[i % len(self.pool)]
+                body = formats.encode([record], "dataframe_records", client_request_id=crid)
                 t0 = time.perf_counter()
                 try:
                     r = session.post(

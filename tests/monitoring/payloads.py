@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from recipes import formats
 from recipes.endpoint.capture import (
     CaptureWriter,
     make_row,
@@ -59,15 +60,21 @@ def row(
     )
 
 
-def records_row(records: list[dict], predictions: list, **kw) -> dict:
-    body = {"dataframe_records": records}
-    if kw.get("crid"):
-        body["client_request_id"] = kw["crid"]
+def request_row(records, predictions: list, fmt: str = "dataframe_records", **kw) -> dict:
+    """One payload row whose request is ``records`` (a frame or a list of dicts) in input
+    format ``fmt`` (``formats.encode``), carrying ``crid`` in the body as a client sends it."""
+    body = formats.encode(records, fmt, client_request_id=kw.get("crid"))
     return row(body, predictions, **kw)
 
 
+def records_row(records: list[dict], predictions: list, **kw) -> dict:
+    return request_row(records, predictions, "dataframe_records", **kw)
+
+
 def split_row(columns: list[str], data: list[list], predictions: list, **kw) -> dict:
-    return row({"dataframe_split": {"columns": columns, "data": data}}, predictions, **kw)
+    """A ``dataframe_split`` request of ``data``'s rows, in the order of ``columns``."""
+    records = [dict(zip(columns, values, strict=True)) for values in data]
+    return request_row(records, predictions, "dataframe_split", **kw)
 
 
 def write(name: str, rows: list[dict], home=None) -> str:

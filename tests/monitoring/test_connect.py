@@ -24,7 +24,7 @@ from recipes.monitoring import (
     unpack_inference_table,
 )
 from tests.monitoring.conftest import unique_names
-from tests.monitoring.payloads import T0, records_row, row, split_row, write
+from tests.monitoring.payloads import T0, records_row, request_row, split_row, write
 from tests.spark_connect import run_client
 
 CLIENT = textwrap.dedent(
@@ -68,7 +68,7 @@ def _payload(table: str, homes: list) -> None:
                 )
             )
         elif i % 3 == 1:  # columnar inputs
-            rows.append(row({"inputs": {k: [v] for k, v in rec.items()}}, [1], ts=ts))
+            rows.append(request_row([rec], [1], "inputs", ts=ts))
         else:
             rows.append(split_row(list(rec), [list(rec.values())], [0], ts=ts))
     for home in homes:

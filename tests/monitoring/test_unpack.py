@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from recipes.errors import KitError, NotFoundError, ParameterError
+from recipes.formats import FORMATS
 from recipes.monitoring import unpack_inference_table
 from recipes.monitoring.unpack import CONTEXT, infer_columns
-from tests.monitoring.payloads import T0, records_row, row, split_row
+from tests.monitoring.payloads import T0, records_row, request_row, row, split_row
 
 pytestmark = pytest.mark.spark
 
@@ -89,13 +90,12 @@ def test_the_kits_whole_number_features_come_back_exact_from_every_format(spark,
     assert {type(r[c]) for r in sent for c in data.FEATURES} == {int}
     cols = [data.KEY, *data.FEATURES]
     chunks = [sent[i : i + 10] for i in range(0, 40, 10)]
-    bodies = [
-        {"dataframe_records": chunks[0]},
-        {"dataframe_split": {"columns": cols, "data": [[r[c] for c in cols] for r in chunks[1]]}},
-        {"instances": chunks[2]},
-        {"inputs": {c: [r[c] for r in chunks[3]] for c in cols}},
-    ]
-    tbl.write([row(b, [0] * 10, ts=T0 + i) for i, b in enumerate(bodies)])
+    tbl.write(
+        [
+            request_row(chunk, [0] * 10, fmt, ts=T0 + i)
+            for i, (fmt, chunk) in enumerate(zip(FORMATS, chunks, strict=True))
+        ]
+    )
     got = _rows(spark, tbl.payload)
     assert {c: str(got[c].dtype) for c in data.FEATURES} == dict.fromkeys(data.FEATURES, "float64")
     want = frame[cols].astype({c: "float64" for c in data.FEATURES}).reset_index(drop=True)

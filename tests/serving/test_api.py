@@ -36,6 +36,7 @@ from databricks.sdk.service.serving import (
 
 from recipes import tables
 from recipes.data import FEATURES
+from recipes.formats import FORMATS, encode
 from recipes.spark_connect import pid_alive
 from tests.serving.conftest import (
     MODEL,
@@ -386,42 +387,35 @@ def test_delete_while_creating_leaves_no_worker_behind(server):
 
 
 # -- the data plane: the four formats against pyfunc -------------------------------------
-def _formats(rows: list[dict]) -> dict[str, dict]:
-    cols = list(FEATURES)
-    reordered = cols[::-1]  # a column order other than the model's
-    return {
-        "dataframe_records": {"dataframe_records": rows},
-        "dataframe_split": {
-            "dataframe_split": {
-                "columns": reordered,
-                "data": [[r[c] for c in reordered] for r in rows],
-            }
-        },
-        "instances": {"instances": rows},
-        "inputs": {"inputs": {c: [r[c] for r in rows] for c in cols}},
-        "inputs_records": {"inputs": rows},
-    }
+def _body(rows: list[dict], fmt: str) -> dict:
+    """``rows`` in ``fmt`` (``dataframe_split``'s columns in an order other than the model's);
+    ``inputs_records``: ``inputs`` as a list of records, which the endpoint takes too."""
+    if fmt == "inputs_records":
+        return {"inputs": rows}
+    if fmt == "dataframe_split":
+        rows = [dict(reversed(r.items())) for r in rows]
+    return encode(rows, fmt)
 
 
-@pytest.mark.parametrize("fmt", list(_formats(ROWS[:1])))
+@pytest.mark.parametrize("fmt", [*FORMATS, "inputs_records"])
 def test_every_format_predicts_as_pyfunc_does(server, main, pyfunc_models, fmt):
     expected = _expected(pyfunc_models[1], ROWS)
     assert set(expected) == {0, 1}  # the rows straddle the decision boundary
-    resp = server.invoke(main, _formats(ROWS)[fmt])
+    resp = server.invoke(main, _body(ROWS, fmt))
     assert resp.status_code == 200, resp.text
     assert resp.headers["served-model-name"] == "champion"
     assert resp.headers["content-type"] == "application/json"
     assert resp.json() == {"predictions": expected}
 
 
-@pytest.mark.parametrize("fmt", list(_formats(ROWS[:1])))
+@pytest.mark.parametrize("fmt", [*FORMATS, "inputs_records"])
 def test_every_format_refuses_a_float_as_pyfunc_does(server, main, pyfunc_models, fmt):
     """One whole float (320.0) among 203 integer rows: pyfunc refuses the float64 column it
     makes, and so does the endpoint in every format, naming the column."""
     rows = [*ROWS[:100], {**RECORD, "avg_session_duration": 320.0}, *ROWS[100:]]
     with pytest.raises(Exception, match="column avg_session_duration. Can not safely convert"):
         pyfunc_models[1].predict(pd.DataFrame(rows))
-    resp = server.invoke(main, _formats(rows)[fmt])
+    resp = server.invoke(main, _body(rows, fmt))
     assert resp.status_code == 400, resp.text
     body = resp.json()
     assert body["error_code"] == "BAD_REQUEST"
@@ -502,11 +496,10 @@ def test_inference_table_holds_one_row_per_request(server, pyfunc_models):
 
     sent = []
     for i in range(10):
-        body = {"dataframe_records": ROWS[i : i + 1 + i % 3]}
-        if i % 2 == 0:
-            body["client_request_id"] = f"req-{i}"
+        crid = f"req-{i}" if i % 2 == 0 else None
+        body = encode(ROWS[i : i + 1 + i % 3], "dataframe_records", client_request_id=crid)
         sent.append((body, server.invoke(name, body)))
-    bad = {"dataframe_records": [{"total_purchases": "many"}], "client_request_id": "bad-1"}
+    bad = encode([{"total_purchases": "many"}], "dataframe_records", client_request_id="bad-1")
     sent.append((bad, server.invoke(name, bad)))
     assert [r.status_code for _, r in sent] == [200] * 10 + [400]
 

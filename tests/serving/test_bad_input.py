@@ -23,7 +23,7 @@ import pytest
 
 from recipes.endpoint.asgi import Bearer, read_body
 from recipes.errors import ApiError
-from recipes.formats import MAX_BYTES, MISSING, Invocation, conform, decode, parse
+from recipes.formats import FORMATS, MAX_BYTES, MISSING, Invocation, conform, decode, encode, parse
 from tests.serving.conftest import MODEL, RECORD, capture, entity, routes
 from tests.serving.inproc import serve_inproc, stub_model
 
@@ -545,16 +545,6 @@ VALUES = [
     (2**63, "uint64"),
     (10**20, "object"),
 ]
-FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
-
-
-def _body(fmt: str, records: list[dict]) -> dict:
-    cols = list(RECORD)
-    if fmt == "dataframe_split":
-        return {fmt: {"columns": cols, "data": [[r[c] for c in cols] for r in records]}}
-    if fmt == "inputs":
-        return {fmt: {c: [r[c] for r in records] for c in cols}}
-    return {fmt: records}
 
 
 @pytest.fixture(scope="module")
@@ -601,7 +591,7 @@ def test_the_endpoint_refuses_exactly_what_pyfunc_refuses(
     model = baseline_model
     for value, dtype in VALUES:
         records = [RECORD, _rec(total_purchases=value)]
-        resp = _invoke(_body(fmt, records), name=pyfunc_endpoint)(endpoints)
+        resp = _invoke(encode(records, fmt), name=pyfunc_endpoint)(endpoints)
         if dtype is None:
             expected = model.predict(pd.DataFrame(records)).tolist()
             assert resp.status_code == 200, (value, resp.text)

@@ -31,6 +31,7 @@ from recipes.endpoint.capture import (
 from recipes.endpoint.config import EntitySpec
 from recipes.endpoint.gateway import parse_inference_table
 from recipes.errors import ApiError, KitError, ParameterError
+from recipes.formats import encode
 
 TABLE = "main.serving.churn_payload"
 SPEC = EntitySpec(name="churn-predictor-2", entity_name="churn-predictor", entity_version="2")
@@ -89,7 +90,7 @@ def _row(i: int, **over) -> dict:
         "request_id": f"req-{i}",
         "status_code": 200,
         "execution_duration_ms": 3,
-        "request": json.dumps({"dataframe_records": [{"x": i}]}),
+        "request": json.dumps(encode([{"x": i}], "dataframe_records")),
         "response": json.dumps({"predictions": [i % 2]}),
         "served_entity_id": ENTITY_ID,
         "request_time": T2026 + i / 1000,

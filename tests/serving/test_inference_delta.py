@@ -29,6 +29,7 @@ from deltalake import DeltaTable
 
 from recipes import tables
 from recipes.endpoint.capture import CaptureWriter, make_row
+from recipes.formats import encode
 from tests.serving.conftest import RECORD, Server, capture, entity, routes
 
 pytestmark = [pytest.mark.spark, pytest.mark.server, pytest.mark.timeout(400)]
@@ -53,7 +54,7 @@ class Traffic:
         deadline = time.monotonic() + PHASE_SECONDS
         while not self._stop.is_set() and time.monotonic() < deadline:
             crid = f"{self.prefix}-{len(self.sent)}"
-            body = {"dataframe_records": [RECORD], "client_request_id": crid}
+            body = encode([RECORD], "dataframe_records", client_request_id=crid)
             try:
                 self.sent.append((crid, self.server.invoke(ENDPOINT, body).status_code))
             except requests.RequestException:
@@ -298,17 +299,16 @@ def test_one_row_per_request_and_served_entity_ids_join_to_names_and_versions(
     for i in range(6):
         served = ("champion", "challenger")[i % 2]
         crid = f"c-{served}-{i}"
-        resp = server.invoke(
-            ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": crid}, served=served
-        )
+        body = encode([RECORD], "dataframe_records", client_request_id=crid)
+        resp = server.invoke(ENDPOINT, body, served=served)
         sent[crid] = (resp.status_code, resp.headers.get("served-model-name"))
     bad = server.invoke(
         ENDPOINT,
-        {"dataframe_records": [{"no_such_column": 1}], "client_request_id": "c-bad"},
+        encode([{"no_such_column": 1}], "dataframe_records", client_request_id="c-bad"),
         served="champion",
     )
     missing = server.invoke(
-        ENDPOINT, {"dataframe_records": [RECORD], "client_request_id": "c-404"}, served="nobody"
+        ENDPOINT, encode([RECORD], "dataframe_records", client_request_id="c-404"), served="nobody"
     )
     assert {s for s, _ in sent.values()} == {200}, sent
     assert (bad.status_code, missing.status_code) == (400, 404), (bad.text, missing.text)

@@ -29,7 +29,7 @@ from recipes.endpoint.config import EntitySpec
 from recipes.endpoint.entity import Entity
 from recipes.endpoint.params_schema import ParamsSchema, enforce_params
 from recipes.errors import ApiError
-from recipes.formats import Invocation
+from recipes.formats import FORMATS, Invocation, encode
 from tests.serving.conftest import RECORD, Server
 from tests.serving.fakes import dbx, parse, request_schema
 from tests.serving.inproc import InprocPool, stub_model
@@ -311,18 +311,6 @@ def served(tmp_path_factory, threshold_store):
         srv.stop()
 
 
-def _bodies(rows: list[dict]) -> dict[str, dict]:
-    cols = list(FEATURES)
-    return {
-        "dataframe_records": {"dataframe_records": rows},
-        "dataframe_split": {
-            "dataframe_split": {"columns": cols, "data": [[r[c] for c in cols] for r in rows]}
-        },
-        "instances": {"instances": rows},
-        "inputs": {"inputs": {c: [r[c] for r in rows] for c in cols}},
-    }
-
-
 def _client(srv):
     from databricks.sdk import WorkspaceClient
 
@@ -348,16 +336,17 @@ def test_the_threshold_reaches_the_model_in_all_four_formats(served, threshold_s
     frame = pd.DataFrame(rows)
     want = {t: model.predict(frame, params={"threshold": t}).tolist() for t in (LOW, HIGH, 0.5)}
     assert want[LOW] != want[HIGH]
-    for fmt, body in _bodies(rows).items():
+    for fmt in FORMATS:
         for t in (LOW, HIGH):
-            assert _query(w, name, {**body, "params": {"threshold": t}}) == want[t], (fmt, t)
+            body = encode(rows, fmt, params={"threshold": t})
+            assert _query(w, name, body) == want[t], (fmt, t)
     # without params, the SDK's own query: the schema's default, 0.5
     split = DataframeSplitInput(columns=list(FEATURES), data=[list(r.values()) for r in rows])
     for kwargs in (
         {"dataframe_records": rows},
         {"dataframe_split": split},
         {"instances": rows},
-        {"inputs": _bodies(rows)["inputs"]["inputs"]},
+        {"inputs": encode(rows, "inputs")["inputs"]},
     ):
         assert w.serving_endpoints.query(name, **kwargs).predictions == want[0.5], kwargs
 
@@ -367,7 +356,7 @@ def test_a_wrong_param_type_is_a_400_naming_it(served):
 
     srv, name, _ = served
     w = _client(srv)
-    body = {"dataframe_records": _rows()[:2], "params": {"threshold": "high"}}
+    body = encode(_rows()[:2], "dataframe_records", params={"threshold": "high"})
     with pytest.raises(BadRequest) as err:
         _query(w, name, body)
     assert err.value.error_code == "BAD_REQUEST"
@@ -381,7 +370,7 @@ def test_an_unknown_param_is_ignored_with_a_warning_in_the_logs(served, threshol
     _, model = threshold_store
     w = _client(srv)
     rows = _rows()
-    body = {"dataframe_records": rows, "params": {"threshold": LOW, "treshold": HIGH}}
+    body = encode(rows, "dataframe_records", params={"threshold": LOW, "treshold": HIGH})
     assert (
         _query(w, name, body)
         == model.predict(pd.DataFrame(rows), params={"threshold": LOW}).tolist()
@@ -409,7 +398,7 @@ def test_sdk_sees_databricks_metrics_and_a_valid_openapi(served):
     )
     sent_ok = 5
     for i in range(sent_ok):
-        body = {"dataframe_records": [RECORD], "params": {"threshold": 0.1 * i}}
+        body = encode([RECORD], "dataframe_records", params={"threshold": 0.1 * i})
         assert srv.invoke(name, body).status_code == 200
     refused = [{"dataframe_records": [{}]}, {"nope": 1}]  # a missing column, an unknown key
     for body in refused:

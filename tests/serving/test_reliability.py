@@ -26,6 +26,7 @@ from databricks.sdk.service.serving import (
 )
 
 from recipes import tables
+from recipes.formats import encode
 from tests.serving.conftest import RECORD, capture, entity, read_payload, routes
 
 CLIENT_TIMEOUT = 30.0
@@ -60,7 +61,7 @@ class Load:
         with requests.Session() as s:
             while not self._stop.is_set():
                 crid = f"c{client}-{next(self._ids)}"
-                body = {"dataframe_records": [RECORD], "client_request_id": crid}
+                body = encode([RECORD], "dataframe_records", client_request_id=crid)
                 t0 = time.monotonic()
                 try:
                     resp = s.post(self.url, json=body, headers=self.headers, timeout=CLIENT_TIMEOUT)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recipes import formats
 from recipes.data import FEATURES, LABEL, make_churn, seed_record
 from recipes.errors import ParameterError
 from recipes.train import REQUIRED, fit, requirements, signature, train_and_log
@@ -154,11 +155,9 @@ def test_rest_scoring_server_takes_ints_and_casts_floats(scoring_server, expecte
     import requests
 
     url = f"{scoring_server}/invocations"
-    cols = list(FEATURES)
     for records in (INT_RECORDS, FLOAT_RECORDS):
-        split = {"columns": cols, "data": [[r[c] for c in cols] for r in records]}
-        for body in ({"dataframe_records": records}, {"dataframe_split": split}):
-            resp = requests.post(url, json=body, timeout=30)
+        for fmt in ("dataframe_records", "dataframe_split"):
+            resp = requests.post(url, json=formats.encode(records, fmt), timeout=30)
             assert resp.status_code == 200, resp.text
             assert resp.json() == {"predictions": expected}
     # more than 21 days since the last visit is lapsed: 21 stays, 22 (and 21.9) churn
