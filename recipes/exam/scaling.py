@@ -1,5 +1,8 @@
 """Exam question 3, measured: the same rows scored four ways, and how each way grows.
 
+07's question 3 (:mod:`recipes.exam.bank.q03_hundred_million_rows`) measures all four; 05
+measures A against its own ``spark_udf`` job with :func:`driver_loop` and :func:`compare`.
+
 A laptop cannot run 100 million rows through four approaches, and on a laptop a pandas pass
 (D) can even beat Spark (C). What decides the question is how each approach *grows*, which
 can be measured here:
@@ -28,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from recipes.data import FEATURES
+from recipes.errors import ParameterError
 
 ROWS_100M = 100_000_000
 
@@ -165,19 +169,54 @@ def _jvm_pid() -> int | None:
 # --------------------------------------------------------------------------- A: driver loop
 
 
+@dataclass(frozen=True)
+class LoopTiming:
+    """Rows scored one ``predict`` at a time on the driver, how long that took, and the
+    processes the calls ran in."""
+
+    rows: int
+    seconds: float
+    pids: tuple[int, ...] = ()
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def time_driver_loop(model, frame: pd.DataFrame) -> LoopTiming:
+    """One ``model.predict`` per row of ``frame``, in this process; a first, untimed call
+    warms pyfunc's checks."""
+    model.predict(frame.iloc[0:1])
+    pids = set()
+    t0 = time.perf_counter()
+    for i in range(len(frame)):
+        model.predict(frame.iloc[i : i + 1])
+        pids.add(os.getpid())
+    return LoopTiming(len(frame), time.perf_counter() - t0, tuple(sorted(pids)))
+
+
+def driver_loop(model_uri: str, rows: pd.DataFrame) -> LoopTiming:
+    """A on the given feature rows (05 passes a sample of its input): ``model_uri`` loaded
+    with ``mlflow.pyfunc.load_model`` (untimed), then :func:`time_driver_loop`.
+
+    Args:
+        model_uri: any ``models:/`` URI.
+        rows: the feature rows (pandas).
+    """
+    import mlflow.pyfunc
+
+    if rows.empty:
+        raise ParameterError("driver_loop needs at least one row: raise loop_sample.")
+    return time_driver_loop(mlflow.pyfunc.load_model(model_uri), rows)
+
+
 def measure_driver_loop(spark, model_uri: str, rows: int, memory_rows: tuple[int, int]) -> Measured:
     """A: the rows come to the driver, then one ``predict`` per row (the load is untimed)."""
     import mlflow.pyfunc
 
     model = mlflow.pyfunc.load_model(model_uri)
     frame = source(spark, rows, 2).toPandas()[list(FEATURES)]
-    model.predict(frame.iloc[0:1])  # first call warms pyfunc's checks
-    pids = set()
-    t0 = time.perf_counter()
-    for i in range(len(frame)):
-        model.predict(frame.iloc[i : i + 1])
-        pids.add(os.getpid())
-    seconds = time.perf_counter() - t0
+    loop = time_driver_loop(model, frame)
     memory = {}
     for n in memory_rows:  # the rows must be on the driver before the loop can run
         with _Peak() as peak:
@@ -190,11 +229,11 @@ def measure_driver_loop(spark, model_uri: str, rows: int, memory_rows: tuple[int
         "A",
         "pyfunc.predict row by row on the driver",
         rows,
-        seconds,
-        where=f"the driver only (pid {sorted(pids)})",
+        loop.seconds,
+        where=f"the driver only (pid {list(loop.pids)})",
         memory_mb=memory,
         memory_measure="driver, traced allocations",
-        extra={"pids": sorted(pids), "driver_pid": os.getpid()},
+        extra={"pids": list(loop.pids), "driver_pid": os.getpid()},
     )
 
 
@@ -604,3 +643,50 @@ def memory_table(measured: dict[str, Measured]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- 05: A against C
+
+
+def compare(loop: LoopTiming, udf) -> pd.DataFrame:
+    """Rows per second of the driver loop and of a ``spark_udf`` job (a
+    :class:`recipes.batch.BatchResult`), and the speed-up of the UDF."""
+    udf_rate = udf.rows / udf.seconds if udf.seconds else float("inf")
+    frame = pd.DataFrame(
+        [
+            {
+                "approach": "A: pyfunc.predict row by row on the driver",
+                "rows": loop.rows,
+                "seconds": round(loop.seconds, 3),
+                "rows_per_s": round(loop.rows_per_second),
+            },
+            {
+                "approach": "C: mlflow.pyfunc.spark_udf over the DataFrame",
+                "rows": udf.rows,
+                "seconds": udf.seconds,
+                "rows_per_s": round(udf_rate),
+            },
+        ]
+    )
+    frame.attrs["speedup"] = round(udf_rate / loop.rows_per_second, 1)
+    return frame
+
+
+def plot_speed(speed: pd.DataFrame):
+    """Horizontal bars of rows per second for each approach of :func:`compare` (log scale)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 2.6), layout="constrained")
+    ax = fig.add_subplot()
+    names = [
+        a.split(" over ")[0].replace(" row by row on the driver", " per row")
+        for a in speed["approach"]
+    ]
+    bars = ax.barh(names, speed["rows_per_s"], color=["tab:red", "tab:green"])
+    ax.bar_label(bars, labels=[f"{v:,.0f} rows/s" for v in speed["rows_per_s"]], padding=3)
+    ax.set_xscale("log")
+    ax.set_xlim(speed["rows_per_s"].min() / 3, speed["rows_per_s"].max() * 20)  # room for labels
+    ax.invert_yaxis()
+    ax.set_xlabel("rows per second (log scale)")
+    ax.set_title(f"exam question 3: spark_udf is {speed.attrs.get('speedup')}x faster")
+    return fig
