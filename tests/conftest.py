@@ -108,6 +108,7 @@ def trained(_trained_store, mdk_home):
 
 _SPARK_FIXTURES = {"spark", "spark_run", "connect_server", "spark_connect"}
 _SERVER_FIXTURES = {"server", "tracking_server", "serving_home", "served"}
+_SERVER_FOLDERS = ("tests/endpoint/", "tests/serving/")  # the local endpoint and its clients
 
 
 def pytest_itemcollected(item):
@@ -125,7 +126,8 @@ def pytest_itemcollected(item):
     names = set(getattr(item, "fixturenames", ()))
     if names & _SPARK_FIXTURES:
         item.add_marker(pytest.mark.spark)
-    if names & _SERVER_FIXTURES or "tests/serving/" in item.nodeid.replace("\\", "/"):
+    nodeid = item.nodeid.replace("\\", "/")
+    if names & _SERVER_FIXTURES or any(folder in nodeid for folder in _SERVER_FOLDERS):
         item.add_marker(pytest.mark.server)
 
 

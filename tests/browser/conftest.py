@@ -79,7 +79,7 @@ def browser(chromium):
     """One headless chromium per module (Playwright's sync API). Not per session: while
     Playwright's sync API is open, its event loop counts as running in this thread, so a
     later module on the same xdist worker could not call ``asyncio.run`` (seen in a shuffled
-    run: tests/serving/test_pool.py after this tier)."""
+    run: tests/endpoint/test_pool.py after this tier)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -38,7 +38,7 @@ from recipes import tables
 from recipes.data import FEATURES
 from recipes.formats import FORMATS, encode
 from recipes.spark_connect import pid_alive
-from tests.serving.conftest import (
+from tests.endpoint.server import (
     MODEL,
     RECORD,
     capture,

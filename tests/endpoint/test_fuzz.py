@@ -4,7 +4,7 @@ Hypothesis builds request bodies near the shapes the endpoint takes (the four in
 ``params``, ``client_request_id``, a create body with ``config`` and ``ai_gateway``) with
 any JSON in every slot, and bytes that are no JSON at all. Whatever it sends, the answer is
 a 2xx or a 4xx whose body names an ``error_code`` and a one-line message: a 5xx would be a
-crash the client cannot act on. The app is the real one (``tests/serving/inproc.py``).
+crash the client cannot act on. The app is the real one (``tests/endpoint/inproc.py``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from recipes.data import FEATURES
 from recipes.formats import FORMATS
-from tests.serving.conftest import MODEL, entity
-from tests.serving.inproc import serve_inproc, stub_model
+from tests.endpoint.inproc import serve_inproc, stub_model
+from tests.endpoint.server import MODEL, entity
 
 THRESHOLD_MODEL = "churn-threshold"
 ENDPOINTS = ("fuzz-plain", "fuzz-params")

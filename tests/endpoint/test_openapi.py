@@ -3,7 +3,7 @@
 In process: ``openapi.document`` from real ``ModelSignature``s (validated with
 openapi-spec-validator, and real request bodies checked against it), and the route through
 Starlette's TestClient. Through ``WorkspaceClient`` against a real endpoint process:
-tests/serving/test_params.py (``export_metrics`` and ``get_open_api`` of the threshold model).
+tests/endpoint/test_params.py (``export_metrics`` and ``get_open_api`` of the threshold model).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from recipes import formats
 from recipes.data import FEATURES
 from recipes.endpoint import openapi
 from recipes.errors import ApiError
-from tests.serving.conftest import RECORD
-from tests.serving.fakes import app_client, fake_endpoint, fake_entity, request_schema
+from tests.endpoint.fakes import app_client, fake_endpoint, fake_entity, request_schema
+from tests.endpoint.server import RECORD
 
 PARAMS = {"threshold": 0.5, "top_k": 3, "mode": "fast", "weights": [1.0, 2.0]}
 

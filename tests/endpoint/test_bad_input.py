@@ -1,6 +1,6 @@
 """Bad input on both planes: always a 4xx with the right ``error_code`` and a one-line message.
 
-One table, one app, in process (``tests/serving/inproc.py``: the real app, Manager and
+One table, one app, in process (``tests/endpoint/inproc.py``: the real app, Manager and
 Entity under Starlette's ``TestClient``; the workers are coroutines): parsing, the column
 and params checks, the bearer check and the body reader are the front's, so no process is
 needed to see them. ``bad-ready`` serves a stand-in with churn-predictor's signature for the
@@ -24,8 +24,8 @@ import pytest
 from recipes.endpoint.asgi import Bearer, read_body
 from recipes.errors import ApiError
 from recipes.formats import FORMATS, MAX_BYTES, MISSING, Invocation, conform, decode, encode, parse
-from tests.serving.conftest import MODEL, RECORD, capture, entity, routes
-from tests.serving.inproc import serve_inproc, stub_model
+from tests.endpoint.inproc import serve_inproc, stub_model
+from tests.endpoint.server import MODEL, RECORD, capture, entity, routes
 
 READY = "bad-ready"
 BUSY = "bad-busy"
@@ -61,7 +61,7 @@ def endpoints(tmp_path_factory):
 @dataclass(frozen=True)
 class Case:
     id: str
-    call: Callable  # (tests.serving.inproc.Inproc) -> httpx.Response
+    call: Callable  # (tests.endpoint.inproc.Inproc) -> httpx.Response
     status: int
     code: str
 

@@ -30,7 +30,7 @@ from deltalake import DeltaTable
 from recipes import tables
 from recipes.endpoint.capture import CaptureWriter, make_row
 from recipes.formats import encode
-from tests.serving.conftest import RECORD, Server, capture, entity, routes
+from tests.endpoint.server import RECORD, Server, capture, entity, routes
 
 pytestmark = [pytest.mark.spark, pytest.mark.server, pytest.mark.timeout(400)]
 

@@ -44,7 +44,7 @@ from recipes.endpoint.gateway import (
     refuse_auto_capture,
 )
 from recipes.errors import ApiError
-from tests.serving.conftest import MODEL, RECORD, capture, entity
+from tests.endpoint.server import MODEL, RECORD, capture, entity
 
 TOKEN = "gateway-test-token"
 INVALID = "INVALID_PARAMETER_VALUE"

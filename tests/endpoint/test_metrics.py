@@ -15,7 +15,7 @@ import time
 import pytest
 
 from recipes.endpoint.metrics import DBX_BUCKETS_MS, WINDOW_S, Metrics
-from tests.serving.fakes import app_client, dbx, fake_endpoint, fake_entity, parse
+from tests.endpoint.fakes import app_client, dbx, fake_endpoint, fake_entity, parse
 
 
 class Clock:

@@ -11,7 +11,7 @@ READY_TIMEOUT = 90.0
 class EndpointCalls:
     """The REST helpers a test calls an endpoint with, over a transport of the subclass's:
     ``api(method, path, **kwargs)`` for the control plane and ``post(path, body, **kwargs)``
-    for the data plane (a real process: ``Server``; in process: ``tests.serving.inproc``)."""
+    for the data plane (a real process: ``Server``; in process: ``tests.endpoint.inproc``)."""
 
     headers: dict[str, str]
     poll_seconds = 0.1

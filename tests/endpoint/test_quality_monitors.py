@@ -39,7 +39,7 @@ from databricks.sdk.service.catalog import (
 from recipes import tables
 from recipes.errors import KitError
 from recipes.monitoring import wait_for_refresh
-from tests.serving.conftest import Server
+from tests.endpoint.server import Server
 
 CLASSIFICATION = MonitorInferenceLogProblemType.PROBLEM_TYPE_CLASSIFICATION
 FEATURES = {"total_purchases", "avg_session_duration", "plan", "prediction"}

@@ -9,7 +9,7 @@ predicts with the real :class:`recipes.endpoint.worker.Predictor` over a model g
 advance: a loaded pyfunc (``pyfunc_models``), or :func:`stub_model`, a pyfunc with the
 churn model's columns that needs no registry and no training. No process, no port, no model
 load: what only a process shows (kills, restarts, signals, the zygote) stays with the
-``server`` fixture of ``tests/serving/conftest.py``.
+``server`` fixture (``tests/endpoint/conftest.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from recipes.data import FEATURES
 from recipes.endpoint import protocol
 from recipes.endpoint.pool import Spare
 from recipes.errors import not_found
-from tests.serving.calls import EndpointCalls
+from tests.endpoint.calls import EndpointCalls
 
 TOKEN = "inproc-token"
 API = "/api/2.0/serving-endpoints"
@@ -66,7 +66,7 @@ def stub_model(
             params=schema,
         )
     meta = Model(signature=sig)
-    meta.add_flavor("python_function", loader_module="tests.serving.inproc")
+    meta.add_flavor("python_function", loader_module="tests.endpoint.inproc")
     impl = StubImpl(answer)
     model = PyFuncModel(model_meta=meta, model_impl=impl)
     model.stub = impl

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from recipes import auth, stack
 from recipes.tooling.cli import app
-from tests.serving.conftest import entity
+from tests.endpoint.server import entity
 
 
 def test_serving_service_starts_answers_and_stops_with_its_workers(mdk_home, monkeypatch):

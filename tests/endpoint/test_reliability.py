@@ -27,7 +27,7 @@ from databricks.sdk.service.serving import (
 
 from recipes import tables
 from recipes.formats import encode
-from tests.serving.conftest import RECORD, capture, entity, read_payload, routes
+from tests.endpoint.server import RECORD, capture, entity, read_payload, routes
 
 CLIENT_TIMEOUT = 30.0
 

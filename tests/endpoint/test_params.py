@@ -30,9 +30,9 @@ from recipes.endpoint.entity import Entity
 from recipes.endpoint.params_schema import ParamsSchema, enforce_params
 from recipes.errors import ApiError
 from recipes.formats import FORMATS, Invocation, encode
-from tests.serving.conftest import RECORD, Server
-from tests.serving.fakes import dbx, parse, request_schema
-from tests.serving.inproc import InprocPool, stub_model
+from tests.endpoint.fakes import dbx, parse, request_schema
+from tests.endpoint.inproc import InprocPool, stub_model
+from tests.endpoint.server import RECORD, Server
 
 THRESHOLD_MODEL = "churn-threshold"
 LOW, HIGH = 0.2, 0.8

@@ -20,7 +20,7 @@ import requests
 
 from recipes.auth import token as read_token
 from recipes.stack import free_port
-from tests.serving.calls import EndpointCalls
+from tests.endpoint.calls import EndpointCalls
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
