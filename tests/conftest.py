@@ -19,6 +19,7 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 from recipes.target import reset_mlflow_uris, scoped_env
+from tests.endpoint.server import MODEL, start_server
 from tests.homes import TEST_JVM_OPTIONS, apply_env, local_env, session_shared_dir
 
 
@@ -104,6 +105,30 @@ def trained(_trained_store, mdk_home):
     shutil.copy(_trained_store / "mlflow.db", mdk_home / "mlflow.db")
     use_target("local")
     return "churn-predictor"
+
+
+@pytest.fixture(scope="session")
+def pyfunc_models(_trained_store) -> dict:
+    """``{1: model, 2: model}``: churn-predictor of the session's trained store, loaded with
+    ``mlflow.pyfunc.load_model`` (what the endpoint's answers are checked against)."""
+    import mlflow.pyfunc
+
+    uri = f"sqlite:///{_trained_store / 'mlflow.db'}"
+    with scoped_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=None):
+        return {v: mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}") for v in (1, 2)}
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory, _trained_store):
+    """One real endpoint per test process (``tests.endpoint.server.Server``) over the trained
+    store, for the modules of tests/endpoint/ and tests/serving/ that only create, call and
+    delete endpoints of names of their own, and never restart, stop or signal it (each such
+    module overrides ``server`` with it); stopped at the end of the session."""
+    srv = start_server(tmp_path_factory, _trained_store)
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 _SPARK_FIXTURES = {"spark", "spark_run", "connect_server", "spark_connect"}

@@ -1,7 +1,10 @@
-"""A real serving server per test module, reading 'churn-predictor' v1/v2 from one store.
+"""A real endpoint process for tests (:class:`Server`), and the request helpers that the
+endpoint's tests (tests/endpoint/) and the serving client's (tests/serving/) share.
 
-The store is the session's trained store (tests/conftest.py builds it once); each server
-gets its own MDK_HOME and port, and is stopped (with its model workers) at teardown.
+Each server gets its own MDK_HOME and port and reads the MLflow store it is given (the
+session's trained store, with 'churn-predictor' v1/v2, for the ``server`` fixture of
+tests/endpoint/conftest.py and the session's ``shared_server`` of tests/conftest.py); it is
+stopped, with its model workers, by whoever started it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import requests
 
 from recipes.auth import token as read_token
@@ -215,49 +217,10 @@ def read_payload(home: Path, table: str, expect: int, timeout: float = 5.0):
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
-def churn_store(_trained_store) -> Path:
-    """The session's trained store (built once by tests/conftest.py): v1 and v2."""
-    return _trained_store
-
-
-@pytest.fixture(scope="session")
-def pyfunc_models(churn_store) -> dict:
-    """``{1: model, 2: model}``: churn-predictor loaded with ``mlflow.pyfunc.load_model``."""
-    import mlflow.pyfunc
-
-    from recipes.target import scoped_env
-
-    uri = f"sqlite:///{churn_store / 'mlflow.db'}"
-    with scoped_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=None):
-        return {v: mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}") for v in (1, 2)}
-
-
-def _start(tmp_path_factory, store: Path, **kwargs):
+def start_server(tmp_path_factory, store: Path, **kwargs) -> Server:
+    """A started :class:`Server` over ``store`` with a fresh MDK_HOME of its own."""
     home = tmp_path_factory.mktemp("serving") / "mdk"
     home.mkdir()
     srv = Server(home, store, **kwargs)
     srv.start()
     return srv
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, churn_store):
-    """A real server for the module (``--idle-seconds 2 --seed 7``), stopped at teardown."""
-    srv = _start(tmp_path_factory, churn_store)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="session")
-def shared_server(tmp_path_factory, churn_store):
-    """One real server per test process for the modules that only create, call and delete
-    endpoints of names of their own, and never restart, stop or signal it (each such module
-    overrides ``server`` with it); stopped at the end of the session."""
-    srv = _start(tmp_path_factory, churn_store)
-    try:
-        yield srv
-    finally:
-        srv.stop()
