@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-from recipes.exam.endpoints import (
-    KEEP_WARM,
-    endpoint,
-)
+from recipes.exam.endpoints import KEEP_WARM, endpoint
 from recipes.exam.questions import Option, Outcome, Question
 
 

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import json
 
-from recipes.exam.endpoints import (
-    endpoint,
-    live_records,
-    post,
-    warm,
-)
+from recipes.exam.endpoints import endpoint, live_records, post, warm
 from recipes.exam.questions import Option, Outcome, Question
 
 

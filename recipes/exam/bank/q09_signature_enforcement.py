@@ -8,12 +8,7 @@ import json
 
 import pandas as pd
 
-from recipes.exam.endpoints import (
-    post,
-    typed_config,
-    typed_model,
-    warm,
-)
+from recipes.exam.endpoints import post, typed_config, typed_model, warm
 from recipes.exam.questions import Option, Outcome, Question
 
 

@@ -7,11 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from recipes.exam.endpoints import (
-    endpoint,
-    entity,
-    warm,
-)
+from recipes.exam.endpoints import endpoint, entity, warm
 from recipes.exam.questions import Option, Outcome, Question
 
 

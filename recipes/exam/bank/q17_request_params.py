@@ -8,14 +8,7 @@ import time
 
 import pandas as pd
 
-from recipes.exam.endpoints import (
-    THRESHOLD,
-    endpoint,
-    live_records,
-    post,
-    threshold_version,
-    warm,
-)
+from recipes.exam.endpoints import THRESHOLD, endpoint, live_records, post, threshold_version, warm
 from recipes.exam.questions import Option, Outcome, Question
 
 LOWER = 0.3  # the threshold question 17's request sends (the schema's default is 0.5)
