@@ -10,7 +10,7 @@ ways, and times, from the launch of the JVM to the answer:
 
 * ``classic``: ``get_spark("local")``, then ``spark.range(10).count()`` and a pandas
   round trip (the first things a notebook's Spark cell does);
-* ``connect``: ``start_connect_server`` until it listens, then a client's first
+* ``connect``: ``stack.start("spark")`` until it listens, then a client's first
   ``count()``.
 
 Three ways to start, alternated:
@@ -52,14 +52,15 @@ if sys.argv[2] == "classic":
     spark.createDataFrame(pd.DataFrame({"a": [1, 2]})).toPandas()
 else:
     from pyspark.sql import SparkSession
-    from recipes.spark_connect import start_connect_server
-    server = start_connect_server(os.path.join(os.environ["MDK_HOME"], "connect"))
+    from recipes import stack
+    home = os.path.join(os.environ["MDK_HOME"], "connect")
+    server = stack.start("spark", home=home, timeout=120)
     try:
-        spark = SparkSession.builder.remote(f"sc://127.0.0.1:{server.port}").getOrCreate()
+        spark = SparkSession.builder.remote(server.url).getOrCreate()
         spark.range(10).count()
     finally:
         seconds = time.perf_counter() - t0
-        server.stop()
+        stack.stop("spark", home)
 print(json.dumps({"seconds": time.perf_counter() - t0 if sys.argv[2] == "classic" else seconds}))
 """
 

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from recipes import spark_connect
 from recipes.errors import KitError, MissingDependency
 from recipes.jsonfile import write_json
 from recipes.target import mdk_home
@@ -48,15 +49,21 @@ class ServiceSpec:
         name: the service name, used for the record, the log and ``mdk`` output.
         command: builds the argv from ``(port, home)``; may create the folders it needs.
         marker: a string that must appear in the process's command line before we signal it.
-        health_path: the path that answers 200 once the service is ready.
+        health_path: the path that answers 200 once the service is ready; None for a
+            service that is not HTTP (Spark Connect's gRPC): ready once its port accepts
+            connections.
         env: extra environment variables for the process.
+        environment: builds more of them from ``(port, home)`` (None removes a variable).
+        scheme: its URL's scheme (``sc`` for Spark Connect).
     """
 
     name: str
     command: Callable[[int, Path], list[str]]
     marker: str
-    health_path: str = "/health"
+    health_path: str | None = "/health"
     env: dict[str, str] = field(default_factory=dict)
+    environment: Callable[[int, Path], Mapping[str, str | None]] | None = None
+    scheme: str = "http"
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,36 @@ def _serving_command(port: int, home: Path) -> list[str]:
     return [sys.executable, "-m", "recipes.endpoint", "--host", HOST, "--port", str(port)]
 
 
-#: The known services, in start order (`mdk up`); stopped in reverse order.
+def spark_spec(
+    *,
+    master: str = spark_connect.DEFAULT_MASTER,
+    warehouse: Path | None = None,
+    catalogs: list[str] | None = None,
+    extra_env: Mapping[str, str | None] | None = None,
+) -> ServiceSpec:
+    """A Spark Connect server (see :mod:`recipes.spark_connect`) as a service: ready once its
+    gRPC port accepts connections, its URL ``sc://127.0.0.1:<port>``. The defaults are the
+    ``spark`` service ``mdk run`` shares between its kernels: Delta tables under
+    ``$MDK_HOME/warehouse``, where a classic session over the same ``MDK_HOME`` finds them.
+    """
+
+    def command(port: int, home: Path) -> list[str]:
+        return spark_connect.server_command(
+            port, home, master=master, warehouse=warehouse, catalogs=catalogs
+        )
+
+    return ServiceSpec(
+        "spark",
+        command,
+        marker=spark_connect.CLASS,
+        health_path=None,
+        environment=lambda port, home: spark_connect.server_environment(home, extra_env),
+        scheme="sc",
+    )
+
+
+#: The known services, in start order (`mdk up`); stopped in reverse order. ``spark`` is
+#: the Spark Connect server ``mdk run`` shares between its notebooks' kernels.
 SERVICES: dict[str, ServiceSpec] = {
     "mlflow": ServiceSpec(
         "mlflow",
@@ -136,6 +172,7 @@ SERVICES: dict[str, ServiceSpec] = {
         },  # 2 processes, not 15 (MLflow 3's job runner)
     ),
     "serving": ServiceSpec("serving", _serving_command, marker="recipes.endpoint"),
+    "spark": spark_spec(),
 }
 
 
@@ -160,10 +197,26 @@ def log_path(name: str = "mlflow", home: Path | str | None = None) -> Path:
 
 
 def free_port(host: str = HOST) -> int:
-    """A TCP port on ``host`` that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port on ``host`` that was free a moment ago (the OS picks it; never 15002,
+    Spark Connect's default, which another server may claim)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port != spark_connect.FORBIDDEN_PORT:
+            return port
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:
@@ -256,7 +309,7 @@ def start(
     current = read_record(name, home)
     if current is not None and _ours(current) is not None:
         still_ours = lambda: _ours(current) is not None  # noqa: E731
-        if _wait_healthy(current.url, spec.health_path, timeout, still_ours):
+        if _wait_ready(spec, current.port, timeout, still_ours):
             return current
         stop(name, home)
     record.unlink(missing_ok=True)
@@ -267,7 +320,8 @@ def start(
     cmd = spec.command(port, home)
     record.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **spec.env, **(env or {}), "MDK_HOME": str(home)}
+    built = spec.environment(port, home) if spec.environment else {}
+    env = {**os.environ, **spec.env, **built, **(env or {}), "MDK_HOME": str(home)}
     env = {k: v for k, v in env.items() if v is not None}
     env["PATH"] = os.pathsep.join([str(_bin_dir()), env.get("PATH", "")])
     offset = log.stat().st_size if log.exists() else 0
@@ -281,7 +335,7 @@ def start(
             cwd=home,
             start_new_session=True,
         )
-    url = f"http://{HOST}:{port}"
+    url = f"{spec.scheme}://{HOST}:{port}"
     svc = Service(
         name=name,
         pid=popen.pid,
@@ -293,7 +347,7 @@ def start(
         marker=spec.marker,
     )
     write_json(record, asdict(svc))
-    if _wait_healthy(url, spec.health_path, timeout, lambda: popen.poll() is None):
+    if _wait_ready(spec, port, timeout, lambda: popen.poll() is None):
         return svc
     died = popen.poll() is not None
     stop(name, home)
@@ -301,10 +355,18 @@ def start(
     raise ServiceError(f"{name} server {what}; see {log}: {_tail(log, offset)}")
 
 
-def _wait_healthy(url: str, path: str, timeout: float, alive: Callable[[], bool]) -> bool:
+def _ready(health_path: str | None, port: int) -> bool:
+    """Whether the service on ``port`` answers: ``health_path`` with 200, or, when None,
+    the port accepts connections."""
+    if health_path is None:
+        return port_in_use(port)
+    return _healthy(f"http://{HOST}:{port}", health_path)
+
+
+def _wait_ready(spec: ServiceSpec, port: int, timeout: float, alive: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _healthy(url, path):
+        if _ready(spec.health_path, port):
             return True
         if not alive():
             return False
@@ -355,13 +417,15 @@ def stop(name: str = "mlflow", home: Path | None = None) -> int | None:
 def service_status(
     name: str, home: Path | None = None, health_path: str | None = None
 ) -> ServiceStatus:
-    """The state of one service, recorded or not (``health_path``: default its spec's)."""
+    """The state of one service, recorded or not (``health_path``: default its spec's, or
+    ``/health`` for a service of another stack)."""
     svc = read_record(name, home)
     if svc is None:
         return ServiceStatus(name, None, None, None, alive=False, healthy=False)
     alive = _ours(svc) is not None
-    path = health_path or (SERVICES[name].health_path if name in SERVICES else "/health")
-    healthy = alive and _healthy(svc.url, path)
+    if health_path is None:
+        health_path = SERVICES[name].health_path if name in SERVICES else "/health"
+    healthy = alive and _ready(health_path, svc.port)
     return ServiceStatus(name, svc.pid, svc.port, svc.url, alive, healthy)
 
 

@@ -1,7 +1,8 @@
 """A real local Spark Connect server for tests, on a free loopback port (never 15002).
 
-The server's lifecycle lives in :mod:`recipes.spark_connect` (``mdk workspace up`` starts
-one too); this module re-exports it for the tests and adds the client side.
+The server is the kit's ``spark`` service (:mod:`recipes.stack`, with its command from
+:mod:`recipes.spark_connect`); this module gives the tests a handle on one started in a
+folder of their own, and adds the client side.
 
 Usage::
 
@@ -15,21 +16,60 @@ that also uses a classic session should run its Connect client in a subprocess
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.spark_connect import (  # noqa: F401  (re-exported for the tests)
-    CLASS,
-    FORBIDDEN_PORT,
-    ConnectServer,
-    connect_server,
-    free_port,
-    pid_alive,
-    spark_home,
-    start_connect_server,
-)
+from recipes import stack
+from recipes.spark_connect import CLASS, FORBIDDEN_PORT  # noqa: F401  (re-exported for the tests)
+from recipes.stack import pid_alive  # noqa: F401  (re-exported for the tests)
+
+
+@dataclass
+class ConnectServer:
+    """A test's server: its record (``service``) and its folder (``workdir``: the service's
+    home, whose ``warehouse/`` holds the tables its catalog names)."""
+
+    service: stack.Service
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
+    def pid(self) -> int:
+        return self.service.pid
+
+    def stop(self) -> int | None:
+        """Stop it by its recorded pid (see :func:`recipes.stack.stop`)."""
+        return stack.stop("spark", self.workdir)
+
+
+def start_connect_server(workdir: Path, *, timeout: float = 120, **spec) -> ConnectServer:
+    """Start a server whose files are under ``workdir``; ``spec``: :func:`stack.spark_spec`'s
+    keywords (``warehouse``, ``catalogs``, ``extra_env``, ``master``)."""
+    workdir = Path(workdir).resolve()
+    service = stack.start("spark", home=workdir, timeout=timeout, spec=stack.spark_spec(**spec))
+    return ConnectServer(service, workdir)
+
+
+@contextlib.contextmanager
+def connect_server(workdir: Path, **kwargs) -> Iterator[ConnectServer]:
+    """:func:`start_connect_server` as a context manager that always stops it."""
+    server = start_connect_server(workdir, **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def run_python(

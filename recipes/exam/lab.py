@@ -24,10 +24,8 @@ import contextlib
 import io
 import os
 import re
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,6 @@ from typing import Any
 from recipes import stack
 from recipes import target as _target
 from recipes.errors import KitError
-from recipes.jsonfile import write_json
 
 LOCAL_ONLY = (
     "Exam practice runs on the local stack only (target {name!r}): it creates and deletes "
@@ -414,7 +411,6 @@ class Lab:
             return self._uc
 
     def _start_uc(self) -> UnityCatalog:
-        import requests
 
         from recipes.auth import token
 
@@ -424,45 +420,20 @@ class Lab:
             tracking = stack.start_mlflow_server(home=self._uc_mlflow_home).url
         home = self.home / "uc"
         home.mkdir(parents=True, exist_ok=True)
-        port = stack.free_port()
-        log = home / "double.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "recipes.workspace",
-                    "--tracking-url",
-                    tracking,
-                    "--home",
-                    str(home),
-                    "--host",
-                    stack.HOST,
-                    "--port",
-                    str(port),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        write_json(home / "double.json", {"pid": proc.pid, "port": port})
-        self._uc_proc = proc
-        url = f"http://{stack.HOST}:{port}"
-        deadline = time.monotonic() + START_TIMEOUT
-        session = requests.Session()
-        session.trust_env = False
-        while True:
-            with contextlib.suppress(requests.RequestException):
-                if session.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self._stop_uc_process(proc)
-                raise KitError(f"The workspace double did not start; see {log}.")
-            time.sleep(0.1)
-        return UnityCatalog(url, token(home), tracking, proc.pid)
+
+        def command(port: int, home: Path) -> list[str]:
+            return [
+                *(sys.executable, "-m", "recipes.workspace", "--tracking-url", tracking),
+                *("--home", str(home), "--host", stack.HOST, "--port", str(port)),
+            ]
+
+        spec = stack.ServiceSpec("double", command, marker="recipes.workspace")
+        unset = {k: None for k in os.environ if k.startswith("DATABRICKS_")}
+        try:
+            svc = stack.start("double", home=home, spec=spec, env=unset, timeout=START_TIMEOUT)
+        except stack.ServiceError as exc:
+            raise KitError(f"The workspace double did not start: {exc}") from exc
+        return UnityCatalog(svc.url, token(home), tracking, svc.pid)
 
     @contextlib.contextmanager
     def unity_catalog(self, registry: str = "databricks-uc") -> Iterator[UnityCatalog]:
@@ -511,23 +482,13 @@ class Lab:
                 else:
                     os.environ[k] = saved[k]
 
-    @staticmethod
-    def _stop_uc_process(proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
     def stop_uc(self) -> int | None:
         """Stop the workspace double (and the ``mlflow server`` started for it); its pid."""
         with self._lock:
             if self._uc is None:
                 return None
             pid = self._uc.pid
-            self._stop_uc_process(self._uc_proc)
+            stack.stop("double", home=self.home / "uc")
             if self._uc_mlflow_home is not None:
                 stack.stop("mlflow", home=self._uc_mlflow_home)
                 self._uc_mlflow_home = None

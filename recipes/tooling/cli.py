@@ -192,7 +192,9 @@ def run(
 
     # the notebooks may start the serving endpoint: stop it afterwards unless it was running
     with stack.stopping_new_services(report=typer.echo):
-        results = runner.run_notebooks(paths, raw, out_dir=out, progress=progress, from_cli=True)
+        results = runner.run_notebooks(
+            paths, raw, out_dir=out, progress=progress, from_cli=True, report=typer.echo
+        )
     rows = [
         (r.notebook, r.status, f"{r.seconds:.1f}", r.output if r.status != "skipped" else "-")
         for r in results

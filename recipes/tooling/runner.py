@@ -5,6 +5,14 @@ given. Here every parameter must be declared by a selected notebook and match th
 inferred from its ``parameters`` cell (``n_rows: int = 5000``); each notebook gets only
 the parameters it declares. Results go to ``$MDK_HOME/runs/<time>/`` with a ``summary.json``,
 and every picture (``image/png`` output) also as a ``.png`` file there.
+
+The notebooks of one run share one Spark: when a notebook that uses Spark runs on the local
+target, the run starts the ``spark`` service (a local Spark Connect server over
+``$MDK_HOME/warehouse``, :mod:`recipes.stack`) and gives every kernel its URL in
+``MDK_SPARK_REMOTE``, as notebooks attached to one Databricks cluster share it, instead of
+each kernel starting a JVM of its own; the endpoint a notebook starts inherits it for its
+monitor refreshes. The run stops it at the end. A kernel opened in JupyterLab starts its own
+local Spark, as before.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from recipes.errors import NotFoundError, ParameterError
+from recipes import stack
+from recipes.errors import KitError, NotFoundError, ParameterError
 from recipes.jsonfile import write_json
 from recipes.names import LOCAL_DEFAULTS
 from recipes.names import apply as apply_names
@@ -354,6 +363,64 @@ def _kernel_env(values: Mapping[str, str]):
             os.environ.pop(k, None)
 
 
+_SPARK_WORD = re.compile(r"\bspark\b")
+
+
+def uses_spark(path: Path) -> bool:
+    """Whether a code cell of the notebook names ``spark`` (a session, ``spark_udf``...)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return False
+    return any(c.cell_type == "code" and _SPARK_WORD.search(c.source) for c in nb.cells)
+
+
+def _needs_shared_spark(per_notebook: Mapping[Path, Mapping[str, Any]]) -> bool:
+    from recipes.target import resolve
+
+    if os.environ.get("MDK_SPARK_REMOTE") or os.environ.get("SPARK_REMOTE"):
+        return False  # the user's own Spark Connect server
+    return any(
+        resolve(params.get("target") or None).is_local
+        and skip_reason(path, params) is None
+        and uses_spark(path)
+        for path, params in per_notebook.items()
+    )
+
+
+@contextlib.contextmanager
+def shared_spark(
+    per_notebook: Mapping[Path, Mapping[str, Any]], report: Callable[[str], None] | None = None
+):
+    """Start the ``spark`` service for the block when a local notebook needs Spark, put its
+    URL in ``MDK_SPARK_REMOTE`` for the kernels, and stop it afterwards (unless it ran
+    before). Yields the service, or None. When it cannot start, the kernels start their own
+    local Spark, and ``report`` says why."""
+    say = report or (lambda line: None)
+    if not _needs_shared_spark(per_notebook):
+        yield None
+        return
+    home = mdk_home()
+    was_running = stack.service_status("spark", home).alive
+    try:
+        svc = stack.start("spark", home=home, timeout=180)
+    except KitError as exc:
+        say(f"each notebook starts its own Spark: the shared one did not start ({exc})")
+        yield None
+        return
+    say(
+        f"Spark: one local Spark Connect server for this run's notebooks, {svc.url} (pid {svc.pid})"
+    )
+    try:
+        with _kernel_env({"MDK_SPARK_REMOTE": svc.url}):
+            yield svc
+    finally:
+        if not was_running and stack.stop("spark", home) is not None:
+            say(f"stopped spark (pid {svc.pid}), which this run started")
+
+
 @functools.cache
 def ipc_kernel_manager() -> type:
     """A kernel manager whose kernel talks over unix sockets, not loopback TCP.
@@ -387,6 +454,7 @@ def run_notebooks(
     kernel_name: str = "python3",
     progress: ProgressFn | None = None,
     from_cli: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
     """Execute notebooks in order with papermill; a failure does not stop the rest.
 
@@ -398,6 +466,7 @@ def run_notebooks(
         kernel_name: the Jupyter kernel to run them with.
         progress: called before and after each notebook (see :data:`ProgressFn`).
         from_cli: parameter values are command-line strings (see :func:`parse_value`).
+        report: told, in one line each, about the Spark the run shares (:func:`shared_spark`).
 
     Returns:
         One :class:`RunResult` per notebook, also written to ``summary.json``.
@@ -405,7 +474,6 @@ def run_notebooks(
     Raises:
         ParameterError: a parameter is unknown or mistyped; nothing has run.
     """
-    import papermill
 
     params = dict(params or {})
     per_notebook = plan(list(paths), params, from_cli=from_cli)
@@ -420,37 +488,46 @@ def run_notebooks(
     out_dir.mkdir(parents=True, exist_ok=True)
     started = now.isoformat(timespec="seconds")
     results: list[RunResult] = []
-    for path, nb_params in per_notebook.items():
-        output = out_dir / path.name
-        reason = skip_reason(path, nb_params)
-        if reason is not None:
-            results.append(RunResult(path.name, "skipped", 0.0, output, reason))
+    with shared_spark(per_notebook, report):
+        for path, nb_params in per_notebook.items():
+            results.append(_run_one(path, nb_params, out_dir, kernel_name, progress))
             _write_summary(out_dir, started, per_notebook, results)
             if progress:
                 progress("end", path, results[-1])
-            continue
-        if progress:
-            progress("start", path, None)
-        t0 = time.perf_counter()
-        error = None
-        try:
-            with _kernel_env(QUIET_ENV):
-                papermill.execute_notebook(
-                    str(path),
-                    str(output),
-                    parameters=nb_params,
-                    kernel_name=kernel_name,
-                    progress_bar=False,
-                    cwd=str(repo_root()),
-                    kernel_manager_class=ipc_kernel_manager(),
-                )
-        except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
-            error = _one_line(exc)
-        seconds = time.perf_counter() - t0
-        pictures = tuple(save_pictures(output, out_dir))  # a failed run keeps its pictures too
-        result = RunResult(path.name, "failed" if error else "ok", seconds, output, error, pictures)
-        results.append(result)
-        _write_summary(out_dir, started, per_notebook, results)
-        if progress:
-            progress("end", path, result)
     return results
+
+
+def _run_one(
+    path: Path,
+    nb_params: dict[str, Any],
+    out_dir: Path,
+    kernel_name: str,
+    progress: ProgressFn | None,
+) -> RunResult:
+    """Execute one notebook into ``out_dir`` (or skip it); never raises for a failed cell."""
+    import papermill
+
+    output = out_dir / path.name
+    reason = skip_reason(path, nb_params)
+    if reason is not None:
+        return RunResult(path.name, "skipped", 0.0, output, reason)
+    if progress:
+        progress("start", path, None)
+    t0 = time.perf_counter()
+    error = None
+    try:
+        with _kernel_env(QUIET_ENV):
+            papermill.execute_notebook(
+                str(path),
+                str(output),
+                parameters=nb_params,
+                kernel_name=kernel_name,
+                progress_bar=False,
+                cwd=str(repo_root()),
+                kernel_manager_class=ipc_kernel_manager(),
+            )
+    except Exception as exc:  # PapermillExecutionError, a dead kernel, ...
+        error = _one_line(exc)
+    seconds = time.perf_counter() - t0
+    pictures = tuple(save_pictures(output, out_dir))  # a failed run keeps its pictures too
+    return RunResult(path.name, "failed" if error else "ok", seconds, output, error, pictures)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from recipes import auth, names, spark_connect, stack
+from recipes import auth, names, stack
 from recipes.errors import KitError
 from recipes.jsonfile import write_json
 from recipes.target import SDK_CONFIG_FILE, WORKSPACE_DOUBLE_VAR, mdk_home
@@ -189,10 +189,6 @@ def _double_spec(tracking_url: str, serving_url: str) -> stack.ServiceSpec:
     return stack.ServiceSpec("double", command, marker="recipes.workspace")
 
 
-def _spark(ws: Path, port: int | None) -> spark_connect.ConnectServer | None:
-    return spark_connect.ConnectServer(port, ws / SPARK) if port else None
-
-
 # ----------------------------------------------------------------------------- verbs
 
 
@@ -233,8 +229,8 @@ def up(
     token = _token(ws)
     _write_profile(ws, double_url, token)
     ports = {n: stack.free_port() for n in ("mlflow", "serving")}
-    ports[SPARK] = spark_connect.free_port() if spark else None  # never Spark's 15002
-    _write_state(ws, {"double_port": double_port, "spark_port": ports[SPARK]})
+    ports[SPARK] = stack.free_port() if spark else None
+    _write_state(ws, {"double_port": double_port})
     client = _client_env(ws, double_url, token)
     spark_url = f"sc://{stack.HOST}:{ports[SPARK]}" if spark else None
     serving_env = client | {
@@ -251,14 +247,8 @@ def up(
 
     def start_spark():
         extra = {k: v for k, v in client.items() if v is not None} | {"MDK_HOME": str(ws)}
-        return spark_connect.start_connect_server(
-            ws / SPARK,
-            port=ports[SPARK],
-            timeout=timeout,
-            extra_env=extra,
-            warehouse=ws / "warehouse",
-            catalogs=catalogs,
-        )
+        spec = stack.spark_spec(warehouse=ws / "warehouse", catalogs=catalogs, extra_env=extra)
+        return stack.start(SPARK, port=ports[SPARK], home=ws, timeout=timeout, spec=spec)
 
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -299,9 +289,8 @@ def connection(home: Path | str | None = None) -> Workspace:
     double = stack.service_status("double", ws, health_path="/health")
     if not double.alive:
         raise KitError(NOT_RUNNING)
-    server = _spark(ws, _read_state(ws).get("spark_port"))
-    remote = server.url if server is not None and server.alive else None
-    return Workspace(ws, double.url, _token(ws), remote)
+    spark = stack.service_status(SPARK, ws)
+    return Workspace(ws, double.url, _token(ws), spark.url if spark.alive else None)
 
 
 def env(home: Path | str | None = None) -> dict[str, str]:
@@ -319,33 +308,12 @@ def export_lines(values: dict[str, str]) -> str:
 def status(home: Path | str | None = None) -> list[stack.ServiceStatus]:
     """One row per part, in start order, recorded or not."""
     ws = workspace_home(home)
-    rows = []
-    for name in SERVICES:
-        if name == SPARK:
-            server = _spark(ws, _read_state(ws).get("spark_port"))
-            if server is None or server.pid is None:
-                rows.append(stack.ServiceStatus(name, None, None, None, False, False))
-            else:
-                alive = server.alive
-                healthy = alive and server.listening()
-                rows.append(
-                    stack.ServiceStatus(name, server.pid, server.port, server.url, alive, healthy)
-                )
-            continue
-        rows.append(stack.service_status(name, ws, health_path="/health"))
-    return rows
+    return [stack.service_status(name, ws) for name in SERVICES]
 
 
 def down(home: Path | str | None = None) -> dict[str, int | None]:
     """Stop every part by its recorded pid; returns ``{part: pid stopped or None}``."""
     ws = workspace_home(home)
-    server = _spark(ws, _read_state(ws).get("spark_port"))
-
-    def stop(name: str) -> int | None:
-        if name != SPARK:
-            return stack.stop(name, ws)
-        return server.stop() if server is not None else None
-
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:  # each waits for its own exit
-        jobs = {name: pool.submit(stop, name) for name in reversed(SERVICES)}
+        jobs = {name: pool.submit(stack.stop, name, ws) for name in reversed(SERVICES)}
         return {name: job.result() for name, job in jobs.items()}

@@ -17,20 +17,19 @@ Without it the tier skips with that one line, or fails when ``CI`` is true.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import sys
-import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from recipes.target import repo_root, scoped_env
+from recipes import stack
+from recipes.target import repo_root
 
 INSTALL = "sudo apt-get install chromium"
 
@@ -122,39 +121,6 @@ class Lab:
         return page
 
 
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"jupyter lab not ready in {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server and its kernels by pid; SIGKILL what is left after 15 s."""
-    import psutil
-
-    try:
-        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=15)
-    for p in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-
-
 # User settings of the test's JupyterLab: start the notebook's kernel without asking, keep
 # every cell in the page (no windowing, so a test sees all prompts), and no news pop-up.
 _SETTINGS = {
@@ -182,23 +148,16 @@ def lab(chromium, empty_store, tmp_path_factory) -> Lab:
     endpoint (the kernels' ``MDK_HOME``) reading it. JupyterLab's process starts first, so
     its start-up overlaps the other two; at the end all three are stopped by pid at once."""
     pytest.importorskip("jupyterlab", reason="JupyterLab is missing: make setup-lab")
-    from concurrent.futures import ThreadPoolExecutor
-
-    from recipes import stack
-
     base = tmp_path_factory.mktemp("lab")
     root, jupyter, home, mlflow_home = (base / d for d in ("root", "jupyter", "home", "mlflow"))
     for folder in (root, home, mlflow_home):
         folder.mkdir()
     shutil.copy(empty_store, mlflow_home / "mlflow.db")
-    tracking_port, port, token = stack.free_port(), stack.free_port(), secrets.token_hex(16)
+    tracking_port, token = stack.free_port(), secrets.token_hex(16)
     tracking_uri = f"http://{stack.HOST}:{tracking_port}"
     env = {
-        **os.environ,
-        "MDK_HOME": str(home),
         "MDK_TARGET": "local",
         "MLFLOW_TRACKING_URI": tracking_uri,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
         "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(jupyter / "settings"),
@@ -206,38 +165,42 @@ def lab(chromium, empty_store, tmp_path_factory) -> Lab:
         "PYTHONPATH": str(repo_root()),
     }
     for key in ("MLFLOW_REGISTRY_URI", "SPARK_REMOTE", "DATABRICKS_HOST", "DATABRICKS_TOKEN"):
-        env.pop(key, None)
+        env[key] = None
     _settings(jupyter / "settings")
-    log = base / "jupyter.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={token}",
-        "--ServerApp.port_retries=0",
-        "--LabApp.news_url=",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
-        cmd.append("--allow-root")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+
+    def command(port: int, home: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1"]
+        cmd += [
+            f"--port={port}",
+            f"--ServerApp.root_dir={root}",
+            f"--IdentityProvider.token={token}",
+        ]
+        cmd += ["--ServerApp.port_retries=0", "--LabApp.news_url="]
+        cmd += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+            cmd.append("--allow-root")
+        return cmd
+
+    # a service of the kit's one services module, with the kernels' MDK_HOME as its home
+    spec = stack.ServiceSpec(
+        "jupyterlab", command, marker="jupyterlab", health_path=f"/api/status?token={token}"
+    )
+
+    def tracking_then_serving() -> None:
         stack.start_mlflow_server(port=tracking_port, home=mlflow_home)
-        with scoped_env(MDK_HOME=str(home), MLFLOW_TRACKING_URI=tracking_uri):
-            stack.start("serving", home=home)
-        _wait_http(f"{url}/api/status?token={token}", proc, log)
+        stack.start("serving", home=home, env={"MLFLOW_TRACKING_URI": tracking_uri})
+
+    try:
+        with ThreadPoolExecutor(2) as pool:  # JupyterLab's start-up overlaps the other two
+            jupyterlab = pool.submit(
+                stack.start, "jupyterlab", home=home, spec=spec, env=env, timeout=90
+            )
+            pool.submit(tracking_then_serving).result()
+            url = jupyterlab.result().url
         yield Lab(url, token, root, home, tracking_uri)
     finally:  # each stop is a no-op for a service that never started
         stops = (
-            lambda: _stop(proc),
+            lambda: stack.stop("jupyterlab", home=home),
             lambda: stack.stop("serving", home=home),
             lambda: stack.stop("mlflow", home=mlflow_home),
         )

@@ -36,22 +36,11 @@ NAME = "07_exam_practice"
 
 
 def _stop_leftovers(home: Path) -> None:
-    import psutil
-
     from recipes import stack
 
     stack.stop("serving", home=home)
     stack.stop("mlflow", home=home / "exam" / "uc-mlflow")
-    record = home / "exam" / "uc" / "double.json"
-    if record.exists():
-        pid = json.loads(record.read_text())["pid"]
-        try:
-            proc = psutil.Process(pid)
-            if "recipes.workspace" in " ".join(proc.cmdline()):
-                proc.terminate()
-                proc.wait(10)
-        except psutil.Error:
-            pass
+    stack.stop("double", home=home / "exam" / "uc")
 
 
 @dataclass

@@ -92,7 +92,7 @@ def test_mdk_jvm_options_come_last_in_both_spark_jvms(tmp_path, monkeypatch):
     options = classic_conf(home=tmp_path)["spark.driver.extraJavaOptions"].split()
     assert options[-1] == "-Xmx777m" and "-XX:+UseParallelGC" in options
     assert f"-Dderby.system.home={tmp_path / 'derby'}" in options
-    # the Spark Connect server's options (start_connect_server) come from the same function
+    # the Spark Connect server's options (spark_connect.server_command) come from the same function
     connect = spark_java_options(tmp_path / "connect-derby").split()
     assert connect[0] == "-XX:+UseParallelGC" and connect[-1] == "-Xmx777m"
     assert f"-Dderby.system.home={tmp_path / 'connect-derby'}" in connect

@@ -340,3 +340,94 @@ def test_on_databricks_the_plan_gives_each_notebook_the_workspace_names(monkeypa
     assert given[nbs["01_register"]]["model_name"] == "a.b.c"
     local = runner.plan(list(nbs.values()), {"target": "local"})
     assert local[nbs["01_register"]] == {"target": "local"}
+
+
+def _notebook(path: Path, *code: str) -> Path:
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell('target: str = "local"', metadata={"tags": ["parameters"]})]
+    cells += [nbformat.v4.new_code_cell(c) for c in code]
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), path)
+    return path
+
+
+def test_uses_spark_reads_the_code_cells(tmp_path):
+    assert runner.uses_spark(_notebook(tmp_path / "a.ipynb", "df = spark.table('t')"))
+    assert not runner.uses_spark(_notebook(tmp_path / "b.ipynb", "spark_url = 1  # no session"))
+
+
+def test_a_run_shares_one_spark_between_its_kernels_and_stops_it(tmp_path, mdk_home, monkeypatch):
+    """A local notebook that names ``spark`` gets the ``spark`` service's URL in
+    ``MDK_SPARK_REMOTE`` (the service started once for the run, stopped after it); the
+    variable is gone from this process afterwards."""
+    from recipes import stack
+
+    monkeypatch.delenv("MDK_SPARK_REMOTE", raising=False)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    calls = []
+    fake = stack.Service("spark", 4242, 1, "sc://127.0.0.1:1", "now", ["x"])
+    monkeypatch.setattr(
+        runner.stack,
+        "service_status",
+        lambda *a: stack.ServiceStatus("spark", None, None, None, False, False),
+    )
+    monkeypatch.setattr(
+        runner.stack, "start", lambda name, **kw: calls.append(("start", name, kw["home"])) or fake
+    )
+    monkeypatch.setattr(
+        runner.stack, "stop", lambda name, home: calls.append(("stop", name, home)) or 4242
+    )
+    first = _notebook(
+        tmp_path / "01_a.ipynb",
+        "import os\nspark = os.environ.get('MDK_SPARK_REMOTE')\nprint(spark)",
+    )
+    second = _notebook(
+        tmp_path / "02_b.ipynb", "import os\nprint(os.environ.get('MDK_SPARK_REMOTE'))"
+    )
+    said = []
+    results = runner.run_notebooks(
+        [first, second], {}, out_dir=tmp_path / "run", report=said.append
+    )
+    assert [r.status for r in results] == ["ok", "ok"]
+    for r in results:
+        assert "sc://127.0.0.1:1" in json.dumps(
+            json.loads(r.output.read_text())["cells"][-1]["outputs"]
+        )
+    assert calls == [("start", "spark", mdk_home), ("stop", "spark", mdk_home)]
+    assert said[0].startswith("Spark: one local Spark Connect server") and "pid 4242" in said[0]
+    assert "MDK_SPARK_REMOTE" not in os.environ
+
+
+def test_no_shared_spark_for_the_users_own_server_or_another_target(tmp_path, monkeypatch):
+    notebook = _notebook(tmp_path / "01_a.ipynb", "spark.range(1)")
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    monkeypatch.delenv("MDK_SPARK_REMOTE", raising=False)
+    assert runner._needs_shared_spark({notebook: {}})
+    assert not runner._needs_shared_spark({notebook: {"target": "databricks"}})
+    plain = _notebook(tmp_path / "02_b.ipynb", "x = 1")
+    assert not runner._needs_shared_spark({plain: {}})
+    monkeypatch.setenv("MDK_SPARK_REMOTE", "sc://127.0.0.1:9")
+    assert not runner._needs_shared_spark({notebook: {}})
+
+
+def test_when_the_shared_spark_cannot_start_each_kernel_starts_its_own(
+    tmp_path, mdk_home, monkeypatch
+):
+    from recipes import stack
+
+    monkeypatch.delenv("MDK_SPARK_REMOTE", raising=False)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+
+    def refuse(name, **kw):
+        raise stack.ServiceError("spark server exited with code 1; see spark.log: no java")
+
+    monkeypatch.setattr(runner.stack, "start", refuse)
+    notebook = _notebook(tmp_path / "01_a.ipynb", "spark = 1")
+    said = []
+    with runner.shared_spark({notebook: {}}, said.append) as svc:
+        assert svc is None and "MDK_SPARK_REMOTE" not in os.environ
+    assert said == [
+        "each notebook starts its own Spark: the shared one did not start "
+        "(spark server exited with code 1; see spark.log: no java)"
+    ]

@@ -240,7 +240,7 @@ def test_spark_connect_end_to_end(tmp_path):
     assert result["sums"] == {"1": 3.0, "2": 3.0}
     assert result["python"] == [sys.executable]  # the server's workers run this interpreter
     assert result["same"] and result["stopped"] and result["mode_flag_cleared"]
-    # stopped: the pid is gone and the server's own pid file with it. (Not "the port is
+    # stopped: the pid is gone and its record with it. (Not "the port is
     # closed": once freed, another process on this machine may take the port at once.)
     assert not pid_alive(pid)
     assert not any(
@@ -248,4 +248,5 @@ def test_spark_connect_end_to_end(tmp_path):
         for c in psutil.net_connections("tcp")
         if c.laddr and c.laddr.port == server.port
     )
-    assert not list((tmp_path / "connect" / "pid").iterdir())  # the stop script removed it
+    assert not (tmp_path / "connect" / "run" / "spark.json").exists()  # stop removed the record
+    assert "SparkConnectServer" in (tmp_path / "connect" / "logs" / "spark.log").read_text()

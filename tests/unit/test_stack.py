@@ -63,7 +63,13 @@ def test_server_runs_in_its_own_process_group(server_home):
 
 def test_status_shows_it_alive_and_healthy(server_home):
     home, svc = server_home
-    (row, _) = stack.status(home)  # mlflow, serving
+    (row, serving, spark) = stack.status(home)
+    assert (serving.name, serving.alive, spark.name, spark.alive) == (
+        "serving",
+        False,
+        "spark",
+        False,
+    )
     assert (row.name, row.pid, row.port, row.alive, row.healthy) == (
         "mlflow",
         svc.pid,
@@ -118,7 +124,13 @@ def test_stop_kills_the_server_and_removes_the_record(tmp_path):
     assert stack.stop("mlflow", home=home) == svc.pid
     assert _gone(svc.pid) and all(_gone(c) for c in children)
     assert not (home / "run" / "mlflow.json").exists()
-    (row, _) = stack.status(home)  # mlflow, serving
+    (row, serving, spark) = stack.status(home)
+    assert (serving.name, serving.alive, spark.name, spark.alive) == (
+        "serving",
+        False,
+        "spark",
+        False,
+    )
     assert row.pid is None and not row.alive and not row.healthy
 
 
@@ -142,7 +154,7 @@ def test_stop_never_signals_a_process_that_is_not_ours(mdk_home):
             "cmd": ["x"],
         }
         (run / "mlflow.json").write_text(json.dumps(record))
-        (row, _) = stack.status()  # mlflow, serving
+        row = stack.status()[0]  # mlflow, then serving and spark
         assert row.pid == sleeper.pid and not row.alive
         assert stack.stop("mlflow") is None
         assert sleeper.poll() is None
@@ -164,3 +176,91 @@ def test_a_server_that_dies_at_start_raises_with_its_log(tmp_path, monkeypatch):
     )
     assert "file is not a database" in str(info.value)
     assert not (tmp_path / "rel" / "run" / "mlflow.json").exists()
+
+
+_LISTENER = """
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+time.sleep(float(os.environ["DELAY"]))  # not ready at once: start() must wait for the port
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening", os.environ["WHERE"], flush=True)
+while True:
+    s.accept()[0].close()
+"""
+
+
+def test_a_service_that_is_not_http_is_ready_once_its_port_accepts(tmp_path):
+    """Spark Connect's gRPC has no health path: ``health_path=None`` waits for the port, the
+    URL takes the spec's scheme, and ``environment`` builds the env from port and home."""
+    script = tmp_path / "listener.py"
+    script.write_text(_LISTENER)
+    spec = stack.ServiceSpec(
+        "listener",
+        lambda port, home: [sys.executable, str(script), str(port)],
+        marker=str(script),
+        health_path=None,
+        environment=lambda port, home: {"WHERE": f"{home.name}:{port}", "DELAY": "0.5"},
+        scheme="sc",
+    )
+    home = tmp_path / "home"
+    svc = stack.start("listener", home=home, spec=spec, timeout=30)
+    try:
+        assert svc.url == f"sc://127.0.0.1:{svc.port}"
+        assert stack.port_in_use(svc.port)
+        row = stack.service_status("listener", home, health_path=None)
+        assert row.alive and row.pid == svc.pid
+        log = (home / "logs" / "listener.log").read_text()
+        assert f"listening home:{svc.port}" in log
+    finally:
+        assert stack.stop("listener", home) == svc.pid
+    assert _gone(svc.pid) and not (home / "run" / "listener.json").exists()
+
+
+def test_the_spark_service_is_spark_connect_over_the_homes_warehouse(tmp_path):
+    """The ``spark`` service ``mdk run`` shares: Spark Connect's server class by
+    ``spark-submit``, its catalog over ``<home>/warehouse``, scratch under ``spark-connect/``,
+    workers on this interpreter, and no client variables of its own."""
+    spec = stack.SERVICES["spark"]
+    assert spec.scheme == "sc" and spec.health_path is None
+    home = tmp_path / "mdk"
+    cmd = spec.command(40123, home)
+    assert cmd[0].endswith("bin/spark-submit") and cmd[1:3] == ["--class", spec.marker]
+    conf = {
+        cmd[i + 1].split("=", 1)[0]: cmd[i + 1].split("=", 1)[1]
+        for i, a in enumerate(cmd)
+        if a == "--conf"
+    }
+    assert conf["spark.connect.grpc.binding.port"] == "40123"
+    assert conf["spark.connect.grpc.binding.address"] == "127.0.0.1"
+    assert str(home / "warehouse") in " ".join(conf.values())
+    assert (home / "spark-connect" / "local").is_dir()
+    env = spec.environment(40123, home)
+    assert env["PYSPARK_PYTHON"] == sys.executable
+    assert env["SPARK_REMOTE"] is None and env["MDK_SPARK_REMOTE"] is None
+    with pytest.raises(ValueError, match="15002"):
+        spec.command(15002, home)
+
+
+def test_free_port_is_never_spark_connects_default(monkeypatch):
+    ports = iter([15002, 15002, 40555])
+
+    class FakeSocket:
+        def __init__(self, *a):
+            self.port = next(ports)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def bind(self, address):
+            pass
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(stack.socket, "socket", FakeSocket)
+    assert stack.free_port() == 40555

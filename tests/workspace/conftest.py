@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from recipes.spark_connect import pid_alive
+from recipes.stack import pid_alive
 from tests.workspace.stack import Stack, mdk_cli, parse_env, status_pids
 
 TOKEN = "dapi-local-double-test"

@@ -30,7 +30,7 @@ import requests
 
 from recipes import names
 from recipes.errors import NotFoundError
-from recipes.spark_connect import pid_alive
+from recipes.stack import pid_alive
 from recipes.target import repo_root
 from tests.notebooks.nbtools import NOTEBOOKS, run_first_checks
 from tests.workspace.stack import PARTS, mdk_cli, status_pids
