@@ -32,6 +32,7 @@ import pandas as pd
 
 from recipes.data import FEATURES
 from recipes.errors import ParameterError
+from recipes.formats import encode
 
 ROWS_100M = 100_000_000
 
@@ -249,9 +250,9 @@ def _send_batches(conn, endpoint: str, rows, batch: int) -> tuple[int, int, int]
     sent = body_bytes = failed = 0
     columns = list(FEATURES)
 
-    def post(s, data: list) -> None:
+    def post(s, data: list[dict]) -> None:
         nonlocal sent, body_bytes, failed
-        body = json.dumps({"dataframe_split": {"columns": columns, "data": data}})
+        body = json.dumps(encode(data, "dataframe_split"))
         r = s.post(
             conn.invocations_url(endpoint),
             data=body,
@@ -265,7 +266,7 @@ def _send_batches(conn, endpoint: str, rows, batch: int) -> tuple[int, int, int]
     with requests.Session() as s:
         chunk: list = []
         for row in rows:
-            chunk.append([row[c] for c in columns])
+            chunk.append({c: row[c] for c in columns})
             if len(chunk) == batch:
                 post(s, chunk)
                 chunk = []

@@ -2,7 +2,8 @@
 
 * :mod:`.cli` — the typer app (``mdk up/down/serve/token/status/run/doctor/golden``);
 * :mod:`.runner` — runs notebooks with papermill (``mdk run``);
-* :mod:`.golden` — re-executes notebooks and keeps only their golden outputs;
+* :mod:`.golden` — generates 07's question cells from the bank, re-executes notebooks and
+  keeps only their golden outputs;
 * :mod:`.doctor` — checks the machine (Python, Java, the services).
 
 The library never imports this package. It sits on top: it may import anything in

@@ -229,7 +229,8 @@ def doctor() -> None:
 def golden(
     notebooks: Annotated[list[str] | None, typer.Argument(metavar="[NOTEBOOK]...")] = None,
 ) -> None:
-    """Re-run notebooks in a fresh embedded store and rewrite only their golden (nbval) cells."""
+    """Regenerate 07's question cells from the bank, then re-run notebooks in a fresh embedded
+    store and rewrite only their golden (nbval) cells."""
     from recipes.tooling import golden as golden_
     from recipes.tooling import runner
 

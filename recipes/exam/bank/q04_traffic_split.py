@@ -19,6 +19,7 @@ from recipes.exam.endpoints import (
     warm,
 )
 from recipes.exam.questions import Option, Outcome, Question
+from recipes.formats import encode
 
 
 def _served_by(responses) -> pd.Series:
@@ -46,7 +47,7 @@ def q4_a(lab) -> Outcome:
     with requests.Session() as s:
         for rec in live_records(lab.sizes.requests):
             target = one if rng.random() < 0.9 else two
-            r = post(s, conn, target, {"dataframe_records": [rec]})
+            r = post(s, conn, target, encode([rec], "dataframe_records"))
             answered.append(target if r.status_code == 200 else None)
     counts = _served_by(answered)
     table = _split_table(counts, {one: 90, two: 10})
@@ -110,7 +111,7 @@ def q4_c(lab) -> Outcome:
         answered = [
             r.headers.get("served-model-name") if r.status_code == 200 else None
             for r in (
-                post(s, conn, name, {"dataframe_records": [rec]})
+                post(s, conn, name, encode([rec], "dataframe_records"))
                 for rec in live_records(lab.sizes.requests // 2)
             )
         ]
@@ -151,12 +152,12 @@ def q4_d(lab) -> Outcome:
     with requests.Session() as s:
         for u, rec in zip(users, live_records(len(users)), strict=True):
             target = two if flag[u] else one
-            r = post(s, conn, target, {"dataframe_records": [rec]})
+            r = post(s, conn, target, encode([rec], "dataframe_records"))
             answered.append(target if r.status_code == 200 else None)
         again = []  # the same users come back: the flag sends each where it went before
         for u, rec in zip(users[:20], live_records(20), strict=True):
             target = two if flag[u] else one
-            r = post(s, conn, target, {"dataframe_records": [rec]})
+            r = post(s, conn, target, encode([rec], "dataframe_records"))
             again.append(target if r.status_code == 200 else None)
     counts = _served_by(answered)
     sticky = again == answered[:20]

@@ -8,21 +8,12 @@ import json
 
 from recipes.exam.endpoints import endpoint, live_records, post, warm
 from recipes.exam.questions import Option, Outcome, Question
+from recipes.formats import FORMATS, encode
 
 
 def _bodies(records: list[dict]) -> dict[str, dict]:
-    columns = list(records[0])
-    return {
-        "A": {"dataframe_records": records},
-        "B": {
-            "dataframe_split": {
-                "columns": columns,
-                "data": [[r[c] for c in columns] for r in records],
-            }
-        },
-        "C": {"instances": records},
-        "D": {"inputs": {c: [r[c] for r in records] for c in columns}},
-    }
+    """The same records in each option's format (A-D: the order of :data:`formats.FORMATS`)."""
+    return {letter: encode(records, fmt) for letter, fmt in zip("ABCD", FORMATS, strict=True)}
 
 
 def _layout(body: dict) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from recipes.exam.endpoints import post, typed_config, typed_model, warm
 from recipes.exam.questions import Option, Outcome, Question
+from recipes.formats import encode
 
 
 def _schema_error(exc: BaseException) -> str:
@@ -39,8 +40,8 @@ def q9_scenario(lab) -> dict:
         except Exception as exc:  # noqa: BLE001 - the refusal is the evidence
             pyfunc = _schema_error(exc)
         with requests.Session() as s:
-            r = post(s, conn, name, {"dataframe_records": [bad]})
-            ints = post(s, conn, name, {"dataframe_records": [seed_record()]})
+            r = post(s, conn, name, encode([bad], "dataframe_records"))
+            ints = post(s, conn, name, encode([seed_record()], "dataframe_records"))
         return {
             "schema": schema,
             "pyfunc_error": pyfunc,

@@ -19,6 +19,7 @@ from recipes.exam.endpoints import (
     warm,
 )
 from recipes.exam.questions import Option, Outcome, Question
+from recipes.formats import encode
 
 LEGACY = "exam-legacy"  # the endpoint option A asks for with the legacy auto_capture_config
 
@@ -60,7 +61,7 @@ def q11_scenario(lab) -> dict:
             for i, rec in enumerate([*live_records(3, seed=11), {"total_purchases": "fifteen"}]):
                 crid = f"{tag}-{i}"
                 ids.append(crid)
-                post(s, conn, name, {"dataframe_records": [rec], "client_request_id": crid})
+                post(s, conn, name, encode([rec], "dataframe_records", client_request_id=crid))
         rows = traffic.captured_rows(payload_table(name), ids, timeout=20)
         rows = rows.sort_values("client_request_id").reset_index(drop=True)
         columns = list(rows.columns)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from recipes.exam.endpoints import THRESHOLD, endpoint, live_records, post, threshold_version, warm
 from recipes.exam.questions import Option, Outcome, Question
+from recipes.formats import encode
 
 LOWER = 0.3  # the threshold question 17's request sends (the schema's default is 0.5)
 
@@ -27,13 +28,15 @@ _Q17_REQUESTS = {
 
 
 def _q17_bodies(records: list[dict]) -> dict[str, dict]:
-    rows = {"dataframe_records": records}
+    def body(params=None, rows=records):
+        return encode(rows, "dataframe_records", params=params)
+
     return {
-        "params": {**rows, "params": {"threshold": LOWER}},
-        "none": rows,
-        "column": {"dataframe_records": [{**r, "threshold": LOWER} for r in records]},
-        "string": {**rows, "params": {"threshold": str(LOWER)}},
-        "unknown": {**rows, "params": {"threshold": LOWER, UNKNOWN: 0.9}},
+        "params": body({"threshold": LOWER}),
+        "none": body(),
+        "column": body(rows=[{**r, "threshold": LOWER} for r in records]),
+        "string": body({"threshold": str(LOWER)}),
+        "unknown": body({"threshold": LOWER, UNKNOWN: 0.9}),
     }
 
 
