@@ -3,8 +3,11 @@ endpoint's tests (tests/endpoint/) and the serving client's (tests/serving/) sha
 
 Each server gets its own MDK_HOME and port and reads the MLflow store it is given (the
 session's trained store, with 'churn-predictor' v1/v2, for the ``server`` fixture of
-tests/endpoint/conftest.py and the session's ``shared_server`` of tests/conftest.py); it is
-stopped, with its model workers, by whoever started it.
+tests/endpoint/conftest.py and the session's ``shared_server`` of tests/conftest.py). It is
+the kit's ``serving`` service, started and stopped by recipes.stack as ``mdk up`` and ``mdk
+down`` do: its pid and port recorded in ``<home>/run/serving.json``, its output in
+``<home>/logs/serving.log``, stopped by a SIGTERM to its process group (SIGKILL after 10 s)
+with the model workers it leaves.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,12 +22,13 @@ from pathlib import Path
 import psutil
 import requests
 
+from recipes import stack
 from recipes.auth import token as read_token
-from recipes.stack import free_port
 from tests.endpoint.calls import EndpointCalls
 
+SERVICE = "serving"  # the name of its record and log under its home, as for `mdk up`
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 40.0
+TERMINATE_TIMEOUT = 40.0  # a SIGTERM's graceful exit: requests in flight, the last flush
 MODEL = "churn-predictor"
 RECORD = {"total_purchases": 15, "avg_session_duration": 320, "days_since_last_visit": 7}
 
@@ -43,10 +46,11 @@ class Server(EndpointCalls):
     """One ``python -m recipes.endpoint`` process on 127.0.0.1 (see the ``server`` fixture).
 
     Attributes:
-        url: ``http://127.0.0.1:<port>``.
+        url: ``http://127.0.0.1:<port>`` (the same port after a restart).
         token: the bearer token kept in ``home``.
         home: the server's ``MDK_HOME``.
         pid: the running server's pid (None while stopped).
+        log: its output, ``<home>/logs/serving.log``.
     """
 
     def __init__(
@@ -61,93 +65,85 @@ class Server(EndpointCalls):
         self.extra_env = dict(env or {})
         self.home = home
         self.store = store
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = stack.free_port()
+        self.url = f"http://{stack.HOST}:{self.port}"
         self.idle_seconds = idle_seconds
         self.seed = seed
-        self.proc: subprocess.Popen | None = None
         self.token = read_token(home)
-        self.log = home / "server.log"
+        self.log = stack.log_path(SERVICE, home)
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+        status = stack.service_status(SERVICE, self.home)
+        return status.pid if status.alive else None
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def start(self) -> None:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in _SCRUB and not k.startswith("DATABRICKS_")
-        }
-        env.update(
-            MDK_HOME=str(self.home),
-            MDK_TARGET="local",
-            MLFLOW_TRACKING_URI=f"sqlite:///{self.store / 'mlflow.db'}",
-            MLFLOW_DISABLE_TELEMETRY="true",  # the tests talk to 127.0.0.1 only
-            DO_NOT_TRACK="true",
-        )
-        env.update(self.extra_env)
-        cmd = [
+    def _command(self, port: int, home: Path) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "recipes.endpoint",
             "--host",
-            "127.0.0.1",
+            stack.HOST,
             "--port",
-            str(self.port),
+            str(port),
             "--idle-seconds",
             str(self.idle_seconds),
             "--seed",
             str(self.seed),
         ]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not healthy within {START_TIMEOUT}s: {self.tail()}")
+
+    def start(self) -> None:
+        """Start it and wait for ``/health`` (``stack.ServiceError`` with the log's last error
+        if it exits or is not healthy within :data:`START_TIMEOUT`)."""
+        env: dict[str, str | None] = dict.fromkeys(_SCRUB)
+        env.update(dict.fromkeys(k for k in os.environ if k.startswith("DATABRICKS_")))
+        env.update(
+            MDK_TARGET="local",
+            MLFLOW_TRACKING_URI=f"sqlite:///{self.store / 'mlflow.db'}",
+            MLFLOW_DISABLE_TELEMETRY="true",  # the tests talk to 127.0.0.1 only
+            DO_NOT_TRACK="true",
+            **self.extra_env,
+        )
+        spec = stack.ServiceSpec(
+            SERVICE, self._command, marker="recipes.endpoint", health_path="/health"
+        )
+        stack.start(
+            SERVICE, port=self.port, home=self.home, timeout=START_TIMEOUT, spec=spec, env=env
+        )
 
     def children(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.proc.pid).children(recursive=True)
-        except (psutil.NoSuchProcess, AttributeError):
-            return []
+        """The processes under the running server: its worker zygote, workers, monitor jobs."""
+        pid = self.pid
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return psutil.Process(pid).children(recursive=True) if pid else []
+        return []
 
-    def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        """Signal the server, wait for it, then kill any child it left; its exit code."""
-        proc = self.proc
-        if proc is None:
+    def stop(self) -> int | None:
+        """``stack.stop``: SIGTERM to the server's process group, SIGKILL to what is left after
+        10 s; the pid it stopped (None when nothing was running)."""
+        return stack.stop(SERVICE, self.home)
+
+    def terminate(self) -> int | None:
+        """SIGTERM to the server alone, as a platform stops a process; its exit code once it
+        has exited (within :data:`TERMINATE_TIMEOUT`), then :meth:`stop` for its record and
+        anything it left. ``stack.stop`` reports no exit code: psutil's ``wait`` gives it,
+        the server being this process's child (``stack.start`` ran it)."""
+        pid = self.pid
+        if pid is None:
             return None
-        kids = self.children()
-        if proc.poll() is None:
-            proc.send_signal(sig)
+        proc = psutil.Process(pid)
+        proc.send_signal(signal.SIGTERM)
         try:
-            code = proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            kids += self.children()
-            proc.kill()
-            code = proc.wait(10)
-        _, alive = psutil.wait_procs(kids, timeout=10)
-        for child in alive:  # only our own children, by pid
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        psutil.wait_procs(alive, timeout=5)
-        return code
+            return proc.wait(TERMINATE_TIMEOUT)
+        finally:
+            self.stop()
 
     def restart(self) -> None:
-        """SIGTERM, wait, and start again on the same home and port."""
+        """Stop, and start again on the same home and port."""
         self.stop()
         self.start()
 
