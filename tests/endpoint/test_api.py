@@ -37,7 +37,7 @@ from databricks.sdk.service.serving import (
 from recipes import tables
 from recipes.data import FEATURES
 from recipes.formats import FORMATS, encode
-from recipes.spark_connect import pid_alive
+from recipes.stack import pid_alive
 from tests.endpoint.server import (
     MODEL,
     RECORD,
