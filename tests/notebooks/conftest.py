@@ -72,7 +72,8 @@ def served(serving_home, monkeypatch):
 def connect_kernel(spark_connect, monkeypatch):
     """Kernels started by this test reach Spark through the session's Spark Connect server
     (``MDK_SPARK_REMOTE``), so the notebook's Spark cells run under Connect and no kernel
-    starts a JVM. The in-order story (test_story.py) keeps the classic session a user gets.
+    starts a JVM. The in-order story shares its run's own server, as ``mdk run`` does; 07's
+    run (test_exam_practice.py) starts the classic session a JupyterLab kernel gets.
 
     Returns the server: the tables its kernels write are in its own warehouse
     (``<server.workdir>/warehouse``), which is ``served``'s too, not the test's MDK_HOME's."""
