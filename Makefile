@@ -59,7 +59,7 @@ check: setup  ## the inner loop: unit tests with no JVM, no servers, no kernels 
 test: setup test-unit  ## ruff and import contracts, then every test tier (golden cells included)
 
 # .venv-dbx (databricks-connect) runs the tests that import it, beside the main run (its
-# output follows), and its `mdk` runs the six notebooks with target=databricks against the
+# output follows), and its `mdk` runs the notebooks with target=databricks against the
 # workspace double (tests/workspace/test_databricks_run.py)
 DBX_LOG := $(or $(MDK_HOME),.mdk)/test-dbconnect.log
 test-unit: setup

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recipes import stack
 from recipes.formats import encode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,40 +120,30 @@ def call(port: int, method: str, path: str, token: str, body: Any = None) -> tup
     return resp.status, raw.decode(errors="replace")
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+def start(
+    name: str, cmd: list[str], env: dict, home: Path, port: int, health: str, timeout: float
+) -> stack.Service:
+    """Start ``cmd`` as a service of the kit's services module (its pid and log under
+    ``home``, ready when ``health`` answers 200); a failure stops the benchmark in one line."""
+    spec = stack.ServiceSpec(name, lambda _port, _home: cmd, marker=cmd[2], health_path=health)
+    exact = {k: None for k in os.environ if k not in env} | env  # this env, nothing more
+    try:
+        return stack.start(name, port=port, home=home, spec=spec, env=exact, timeout=timeout)
+    except stack.ServiceError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
-def stop(proc: subprocess.Popen, *, group: bool, sig: int = signal.SIGTERM) -> None:
-    """Signal the process (or its whole group), SIGKILL its group after 10 s; by pid only."""
-    with contextlib.suppress(ProcessLookupError):
-        (os.killpg if group else os.kill)(proc.pid, sig)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(10)
-    with contextlib.suppress(ProcessLookupError):  # leftovers in the session we started
-        os.killpg(proc.pid, signal.SIGKILL)  # (model workers, uvicorn): pgid == our pid
-    proc.wait(10)
-
-
-def wait_up(proc: subprocess.Popen, port: int, path: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args[:4]} exited ({proc.returncode}):\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            if call(port, "GET", path, "")[0] == 200:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"{proc.args[:4]} not up after {timeout:.0f} s; see {log}")
+def stop(name: str, home: Path, *, first: int | None = None) -> None:
+    """Stop the service by its recorded pid; ``first``: a signal for its front process alone
+    before that (SIGINT, so a profiled server writes its stats), waited on for 10 s."""
+    svc = stack.read_record(name, home)
+    if first is not None and svc is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(svc.pid, first)
+        deadline = time.monotonic() + 10
+        while stack.pid_alive(svc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    stack.stop(name, home)
 
 
 def create_endpoint(
@@ -327,7 +318,7 @@ def main() -> int:
         MDK_SERVING_IDLE_SECONDS="3600",
         PYTHONWARNINGS="ignore",
     )
-    procs: dict[str, subprocess.Popen] = {}
+    started: list[str] = []
     kit_port, mlflow_port = free_port(), free_port()
     token, made, status = "", [], 1
     prof = os.environ.get("MDK_BENCH_PROFILE")
@@ -352,33 +343,21 @@ def main() -> int:
             raise SystemExit(f"training failed:\n{(home / 'train.log').read_text()[-3000:]}")
         print(f"trained {MODEL} v1, v2 in {time.monotonic() - t0:.1f} s (MDK_HOME={home})")
         ml_env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
-        procs["mlflow"] = start(
-            [
-                PY,
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                f"models:/{MODEL}/1",
-                "--env-manager",
-                "local",
-                "--host",
-                HOST,
-                "-p",
-                str(mlflow_port),
-            ],
-            ml_env,
-            home / "mlflow-serve.log",
-        )
+        serve = [PY, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/1"]
+        serve += ["--env-manager", "local", "--host", HOST, "-p", str(mlflow_port)]
+        started.append("mlflow")
+        start("mlflow", serve, ml_env, home, mlflow_port, "/ping", 180)
         runner = ["-m", "cProfile", "-o", str(Path(prof).resolve())] if prof else []
-        procs["kit"] = start(
+        started.append("kit")
+        start(
+            "kit",
             [PY, *runner, "-m", "recipes.endpoint", "--host", HOST, "--port", str(kit_port)],
             env,
-            home / "kit-server.log",
+            home,
+            kit_port,
+            "/health",
+            120,
         )
-        wait_up(procs["kit"], kit_port, "/health", home / "kit-server.log", 120)
-        wait_up(procs["mlflow"], mlflow_port, "/ping", home / "mlflow-serve.log", 180)
         print(f"servers up after {time.monotonic() - t0:.1f} s")
         sys.path.insert(0, str(REPO))
         from recipes.auth import token as serving_token
@@ -411,32 +390,19 @@ def main() -> int:
         print(f"all targets answer {answers['mlflow'][1]} for the seed's record")
         kit_bytes = json.dumps({"predictions": answers["entity"][1]})
         floor_port = free_port()
-        procs["floor"] = start(
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "floor_app:app",
-                "--app-dir",
-                str(REPO / "benchmarks"),
-                "--host",
-                HOST,
-                "--port",
-                str(floor_port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+        floor = [PY, "-m", "uvicorn", "floor_app:app", "--app-dir", str(REPO / "benchmarks")]
+        floor += ["--host", HOST, "--port", str(floor_port), "--loop", "uvloop"]
+        floor += ["--http", "httptools", "--workers", "1", "--log-level", "warning"]
+        started.append("floor")
+        start(
+            "floor",
+            [*floor, "--no-access-log"],
             {**env, "MDK_FLOOR_BODY": kit_bytes},
-            home / "floor.log",
+            home,
+            floor_port,
+            "/",
+            60,
         )
-        wait_up(procs["floor"], floor_port, "/", home / "floor.log", 60)
         targets.append(Target("floor", floor_port, "/invocations"))
         code, out = call(floor_port, "POST", "/invocations", token, BODY)
         if (code, out) != (200, json.loads(kit_bytes)):
@@ -556,9 +522,8 @@ def main() -> int:
         for name in made:
             with contextlib.suppress(OSError):
                 call(kit_port, "DELETE", f"/api/2.0/serving-endpoints/{name}", token)
-        for name, proc in procs.items():  # uvicorn re-raises the signal it got: with SIGTERM
-            sig = signal.SIGINT if prof and name == "kit" else signal.SIGTERM  # cProfile
-            stop(proc, group=name == "mlflow", sig=sig)  # would not write its stats
+        for name in started:  # uvicorn re-raises the signal it got: with SIGTERM cProfile
+            stop(name, home, first=signal.SIGINT if prof and name == "kit" else None)  # writes none
         if args.keep:
             print(f"kept {home}", file=sys.stderr)
         else:

@@ -131,7 +131,7 @@ def parse(obj: dict[str, Any]) -> Invocation:
     unknown = [k for k in obj if k not in FORMATS and k not in OPTIONAL]
     if unknown:
         raise bad_request(
-            f"Unknown key(s) {unknown}: use one of {', '.join(FORMATS)}, plus optional params."
+            f"Unknown key(s) {unknown}: use one of {', '.join(FORMATS)}, plus optional {', '.join(OPTIONAL)}."
         )
     if len(given) != 1:
         raise bad_request(

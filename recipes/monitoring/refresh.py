@@ -121,7 +121,7 @@ def check_catalog(spark, table: str, home: Path) -> None:
         raise KitError(
             f"The refresh's Spark session reads {catalog}.* tables from {root}, not from this "
             f"endpoint's {want}: run the Spark Connect server over {want.parent} "
-            "(stack.start(\"spark\", home=...)) or unset MDK_SPARK_REMOTE for the "
+            '(stack.start("spark", home=...)) or unset MDK_SPARK_REMOTE for the '
             "endpoint, so refreshes start local Spark over its warehouse."
         )
 

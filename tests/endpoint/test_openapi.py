@@ -52,7 +52,7 @@ def test_document_validates_and_names_columns_params_and_predictions(signed):
         "/serving-endpoints/ep/served-models/champion/invocations",
     }
     req = request_schema(doc, "/serving-endpoints/ep/served-models/champion/invocations")
-    assert set(req["properties"]) == {*formats.FORMATS, "params", "client_request_id"}
+    assert set(req["properties"]) == {*formats.FORMATS, *formats.OPTIONAL}
     record = req["properties"]["dataframe_records"]["items"]
     assert record["properties"] == {
         **{f: {"type": "integer", "format": "int64"} for f in FEATURES},

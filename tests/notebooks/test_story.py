@@ -36,7 +36,7 @@ from tests.notebooks.nbtools import (
     png_outputs,
 )
 
-# the six notebooks run in the first test's setup: 4-5 min on 2 cores, more on a loaded machine
+# the notebooks run in the first test's setup, sharing one Spark Connect server as under mdk run
 pytestmark = [pytest.mark.notebook, pytest.mark.spark, pytest.mark.timeout(1800)]
 OWN_STORES = True  # the story's embedded store: no session tracking server (conftest.py)
 

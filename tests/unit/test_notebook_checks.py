@@ -13,6 +13,7 @@ import re
 import pytest
 
 from recipes.errors import KitError, ParameterError
+from recipes.exam import BANK
 from tests.notebooks.nbtools import run_first_checks
 
 BAD = [
@@ -76,4 +77,4 @@ def test_exam_practice_stops_in_its_first_check(params, error, message):
 
 def test_exam_practice_defaults_select_every_question():
     namespace = run_first_checks("07_exam_practice")
-    assert [q.id for q in namespace["selected"]] == [f"Q{i}" for i in range(1, 18)]
+    assert [q.id for q in namespace["selected"]] == [q.id for q in BANK]
