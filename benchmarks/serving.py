@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -93,12 +92,6 @@ class Target:
     rps: list[float] = field(default_factory=list)  # one per throughput run
     ok: int = 0  # 2xx answers, all phases
     errors: int = 0  # non-2xx answers and socket errors, all phases
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def headers(token: str) -> dict[str, str]:
@@ -319,7 +312,7 @@ def main() -> int:
         PYTHONWARNINGS="ignore",
     )
     started: list[str] = []
-    kit_port, mlflow_port = free_port(), free_port()
+    kit_port, mlflow_port = stack.free_port(), stack.free_port()
     token, made, status = "", [], 1
     prof = os.environ.get("MDK_BENCH_PROFILE")
     try:
@@ -389,7 +382,7 @@ def main() -> int:
             raise SystemExit(f"targets disagree on the predictions: {answers}")
         print(f"all targets answer {answers['mlflow'][1]} for the seed's record")
         kit_bytes = json.dumps({"predictions": answers["entity"][1]})
-        floor_port = free_port()
+        floor_port = stack.free_port()
         floor = [PY, "-m", "uvicorn", "floor_app:app", "--app-dir", str(REPO / "benchmarks")]
         floor += ["--host", HOST, "--port", str(floor_port), "--loop", "uvloop"]
         floor += ["--http", "httptools", "--workers", "1", "--log-level", "warning"]

@@ -9,7 +9,6 @@ types first, so there ``320.9`` becomes ``320``.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import formats
+from recipes import formats, stack
 from recipes.data import FEATURES, LABEL, make_churn, seed_record
 from recipes.errors import ParameterError
 from recipes.train import REQUIRED, fit, requirements, signature, train_and_log
@@ -117,12 +116,6 @@ def test_spark_udf_takes_bigint_columns_and_refuses_double(spark, trained, expec
 # --------------------------------------------------------------------------- REST
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def scoring_server(trained, monkeypatch):
     """MLflow's own scoring app for MODEL_URI on uvicorn, in a thread on a loopback port."""
@@ -132,7 +125,7 @@ def scoring_server(trained, monkeypatch):
     # init() marks the process as a serving environment; let monkeypatch undo that.
     monkeypatch.delenv("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", raising=False)
     app = ss.init(mlflow.pyfunc.load_model(MODEL_URI))
-    port = _free_port()
+    port = stack.free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
