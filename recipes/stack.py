@@ -176,6 +176,10 @@ SERVICES: dict[str, ServiceSpec] = {
 }
 
 
+UP = ("mlflow", "serving")
+"""The services ``mdk up`` starts; ``spark`` is started by ``mdk run`` for its notebooks."""
+
+
 def _spec(name: str) -> ServiceSpec:
     if name not in SERVICES:
         raise KitError(f"Unknown service {name!r}: use one of {', '.join(SERVICES)}.")

@@ -99,7 +99,11 @@ def test_status_with_nothing_running():
     assert result.exit_code == 0
     header, _, *rows = result.stdout.strip().splitlines()
     assert header.split() == ["service", "pid", "port", "url", "alive", "healthy"]
-    assert [row.split() for row in rows] == [["mlflow", "no", "no"], ["serving", "no", "no"]]
+    assert [row.split() for row in rows] == [
+        ["mlflow", "no", "no"],
+        ["serving", "no", "no"],
+        ["spark", "no", "no"],
+    ]
 
 
 def test_down_with_nothing_running():

@@ -133,6 +133,11 @@ def test_stack_check_is_informational(mdk_home):
     (mdk_home / "run" / "mlflow.json").write_text(json.dumps(record))
     _, dead, _ = doctor.check_stack()
     assert not dead.ok and not dead.required and dead.fix == "mdk down && mdk up"
+    # mdk run's Spark is shown only when recorded (a run that was killed left it)
+    spark = {**record, "name": "spark", "url": "sc://127.0.0.1:1", "cmd": ["spark-submit"]}
+    (mdk_home / "run" / "spark.json").write_text(json.dumps(spark))
+    *_, left = doctor.check_stack()
+    assert left.name == "mdk run: spark" and not left.ok and "dead" in left.detail
 
 
 def test_run_checks_covers_everything_and_required_failures_filters():

@@ -169,13 +169,15 @@ def check_stack(home: Path | None = None) -> list[Check]:
             )
         ]
     for row in stack.status(home):
+        who = "mdk up" if row.name in stack.UP else "mdk run"
         if row.pid is None:
-            checks.append(Check(f"mdk up: {row.name}", True, False, "not running (mdk up)"))
+            if row.name in stack.UP:  # mdk run's Spark runs only while mdk run does
+                checks.append(Check(f"{who}: {row.name}", True, False, "not running (mdk up)"))
         else:
             state = "healthy" if row.healthy else ("alive, not healthy" if row.alive else "dead")
             checks.append(
                 Check(
-                    f"mdk up: {row.name}",
+                    f"{who}: {row.name}",
                     row.healthy,
                     False,
                     f"pid {row.pid} at {row.url}: {state}",
