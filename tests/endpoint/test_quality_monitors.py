@@ -182,6 +182,11 @@ REFUSED_BY_THE_SDK = [  # (what create is called with, the field, what the 400 s
         NOT_IMITATED,
     ),
     (dict(warehouse_id="0123456789abcdef"), "warehouse_id", NOT_IMITATED),
+    (
+        dict(inference_log=inference_log(prediction_proba_col="prediction")),
+        "inference_log.prediction_proba_col",
+        NOT_IMITATED,
+    ),
     (dict(skip_builtin_dashboard=False), "skip_builtin_dashboard", "makes no dashboard"),
     (dict(latest_monitor_failure_msg="boom"), "latest_monitor_failure_msg", "set by the monitor"),
     (

@@ -118,6 +118,12 @@ def check_profile(table: str, body: dict, columns: list[str]) -> tuple[str, dict
     if unknown:
         raise invalid(f"{kind}.{unknown[0]} is not a field of {_CLASS[kind]}.")
     profile = {k: v for k, v in profile.items() if v is not None}
+    if "prediction_proba_col" in profile:  # a field of Databricks' that nothing here reads
+        raise invalid(
+            "inference_log.prediction_proba_col: the local monitor does not imitate it "
+            "(Databricks reads each class's probability from that map column); leave it out: "
+            "the local monitor scores ROC-AUC on prediction_col."
+        )
     if kind == "inference_log" and profile.get("problem_type") not in PROBLEM_TYPES:
         raise invalid(f"inference_log.problem_type must be one of {', '.join(PROBLEM_TYPES)}.")
     for key in _PROFILE_FIELDS[kind]:
