@@ -40,6 +40,7 @@ from pathlib import Path
 
 from recipes.errors import KitError, MissingDependency
 from recipes.java import java_executable
+from recipes.jsonfile import write_text
 
 SOURCES = Path(__file__).with_name("java_src")
 CATALOG_CLASS = "mdk.PathCatalog"
@@ -229,9 +230,7 @@ def fetch(timeout: float = 900) -> list[Path]:
 
 
 def _write_manifest(path: Path, jars: list[Path]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text("".join(f"{p}\n" for p in jars))
-    os.replace(tmp, path)
+    write_text(path, "".join(f"{p}\n" for p in jars))
 
 
 def jars() -> list[Path]:

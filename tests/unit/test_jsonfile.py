@@ -1,4 +1,4 @@
-"""recipes.jsonfile: the one atomic JSON writer, and a scan that it is the only one."""
+"""recipes.jsonfile: the one atomic writer, and a scan that it is the only one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recipes.jsonfile import write_json
+from recipes.jsonfile import write_json, write_text
 from recipes.target import repo_root
 
 
@@ -26,6 +26,14 @@ def test_a_failed_write_keeps_the_old_document_and_removes_its_temporary_file(tm
         write_json(path, {"v": object()})  # not serializable: fails while writing
     assert json.loads(path.read_text()) == {"v": 1}
     assert [p.name for p in path.parent.iterdir()] == ["doc.json"]
+
+
+def test_a_text_write_that_fails_half_way_removes_its_temporary_file(tmp_path):
+    path = write_text(tmp_path / "jars" / "manifest.txt", "a.jar\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_text(path, "b.jar\n\ud800")  # a lone surrogate: fails inside the file's write
+    assert path.read_text() == "a.jar\n"
+    assert [p.name for p in path.parent.iterdir()] == ["manifest.txt"]
 
 
 def test_concurrent_writers_never_share_a_temporary_file(tmp_path):
@@ -48,8 +56,8 @@ def test_concurrent_writers_never_share_a_temporary_file(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["doc.json"]
 
 
-# files that replace a file for another reason than a JSON document: downloaded jars, the
-# JVM archive, a Files API upload
+# files that replace a file for another reason than a JSON document: the kit's catalog jar,
+# the JVM archive, a Files API upload
 NOT_JSON = {"recipes/delta_lake.py", "recipes/jvm_archive.py", "recipes/workspace/files.py"}
 
 
