@@ -143,7 +143,7 @@ def resolve_model(model: str, ref: Any = None) -> tuple[str, int]:
     except NotFoundError as exc:
         raise NotFoundError(f"{exc} Registered models: {_registered_names()}.") from None
     try:
-        return name, registry.resolve(name, ref)
+        return name, registry.version_of(name, ref)
     except NotFoundError as exc:
         if "stage" in str(exc):  # say which stages hold which versions
             raise NotFoundError(f"{exc} Versions by stage: {_stages_in_use(name)}.") from None

@@ -105,7 +105,7 @@ def version_behind(name: str, alias: str = "champion", version: int = 0) -> int:
         ensure_versions(name, minimum=version)  # locally, up to v<version> if missing
         return int(registry.require_version(name, version).version)
     ensure_aliases(name)
-    return registry.resolve(name, f"@{alias}")
+    return registry.version_of(name, f"@{alias}")
 
 
 def ensure_ab_endpoint(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes import names
+from recipes import workspace_names
 from recipes.errors import KitError, ParameterError
 
 TARGETS = ("local", "databricks")
@@ -49,8 +49,8 @@ class Target:
 
     def experiment_path(self, name: str = DEFAULT_EXPERIMENT) -> str:
         """The experiment name for this target: on a workspace, an absolute path under
-        ``MDK_EXPERIMENT_DIR`` (default ``/Shared/mdk``; see :mod:`recipes.names`)."""
-        return names.for_target(self.name).experiment(name)
+        ``MDK_EXPERIMENT_DIR`` (default ``/Shared/mdk``; see :mod:`recipes.workspace_names`)."""
+        return workspace_names.for_target(self.name).experiment(name)
 
 
 def repo_root() -> Path:

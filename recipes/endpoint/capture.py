@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from recipes import tables
 from recipes.errors import KitError, ParameterError
-from recipes.names import CREATED_BY
+from recipes.workspace_names import CREATED_BY
 
 log = logging.getLogger(__name__)
 

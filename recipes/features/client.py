@@ -19,7 +19,7 @@ from recipes import tables
 from recipes.errors import NotFoundError, ParameterError
 from recipes.features import checks, lookup, store
 from recipes.features.real import on_workspace, real_module
-from recipes.names import CREATED_BY
+from recipes.workspace_names import CREATED_BY
 
 SPEC_FILE = "feature_spec.yaml"
 
@@ -335,7 +335,7 @@ def ensure_table(fs, *, name: str, primary_keys, df, description: str | None = N
 
     Works with the local mirror and the real client alike (both raise when ``get_table``
     finds no table), so a notebook can be rerun. A table it creates carries
-    :data:`recipes.names.CREATED_BY` as a tag and as a table property (the property is what
+    :data:`recipes.workspace_names.CREATED_BY` as a tag and as a table property (the property is what
     ``mdk teardown`` lists; the real client's tags are Unity Catalog tags).
     """
     try:

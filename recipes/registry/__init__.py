@@ -7,7 +7,7 @@ as int (sqlite) or str (REST); here they are always int.
 - :mod:`~recipes.registry.models`: names, lookups, ``register``, ``annotate``, ``describe``;
 - :mod:`~recipes.registry.stages`: ``transition_stage`` (deprecated; not on Unity Catalog);
 - :mod:`~recipes.registry.aliases`: ``set_alias``, ``delete_alias``, ``ensure_alias``;
-- :mod:`~recipes.registry.uris`: ``resolve``, ``model_uri``, ``parse_uri``, ``load_uris``;
+- :mod:`~recipes.registry.uris`: ``version_of``, ``model_uri``, ``parse_uri``, ``load_uris``;
 - :mod:`~recipes.registry.gate`: ``validate_challenger`` and its ``GateDecision``;
 - :mod:`~recipes.registry.refusals`: ``unity_catalog_refuses``, UC's refusals in one line.
 """
@@ -27,7 +27,7 @@ from recipes.registry.models import (
 )
 from recipes.registry.refusals import unity_catalog_refuses
 from recipes.registry.stages import STAGES, StageChange, transition_stage
-from recipes.registry.uris import load_uris, model_uri, parse_uri, resolve
+from recipes.registry.uris import load_uris, model_uri, parse_uri, version_of
 
 __all__ = [
     "STAGES",
@@ -46,7 +46,7 @@ __all__ = [
     "register",
     "require_model",
     "require_version",
-    "resolve",
+    "version_of",
     "set_alias",
     "tag_created",
     "transition_stage",

@@ -9,7 +9,7 @@ import pandas as pd
 from recipes.data import FEATURES, LABEL, make_churn
 from recipes.errors import NotFoundError, ParameterError
 from recipes.metrics import classification_metrics, score_model
-from recipes.registry.uris import model_uri, resolve
+from recipes.registry.uris import model_uri, version_of
 from recipes.threads import one_thread
 
 
@@ -58,14 +58,14 @@ def validate_challenger(
     champion's by at least ``min_improvement`` (which may be negative to allow a small loss).
 
     Args:
-        challenger: a reference for :func:`resolve` (version, alias, stage, "latest").
+        challenger: a reference for :func:`~recipes.registry.uris.version_of` (version, alias, stage, "latest").
         champion: the same; a missing champion alias means "no champion yet".
         data: held-out rows with the features and ``churned``; default: 2,000 fresh rows.
     """
     data = data if data is not None else make_churn(2000, seed=12345, id_offset=5_000_000)
-    ch = resolve(name, challenger)
+    ch = version_of(name, challenger)
     try:
-        champ = resolve(name, champion)
+        champ = version_of(name, champion)
     except NotFoundError:
         champ = None
     ch_score = _score_version(name, ch, data, metric)

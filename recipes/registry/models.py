@@ -6,9 +6,9 @@ import re
 
 import pandas as pd
 
-from recipes import names
+from recipes import workspace_names
 from recipes.errors import NotFoundError, ParameterError
-from recipes.names import CREATED_BY
+from recipes.workspace_names import CREATED_BY
 
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
@@ -56,7 +56,7 @@ def check_model_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ParameterError("Model name must be a non-empty string such as 'churn-predictor'.")
     if _unity_catalog() and len(name.split(".")) != 3:
-        example = names.for_target(
+        example = workspace_names.for_target(
             "databricks"
         ).model_name  # MDK_CATALOG.MDK_SCHEMA.churn_predictor
         raise ParameterError(
@@ -153,7 +153,7 @@ def annotate(
 
 
 def tag_created(name: str, version=None) -> None:
-    """Tag the model, and ``version`` when given, :data:`recipes.names.CREATED_BY`.
+    """Tag the model, and ``version`` when given, :data:`recipes.workspace_names.CREATED_BY`.
 
     ``mdk teardown`` deletes the tagged versions, and the tagged model once no version
     without the tag is left in it.

@@ -1,4 +1,4 @@
-"""``models:/`` URIs: build them, parse them, resolve them to versions, load them."""
+"""``models:/`` URIs: build them, parse them, find their versions (:func:`version_of`), load them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from recipes.registry.models import (
 from recipes.registry.stages import STAGES, _no_stages_in_uc, _stage
 
 
-def resolve(name: str, ref="latest") -> int:
+def version_of(name: str, ref="latest") -> int:
     """Resolve a reference to a version number.
 
     Args:
@@ -85,7 +85,7 @@ def model_uri(
 
 
 def parse_uri(uri: str) -> tuple[str, str]:
-    """Split ``models:/<name>@alias`` or ``models:/<name>/<ref>`` into (name, ref for resolve)."""
+    """Split ``models:/<name>@alias`` or ``models:/<name>/<ref>`` into (name, ref for version_of)."""
     if not isinstance(uri, str) or not uri.startswith("models:/"):
         raise ParameterError(
             f"Not a registry URI: {uri!r}: use models:/<name>@<alias> or models:/<name>/<version|stage|latest>."
@@ -117,7 +117,7 @@ def load_uris(uris: list[str], record: dict | None = None) -> pd.DataFrame:
     for uri in uris:
         name, ref = parse_uri(uri)
         try:
-            version = resolve(name, ref)
+            version = version_of(name, ref)
         except UnsupportedOnTarget:  # a stage or /latest on Unity Catalog
             rows.append({"uri": uri, "version": "-", "prediction": "refused by Unity Catalog"})
             continue

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pandas as pd
 
 from recipes.errors import KitError, NotFoundError, ParameterError
-from recipes.names import CREATED_BY
+from recipes.workspace_names import CREATED_BY
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -46,7 +46,7 @@ def existing_endpoint(w, name: str, *, replace: bool = False):
 
 
 def created_by_tags() -> list:
-    """``[EndpointTag(key="created_by", value="mdk")]``: :data:`recipes.names.CREATED_BY`."""
+    """``[EndpointTag(key="created_by", value="mdk")]``: :data:`recipes.workspace_names.CREATED_BY`."""
     from databricks.sdk.service.serving import EndpointTag
 
     key, value = CREATED_BY

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recipes.errors import NotFoundError, ParameterError
-from recipes.names import CREATED_BY
 from recipes.spark import get_spark
 from recipes.tables import files
 from recipes.tables.names import check_schema_name, check_table_name, kit_tables
+from recipes.workspace_names import CREATED_BY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,7 +207,7 @@ def drop_table(name: str, *, home: Path | str | None = None, spark: Any = None) 
 
 
 def mark_created(name: str, *, spark: Any) -> None:
-    """Put :data:`recipes.names.CREATED_BY` on an existing table, through ``spark``
+    """Put :data:`recipes.workspace_names.CREATED_BY` on an existing table, through ``spark``
     (``ALTER TABLE ... SET TBLPROPERTIES``), as on a Unity Catalog workspace."""
     key, value = CREATED_BY
     full = ".".join(check_table_name(name))

@@ -256,7 +256,7 @@ def teardown(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
     """List what the kit made on a workspace (tagged created_by=mdk), then delete it."""
-    from recipes import names
+    from recipes import workspace_names
     from recipes.target import resolve
     from recipes.tooling import teardown as td
 
@@ -267,11 +267,11 @@ def teardown(
             "servers, then `make clean` (or removing that folder) deletes the rest."
         )
         return
-    where = names.for_target(t.name)
+    where = workspace_names.for_target(t.name)
     w, client = td.clients(t)
     typer.echo(
         f"looking in {w.config.host}: endpoints, tables of {where.catalog}.{where.schema} "
-        f"and {where.catalog}.{names.FEATURE_SCHEMA}, models of {where.catalog}.{where.schema}"
+        f"and {where.catalog}.{workspace_names.FEATURE_SCHEMA}, models of {where.catalog}.{where.schema}"
     )
     plan = td.find(w, client, where, unity_catalog=t.unity_catalog)
     for line in plan.kept:

@@ -32,11 +32,11 @@ from typing import Any
 from recipes import stack
 from recipes.errors import KitError, NotFoundError, ParameterError
 from recipes.jsonfile import write_json
-from recipes.names import LOCAL_DEFAULTS
-from recipes.names import apply as apply_names
 from recipes.params import conforms, example
 from recipes.quiet import QUIET_ENV
 from recipes.target import mdk_home, repo_root
+from recipes.workspace_names import LOCAL_DEFAULTS
+from recipes.workspace_names import apply as apply_names
 
 _KINDS = {"int": int, "float": float, "str": str, "bool": bool}
 _INT = re.compile(r"[-+]?\d+")
@@ -191,9 +191,9 @@ def declared_defaults(path: Path) -> dict[str, Any]:
 def workspace_names(path: Path, given: Mapping[str, Any]) -> dict[str, Any]:
     """On ``target="databricks"``, the names a notebook's local defaults become there.
 
-    Each parameter of :data:`recipes.names.LOCAL_DEFAULTS` that ``given`` leaves out and the
+    Each parameter of :data:`recipes.workspace_names.LOCAL_DEFAULTS` that ``given`` leaves out and the
     notebook still declares with its local default gets the workspace name from
-    ``MDK_CATALOG``, ``MDK_SCHEMA`` (:func:`recipes.names.apply`), so
+    ``MDK_CATALOG``, ``MDK_SCHEMA`` (:func:`recipes.workspace_names.apply`), so
     ``MDK_TARGET=databricks mdk run`` needs no ``-p`` on Unity Catalog. The executed
     notebook shows them in papermill's injected-parameters cell. Locally, nothing.
     """

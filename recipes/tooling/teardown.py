@@ -1,6 +1,6 @@
 """``mdk teardown --target databricks``: list what the kit made on a workspace, then delete it.
 
-What counts as the kit's is what carries :data:`recipes.names.CREATED_BY` (``created_by=mdk``),
+What counts as the kit's is what carries :data:`recipes.workspace_names.CREATED_BY` (``created_by=mdk``),
 and what such an object owns and names itself:
 
 - **endpoints** whose tags include it (``w.serving_endpoints.list()``), and each one's
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recipes.errors import KitError
-from recipes.names import CREATED_BY, FEATURE_SCHEMA, Names
+from recipes.workspace_names import CREATED_BY, FEATURE_SCHEMA, Names
 
 ORDER = ("endpoint", "monitor", "table", "version", "model")  # the order of deletion
 TAGGED = f"tag {CREATED_BY[0]}={CREATED_BY[1]}"
@@ -221,7 +221,7 @@ def find(w, client, names: Names, *, unity_catalog: bool = True) -> Plan:
     Args:
         w: a databricks-sdk ``WorkspaceClient``.
         client: an ``MlflowClient`` on the workspace's registry.
-        names: where the kit's objects live (:func:`recipes.names.for_target`).
+        names: where the kit's objects live (:func:`recipes.workspace_names.for_target`).
         unity_catalog: the registry is Unity Catalog (else the workspace registry, whose
             search takes a tag filter).
     """

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from recipes import auth, names, stack
+from recipes import auth, stack, workspace_names
 from recipes.errors import KitError
 from recipes.jsonfile import write_json
 from recipes.target import SDK_CONFIG_FILE, WORKSPACE_DOUBLE_VAR, mdk_home
@@ -243,7 +243,11 @@ def up(
     # the server resolves catalog.schema.table itself (Delta Lake and the kit's catalog),
     # over the double's warehouse, where its endpoint writes the inference tables (and
     # system.serving.served_entities, which names their served entities)
-    catalogs = [names.for_target("databricks").catalog, names.DEFAULT_CATALOG, "system"]
+    catalogs = [
+        workspace_names.for_target("databricks").catalog,
+        workspace_names.DEFAULT_CATALOG,
+        "system",
+    ]
 
     def start_spark():
         extra = {k: v for k, v in client.items() if v is not None} | {"MDK_HOME": str(ws)}

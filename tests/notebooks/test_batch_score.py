@@ -29,7 +29,7 @@ def test_batch_score_writes_lineage_and_feature_predictions(
         output_table=output,
         loop_sample=50,
     )
-    expected = registry.resolve(model_name, ref.lstrip("/"))
+    expected = registry.version_of(model_name, ref.lstrip("/"))
     home = connect_kernel.workdir  # the Connect server's catalog is its own warehouse
     scored = tables.read_table(output, home=home)
     assert len(scored) == n_rows

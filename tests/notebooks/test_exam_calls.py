@@ -10,7 +10,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from recipes.names import CREATED_BY
+from recipes.workspace_names import CREATED_BY
 from tests.notebooks.nbtools import NOTEBOOKS, code_sources
 
 EXAM_CALLS = [

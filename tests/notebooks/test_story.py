@@ -118,7 +118,7 @@ def _after_05(home: Path) -> dict:
     return {
         "scores": tables.read_table(SCORES, home=home),
         "inputs": tables.read_table("main.predictions.churn_input", home=home),
-        "champion": registry.resolve(MODEL, "@champion"),
+        "champion": registry.version_of(MODEL, "@champion"),
         "feature_spec": str(load_feature_spec(f"models:/{MODEL}-features@champion")),
     }
 

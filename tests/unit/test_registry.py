@@ -105,10 +105,10 @@ def test_ensure_alias_never_moves(trained):
         ("production", 2),
     ],
 )
-def test_resolve(trained, ref, expected):
+def test_version_of(trained, ref, expected):
     registry.set_alias(trained, "champion", 1)
     registry.transition_stage(trained, 2, "Production")
-    assert registry.resolve(trained, ref) == expected
+    assert registry.version_of(trained, ref) == expected
 
 
 def test_model_uri_forms():
@@ -193,8 +193,8 @@ def test_gate_for_other_version_is_refused(trained):
             ParameterError,
             "use one of None, Staging, Production, Archived",
         ),
-        (lambda m: registry.resolve(m, "Staging"), NotFoundError, "no version in stage"),
-        (lambda m: registry.resolve(m, "@ghost"), NotFoundError, "set it with set_alias"),
+        (lambda m: registry.version_of(m, "Staging"), NotFoundError, "no version in stage"),
+        (lambda m: registry.version_of(m, "@ghost"), NotFoundError, "set it with set_alias"),
         (lambda m: registry.transition_stage(m, 0, "Production"), ParameterError, "positive"),
         (lambda m: registry.register("not-a-uri", m), ParameterError, "runs:/<run_id>/model"),
         (lambda m: registry.parse_uri("runs:/x/model"), ParameterError, "models:/"),
@@ -211,8 +211,8 @@ def test_bad_input_is_one_line(trained, call, error, match):
     "call",
     [
         lambda: registry.transition_stage("main.ml.churn", 1, "Production"),
-        lambda: registry.resolve("main.ml.churn", "Production"),
-        lambda: registry.resolve("main.ml.churn", "latest"),
+        lambda: registry.version_of("main.ml.churn", "Production"),
+        lambda: registry.version_of("main.ml.churn", "latest"),
         lambda: registry.model_uri("main.ml.churn", stage="Production"),
         lambda: registry.model_uri("main.ml.churn"),
     ],

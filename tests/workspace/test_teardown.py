@@ -25,9 +25,9 @@ import pytest
 from typer.testing import CliRunner
 
 from recipes import tables
-from recipes.names import CREATED_BY
 from recipes.tooling import cli
 from recipes.tooling import teardown as td
+from recipes.workspace_names import CREATED_BY
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import requests
 
-from recipes import names
+from recipes import workspace_names
 from recipes.errors import NotFoundError
 from recipes.stack import pid_alive
 from recipes.target import repo_root
@@ -301,7 +301,7 @@ def test_the_spark_server_runs_delta_over_catalog_schema_table(stack):
 
 # ----------------------------------------------------------------------------- an empty workspace
 
-N = names.for_target("databricks", {})
+N = workspace_names.for_target("databricks", {})
 EMPTY = {
     # notebook: (parameters, what is missing, the notebook that makes it)
     "02_promote": (

@@ -1,11 +1,11 @@
-"""recipes.names: one setting (MDK_CATALOG, MDK_SCHEMA, MDK_EXPERIMENT_DIR) for every default
+"""recipes.workspace_names: one setting (MDK_CATALOG, MDK_SCHEMA, MDK_EXPERIMENT_DIR) for every default
 name on a workspace; locally nothing changes."""
 
 from __future__ import annotations
 
 import pytest
 
-from recipes import names, target
+from recipes import target, workspace_names
 from recipes.errors import ParameterError
 
 # the parameters the notebooks declare, with their local defaults (as in their parameters cells)
@@ -23,15 +23,15 @@ NOTEBOOK_DEFAULTS = {
 
 def test_locally_nothing_changes():
     env = {"MDK_CATALOG": "prod", "MDK_SCHEMA": "ml", "MDK_EXPERIMENT_DIR": "/Users/me"}
-    local = names.for_target("local", env)
+    local = workspace_names.for_target("local", env)
     assert (local.model_name, local.catalog, local.schema) == ("churn-predictor", "main", "mdk")
     assert local.experiment("churn-predictor") == "churn-predictor"
     params = dict(NOTEBOOK_DEFAULTS, target="local")
-    assert names.apply(params, "local", env) == params
+    assert workspace_names.apply(params, "local", env) == params
 
 
 def test_databricks_defaults_without_settings():
-    n = names.for_target("databricks", {})
+    n = workspace_names.for_target("databricks", {})
     assert n.model_name == "main.mdk.churn_predictor"
     assert n.table("churn_scores") == "main.mdk.churn_scores"
     assert n.experiment("churn-predictor") == "/Shared/mdk/churn-predictor"
@@ -45,7 +45,7 @@ def test_one_setting_names_the_model_the_tables_and_the_experiment():
         "MDK_SCHEMA": "churn",
         "MDK_EXPERIMENT_DIR": "/Users/me@x.com/mdk/",
     }
-    got = names.apply(NOTEBOOK_DEFAULTS, "databricks", env)
+    got = workspace_names.apply(NOTEBOOK_DEFAULTS, "databricks", env)
     assert got == dict(
         NOTEBOOK_DEFAULTS,
         model_name="prod.churn.churn_predictor",
@@ -54,13 +54,13 @@ def test_one_setting_names_the_model_the_tables_and_the_experiment():
         catalog="prod",
         schema="churn",
     )
-    assert names.for_target("databricks", env).experiment("e") == "/Users/me@x.com/mdk/e"
+    assert workspace_names.for_target("databricks", env).experiment("e") == "/Users/me@x.com/mdk/e"
 
 
 def test_a_value_passed_with_p_wins():
     env = {"MDK_CATALOG": "prod"}
     params = dict(NOTEBOOK_DEFAULTS, model_name="dev.a.b", output_table="dev.a.scores")
-    got = names.apply(params, "databricks", env)
+    got = workspace_names.apply(params, "databricks", env)
     assert (got["model_name"], got["output_table"]) == ("dev.a.b", "dev.a.scores")
     assert got["catalog"] == "prod"  # still the local default: replaced
 
@@ -75,7 +75,7 @@ def test_a_value_passed_with_p_wins():
 )
 def test_a_bad_setting_is_one_line_naming_the_fix(env, fix):
     with pytest.raises(ParameterError) as caught:
-        names.for_target("databricks", env)
+        workspace_names.for_target("databricks", env)
     assert fix in str(caught.value) and "\n" not in str(caught.value)
 
 
