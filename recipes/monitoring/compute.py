@@ -34,6 +34,7 @@ from recipes.monitoring.drift import DRIFT_TYPES, Side, as_hist, drift_rows, his
 from recipes.monitoring.profile import (
     column_aggregates,
     column_row,
+    distinct_value,
     frequent_items,
     is_categorical,
     is_numeric,
@@ -147,12 +148,47 @@ def _aggregate(
     if timestamps:
         ts = F.col(f"`{spec.timestamp_col}`").cast("timestamp")
         aggs += [F.unix_micros(F.min(ts)).alias("ts_min"), F.unix_micros(F.max(ts)).alias("ts_max")]
-    if by_model:
-        grouped = prep.groupingSets([[*_KEYS, _M], list(_KEYS)], *_KEYS, _M)
-        grouped = grouped.agg(*aggs, F.grouping(_M).alias("_gm"))
-    else:
-        grouped = prep.groupBy(*_KEYS).agg(*aggs)
-    return [r.asDict(recursive=True) for r in grouped.collect()]
+    records = [r.asDict(recursive=True) for r in _agg(prep, aggs, by_model=by_model).collect()]
+    distinct = _distinct_counts(prep, cols, by_model=by_model)
+    for rec in records:
+        model = None if not by_model or rec["_gm"] else rec[_M]
+        key = (*(rec[k] for k in _KEYS), model)
+        for i in range(len(cols)):
+            rec[f"c{i}_distinct"] = distinct.get((*key, i), 0)
+    return records
+
+
+def _agg(df, aggs: Sequence, *, by_model: bool, more: Sequence[str] = ()):
+    """``aggs`` of ``df`` per keys (and ``more``): with ``by_model``, GROUPING SETS of each
+    model's rows and of all models' (``_gm`` = 1 on the latter)."""
+    from pyspark.sql import functions as F
+
+    if not by_model:
+        return df.groupBy(*_KEYS, *more).agg(*aggs)
+    sets = [[*_KEYS, _M, *more], [*_KEYS, *more]]
+    return df.groupingSets(sets, *_KEYS, _M, *more).agg(*aggs, F.grouping(_M).alias("_gm"))
+
+
+def _distinct_counts(prep, cols: Mapping[str, str], *, by_model: bool) -> dict[tuple, int]:
+    """``{(*keys, model or None for all models, column index): distinct values}``: every
+    column's values stacked (:func:`~recipes.monitoring.profile.distinct_value`) and counted
+    in one aggregation."""
+    from pyspark.sql import functions as F
+
+    if not cols:
+        return {}
+    entries = [
+        F.struct(F.lit(i).alias("__i"), distinct_value(name, data_type).alias("__v"))
+        for i, (name, data_type) in enumerate(cols.items())
+    ]
+    stacked = prep.select(*_KEYS, *([_M] if by_model else []), F.inline(F.array(*entries)))
+    counts = [F.count_distinct("__v").alias("n")]
+    rows = _agg(stacked, counts, by_model=by_model, more=["__i"]).collect()
+    out = {}
+    for r in rows:
+        model = None if not by_model or r["_gm"] else r[_M]
+        out[(*(r[k] for k in _KEYS), model, r["__i"])] = int(r["n"])
+    return out
 
 
 def _confusion(prep, spec: Spec, types: Mapping[str, str], *, by_model: bool) -> dict:

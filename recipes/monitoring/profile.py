@@ -1,8 +1,9 @@
 """Profile metrics: per window, model, slice and column, as Databricks' profile table has them.
 
 :func:`column_aggregates` lists, for one Spark aggregation, every column's count, nulls, NaNs,
-zeros, distinct count, and mean, standard deviation, min, max and approximate
-quantiles (numbers) or length statistics (strings). :func:`profile_rows` turns one aggregated
+zeros, and mean, standard deviation, min, max and approximate quantiles (numbers) or length
+statistics (strings); :func:`distinct_value` is a column's value as it is counted for the
+exact distinct count, which has an aggregation of its own. :func:`profile_rows` turns one aggregated
 row (a window, model and slice) into one row per column plus the ``':table'`` row, with the
 percentages and the frequent items (from the drift histograms) on the driver.
 
@@ -52,7 +53,6 @@ def column_aggregates(name: str, data_type: str, i: int) -> list:
         F.count(c).alias(f"c{i}_count"),
         F.sum(raw.isNull().cast("long")).alias(f"c{i}_nulls"),
         nan.alias(f"c{i}_nan"),
-        F.count_distinct(c).alias(f"c{i}_distinct"),  # exact, and faster here than HLL++
     ]
     if is_numeric(data_type):
         out += [
@@ -71,6 +71,32 @@ def column_aggregates(name: str, data_type: str, i: int) -> list:
             F.avg(length).alias(f"c{i}_avg_length"),
         ]
     return out
+
+
+def distinct_value(name: str, data_type: str):
+    """Column ``name``'s value as a string whose distinct values are the column's: numbers
+    as doubles (NaN as NULL, ``-0.0`` as ``0.0``, as ``count(DISTINCT)`` counts them),
+    timestamps as microseconds (no time zone folds two instants into one), binary as hex,
+    nested values as JSON, others as Spark casts them.
+
+    Every column's values, stacked into one string column beside the column's index, are
+    counted by one ``count(DISTINCT)``: exact, and a fraction of the planning and codegen of
+    one ``count(DISTINCT)`` per column, which Spark runs as an ``Expand`` of every row once
+    per column."""
+    from pyspark.sql import functions as F
+
+    raw = F.col(f"`{name}`")
+    base = data_type.split("(")[0].split("<")[0]
+    if is_numeric(data_type):
+        c = F.nanvl(raw.cast("double"), F.lit(None).cast("double"))
+        return F.when(c == 0, F.lit(0.0)).otherwise(c).cast("string")
+    if base == "timestamp":
+        return F.unix_micros(raw).cast("string")
+    if base == "binary":
+        return F.hex(raw)
+    if base in ("array", "struct", "map"):
+        return F.to_json(raw)
+    return raw.cast("string")
 
 
 def _pct(part, whole) -> float | None:

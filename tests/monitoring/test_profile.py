@@ -74,3 +74,36 @@ def test_bad_granularity_and_columns_are_one_line_errors(spark):
         profile_metrics(df, "1 fortnight")
     with pytest.raises(ParameterError, match=r"\['nope'\] are not in the data"):
         profile_metrics(df, "1 hour", columns=["nope"])
+
+
+def test_distinct_counts_are_exact_per_type_and_count_as_spark_counts(spark):
+    """The one stacked count(DISTINCT): -0.0 is 0.0 and NaN no value (as Spark's own
+    count(DISTINCT) counts them), and two instants that one local time names (New York's
+    fall-back hour) stay two."""
+    from datetime import UTC, datetime
+
+    from pyspark.sql import functions as F
+
+    fold = [datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 6, 30, tzinfo=UTC)]
+    frame = pd.DataFrame(
+        {
+            "timestamp": [HOUR0] * 6,
+            "x": [0.0, -0.0, np.nan, 1.0, None, 1.0],
+            "n": [3, 3, 4, None, 5, 5],
+            "flag": [True, False, True, None, True, True],
+            "seen": [*fold, *fold, None, fold[0]],
+        }
+    )
+    df = spark.createDataFrame(frame).withColumn("seen", F.col("seen").cast("timestamp"))
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        got = profile_metrics(df, "1 day", model_id_col=None).set_index("column_name")
+        spark_says = df.select(
+            F.count_distinct(F.nanvl("x", F.lit(None).cast("double"))).alias("x")
+        ).first()["x"]
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    counts = {c: int(v) for c, v in got["distinct_count"].drop(TABLE).items()}
+    assert counts == {"x": 2, "n": 3, "flag": 2, "seen": 2}
+    assert spark_says == 2  # Spark's own count(DISTINCT) agrees on -0.0 and NaN
