@@ -166,12 +166,13 @@ def _child_kit(args, processed: bool = False) -> dict[str, Any]:
     drift = monitoring.drift_metrics(df, baseline, "1 hour", columns=cols)
     t_drift = time.perf_counter()
     stop_spark()
-    flagged = monitoring.flag_drift(drift[drift["model_id"] == monitoring.ALL])
+    flagged = monitoring.flag_drift(drift[drift["model_version"] == monitoring.ALL])
     hit = flagged[flagged["drifted"] & (flagged["drift_type"] == "BASELINE")]
     return {
         "rows": int(
             profile[
-                (profile["model_id"] == monitoring.ALL) & (profile["column_name"] == "prediction")
+                (profile["model_version"] == monitoring.ALL)
+                & (profile["column_name"] == "prediction")
             ]["count"].sum()
         ),
         "profile_rows": len(profile),
