@@ -134,8 +134,8 @@ def extra_jvm_options() -> str:
     The test session sets ``-XX:TieredStopAtLevel=1`` and Spark's interpreted expressions
     (``-Dspark.sql.codegen.*``: a JVM reads ``spark.*`` system properties into its SparkConf):
     its JVMs run seconds-long jobs on small data, where compiling costs more CPU than it saves
-    (tests/homes.py). A value java refuses is caught here,
-    before Spark starts, with ``java <options> -version``'s own line.
+    (tests/homes.py). A value java refuses is caught here, before Spark starts, with
+    ``java <options> -version``'s own line.
 
     Raises:
         ParameterError: java cannot start with these options.

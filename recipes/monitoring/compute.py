@@ -151,11 +151,16 @@ def _aggregate(
     records = [r.asDict(recursive=True) for r in _agg(prep, aggs, by_model=by_model).collect()]
     distinct = _distinct_counts(prep, cols, by_model=by_model)
     for rec in records:
-        model = None if not by_model or rec["_gm"] else rec[_M]
-        key = (*(rec[k] for k in _KEYS), model)
+        key = _group(rec, by_model)
         for i in range(len(cols)):
             rec[f"c{i}_distinct"] = distinct.get((*key, i), 0)
     return records
+
+
+def _group(row, by_model: bool) -> tuple:
+    """An aggregated row's keys and model (None on the all-models rows of :func:`_agg`)."""
+    model = None if not by_model or row["_gm"] else row[_M]
+    return (*(row[k] for k in _KEYS), model)
 
 
 def _agg(df, aggs: Sequence, *, by_model: bool, more: Sequence[str] = ()):
@@ -184,11 +189,7 @@ def _distinct_counts(prep, cols: Mapping[str, str], *, by_model: bool) -> dict[t
     stacked = prep.select(*_KEYS, *([_M] if by_model else []), F.inline(F.array(*entries)))
     counts = [F.count_distinct("__v").alias("n")]
     rows = _agg(stacked, counts, by_model=by_model, more=["__i"]).collect()
-    out = {}
-    for r in rows:
-        model = None if not by_model or r["_gm"] else r[_M]
-        out[(*(r[k] for k in _KEYS), model, r["__i"])] = int(r["n"])
-    return out
+    return {(*_group(r, by_model), r["__i"]): int(r["n"]) for r in rows}
 
 
 def _confusion(prep, spec: Spec, types: Mapping[str, str], *, by_model: bool) -> dict:

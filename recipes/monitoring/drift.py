@@ -23,7 +23,7 @@ import pandas as pd
 
 from recipes.monitoring import stats
 from recipes.monitoring.bins import spark_bin
-from recipes.monitoring.profile import is_numeric
+from recipes.monitoring.profile import is_numeric, number_value
 from recipes.monitoring.schema import TABLE
 
 DRIFT_TYPES = ("CONSECUTIVE", "BASELINE")
@@ -49,7 +49,7 @@ def histograms(df, kinds: Mapping[str, str], keys: Sequence[str]) -> pd.DataFram
     for name, kind in kinds.items():
         c = F.col(f"`{name}`")
         if is_numeric(types[name]):  # NaN is missing: no bin, no category
-            c = F.nanvl(c.cast("double"), F.lit(None).cast("double"))
+            c = number_value(c)
         numeric = kind == "numeric"
         label = c.cast("double").cast("string") if is_numeric(types[name]) else c.cast("string")
         entries.append(

@@ -2,10 +2,10 @@
 
 :func:`column_aggregates` lists, for one Spark aggregation, every column's count, nulls, NaNs,
 zeros, and mean, standard deviation, min, max and approximate quantiles (numbers) or length
-statistics (strings); :func:`distinct_value` is a column's value as it is counted for the
-exact distinct count, which has an aggregation of its own. :func:`profile_rows` turns one aggregated
-row (a window, model and slice) into one row per column plus the ``':table'`` row, with the
-percentages and the frequent items (from the drift histograms) on the driver.
+statistics (strings); :func:`distinct_value` is a column's value as the exact distinct count,
+an aggregation of its own, counts it. :func:`profile_rows` turns one aggregated row (a window,
+model and slice) into one row per column plus the ``':table'`` row, with the percentages and
+the frequent items (from the drift histograms) on the driver.
 
 Conventions: ``count`` is the values that are neither NULL nor NaN, so ``count + num_nulls +
 num_nan`` is the rows; the percentages are of the rows, but ``percent_distinct``, which is of
@@ -38,6 +38,13 @@ def is_categorical(data_type: str) -> bool:
     return data_type in ("string", "boolean")
 
 
+def number_value(raw):
+    """A numeric column as doubles, NaN as NULL: no value (no statistic, bin or category)."""
+    from pyspark.sql import functions as F
+
+    return F.nanvl(raw.cast("double"), F.lit(None).cast("double"))
+
+
 def column_aggregates(name: str, data_type: str, i: int) -> list:
     """The Spark aggregates of column ``name``, aliased ``c<i>_<statistic>``."""
     from pyspark.sql import functions as F
@@ -48,7 +55,7 @@ def column_aggregates(name: str, data_type: str, i: int) -> list:
     if data_type in _FLOATS:
         nan = F.sum(F.isnan(raw).cast("long"))
     if is_numeric(data_type):  # NaN is no value: counted apart, ignored by the statistics
-        c = F.nanvl(raw.cast("double"), F.lit(None).cast("double"))
+        c = number_value(raw)
     out = [
         F.count(c).alias(f"c{i}_count"),
         F.sum(raw.isNull().cast("long")).alias(f"c{i}_nulls"),
@@ -88,7 +95,7 @@ def distinct_value(name: str, data_type: str):
     raw = F.col(f"`{name}`")
     base = data_type.split("(")[0].split("<")[0]
     if is_numeric(data_type):
-        c = F.nanvl(raw.cast("double"), F.lit(None).cast("double"))
+        c = number_value(raw)
         return F.when(c == 0, F.lit(0.0)).otherwise(c).cast("string")
     if base == "timestamp":
         return F.unix_micros(raw).cast("string")
