@@ -131,7 +131,8 @@ def extra_jvm_options() -> str:
 
     They go after the kit's own in the classic session's and the Spark Connect server's
     ``spark.driver.extraJavaOptions``, so one of them wins over the kit's (``-Xmx4g``, say).
-    The test session sets ``-XX:TieredStopAtLevel=1`` and Spark's interpreted expressions
+    The test session sets ``-XX:TieredStopAtLevel=1`` (with the tiered code cache size, 240 MB,
+    which C1 alone would shrink to 48 MB) and Spark's interpreted expressions
     (``-Dspark.sql.codegen.*``: a JVM reads ``spark.*`` system properties into its SparkConf):
     its JVMs run seconds-long jobs on small data, where compiling costs more CPU than it saves
     (tests/homes.py). A value java refuses is caught here, before Spark starts, with

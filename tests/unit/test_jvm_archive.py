@@ -103,13 +103,17 @@ def test_the_classic_session_maps_the_archive(spark, archive):
     assert _mapped_bytes(pid) > archive.stat().st_size
     # and it runs with the tests' MDK_JVM_OPTIONS (C1 only), by its own flags, and their
     # system properties reached its SparkConf (expressions interpreted, tests/homes.py)
-    assert "-XX:TieredStopAtLevel=1" in _jcmd(pid, "VM.flags").split()
+    flags = _jcmd(pid, "VM.flags").split()
+    assert "-XX:TieredStopAtLevel=1" in flags
+    assert "-XX:ReservedCodeCacheSize=251658240" in flags  # 240 MB, not C1's 48 MB
     assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
 
 
 @pytest.mark.spark
 def test_the_spark_connect_server_maps_the_archive(spark_connect, archive):
     assert _mapped_bytes(spark_connect.pid) > archive.stat().st_size
-    assert "-XX:TieredStopAtLevel=1" in _jcmd(spark_connect.pid, "VM.flags").split()
+    flags = _jcmd(spark_connect.pid, "VM.flags").split()
+    assert "-XX:TieredStopAtLevel=1" in flags
+    assert "-XX:ReservedCodeCacheSize=251658240" in flags
     props = _jcmd(spark_connect.pid, "VM.system_properties").splitlines()
     assert "spark.sql.codegen.factoryMode=NO_CODEGEN" in props
