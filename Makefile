@@ -14,6 +14,7 @@ LAB_PORT   ?= 8888
 # compiles them to bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set, as on the
 # kit's machines, a venv without .pyc files compiles MLflow at every import (tests 1.6x slower)
 UV_VERSION := 0.13.9
+CHECK_PYTHON = command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.12 (pyenv install 3.12.1)"; exit 2; }
 # pytest-xdist workers for make test: one more than the CPUs (at most 4). Many tests wait on a
 # server, a kernel or a timer, so a third worker on 2 cores keeps both busy
 TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n + 1 > 4 ? 4 : n + 1 )))
@@ -23,7 +24,7 @@ TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n + 1 > 4 ? 4 : n + 1 )))
 setup: $(STAMP)  ## create .venv and install the kit with local Spark and the test tools
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.12 (pyenv install 3.12.1)"; exit 2; }
+	@$(CHECK_PYTHON)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv==$(UV_VERSION)
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -e ".[$(EXTRAS)]"
@@ -54,7 +55,7 @@ DBX_STAMP := $(DBX)/.installed-databricks-dev
 setup-databricks: $(DBX_STAMP)  ## create .venv-dbx with databricks-connect (target=databricks) and the test tools
 
 $(DBX_STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.12 (pyenv install 3.12.1)"; exit 2; }
+	@$(CHECK_PYTHON)
 	if [ -x $(BIN)/uv ]; then uv=$(BIN)/uv; \
 	  test -x $(DBX)/bin/python || $$uv venv --quiet --seed --python "$$(command -v $(PYTHON))" $(DBX); \
 	else uv=$(DBX)/bin/uv; \
