@@ -225,13 +225,14 @@ class Entity:
     async def _worker_gone(self) -> None:
         """The socket closed: a deliberate stop, or a crash to recover from."""
         self._writer = None
+        pid = self.pid  # the dead worker's: a request may start the next one while it is reaped
         code = await self._reap()
         if self._closed or self.stats.scaled_to_zero_at is not None:
             return
         self.stats.restarts += 1
         why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self.deployment = "DEPLOYMENT_RECOVERING"
-        self.message = f"Worker pid {self.pid} died ({why}); restarting it."
+        self.message = f"Worker pid {pid} died ({why}); restarting it."
         self.stats.last_failure = self.message
         log.warning("%s/%s: %s", self.endpoint, self.spec.name, self.message)
         retry, self._inflight = self._inflight or [], None
