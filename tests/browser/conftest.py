@@ -91,10 +91,17 @@ def browser(chromium):
 
 @pytest.fixture
 def page(browser, tmp_path):
-    """A fresh page at a fixed size, so screenshots compare across runs."""
+    """A fresh page at a fixed size, so screenshots compare across runs. Its console's errors
+    and warnings are kept in ``page.console_lines`` for a failure's message (JupyterLab logs
+    there why a widget did not display)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
+    pg.console_lines = []
+    pg.on(
+        "console",
+        lambda m: m.type in ("error", "warning") and pg.console_lines.append(f"{m.type}: {m.text}"),
+    )
     try:
         yield pg
     finally:
