@@ -56,8 +56,13 @@ def test_every_kind_of_uri_scores_the_version_it_resolves_to(spark, trained, tra
         f"models:/{trained}/Production": 2,
         f"models:/{trained}/latest": 2,
     }
-    for i, (uri, version) in enumerate(cases.items()):
-        out = f"main.predictions.by_uri_{i}"
+    # score_table resolves the URI with resolve_model first, then scores models:/<name>/<N>:
+    # every kind is resolved here, and one kind per version goes through a whole job
+    for uri, version in cases.items():
+        assert batch.resolve_model(uri) == (trained, version), uri
+    scored = [f"models:/{trained}@champion", f"models:/{trained}/Production"]
+    for i, uri in enumerate(scored):
+        version, out = cases[uri], f"main.predictions.by_uri_{i}"
         result = batch.score_table(uri, "main.raw.traffic", out, spark=spark)
         assert (result.model_name, result.model_version) == (trained, version), uri
         assert (result.rows, result.output_table, result.result_type) == (200, out, "long")
@@ -66,7 +71,7 @@ def test_every_kind_of_uri_scores_the_version_it_resolves_to(spark, trained, tra
         assert got["prediction"].tolist() == expected[version].tolist(), uri
         assert set(got["model_version"]) == {version}
     # lineage columns: types, and one scored_at for the whole job
-    df = tables.read_table("main.predictions.by_uri_3", spark=spark)
+    df = tables.read_table("main.predictions.by_uri_1", spark=spark)
     types = dict(df.dtypes)
     assert types["prediction"] == "bigint"
     assert (types["model_name"], types["model_version"], types["scored_at"]) == (
