@@ -72,6 +72,14 @@ def _mapped_bytes(pid: int) -> int:
     return int(m.group(1))
 
 
+def _assert_test_flags(pid: int) -> None:
+    """The JVM ``pid`` runs with the tests' MDK_JVM_OPTIONS (tests/homes.py), by its own flags:
+    C1 only, with the tiered code cache's 240 MB rather than the 48 MB C1 alone would get."""
+    flags = _jcmd(pid, "VM.flags").split()
+    assert "-XX:TieredStopAtLevel=1" in flags
+    assert "-XX:ReservedCodeCacheSize=251658240" in flags
+
+
 @pytest.fixture
 def archive() -> Path:
     path = jvm_archive.archive_path()
@@ -101,19 +109,15 @@ def test_the_classic_session_maps_the_archive(spark, archive):
     pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     # the JDK's own archive is ~13 MB; with Spark's classes it is the whole file more
     assert _mapped_bytes(pid) > archive.stat().st_size
-    # and it runs with the tests' MDK_JVM_OPTIONS (C1 only), by its own flags, and their
-    # system properties reached its SparkConf (expressions interpreted, tests/homes.py)
-    flags = _jcmd(pid, "VM.flags").split()
-    assert "-XX:TieredStopAtLevel=1" in flags
-    assert "-XX:ReservedCodeCacheSize=251658240" in flags  # 240 MB, not C1's 48 MB
+    # and it runs with the tests' JVM options, whose system properties reached its SparkConf
+    # (expressions interpreted, tests/homes.py)
+    _assert_test_flags(pid)
     assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
 
 
 @pytest.mark.spark
 def test_the_spark_connect_server_maps_the_archive(spark_connect, archive):
     assert _mapped_bytes(spark_connect.pid) > archive.stat().st_size
-    flags = _jcmd(spark_connect.pid, "VM.flags").split()
-    assert "-XX:TieredStopAtLevel=1" in flags
-    assert "-XX:ReservedCodeCacheSize=251658240" in flags
+    _assert_test_flags(spark_connect.pid)
     props = _jcmd(spark_connect.pid, "VM.system_properties").splitlines()
     assert "spark.sql.codegen.factoryMode=NO_CODEGEN" in props
